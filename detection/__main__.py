@@ -1,0 +1,3 @@
+from detection.cli import main
+
+raise SystemExit(main())

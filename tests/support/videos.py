@@ -1,0 +1,57 @@
+"""Tiny real videos made with PyAV for tests: a textured scene panned over time, optionally with a bright box."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+def scene_frame(index: int, width: int, height: int, box: tuple[int, int, int] | None = None) -> np.ndarray:
+    """A deterministic RGB frame: smooth texture drifting right, and a white square (x, y, side) if `box`."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    shift = index * 2.0
+    red = 96 + 60 * np.sin((xs + shift) / 9.0) * np.cos(ys / 13.0)
+    green = 120 + 50 * np.sin((xs + shift) / 17.0 + ys / 11.0)
+    blue = 140 + 40 * np.cos((ys - shift) / 7.0)
+    frame = np.stack([red, green, blue], axis=-1).clip(0, 255).astype(np.uint8)
+    if box is not None:
+        x, y, side = box
+        frame[y : y + side, x : x + side] = 255
+    return frame
+
+
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 2.0,
+    fps: int = 10,
+    width: int = 64,
+    height: int = 48,
+    codec: str = "libx264",
+    box_from: float | None = None,
+    box: tuple[int, int, int] = (10, 10, 12),
+    rotation: int | None = None,
+    gop: int | None = None,
+) -> Path:
+    """Write a real H.264 (or `codec`) MP4 of a panning scene; from `box_from` seconds on, a white box shows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if gop:
+            stream.codec_context.gop_size = gop
+        if rotation is not None:
+            stream.metadata["rotate"] = str(rotation)
+        stream.codec_context.time_base = Fraction(1, fps)
+        for index in range(int(round(seconds * fps))):
+            show_box = box_from is not None and index / fps >= box_from
+            image = scene_frame(index, width, height, box if show_box else None)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path

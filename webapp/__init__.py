@@ -1,0 +1,1 @@
+"""Skerry's Django project: pages, API, models and job rows. Never imports torch."""

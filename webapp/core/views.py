@@ -1,0 +1,28 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from webapp.catalog.models import Mission
+from webapp.core.health import health
+from webapp.detectors.models import Event
+from webapp.jobs.models import Job
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    report = health(include_workers=request.GET.get("workers", "1") != "0")
+    return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+@require_GET
+def dashboard(request):
+    context = {
+        "missions": Mission.objects.select_related("area")[:10],
+        "unreviewed": Event.objects.filter(review=Event.Review.UNREVIEWED)
+        .select_related("score_run__video__mission", "score_run__detector")[:10],
+        "unreviewed_count": Event.objects.filter(review=Event.Review.UNREVIEWED).count(),
+        "active_jobs": Job.objects.filter(state__in=Job.ACTIVE_STATES)[:10],
+    }
+    return render(request, "core/dashboard.html", context)

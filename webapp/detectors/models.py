@@ -1,0 +1,113 @@
+"""Trained detectors, their runs over videos, and the events they flag."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Detector(models.Model):
+    """A trained model version for one area; its file lives at media/detectors/<id>/model.pt."""
+
+    class Kind(models.TextChoices):
+        CAE = "cae", "Convolutional autoencoder"
+        MIL = "mil", "Multiple-instance ranking"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to train"
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    area = models.ForeignKey("catalog.Area", on_delete=models.CASCADE, related_name="detectors")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    config = models.JSONField(default=dict, blank=True)
+    training_videos = models.ManyToManyField("catalog.Video", blank=True, related_name="trained_detectors")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    is_active = models.BooleanField(default=False, help_text="Active detectors score new videos of the area.")
+    artifact = models.CharField(max_length=500, blank=True, help_text="Path of model.pt relative to MEDIA_ROOT.")
+    threshold = models.FloatField(null=True, blank=True)
+    validation_metrics = models.JSONField(default=dict, blank=True)
+    training_curve = models.JSONField(default=list, blank=True, help_text="[{epoch, train_loss, val_loss}, ...]")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+    trained = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["area", "-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("detector", args=[self.pk])
+
+    @property
+    def media_dir(self) -> str:
+        return f"detectors/{self.pk}"
+
+
+class ScoreRun(models.Model):
+    """One detector over one video. Arrays live under media/scores/<id>/."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    detector = models.ForeignKey(Detector, on_delete=models.CASCADE, related_name="score_runs")
+    video = models.ForeignKey("catalog.Video", on_delete=models.CASCADE, related_name="score_runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    threshold = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    frame_count = models.PositiveIntegerField(default=0)
+    has_heatmaps = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.UniqueConstraint(fields=["detector", "video"], name="one_score_run_per_detector_video")]
+
+    def __str__(self) -> str:
+        return f"{self.detector} on {self.video}"
+
+    @property
+    def media_dir(self) -> str:
+        return f"scores/{self.pk}"
+
+
+class Event(models.Model):
+    """A flagged time span. Reviews become labels for the next training run."""
+
+    class Review(models.TextChoices):
+        UNREVIEWED = "unreviewed", "Unreviewed"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    score_run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="events")
+    start = models.FloatField()
+    end = models.FloatField()
+    peak_time = models.FloatField()
+    peak_score = models.FloatField(db_index=True)
+    # Where in the frame: the heatmap peak, as fractions of width and height (0..1).
+    peak_x = models.FloatField(null=True, blank=True)
+    peak_y = models.FloatField(null=True, blank=True)
+    review = models.CharField(max_length=16, choices=Review.choices, default=Review.UNREVIEWED, db_index=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-peak_score", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.start:.1f}-{self.end:.1f}s peak {self.peak_score:.3f}"
+
+    @property
+    def video(self):
+        return self.score_run.video

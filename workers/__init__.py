@@ -1,0 +1,1 @@
+"""Skerry's Celery app and thin tasks: ids in, plain functions do the work."""
