@@ -1,0 +1,65 @@
+"""Reading and writing one video's scores on disk (media/scores/<id>/), written whole or not at all.
+
+Layout: `scores.npz` (times, frame_scores, threshold, heatmap_scale, and segment_scores/segment_bounds when
+present), `heatmaps.npy` ((N, h, w) uint8, memory-mappable) when present, `events.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from detection.types import DetectedEvent, VideoScores
+
+
+def save_video_scores(directory: Path, scores: VideoScores) -> None:
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        arrays = {
+            "times": np.asarray(scores.times, dtype=np.float64),
+            "frame_scores": np.asarray(scores.frame_scores, dtype=np.float32),
+            "threshold": np.float64(scores.threshold),
+            "heatmap_scale": np.float64(scores.heatmap_scale),
+        }
+        if scores.segment_scores is not None:
+            arrays["segment_scores"] = np.asarray(scores.segment_scores, dtype=np.float32)
+            arrays["segment_bounds"] = np.asarray(scores.segment_bounds, dtype=np.float64)
+        np.savez(staging / "scores.npz", **arrays)
+        if scores.heatmaps is not None:
+            np.save(staging / "heatmaps.npy", np.asarray(scores.heatmaps, dtype=np.uint8))
+        (staging / "events.json").write_text(json.dumps([asdict(e) for e in scores.events], indent=1))
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_video_scores(directory: Path, *, with_heatmaps: bool = True) -> VideoScores:
+    directory = Path(directory)
+    with np.load(directory / "scores.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    heatmaps = None
+    heatmap_file = directory / "heatmaps.npy"
+    if with_heatmaps and heatmap_file.exists():
+        heatmaps = np.load(heatmap_file, mmap_mode="r")
+    events = tuple(DetectedEvent(**e) for e in json.loads((directory / "events.json").read_text()))
+    return VideoScores(
+        times=arrays["times"],
+        frame_scores=arrays["frame_scores"],
+        threshold=float(arrays["threshold"]),
+        events=events,
+        heatmaps=heatmaps,
+        heatmap_scale=float(arrays["heatmap_scale"]),
+        segment_scores=arrays.get("segment_scores"),
+        segment_bounds=arrays.get("segment_bounds"),
+    )
