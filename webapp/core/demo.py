@@ -1,0 +1,102 @@
+"""The steps of `make demo`, as plain functions: account, data, processes, and the pipeline run through jobs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+DEMO_USER = "demo"
+DEMO_AREA = "Demo archipelago"
+
+
+def demo_password() -> str:
+    return os.environ.get("SKERRY_DEMO_PASSWORD", "skerry-demo-2026")
+
+
+def ensure_demo_account() -> tuple[str, str]:
+    """An admin-role account named demo; its password is reset to the demo password each run."""
+    user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
+    user.set_password(demo_password())
+    user.save()
+    user.groups.add(Group.objects.get(name="admin"))
+    return DEMO_USER, demo_password()
+
+
+def ensure_demo_data(data_dir: Path, *, seed: int = 3) -> Path:
+    """Generate the synthetic demo patrols once; later runs reuse them."""
+    manifest = data_dir / "manifest.csv"
+    if manifest.exists():
+        return manifest
+    from detection.synth import generate
+
+    return generate(data_dir, preset="demo", seed=seed)
+
+
+def import_demo_data(manifest: Path):
+    """Load the manifest into the web app (idempotent by checksum) and return the area."""
+    from webapp.catalog.importing import import_manifest
+    from webapp.catalog.models import Area
+
+    import_manifest(manifest, area_name=DEMO_AREA, start_ingest=True, default_date=date.today())
+    return Area.objects.get(name=DEMO_AREA)
+
+
+def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
+    """The web server and one real Celery worker on both queues, logging under log_dir."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    commands = {
+        "web": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu",
+                   "-c", "2", "-n", "demo@%h", "--loglevel", "INFO"],
+        "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
+                 "-s", str(log_dir / "celerybeat-schedule")],
+    }
+    processes = []
+    for name, command in commands.items():
+        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        processes.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=log))
+    return processes
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for_jobs(jobs, *, timeout: float, say) -> bool:
+    """Wait until every job is final; print progress; True when all succeeded."""
+    from webapp.jobs.models import Job
+
+    ids = [job.pk for job in jobs]
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        rows = list(Job.objects.filter(pk__in=ids))
+        line = ", ".join(f"{j.kind}#{j.pk} {j.state} {j.progress:.0%}" for j in rows)
+        if line != last:
+            say(f"  {line}")
+            last = line
+        if all(j.state in Job.FINAL_STATES for j in rows):
+            failed = [j for j in rows if j.state != Job.State.SUCCEEDED]
+            for job in failed:
+                say(f"  {job} failed: {job.error}")
+            return not failed
+        time.sleep(2)
+    say("  timed out waiting for jobs; they go on in the background")
+    return False
