@@ -35,11 +35,16 @@ def make_video(
     box: tuple[int, int, int] = (10, 10, 12),
     rotation: int | None = None,
     gop: int | None = None,
+    faststart: bool = False,
 ) -> Path:
-    """Write a real H.264 (or `codec`) MP4 of a panning scene; from `box_from` seconds on, a white box shows."""
+    """Write a real H.264 (or `codec`) MP4 of a panning scene; from `box_from` seconds on, a white box shows.
+
+    `faststart` puts the index (moov) before the data, as streaming encoders and our proxies do.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if gop:
