@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from webapp.env import (
@@ -81,6 +82,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'skerry.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not :memory:, so that worker processes started by tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -101,15 +105,17 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env_path("SKERRY_STATIC_ROOT", BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed static files after collectstatic in production; served from the source folders otherwise.
+STATIC_MANIFEST = env_bool("SKERRY_STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 MEDIA_ROOT = env_path("SKERRY_MEDIA_ROOT", VAR_DIR / "media")
 UPLOAD_MAX_BYTES = env_int("SKERRY_UPLOAD_MAX_BYTES", 20 * 1024**3)
@@ -128,6 +134,8 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 JOB_HEARTBEAT_SECONDS = env_int("SKERRY_JOB_HEARTBEAT_SECONDS", 10)
 JOB_STALE_SECONDS = env_int("SKERRY_JOB_STALE_SECONDS", 60)
 JOB_MAX_ATTEMPTS = env_int("SKERRY_JOB_MAX_ATTEMPTS", 3)
+# Prefix of every broker key, so that several deployments (or test runs) can share one Redis database.
+CELERY_KEY_PREFIX = env_str("SKERRY_CELERY_KEY_PREFIX", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
