@@ -46,7 +46,10 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
+    result = models.JSONField(default=dict, blank=True, help_text="What the job produced, for display.")
+
     created = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued = models.DateTimeField(null=True, blank=True, help_text="When a message for it was last sent.")
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
@@ -59,6 +62,19 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return self.state in self.ACTIVE_STATES and not self.cancel_requested
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.state in (self.State.FAILED, self.State.CANCELLED)
+
+    @property
+    def target(self):
+        """The video, mission or detector the job works on, if any."""
+        return self.video or self.detector or self.mission
 
     @property
     def duration_seconds(self) -> float | None:

@@ -1,0 +1,141 @@
+"""The job services and the machinery under them, on the real database, without a worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from webapp.catalog.models import Area, Mission, Video
+from webapp.detectors.models import Detector
+from webapp.jobs import services
+from webapp.jobs.models import Job
+from webapp.jobs.sweep import sweep_jobs
+from workers.claim import claim_job, finish_job, run_job
+from workers.progress import JobCancelled, JobLost, JobReporter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def video():
+    area = Area.objects.create(name="Harbour")
+    mission = Mission.objects.create(area=area, name="Dawn", date=dt.date(2026, 5, 1))
+    return Video.objects.create(mission=mission, original_name="a.mp4", status=Video.Status.READY)
+
+
+def test_it_enqueues_only_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = services.start_job("noop", params={"steps": 2})
+    assert job.state == Job.State.QUEUED and job.params == {"steps": 2}
+    assert len(callbacks) == 1
+
+
+def test_it_refuses_kinds_without_a_pipeline():
+    with pytest.raises(ValueError, match="evaluate"):
+        services.start_job("evaluate")
+    assert not Job.objects.exists()
+
+
+def test_it_cancels_a_queued_job_at_once(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+    assert services.cancel_job(job) is True
+    assert job.state == Job.State.CANCELLED and job.finished is not None
+    assert claim_job(job.pk, "w") is None, "a cancelled job must not be claimed"
+
+
+def test_it_asks_a_running_job_to_stop_and_the_reporter_raises(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+    claimed = claim_job(job.pk, "w")
+    reporter = JobReporter(job.pk, claimed.attempts, min_interval=0)
+    reporter(0.5, "half way")
+    assert services.cancel_job(job) is True
+    assert job.state == Job.State.RUNNING and job.cancel_requested
+    with pytest.raises(JobCancelled):
+        reporter(0.6, "more")
+
+
+def test_a_second_claim_of_the_same_job_fails(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+    assert claim_job(job.pk, "first") is not None
+    assert claim_job(job.pk, "second") is None
+    job.refresh_from_db()
+    assert (job.worker, job.attempts) == ("first", 1)
+
+
+def test_a_run_taken_over_cannot_write_any_more(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+    first = claim_job(job.pk, "first")
+    Job.objects.filter(pk=job.pk).update(state=Job.State.QUEUED)  # as the sweep does
+    second = claim_job(job.pk, "second")
+    with pytest.raises(JobLost):
+        JobReporter(job.pk, first.attempts, min_interval=0)(0.9, "stale run")
+    assert finish_job(job.pk, first.attempts, Job.State.SUCCEEDED) is False
+    assert finish_job(job.pk, second.attempts, Job.State.SUCCEEDED) is True
+
+
+def test_a_raising_pipeline_leaves_its_error_on_the_job(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+
+    def pipeline(job, reporter):
+        reporter(0.3, "working")
+        raise ValueError("the frames file is missing")
+
+    assert run_job(job.pk, pipeline, worker="w") == "failed"
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and "the frames file is missing" in job.error
+    assert job.progress == pytest.approx(0.3)
+
+
+def test_it_retries_a_failed_job_with_fresh_attempts(django_capture_on_commit_callbacks):
+    job = Job.objects.create(kind="noop", state=Job.State.FAILED, attempts=3, error="boom")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.retry_job(job) is True
+    assert (job.state, job.attempts, job.error) == (Job.State.QUEUED, 0, "")
+    assert len(callbacks) == 1
+    done = Job.objects.create(kind="noop", state=Job.State.SUCCEEDED)
+    assert services.retry_job(done) is False
+
+
+def test_it_reuses_an_ingest_under_way(video, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = services.start_ingest(video)
+        second = services.start_ingest(video)
+    assert first.pk == second.pk and len(callbacks) == 1
+
+
+def test_scoring_needs_a_ready_detector(video, django_capture_on_commit_callbacks):
+    assert services.start_scoring(video.mission) is None
+    detector = Detector.objects.create(area=video.mission.area, kind="cae", name="d", status="ready", is_active=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_scoring(video.mission)
+    assert job.mission == video.mission and job.params == {"detectors": [detector.pk]}
+    with pytest.raises(TypeError):
+        services.start_scoring(detector)
+
+
+def _stale_running_job(attempts: int) -> Job:
+    long_ago = timezone.now() - timedelta(minutes=10)
+    return Job.objects.create(kind="noop", state=Job.State.RUNNING, attempts=attempts, heartbeat=long_ago,
+                              started=long_ago, worker="w1@host pid 7")
+
+
+def test_the_sweep_requeues_a_dead_run_then_gives_up(django_capture_on_commit_callbacks, settings):
+    settings.JOB_MAX_ATTEMPTS = 2
+    retried, given_up = _stale_running_job(1), _stale_running_job(2)
+    fresh = Job.objects.create(kind="noop", state=Job.State.RUNNING, attempts=1, heartbeat=timezone.now())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report = sweep_jobs(stale_seconds=60)
+    assert report.requeued == [retried.pk] and report.failed == [given_up.pk] and len(callbacks) == 1
+    for job in (retried, given_up, fresh):
+        job.refresh_from_db()
+    assert retried.state == Job.State.QUEUED and "w1@host" in retried.stage
+    assert given_up.state == Job.State.FAILED and "stopped responding" in given_up.error
+    assert fresh.state == Job.State.RUNNING

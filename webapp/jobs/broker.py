@@ -1,0 +1,73 @@
+"""Which jobs have a message waiting in the broker, so the sweep re-sends only the ones that were lost.
+
+Reads the queues directly (Redis lists and the `unacked` hash; the filesystem transport's message files). Returns
+None when the broker cannot be read; the sweep then re-sends, which is safe since only one claim can win.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+def job_id_of(message: dict) -> int | None:
+    """The job id a Celery (protocol 2) message carries, or None for other messages."""
+    try:
+        if not str(message.get("headers", {}).get("task", "")).startswith("skerry."):
+            return None
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        return int(args[0])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def waiting_job_ids() -> set[int] | None:
+    try:
+        raw = _redis_messages() if settings.REDIS_URL else _filesystem_messages()
+    except Exception:  # noqa: BLE001 - any failure just means "unknown"
+        log.warning("cannot inspect the broker's queues; stranded jobs will be re-sent", exc_info=True)
+        return None
+    ids = set()
+    for text in raw:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(message, list):  # unacked entries are [message, exchange, routing_key]
+            message = message[0] if message else {}
+        job_id = job_id_of(message) if isinstance(message, dict) else None
+        if job_id is not None:
+            ids.add(job_id)
+    return ids
+
+
+def _redis_messages() -> list:
+    from workers.celery_app import QUEUES, app
+
+    with app.connection_for_read() as conn:
+        client = conn.default_channel.client  # prefixes keys with CELERY_KEY_PREFIX itself
+        found = []
+        for queue in QUEUES:
+            found.extend(client.lrange(queue, 0, -1))
+        found.extend(client.hvals("unacked"))
+        return found
+
+
+def _filesystem_messages() -> list:
+    folder = Path(settings.BROKER_DIR) / "out"
+    texts = []
+    for path in folder.glob("*.msg"):
+        try:
+            texts.append(path.read_text())
+        except FileNotFoundError:  # consumed while we looked
+            continue
+    return texts

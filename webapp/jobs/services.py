@@ -1,0 +1,149 @@
+"""The one way background work starts, stops and restarts: a Job row first, a message by id after commit.
+
+Every state change here is a conditional update (`filter(pk=..., state=...).update(...) == 1`), so a request
+and a worker, or two workers, never both move the same job. Messages carry only the job id; the row is the
+record. Web processes import this module, so it must never import torch or the pipelines.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from webapp.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+# Celery task name per job kind; queues come from the routes in workers.celery_app. Kinds without a task
+# here (evaluate, export) have no pipeline yet, and start_job refuses them rather than strand a row.
+TASK_NAMES = {
+    Job.Kind.INGEST: "skerry.ingest",
+    Job.Kind.TRAIN: "skerry.train",
+    Job.Kind.SCORE: "skerry.score",
+    Job.Kind.NOOP: "skerry.noop",
+}
+NOOP_QUEUES = ("cpu", "gpu")
+
+
+def start_job(kind, *, video=None, mission=None, detector=None, params=None, user=None) -> Job:
+    """Create a queued Job row and send its message once the surrounding transaction commits."""
+    kind = Job.Kind(kind)
+    if kind not in TASK_NAMES:
+        raise ValueError(f"no task runs {kind.value!r} jobs yet")
+    job = Job.objects.create(
+        kind=kind, video=video, mission=mission, detector=detector, params=dict(params or {}),
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    enqueue_on_commit(job)
+    return job
+
+
+def enqueue_on_commit(job: Job) -> None:
+    job_id, kind, queue = job.pk, job.kind, queue_for(job.kind, job.params)
+    transaction.on_commit(lambda: send_job_message(job_id, kind, queue))
+
+
+def send_job_message(job_id: int, kind: str, queue: str | None = None) -> None:
+    """Publish the task message for a job and stamp when it was sent (the sweep re-sends stranded ones)."""
+    from workers.celery_app import app
+
+    options = {"queue": queue} if queue else {}
+    app.send_task(TASK_NAMES[Job.Kind(kind)], args=[job_id], **options)
+    Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(enqueued=timezone.now())
+
+
+def queue_for(kind: str, params: dict) -> str | None:
+    """An explicit queue for a job, or None to follow the task routes (only noop jobs pick their queue)."""
+    if kind == Job.Kind.NOOP and params.get("queue") in NOOP_QUEUES:
+        return params["queue"]
+    return None
+
+
+def cancel_job(job: Job, user=None) -> bool:
+    """Cancel a queued job at once; ask a running one to stop at its next step. False if already over."""
+    now = timezone.now()
+    who = f" by {user.get_username()}" if user is not None and user.is_authenticated else ""
+    if Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
+        state=Job.State.CANCELLED, cancel_requested=True, finished=now, eta_seconds=None,
+        stage=f"Cancelled{who} before it started",
+    ):
+        job.refresh_from_db()
+        return True
+    asked = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+        cancel_requested=True, stage=f"Cancelling{who}: stops after the current step"
+    )
+    job.refresh_from_db()
+    return bool(asked)
+
+
+def retry_job(job: Job, user=None) -> bool:
+    """Put a failed or cancelled job back in the queue with a fresh attempt count. False if not retryable."""
+    who = f" by {user.get_username()}" if user is not None and user.is_authenticated else ""
+    moved = Job.objects.filter(pk=job.pk, state__in=[Job.State.FAILED, Job.State.CANCELLED]).update(
+        state=Job.State.QUEUED, progress=0.0, stage=f"Retry requested{who}", eta_seconds=None, error="",
+        attempts=0, cancel_requested=False, worker="", heartbeat=None, started=None, finished=None,
+        enqueued=None,
+    )
+    job.refresh_from_db()
+    if moved:
+        enqueue_on_commit(job)
+    return bool(moved)
+
+
+def active_job(kind, **target) -> Job | None:
+    """The queued or running job of this kind on this target, if there is one."""
+    return Job.objects.filter(kind=kind, state__in=Job.ACTIVE_STATES, cancel_requested=False, **target).first()
+
+
+def start_ingest(video, user=None) -> Job:
+    """Ingest a video (probe, checksum, frames, proxy, thumbnails); reuses an ingest already under way."""
+    with transaction.atomic():
+        return active_job(Job.Kind.INGEST, video=video) or start_job(Job.Kind.INGEST, video=video, user=user)
+
+
+def start_training(detector, user=None) -> Job:
+    """Train a detector on its area's labelled ready videos; reuses a training already under way."""
+    with transaction.atomic():
+        existing = active_job(Job.Kind.TRAIN, detector=detector)
+        return existing or start_job(Job.Kind.TRAIN, detector=detector, user=user)
+
+
+def start_scoring(target, detectors=None, user=None) -> Job | None:
+    """Score a Mission's ready videos, or one Video, with `detectors` (default: the area's active ones).
+
+    Returns None when there is no ready detector to score with.
+    """
+    from webapp.catalog.models import Mission, Video
+    from webapp.detectors.models import Detector
+
+    if isinstance(target, Video):
+        area, where = target.mission.area, {"video": target}
+    elif isinstance(target, Mission):
+        area, where = target.area, {"mission": target}
+    else:
+        raise TypeError(f"start_scoring takes a Mission or a Video, not {type(target).__name__}")
+    chosen = Detector.objects.filter(area=area, status=Detector.Status.READY)
+    chosen = chosen.filter(pk__in=[getattr(d, "pk", d) for d in detectors]) if detectors else chosen.filter(is_active=True)
+    ids = sorted(chosen.values_list("pk", flat=True))
+    if not ids:
+        return None
+    with transaction.atomic():
+        for job in Job.objects.filter(kind=Job.Kind.SCORE, state=Job.State.QUEUED, cancel_requested=False, **where):
+            if sorted(job.params.get("detectors", [])) == ids:
+                return job
+        return start_job(Job.Kind.SCORE, params={"detectors": ids}, user=user, **where)
+
+
+def jobs_for(*, video=None, detector=None, mission=None):
+    """Jobs about a video, detector or mission (a mission's also include its videos' jobs)."""
+    jobs = Job.objects.select_related("video", "detector", "mission")
+    if video is not None:
+        jobs = jobs.filter(video=video)
+    if detector is not None:
+        jobs = jobs.filter(detector=detector)
+    if mission is not None:
+        jobs = jobs.filter(Q(mission=mission) | Q(video__mission=mission))
+    return jobs
