@@ -1,0 +1,118 @@
+"""The schema of `metrics.json`, written by `python -m detection evaluate` (version 1).
+
+Keys never disappear: an undefined number (an AUC on one class, a detector that failed) is null. New keys
+may be added in a later version; renaming or removing one bumps SCHEMA_VERSION.
+
+    {
+      "schema_version": 1,
+      "manifest": str,                 # the manifest evaluated, as given
+      "created": str,                  # ISO 8601 UTC time of the run
+      "settings": {"fps", "size", "seed", "epochs", "detectors"},
+      "splits": {"train"|"val"|"test": {"videos", "normal", "anomalous", "unlabelled", "frames"}},
+      "detectors": {<name>: DETECTOR ENTRY, ...}
+    }
+
+DETECTOR ENTRY (anomaly is the positive class; a frame is flagged when its score >= threshold):
+
+    kind, status ("ok" or "failed"), error (null, or why it failed), warnings [str]
+    threshold                            picked on the val split only
+    train_seconds, score_seconds, score_fps    cost: training wall time; test frames scored per second
+    frames, positives                    test frames with a known label, and the anomalous ones among them
+    frame_auc                            ROC-AUC over all test frames pooled (micro)
+    frame_auc_macro                      mean of per-video ROC-AUCs (videos with one class skipped)
+    frame_ap                             average precision, pooled
+    accuracy, precision, recall, f1      at the threshold, anomaly class
+    normal_precision, normal_recall, normal_f1    the same for the normal class (the origin report's form)
+    confusion {tp, fp, tn, fn}           frame counts
+    false_alarms_per_hour                runs of flagged normal frames per hour of normal footage
+    video_auc, video_f1, video_accuracy, video_precision, video_recall,
+    video_normal_precision, video_normal_recall, video_normal_f1,
+    video_confusion {tp, fp, tn, fn}     video level: a video's score is its maximum frame score
+    events {intervals, found, missed, false_events, false_events_per_hour,
+            mean_latency_seconds, median_latency_seconds}
+                                         a labelled interval is found when a flagged event overlaps it;
+                                         latency is from its start to the first flagged frame
+    per_class {<class>: {frames, recall, intervals, found}}    frame recall and intervals found per class
+    per_size {<bucket>: {frames, recall}}    frame recall by the anomaly's share of the frame
+                                         (buckets "<0.1%", "0.1-0.5%", "0.5-2%", ">2%", "not visible")
+    large_anomalies {min_area_fraction, frames, positives, frame_auc, precision, recall, f1, confusion}
+                                         normal frames plus anomalous frames covering >= min_area_fraction
+                                         of the frame (null where no ground truth masks exist)
+    pixel_auc                            ROC-AUC of heatmap pixels against ground-truth masks, or null
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TOP_LEVEL_KEYS = ("schema_version", "manifest", "created", "settings", "splits", "detectors")
+
+CONFUSION_KEYS = ("tp", "fp", "tn", "fn")
+EVENT_KEYS = (
+    "intervals",
+    "found",
+    "missed",
+    "false_events",
+    "false_events_per_hour",
+    "mean_latency_seconds",
+    "median_latency_seconds",
+)
+LARGE_ANOMALY_KEYS = (
+    "min_area_fraction",
+    "frames",
+    "positives",
+    "frame_auc",
+    "precision",
+    "recall",
+    "f1",
+    "confusion",
+)
+
+DETECTOR_KEYS = (
+    "kind",
+    "status",
+    "error",
+    "warnings",
+    "threshold",
+    "train_seconds",
+    "score_seconds",
+    "score_fps",
+    "frames",
+    "positives",
+    "frame_auc",
+    "frame_auc_macro",
+    "frame_ap",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "normal_precision",
+    "normal_recall",
+    "normal_f1",
+    "confusion",
+    "false_alarms_per_hour",
+    "video_auc",
+    "video_f1",
+    "video_accuracy",
+    "video_precision",
+    "video_recall",
+    "video_normal_precision",
+    "video_normal_recall",
+    "video_normal_f1",
+    "video_confusion",
+    "events",
+    "per_class",
+    "per_size",
+    "large_anomalies",
+    "pixel_auc",
+)
+
+
+def empty_detector_entry(kind: str) -> dict:
+    """A detector entry with every key present and every number null (the form of a failed detector)."""
+    entry: dict = dict.fromkeys(DETECTOR_KEYS)
+    entry.update(kind=kind, status="failed", warnings=[], per_class={}, per_size={})
+    entry["confusion"] = dict.fromkeys(CONFUSION_KEYS)
+    entry["video_confusion"] = dict.fromkeys(CONFUSION_KEYS)
+    entry["events"] = dict.fromkeys(EVENT_KEYS)
+    return entry

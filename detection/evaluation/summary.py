@@ -1,0 +1,187 @@
+"""One detector's metrics entry (see `schema`) from its scores on the test videos.
+
+The runner gathers, per test video, a `ScoredVideo` (scores, labels, ground truth); `summarise` turns a
+detector's list of them into the numbers of `metrics.json`, and `curves` into the points the HTML plots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from detection.evaluation import metrics
+from detection.evaluation.schema import LARGE_ANOMALY_KEYS, empty_detector_entry
+from detection.types import DetectedEvent, Interval
+
+LARGE_AREA_FRACTION = 0.005  # the CAE target's "anomalies covering at least 0.5% of the frame"
+
+
+@dataclass(frozen=True)
+class ScoredVideo:
+    """One test video scored by one detector, beside its labels.
+
+    times, scores, labels: (N,) arrays (labels bool, anomaly True). classes[i] lists the anomaly classes in
+    frame i; area_fraction (N,) the share of the frame the anomalies cover, or None without ground truth.
+    pixel_masks (N, h, w) bool and heatmaps (N, h, w) at the same size, or None.
+    """
+
+    video_id: str
+    is_anomalous: bool
+    times: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    intervals: tuple[Interval, ...] = ()
+    events: tuple[DetectedEvent, ...] = ()
+    classes: tuple[tuple[str, ...], ...] | None = None
+    area_fraction: np.ndarray | None = None
+    pixel_masks: np.ndarray | None = None
+    heatmaps: np.ndarray | None = None
+
+
+def _pooled(videos: Sequence[ScoredVideo]) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.concatenate([v.labels for v in videos]).astype(bool)
+    scores = np.concatenate([np.asarray(v.scores, dtype=np.float64) for v in videos])
+    return labels, scores
+
+
+def _frame_level(videos: Sequence[ScoredVideo], threshold: float) -> dict:
+    labels, scores = _pooled(videos)
+    confusion = metrics.confusion_counts(labels, metrics.flag_frames(scores, threshold))
+    normal_seconds = sum(int((~v.labels).sum()) * metrics.frame_step_seconds(v.times) for v in videos)
+    alarms = sum(metrics.false_alarm_runs(v.labels, metrics.flag_frames(v.scores, threshold)) for v in videos)
+    return {
+        "frames": len(labels),
+        "positives": int(labels.sum()),
+        "frame_auc": metrics.roc_auc(labels, scores),
+        "frame_auc_macro": metrics.macro_roc_auc([(v.labels, v.scores) for v in videos]),
+        "frame_ap": metrics.average_precision(labels, scores),
+        **metrics.classification_rates(confusion),
+        "confusion": confusion,
+        "false_alarms_per_hour": metrics.per_hour(alarms, normal_seconds),
+    }
+
+
+def _video_level(videos: Sequence[ScoredVideo], threshold: float) -> dict:
+    labels = np.array([v.is_anomalous for v in videos], dtype=bool)
+    peaks = np.array([float(np.max(v.scores)) if len(v.scores) else -np.inf for v in videos])
+    confusion = metrics.confusion_counts(labels, metrics.flag_frames(peaks, threshold))
+    rates = metrics.classification_rates(confusion)
+    return {
+        "video_auc": metrics.roc_auc(labels, peaks),
+        **{f"video_{name}": value for name, value in rates.items()},
+        "video_confusion": confusion,
+    }
+
+
+def _event_level(videos: Sequence[ScoredVideo]) -> dict:
+    latencies: list[float | None] = []
+    false_events = 0
+    for video in videos:
+        found, false = metrics.match_events(video.intervals, video.events)
+        latencies += found
+        false_events += false
+    normal_seconds = sum(int((~v.labels).sum()) * metrics.frame_step_seconds(v.times) for v in videos)
+    hits = [latency for latency in latencies if latency is not None]
+    return {
+        "intervals": len(latencies),
+        "found": len(hits),
+        "missed": len(latencies) - len(hits),
+        "false_events": false_events,
+        "false_events_per_hour": metrics.per_hour(false_events, normal_seconds),
+        "mean_latency_seconds": float(np.mean(hits)) if hits else None,
+        "median_latency_seconds": float(np.median(hits)) if hits else None,
+    }
+
+
+def _frame_classes(video: ScoredVideo) -> tuple[tuple[str, ...], ...]:
+    if video.classes is not None:
+        return video.classes
+    return tuple(
+        tuple(sorted({i.anomaly_class or "unnamed" for i in video.intervals if i.start <= t <= i.end}))
+        for t in np.asarray(video.times, dtype=np.float64)
+    )
+
+
+def _per_class(videos: Sequence[ScoredVideo], threshold: float) -> dict:
+    labels, scores = _pooled(videos)
+    groups = [c for v in videos for c in _frame_classes(v)]
+    table = metrics.recall_by_group(labels, metrics.flag_frames(scores, threshold), groups)
+    for video in videos:
+        latencies, _ = metrics.match_events(video.intervals, video.events)
+        for interval, latency in zip(video.intervals, latencies):
+            row = table.setdefault(interval.anomaly_class or "unnamed", {"frames": 0, "recall": None})
+            row["intervals"] = row.get("intervals", 0) + 1
+            row["found"] = row.get("found", 0) + int(latency is not None)
+    for row in table.values():
+        row.setdefault("intervals", 0)
+        row.setdefault("found", 0)
+    return table
+
+
+def _sized(videos: Sequence[ScoredVideo], threshold: float) -> dict:
+    if any(v.area_fraction is None for v in videos):
+        return {"per_size": {}, "large_anomalies": dict.fromkeys(LARGE_ANOMALY_KEYS)}
+    labels, scores = _pooled(videos)
+    area = np.concatenate([np.asarray(v.area_fraction, dtype=np.float64) for v in videos])
+    per_size = metrics.recall_by_size(labels, metrics.flag_frames(scores, threshold), area)
+    keep = ~labels | (area >= LARGE_AREA_FRACTION)
+    large = {
+        "min_area_fraction": LARGE_AREA_FRACTION,
+        **metrics.subset_rates(labels, scores, threshold, keep),
+    }
+    return {"per_size": per_size, "large_anomalies": large}
+
+
+def _pixel_auc(videos: Sequence[ScoredVideo]) -> float | None:
+    usable = [v for v in videos if v.pixel_masks is not None and v.heatmaps is not None]
+    if not usable:
+        return None
+    return metrics.pixel_roc_auc([v.pixel_masks for v in usable], [v.heatmaps for v in usable])
+
+
+def summarise(
+    kind: str, videos: Sequence[ScoredVideo], threshold: float, *, train_seconds: float, score_seconds: float
+) -> dict:
+    """The full metrics entry of one detector over the test videos (every key of schema.DETECTOR_KEYS)."""
+    entry = empty_detector_entry(kind)
+    frames = sum(len(v.scores) for v in videos)
+    entry.update(
+        status="ok",
+        threshold=float(threshold),
+        train_seconds=float(train_seconds),
+        score_seconds=float(score_seconds),
+        score_fps=frames / score_seconds if score_seconds > 0 else None,
+    )
+    if not videos:
+        entry["warnings"].append("no test videos with frame labels")
+        return entry
+    entry.update(_frame_level(videos, threshold))
+    entry.update(_video_level(videos, threshold))
+    entry["events"] = _event_level(videos)
+    entry["per_class"] = _per_class(videos, threshold)
+    entry.update(_sized(videos, threshold))
+    entry["pixel_auc"] = _pixel_auc(videos)
+    return entry
+
+
+def curves(videos: Sequence[ScoredVideo]) -> dict:
+    """Points for the HTML page: pooled ROC and PR curves, and each video's score timeline."""
+    if not videos:
+        return {"roc": None, "pr": None, "timelines": []}
+    labels, scores = _pooled(videos)
+    timelines = [
+        {
+            "video_id": v.video_id,
+            "times": np.asarray(v.times, dtype=np.float64).round(3).tolist(),
+            "scores": np.asarray(v.scores, dtype=np.float64).round(5).tolist(),
+            "intervals": [[i.start, i.end, i.anomaly_class] for i in v.intervals],
+        }
+        for v in videos
+    ]
+    return {
+        "roc": metrics.roc_points(labels, scores),
+        "pr": metrics.pr_points(labels, scores),
+        "timelines": timelines,
+    }
