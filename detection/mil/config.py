@@ -1,0 +1,80 @@
+"""The MIL detector's configuration: one frozen dataclass, saved in the detector file and rebuilt from it.
+
+Defaults follow Sultani et al. (2018) where the paper fixes them (32 segments, FC 512-32-1, dropout 0.6,
+lambda 8e-5, batches of 30 + 30 bags, Adagrad with lr 0.001) and our measurements elsewhere
+(bench/RESULTS-mil.md): the extractor, the pooling and the temporal kernel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MILConfig:
+    # features
+    extractor: str = "mobilenet_v2"
+    clip_len: int = 0  # sampled frames per clip; 0 = the extractor's own default
+    # bags
+    segments: int = 32
+    # head
+    hidden: int = 512
+    hidden2: int = 32
+    dropout: float = 0.6
+    temporal_kernel: int = 1  # 1 = the paper's per-segment FC; 3 = a 1-D conv over neighbouring segments
+    # loss
+    pool: str = "max"  # "max" (the paper) or "topk"
+    topk: int = 3
+    lambda_smooth: float = 8e-5
+    lambda_sparse: float = 8e-5
+    # optimisation
+    optimizer: str = "adagrad"
+    lr: float = 0.001  # the paper's; their released code used 0.01
+    weight_decay: float = 0.001  # the paper's L2 on the weights
+    batch_bags: int = 30  # anomalous bags per batch, and as many normal ones
+    iterations: int = 1500
+    # threshold: "video" picks it on validation videos' bag scores against their labels (weak labels suffice);
+    # "frames" on frame scores against interval labels where known.
+    threshold_on: str = "video"
+    feature_cache: str = ""  # directory; "" = the default (see detection.features.cache)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.segments < 1:
+            problems.append(f"segments must be >= 1, got {self.segments}")
+        if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0:
+            problems.append(f"temporal_kernel must be odd and >= 1, got {self.temporal_kernel}")
+        if self.pool not in ("max", "topk"):
+            problems.append(f"pool must be 'max' or 'topk', got {self.pool!r}")
+        if self.optimizer not in ("adagrad", "adam"):
+            problems.append(f"optimizer must be 'adagrad' or 'adam', got {self.optimizer!r}")
+        if self.threshold_on not in ("video", "frames"):
+            problems.append(f"threshold_on must be 'video' or 'frames', got {self.threshold_on!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.batch_bags < 1 or self.iterations < 1 or self.lr <= 0:
+            problems.append("batch_bags and iterations must be >= 1 and lr > 0")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_overrides(cls, overrides: dict | None) -> MILConfig:
+        """A config from a dict of field overrides; a clear error naming unknown fields."""
+        overrides = dict(overrides or {})
+        if "features" in overrides:  # the CLI's --features
+            overrides["extractor"] = overrides.pop("features")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise ValueError(f"unknown MIL settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        typed = {name: _coerce(known[name], value) for name, value in overrides.items()}
+        return cls(**typed)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _coerce(field: dataclasses.Field, value):
+    kind = {"int": int, "float": float, "str": str}.get(str(field.type), None)
+    return kind(value) if kind is not None and value is not None else value
