@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from webapp.detectors import views
+
+urlpatterns = [
+    path("detectors/<int:pk>/", views.detector, name="detector"),
+    path("detectors/<int:pk>/recon/<int:epoch>.png", views.detector_reconstruction, name="detector_reconstruction"),
+]

@@ -1,0 +1,74 @@
+"""The detector page: how it trained, what it reconstructs, and how well it does on the videos it scored."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from webapp.reports import evaluation
+from webapp.reports.access import detector_for
+from webapp.reports.figures import (
+    class_scores_figure,
+    comparison_figure,
+    confusion_figure,
+    figure_json,
+    pr_figure,
+    roc_figure,
+    training_curve_figure,
+)
+
+RECON = re.compile(r"^recon_(\d+)\.png$")
+SHOWN_EPOCHS = (0, 10, 20)
+
+
+def reconstruction_epochs(detector) -> list[int]:
+    """Epochs with a reconstruction image on disk, of those the page shows: 0, 10, 20 and the last."""
+    folder = Path(settings.MEDIA_ROOT) / detector.media_dir
+    found = sorted(int(m.group(1)) for p in folder.glob("recon_*.png") if (m := RECON.match(p.name))) if folder.is_dir() else []
+    if not found:
+        return []
+    return sorted({e for e in found if e in SHOWN_EPOCHS} | {found[-1]})
+
+
+@require_GET
+def detector(request, pk: int):
+    the_detector = detector_for(request, pk)
+    runs = evaluation.labelled_runs(the_detector)
+    labels, scores = evaluation.pooled(runs)
+    own = evaluation.summary(f"{the_detector.name} ({the_detector.kind})", runs, the_detector.threshold)
+    pairs = evaluation.comparison(the_detector, runs)
+    figures = {"curve": training_curve_figure(the_detector.training_curve or [])} if the_detector.training_curve else {}
+    if len(labels):
+        figures["roc"] = roc_figure([own])
+        figures["pr"] = pr_figure([own])
+        figures["classes"] = class_scores_figure(evaluation.class_scores(runs), threshold=the_detector.threshold)
+        if "confusion" in own:
+            figures["confusion"] = confusion_figure(own["confusion"])
+    for number, pair in enumerate(pairs):
+        pair["figures"] = [(f"fig-compare-{number}", figure_json(comparison_figure(pair["rows"]))),
+                           (f"fig-compare-roc-{number}", figure_json(roc_figure(pair["rows"])))]
+    context = {
+        "detector": the_detector, "summary": own, "pairs": pairs, "runs": runs,
+        "figures": {name: figure_json(fig) for name, fig in figures.items()},
+        "slider": evaluation.slider_table(labels, scores, the_detector.threshold),
+        "class_recall": evaluation.class_recall(runs, the_detector.threshold),
+        "epochs": reconstruction_epochs(the_detector),
+        "scored": the_detector.score_runs.count(),
+    }
+    return render(request, "detectors/detector.html", context)
+
+
+@require_GET
+def detector_reconstruction(request, pk: int, epoch: int):
+    the_detector = detector_for(request, pk)
+    path = Path(settings.MEDIA_ROOT) / the_detector.media_dir / f"recon_{epoch}.png"
+    if not path.is_file():
+        raise Http404(f"no reconstruction saved at epoch {epoch}")
+    response = FileResponse(open(path, "rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,46 @@
+"""The one place report objects are fetched for a user: the role is checked first (403), then the row (404)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+
+from webapp.accounts.roles import ANALYST, VIEWER, require_role
+from webapp.catalog.models import Mission, Video
+from webapp.detectors.models import Detector, Event, ScoreRun
+
+
+def mission_for(request, pk: int, role: str = VIEWER) -> Mission:
+    require_role(request.user, role)
+    return get_object_or_404(Mission.objects.select_related("area"), pk=pk)
+
+
+def video_for(request, pk: int, role: str = VIEWER) -> Video:
+    require_role(request.user, role)
+    return get_object_or_404(Video.objects.select_related("mission__area"), pk=pk)
+
+
+def score_run_for(request, pk: int, role: str = VIEWER) -> ScoreRun:
+    require_role(request.user, role)
+    return get_object_or_404(ScoreRun.objects.select_related("detector", "video__mission__area"), pk=pk)
+
+
+def detector_for(request, pk: int, role: str = VIEWER) -> Detector:
+    require_role(request.user, role)
+    return get_object_or_404(Detector.objects.select_related("area"), pk=pk)
+
+
+def event_for(request, pk: int, role: str = VIEWER) -> Event:
+    require_role(request.user, role)
+    return get_object_or_404(Event.objects.select_related("score_run__video", "score_run__detector"), pk=pk)
+
+
+def event_to_review(request, pk: int) -> Event:
+    require_role(request.user, ANALYST)
+    return get_object_or_404(Event.objects.select_related("score_run__video"), pk=pk)
+
+
+def mission_events(mission: Mission):
+    """All events of a mission's videos, best first, with what a card shows."""
+    return (Event.objects.filter(score_run__video__mission=mission)
+            .select_related("score_run__video", "score_run__detector", "reviewer")
+            .order_by("-peak_score", "id"))

@@ -1,0 +1,68 @@
+"""Events out of the app: CSV and JSON rows, and a standalone HTML report that needs no server.
+
+The standalone report inlines plotly.js (from the installed plotly package), the figures and the card
+images as data URIs, so that it opens from an e-mail attachment or a USB stick.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from webapp.reports.figures import figure_json
+from webapp.reports.images import event_thumbnail_png
+from webapp.reports.plotlyjs import plotly_js_text
+
+COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
+           "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note")
+STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
+
+
+def event_rows(events) -> list[dict]:
+    """One plain dict per event, columns as COLUMNS (times in seconds from the start of the video)."""
+    rows = []
+    for event in events.select_related("score_run__video", "score_run__detector", "reviewer"):
+        run = event.score_run
+        rows.append({
+            "id": event.pk, "mission_id": run.video.mission_id, "video_id": run.video_id,
+            "video": run.video.original_name, "detector_id": run.detector_id, "detector": run.detector.name,
+            "kind": run.detector.kind, "start": event.start, "end": event.end, "peak_time": event.peak_time,
+            "peak_score": event.peak_score, "peak_x": event.peak_x, "peak_y": event.peak_y,
+            "review": event.review, "reviewer": event.reviewer.get_username() if event.reviewer else "",
+            "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else "", "note": event.note,
+        })
+    return rows
+
+
+def events_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def mission_json(mission) -> dict:
+    return {"id": mission.pk, "name": mission.name, "area": mission.area.name, "date": mission.date.isoformat(),
+            "drone": mission.drone, "operator": mission.operator}
+
+
+def data_uri(png: bytes | None) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else ""
+
+
+def standalone_report(mission, events, strip: dict) -> str:
+    """The whole report as one HTML document: summary, the strip figure, and the top events as cards."""
+    total = events.count()
+    chosen = list(events.select_related("score_run__video", "score_run__detector", "reviewer")[:STANDALONE_MAX_EVENTS])
+    cards = [{"event": e, "image": data_uri(event_thumbnail_png(e))} for e in chosen]
+    counts = {state: sum(1 for e in chosen if e.review == state) for state in ("unreviewed", "confirmed", "dismissed")}
+    return render_to_string("reports/standalone.html", {
+        "mission": mission, "cards": cards, "total": total, "shown": len(chosen), "counts": counts,
+        "strip_json": figure_json(strip), "plotly_js": plotly_js_text(), "generated": timezone.now(),
+    })

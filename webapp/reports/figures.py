@@ -1,0 +1,230 @@
+"""Plotly figures as plain dicts, built from arrays: pure functions, no database, no request.
+
+Dicts rather than `plotly.graph_objects` keep a 2-hour timeline fast to build; the tests validate every
+builder's output with `plotly.graph_objects.Figure`. `figure_json` encodes numpy arrays as plotly.js typed
+arrays (base64), so that long score series cost 4 bytes a point on the wire.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+from plotly.utils import PlotlyJSONEncoder
+
+REVIEW_COLOURS = {"unreviewed": "rgba(214, 39, 40, 0.28)", "confirmed": "rgba(140, 20, 20, 0.45)",
+                  "dismissed": "rgba(120, 120, 120, 0.25)"}
+INTERVAL_COLOUR = "rgba(255, 165, 0, 0.22)"
+DETECTOR_COLOURS = ("#0b6e8a", "#8a3ffc", "#d2691e", "#2e8b57", "#c71585")
+BASE_LAYOUT = {"margin": {"l": 56, "r": 16, "t": 36, "b": 40}, "template": "plotly_white",
+               "font": {"family": "system-ui, sans-serif", "size": 12}}
+
+
+def typed_array(values: np.ndarray, dtype: str = "f4") -> dict:
+    """A plotly.js typed-array spec: {"dtype", "bdata"} with the values little-endian, base64-encoded."""
+    array = np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def decode_typed_array(spec: dict) -> np.ndarray:
+    """The inverse of `typed_array` (tests and exports read figures back with it)."""
+    if not isinstance(spec, dict):
+        return np.asarray(spec)
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]).newbyteorder("<"))
+
+
+def figure_json(figure: dict) -> str:
+    """JSON text of a figure dict; numpy arrays go as typed arrays, other numpy scalars as numbers."""
+    return json.dumps(_encode_arrays(figure), cls=PlotlyJSONEncoder, separators=(",", ":"))
+
+
+def _encode_arrays(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.ndim == 1:
+        return typed_array(value, "f4" if value.dtype.kind == "f" else "i4")
+    if isinstance(value, dict):
+        return {k: _encode_arrays(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_arrays(v) for v in value]
+    return value
+
+
+def envelope(times: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max per bucket so that at most `max_points` points draw the same outline as all of them.
+
+    Each bucket of consecutive samples contributes its minimum and its maximum, in time order, so that no
+    peak (an anomaly) is lost when a 2-hour series meets a 1,500-pixel-wide plot.
+    """
+    times, values = np.asarray(times), np.asarray(values)
+    if len(values) <= max_points:
+        return times, values
+    size = -(-len(values) // max(1, max_points // 2))  # samples per bucket
+    buckets = -(-len(values) // size)
+    pad = buckets * size - len(values)
+    grid = np.pad(values, (0, pad), mode="edge").reshape(buckets, size)
+    lo, hi = grid.argmin(axis=1), grid.argmax(axis=1)
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    base = np.arange(buckets) * size
+    index = np.minimum(np.stack([base + first, base + second], axis=1).ravel(), len(values) - 1)
+    return times[index], values[index]
+
+
+def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: float | None = None,
+                    max_points: int = 3000) -> dict:
+    """The review timeline: one row per detector, frame scores (min/max envelope), segment scores as steps,
+    the threshold as a line, labelled intervals shaded over all rows, events shaded in their row by review.
+
+    tracks: [{"name", "kind", "times", "scores", "threshold", "segment_bounds" (S, 2) | None,
+    "segment_scores" (S,) | None}]; intervals: [(start, end, class)]; events: [{"row", "start", "end", "review"}].
+    """
+    rows = max(1, len(tracks))
+    gap = 0.06 if rows > 1 else 0.0
+    height = (1.0 - gap * (rows - 1)) / rows
+    layout = {**BASE_LAYOUT, "height": 140 + 150 * rows, "hovermode": "x", "showlegend": True, "dragmode": "zoom",
+              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+              "margin": {**BASE_LAYOUT["margin"], "t": 48}, "uirevision": "timeline"}
+    data, shapes = [], []
+    for row, track in enumerate(tracks):
+        axis = "" if row == 0 else str(row + 1)
+        top = 1.0 - row * (height + gap)
+        layout[f"yaxis{axis}"] = {"domain": [max(0.0, top - height), top], "title": {"text": track["name"]},
+                                  "fixedrange": True, "zeroline": False}
+        colour = DETECTOR_COLOURS[row % len(DETECTOR_COLOURS)]
+        x, y = envelope(track["times"], track["scores"], max_points)
+        data.append({"type": "scattergl", "mode": "lines", "name": f"{track['name']} frames", "x": x, "y": y,
+                     "xaxis": "x", "yaxis": f"y{axis}", "line": {"color": colour, "width": 1}, "meta": {"role": "frames", "row": row},
+                     "hovertemplate": "%{x:.1f}s score %{y:.3f}<extra></extra>"})
+        if track.get("segment_scores") is not None:
+            bounds = np.asarray(track["segment_bounds"], dtype=np.float64)
+            seg = np.asarray(track["segment_scores"], dtype=np.float64)
+            data.append({"type": "scatter", "mode": "lines", "name": f"{track['name']} segments",
+                         "x": np.append(bounds[:, 0], bounds[-1, 1]), "y": np.append(seg, seg[-1]),
+                         "line": {"shape": "hv", "color": colour, "width": 2, "dash": "dot"},
+                         "xaxis": "x", "yaxis": f"y{axis}", "hoverinfo": "skip"})
+        if track.get("threshold") is not None:
+            shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
+                           "y0": track["threshold"], "y1": track["threshold"], "name": "threshold",
+                           "line": {"color": "#b3261e", "width": 1, "dash": "dash"}})
+    for start, end, _ in intervals:
+        shapes.append({"type": "rect", "xref": "x", "x0": start, "x1": end, "yref": "paper", "y0": 0, "y1": 1,
+                       "fillcolor": INTERVAL_COLOUR, "line": {"width": 0}, "layer": "below", "name": "label"})
+    for event in events:
+        axis = "" if event["row"] == 0 else str(event["row"] + 1)
+        shapes.append({"type": "rect", "xref": "x", "x0": event["start"], "x1": max(event["end"], event["start"] + 0.5),
+                       "yref": f"y{axis} domain", "y0": 0, "y1": 1, "line": {"width": 0}, "layer": "below",
+                       "fillcolor": REVIEW_COLOURS.get(event["review"], REVIEW_COLOURS["unreviewed"]),
+                       "name": f"event-{event.get('id', '')}"})
+    # The playback cursor is the last shape; the page's script moves it.
+    shapes.append({"type": "line", "xref": "x", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
+                   "line": {"color": "#111", "width": 1.5}, "name": "cursor"})
+    x_range = [0, duration] if duration else None
+    layout["xaxis"] = {"title": {"text": "seconds"}, "anchor": f"y{'' if rows == 1 else rows}",
+                       "showspikes": True, "spikemode": "across", "spikethickness": 1}
+    if x_range:
+        layout["xaxis"]["range"] = x_range
+    layout["shapes"] = shapes
+    return {"data": data, "layout": layout}
+
+
+def event_strip_figure(videos: list[dict]) -> dict:
+    """Where events fall in each video: one row per video, a bar per event coloured by its peak score.
+
+    videos: [{"name", "duration", "events": [{"start", "end", "peak_score", "url"}]}].
+    """
+    names, base, width, scores, urls = [], [], [], [], []
+    for video in videos:
+        for event in video["events"]:
+            names.append(video["name"])
+            base.append(event["start"])
+            width.append(max(event["end"] - event["start"], 1.0))
+            scores.append(event["peak_score"])
+            urls.append(event.get("url", ""))
+    longest = max([v["duration"] or 0 for v in videos] + [1.0])
+    data = [{"type": "bar", "orientation": "h", "y": names, "x": width, "base": base, "customdata": urls,
+             "marker": {"color": scores, "colorscale": "YlOrRd", "showscale": True,
+                        "colorbar": {"title": {"text": "score"}, "thickness": 10}},
+             "hovertemplate": "%{y}<br>%{base:.1f}s, score %{marker.color:.3f}<extra></extra>"}]
+    # Invisible points keep a row for videos without events.
+    data.append({"type": "scatter", "mode": "markers", "y": [v["name"] for v in videos],
+                 "x": [0] * len(videos), "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})
+    layout = {**BASE_LAYOUT, "height": 90 + 28 * max(1, len(videos)), "showlegend": False, "bargap": 0.35,
+              "xaxis": {"title": {"text": "seconds into the video"}, "range": [0, longest]},
+              "yaxis": {"type": "category", "categoryorder": "array",
+                        "categoryarray": [v["name"] for v in videos][::-1], "automargin": True}}
+    return {"data": data, "layout": layout}
+
+
+def training_curve_figure(curve: list[dict]) -> dict:
+    """Loss per epoch: train and, where recorded, validation."""
+    epochs = [point.get("epoch", i) for i, point in enumerate(curve)]
+    data = []
+    for key, name in (("train_loss", "train"), ("val_loss", "validation")):
+        values = [point.get(key) for point in curve]
+        if any(v is not None for v in values):
+            data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": epochs, "y": values})
+    layout = {**BASE_LAYOUT, "height": 300, "xaxis": {"title": {"text": "epoch"}},
+              "yaxis": {"title": {"text": "loss"}, "type": "log" if _spans_decades(data) else "linear"}}
+    return {"data": data, "layout": layout}
+
+
+def _spans_decades(data: list[dict]) -> bool:
+    values = [v for trace in data for v in trace["y"] if v is not None and v > 0]
+    return bool(values) and max(values) / min(values) > 100
+
+
+def roc_figure(curves: list[dict]) -> dict:
+    """ROC curves, one per detector: [{"name", "fpr", "tpr", "auc"}], with the chance diagonal."""
+    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AUC", c.get("auc")),
+             "x": c["fpr"], "y": c["tpr"], "line": {"color": DETECTOR_COLOURS[i % 5]}} for i, c in enumerate(curves)]
+    data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
+                 "line": {"dash": "dot", "color": "#999"}, "hoverinfo": "skip"})
+    return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "ROC"},
+                                     "xaxis": {"title": {"text": "false positive rate"}, "range": [0, 1]},
+                                     "yaxis": {"title": {"text": "true positive rate"}, "range": [0, 1.02]}}}
+
+
+def pr_figure(curves: list[dict]) -> dict:
+    """Precision-recall curves: [{"name", "recall", "precision", "ap"}]."""
+    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AP", c.get("ap")),
+             "x": c["recall"], "y": c["precision"], "line": {"shape": "hv", "color": DETECTOR_COLOURS[i % 5]}}
+            for i, c in enumerate(curves)]
+    return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "Precision-recall"},
+                                     "xaxis": {"title": {"text": "recall"}, "range": [0, 1]},
+                                     "yaxis": {"title": {"text": "precision"}, "range": [0, 1.02]}}}
+
+
+def _with_score(name: str, label: str, value) -> str:
+    return f"{name} ({label} {value:.3f})" if value is not None else name
+
+
+def confusion_figure(counts: dict[str, int], *, title: str = "Confusion at the threshold") -> dict:
+    """2x2 matrix in the origin report's layout: rows true anomaly/normal, columns predicted anomaly/normal."""
+    z = [[counts["tp"], counts["fn"]], [counts["fp"], counts["tn"]]]
+    data = [{"type": "heatmap", "z": z, "x": ["predicted anomaly", "predicted normal"],
+             "y": ["true anomaly", "true normal"], "colorscale": "Blues", "showscale": False,
+             "text": [[str(v) for v in row] for row in z], "texttemplate": "%{text}",
+             "hovertemplate": "%{y}, %{x}: %{z}<extra></extra>"}]
+    return {"data": data, "layout": {**BASE_LAYOUT, "height": 300, "title": {"text": title},
+                                     "yaxis": {"autorange": "reversed"}}}
+
+
+def class_scores_figure(per_class: dict[str, list[float]], *, threshold: float | None) -> dict:
+    """Video scores (each video's maximum) grouped by anomaly class, as the origin report's Figure 5."""
+    data = [{"type": "box", "name": name, "y": scores, "boxpoints": "all", "jitter": 0.4, "pointpos": 0}
+            for name, scores in per_class.items()]
+    shapes = []
+    if threshold is not None:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold, "y1": threshold,
+                       "line": {"color": "#b3261e", "dash": "dash"}})
+    return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "showlegend": False, "shapes": shapes,
+                                     "title": {"text": "Video scores per anomaly class"},
+                                     "yaxis": {"title": {"text": "max frame score"}}}}
+
+
+def comparison_figure(rows: list[dict]) -> dict:
+    """Detectors side by side on the same videos: grouped bars of AUC, AP and F1. rows: [{"name", metrics...}]."""
+    metrics = ("frame_auc", "frame_ap", "f1", "precision", "recall")
+    data = [{"type": "bar", "name": row["name"], "x": list(metrics),
+             "y": [row.get(m) for m in metrics]} for row in rows]
+    return {"data": data, "layout": {**BASE_LAYOUT, "height": 320, "barmode": "group",
+                                     "title": {"text": "On the same videos"}, "yaxis": {"range": [0, 1]}}}

@@ -1,0 +1,150 @@
+"""The review page of one video, saving verdicts from it, and the images it and the cards show."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.accounts.roles import ANALYST, has_role
+from webapp.reports import images
+from webapp.reports.access import event_for, event_to_review, score_run_for, video_for
+from webapp.reports.figures import figure_json
+from webapp.reports.reviews import ReviewError, event_json, review_event
+from webapp.reports.timeline import review_payload
+
+IMAGE_CACHE = "private, max-age=3600"
+
+
+def proxy_url(video) -> str:
+    """The Range-capable media view's URL for the proxy (the web app's), or "" when there is none."""
+    if not video.has_proxy:
+        return ""
+    try:
+        return reverse("video_media", args=[video.pk, "proxy.mp4"])
+    except NoReverseMatch:
+        return ""
+
+
+@require_GET
+def video_review(request, pk: int):
+    video = video_for(request, pk)
+    payload = review_payload(video)
+    figure = payload.pop("figure")
+    context = {"video": video, "mission": video.mission, "payload": payload, "figure_json": figure_json(figure),
+               "proxy_url": proxy_url(video), "can_review": has_role(request.user, ANALYST),
+               "focus": _focus(request, payload)}
+    return render(request, "reports/video_review.html", context)
+
+
+def _focus(request, payload) -> dict:
+    """Where the page starts: ?event= selects an event, ?t= a time (seconds)."""
+    focus = {"event": None, "t": None}
+    if request.GET.get("event", "").isdigit():
+        focus["event"] = int(request.GET["event"])
+    try:
+        focus["t"] = float(request.GET["t"]) if "t" in request.GET else None
+    except ValueError:
+        focus["t"] = None
+    return focus
+
+
+@require_POST
+def event_review(request, pk: int):
+    """Save one verdict from the review page's fetch(): JSON {"review", "note"?} or a form post."""
+    event = event_to_review(request, pk)
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except json.JSONDecodeError:
+            return JsonResponse({"error": "the body is not valid JSON"}, status=400)
+    else:
+        body = request.POST
+    note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        return JsonResponse({"error": "the note must be text"}, status=400)
+    try:
+        review_event(event, str(body.get("review", "")), request.user, note=note)
+    except ReviewError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(event_json(event))
+
+
+def png_response(image: np.ndarray) -> HttpResponse:
+    response = HttpResponse(images.png_bytes(image), content_type="image/png")
+    response["Cache-Control"] = IMAGE_CACHE
+    return response
+
+
+@require_GET
+def heatmap_png(request, pk: int, index: int):
+    """One frame's heatmap of a score run, coloured, transparent where the error is low (for the overlay canvas)."""
+    run = score_run_for(request, pk)
+    stored = images.load_heatmaps(run)
+    if stored is None:
+        raise Http404("this score run stored no heatmaps")
+    if not 0 <= index < len(stored[1]):
+        raise Http404(f"frame {index} is outside the run's {len(stored[1])} frames")
+    return png_response(images.colorize(np.asarray(stored[1][index])))
+
+
+@require_GET
+def event_thumbnail(request, pk: int):
+    event = event_for(request, pk)
+    png = images.event_thumbnail_png(event)
+    if png is None:
+        raise Http404("the video has no sampled frames")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = IMAGE_CACHE
+    return response
+
+
+PANELS = ("input", "reconstruction", "heatmap", "overlay", "difference")
+
+
+def heatmap_panels(run, index: int) -> dict[str, np.ndarray]:
+    """The heatmap view's images of one frame: input, the stored reconstruction and pixel difference when the
+    run kept reconstructions, else the heatmap and the overlay (a reconstruction needs the model, so torch)."""
+    frames, times = images.load_frames(run.video), images.load_timestamps(run.video)
+    stored = images.load_heatmaps(run)
+    count = len(stored[0]) if stored is not None else (len(times) if times is not None else 0)
+    if frames is None or times is None or not 0 <= index < count:
+        raise Http404(f"frame {index} is not among this run's {count} frames")
+    t = float(stored[0][index]) if stored is not None else float(times[index])
+    frame = np.asarray(frames[images.nearest_index(times, t)])
+    panels = {"input": frame}
+    recon_file = images.media_path(run.media_dir) / "reconstructions.npy"
+    if recon_file.exists():
+        reconstruction = np.asarray(np.load(recon_file, mmap_mode="r")[index])
+        panels["reconstruction"] = images.resize(reconstruction, frame.shape[:2])
+        panels["difference"] = images.COLORMAP[images.difference(frame, panels["reconstruction"])]
+    if stored is not None:
+        heatmap = np.asarray(stored[1][index])
+        panels["heatmap"] = images.resize(images.colorize(heatmap, alpha=False), frame.shape[:2])
+        panels["overlay"] = images.overlay(frame, heatmap)
+    return panels
+
+
+@require_GET
+def heatmap_view(request, pk: int, index: int):
+    run = score_run_for(request, pk)
+    panels = heatmap_panels(run, index)
+    count = run.frame_count or index + 1
+    times = images.load_timestamps(run.video)
+    context = {"run": run, "video": run.video, "index": index, "panels": [p for p in PANELS if p in panels],
+               "previous": index - 1 if index > 0 else None, "next": index + 1 if index + 1 < count else None,
+               "time": float(times[min(index, len(times) - 1)]) if times is not None and len(times) else None}
+    return render(request, "reports/heatmap_view.html", context)
+
+
+@require_GET
+def heatmap_view_image(request, pk: int, index: int, panel: str):
+    run = score_run_for(request, pk)
+    panels = heatmap_panels(run, index)
+    if panel not in panels:
+        raise Http404(f"no {panel} image for this run")
+    return png_response(images.upscale_for_display(panels[panel], 248))

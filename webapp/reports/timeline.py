@@ -1,0 +1,83 @@
+"""What the review page of one video needs: every ready score run's arrays, loaded once, as a figure and a
+compact payload (typed arrays) for the page's script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.urls import reverse
+
+from detection.score_store import load_video_scores
+from webapp.detectors.models import Event, ScoreRun
+from webapp.reports.figures import timeline_figure, typed_array
+
+MAX_POINTS = 3000  # a wide screen is ~1,500-2,500 px; min/max pairs keep every peak
+
+
+def ready_runs(video) -> list[ScoreRun]:
+    return list(ScoreRun.objects.filter(video=video, status=ScoreRun.Status.READY)
+                .select_related("detector").order_by("detector__kind", "detector_id"))
+
+
+def load_run(run: ScoreRun):
+    """A run's stored scores without heatmaps, or None when its files are missing or unreadable."""
+    try:
+        return load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, with_heatmaps=False)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def review_payload(video) -> dict:
+    """Figure, tracks (full-resolution times and scores, sent once), events and intervals for the page."""
+    runs = ready_runs(video)
+    tracks, track_of_run, missing = [], {}, []
+    for run in runs:
+        scores = load_run(run)
+        if scores is None:
+            missing.append(str(run.detector))
+            continue
+        track_of_run[run.pk] = len(tracks)
+        tracks.append({"run": run, "scores": scores})
+    events = list(Event.objects.filter(score_run__in=[t["run"] for t in tracks]).order_by("start", "id"))
+    intervals = [(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
+    figure = timeline_figure(
+        [{"name": t["run"].detector.name, "kind": t["run"].detector.kind, "times": t["scores"].times,
+          "scores": t["scores"].frame_scores, "threshold": t["scores"].threshold,
+          "segment_bounds": t["scores"].segment_bounds, "segment_scores": t["scores"].segment_scores}
+         for t in tracks],
+        intervals=intervals,
+        events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk}
+                for e in events],
+        duration=video.duration or _last_time(tracks),
+        max_points=MAX_POINTS,
+    )
+    return {
+        "video": {"id": video.pk, "duration": video.duration},
+        "figure": figure,
+        "tracks": [_track_json(t["run"], t["scores"], row) for row, t in enumerate(tracks)],
+        "events": [_event_json(e, track_of_run[e.score_run_id]) for e in events],
+        "intervals": [{"start": s, "end": e, "class": c} for s, e, c in intervals],
+        "urls": {"review": reverse("event_review", args=[0]), "heatmap": reverse("heatmap_png", args=[0, 0]),
+                 "heatmap_view": reverse("heatmap_view", args=[0, 0]),
+                 "frame": reverse("heatmap_view_image", args=[0, 0, "input"])},
+        "missing": missing,
+    }
+
+
+def _last_time(tracks) -> float | None:
+    ends = [float(t["scores"].times[-1]) for t in tracks if len(t["scores"].times)]
+    return max(ends) if ends else None
+
+
+def _track_json(run: ScoreRun, scores, row: int) -> dict:
+    return {"run": run.pk, "row": row, "detector": run.detector.name, "kind": run.detector.kind,
+            "threshold": scores.threshold, "has_heatmaps": run.has_heatmaps,
+            "times": typed_array(np.asarray(scores.times)), "scores": typed_array(np.asarray(scores.frame_scores))}
+
+
+def _event_json(event: Event, row: int) -> dict:
+    return {"id": event.pk, "run": event.score_run_id, "row": row, "start": event.start, "end": event.end,
+            "peak_time": event.peak_time, "peak_score": event.peak_score, "review": event.review,
+            "note": event.note}

@@ -1,0 +1,143 @@
+"""The mission anomaly report: ranked event cards, filters, bulk review, the per-video strip, and exports."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.accounts.roles import ANALYST, has_role
+from webapp.catalog.models import Video
+from webapp.detectors.models import Detector, Event
+from webapp.reports import exports
+from webapp.reports.access import mission_events, mission_for
+from webapp.reports.figures import event_strip_figure, figure_json
+from webapp.reports.reviews import ReviewError, review_many
+
+CARDS_PER_PAGE = 48
+
+
+class EventFilter:
+    """The report's filters, read from the query string; bad values are reported, not guessed."""
+
+    def __init__(self, params, mission):
+        self.errors: list[str] = []
+        self.detectors = Detector.objects.filter(score_runs__video__mission=mission).distinct().order_by("kind", "pk")
+        self.detector = self._int(params.get("detector", ""), "detector")
+        self.review = params.get("review", "")
+        if self.review and self.review not in Event.Review.values:
+            self.errors.append(f"unknown review state {self.review!r}")
+            self.review = ""
+        self.min_score = self._float(params.get("min_score", ""), "minimum score")
+
+    def _int(self, text: str, name: str) -> int | None:
+        try:
+            return int(text) if text else None
+        except ValueError:
+            self.errors.append(f"the {name} must be a number, not {text!r}")
+            return None
+
+    def _float(self, text: str, name: str) -> float | None:
+        try:
+            return float(text) if text else None
+        except ValueError:
+            self.errors.append(f"the {name} must be a number, not {text!r}")
+            return None
+
+    def apply(self, events):
+        if self.detector is not None:
+            events = events.filter(score_run__detector_id=self.detector)
+        if self.review:
+            events = events.filter(review=self.review)
+        if self.min_score is not None:
+            events = events.filter(peak_score__gte=self.min_score)
+        return events
+
+    def query(self) -> str:
+        values = {"detector": self.detector, "review": self.review, "min_score": self.min_score}
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def strip_figure(mission, events) -> dict:
+    """The per-video strip of where the (filtered) events fall, one row per ready video."""
+    by_video: dict[int, list] = {}
+    for event in events:
+        by_video.setdefault(event.score_run.video_id, []).append(
+            {"start": event.start, "end": event.end, "peak_score": event.peak_score,
+             "url": review_url(event.score_run.video_id, event)})
+    videos = mission.videos.filter(status=Video.Status.READY).order_by("original_name", "pk")
+    return event_strip_figure([{"name": f"{v.original_name} #{v.pk}", "duration": v.duration,
+                                "events": by_video.get(v.pk, [])} for v in videos])
+
+
+def review_url(video_id: int, event) -> str:
+    return f"{reverse('video_review', args=[video_id])}?{urlencode({'event': event.pk, 't': f'{event.peak_time:.2f}'})}"
+
+
+@require_GET
+def mission_report(request, pk: int):
+    mission = mission_for(request, pk)
+    filters = EventFilter(request.GET, mission)
+    events = filters.apply(mission_events(mission))
+    page = Paginator(events, CARDS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "mission": mission, "filters": filters, "page": page, "total": page.paginator.count,
+        "can_review": has_role(request.user, ANALYST), "reviews": Event.Review.choices,
+        "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run"))),
+        "query": filters.query(),
+    }
+    return render(request, "reports/mission_report.html", context)
+
+
+@require_POST
+def mission_report_review(request, pk: int):
+    mission = mission_for(request, pk, role=ANALYST)
+    ids = [int(i) for i in request.POST.getlist("event") if i.isdigit()]
+    verdict = request.POST.get("review", "")
+    back = f"{reverse('mission_report', args=[pk])}?{request.POST.get('query', '')}"
+    if not ids:
+        messages.error(request, "Select at least one event to review.")
+        return redirect(back)
+    try:
+        changed = review_many(mission_events(mission).filter(pk__in=ids), verdict, request.user)
+    except ReviewError as error:
+        messages.error(request, str(error))
+        return redirect(back)
+    messages.success(request, f"{changed} event{'s' if changed != 1 else ''} marked {verdict}.")
+    return redirect(back)
+
+
+@require_GET
+def mission_events_csv(request, pk: int):
+    mission = mission_for(request, pk)
+    filters = EventFilter(request.GET, mission)
+    response = HttpResponse(exports.events_csv(exports.event_rows(filters.apply(mission_events(mission)))),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-events.csv"'
+    return response
+
+
+@require_GET
+def mission_events_json(request, pk: int):
+    mission = mission_for(request, pk)
+    filters = EventFilter(request.GET, mission)
+    rows = exports.event_rows(filters.apply(mission_events(mission)))
+    response = JsonResponse({"mission": exports.mission_json(mission), "events": rows})
+    response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-events.json"'
+    return response
+
+
+@require_GET
+def mission_report_html(request, pk: int):
+    mission = mission_for(request, pk)
+    filters = EventFilter(request.GET, mission)
+    events = filters.apply(mission_events(mission))
+    html = exports.standalone_report(mission, events, strip_figure(mission, events))
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-report.html"'
+    return response
