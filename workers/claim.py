@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from webapp.jobs.models import Job
-from workers.progress import HeartbeatThread, JobCancelled, JobLost, JobReporter, JobTimedOut
+from workers.progress import HeartbeatThread, JobCancelled, JobError, JobLost, JobReporter, JobTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def describe_error(exc: BaseException) -> str:
     """A message a user can act on: domain errors speak for themselves, others say where to look."""
     from detection.errors import DetectionError
 
-    if isinstance(exc, DetectionError) or getattr(exc, "user_message", False):
+    if isinstance(exc, DetectionError | JobError):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (the worker log has the traceback)"
 

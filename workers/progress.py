@@ -19,6 +19,10 @@ from django.utils import timezone
 from webapp.jobs.models import Job
 
 
+class JobError(Exception):
+    """A failure whose message is written for the user (shown on the job as is)."""
+
+
 class JobStopped(Exception):
     """The job must stop now; subclasses say why."""
 

@@ -48,3 +48,10 @@ def sweep() -> dict:
     from webapp.jobs.sweep import sweep_jobs
 
     return sweep_jobs().as_dict()
+
+
+@shared_task(name="skerry.ingest_piece")
+def ingest_piece(job_id: int, attempt: int) -> str:
+    from workers.ingest import run_ingest_piece
+
+    return run_ingest_piece(int(job_id), int(attempt))
