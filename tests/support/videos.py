@@ -50,7 +50,7 @@ def make_video(
         if gop:
             stream.codec_context.gop_size = gop
         if rotation is not None:
-            stream.metadata["rotate"] = str(rotation)
+            stream.set_display_rotation(rotation)  # counter-clockwise degrees, as VideoFrame.rotation reads
         stream.codec_context.time_base = Fraction(1, fps)
         for index in range(int(round(seconds * fps))):
             show_box = box_from is not None and index / fps >= box_from

@@ -1,0 +1,125 @@
+"""Ingest one video in one call: probe, sha256, sampled frames, browser proxy and thumbnails.
+
+The file is decoded once: every decoded frame is offered to the frame sampler, the proxy encoder and the
+thumbnail sheets, and the checksum is computed in a thread meanwhile (hashlib releases the GIL), so ingest
+costs about one decode plus one 720p encode. Memory is bounded: frames stream to disk, the proxy encoder and
+the thumbnail sheet have fixed sizes. A truncated file keeps what could be decoded and reports a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time as clock
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from detection.errors import VideoError
+from detection.types import ProgressFn, no_progress
+from detection.video.decode import FrameReader, ThrottledProgress
+from detection.video.probe import VideoInfo, open_video, probe
+from detection.video.proxy import ProxyEncoder
+from detection.video.sampling import FRAMES_FILE, TIMES_FILE, FrameSampler, stop_warning
+from detection.video.thumbnails import ThumbnailSet, ThumbnailSheets
+
+PROXY_FILE = "proxy.mp4"
+_HASH_BLOCK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What `ingest_video` made: probed facts, checksum, files (relative to nothing: absolute paths), warning."""
+
+    info: VideoInfo
+    sha256: str
+    frames_path: Path
+    times_path: Path
+    frame_count: int
+    proxy_path: Path | None
+    thumbnails: ThumbnailSet | None
+    warning: str
+    seconds: float  # wall-clock time of the ingest
+
+    @property
+    def realtime_factor(self) -> float:
+        """Video seconds ingested per wall-clock second."""
+        return self.info.duration / self.seconds if self.seconds > 0 else 0.0
+
+
+def sha256_file(path: str | Path, block: int = _HASH_BLOCK) -> str:
+    """Hex sha256 of a file, read in blocks (memory stays at one block)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_video(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    fps: float = 2.0,
+    size: tuple[int, int] | None = (124, 124),
+    proxy: bool = True,
+    thumbnails: bool = True,
+    proxy_max_height: int = 720,
+    proxy_preset: str = "veryfast",
+    threads: int = 0,
+    progress: ProgressFn = no_progress,
+) -> IngestResult:
+    """Ingest `path` into `out_dir`: `frames.npy`, `timestamps.npy`, `proxy.mp4`, `poster.jpg`, sprite sheets
+    and `thumbnails.vtt`. Raises VideoError for a file that cannot be used; a truncated one is ingested as far
+    as it decodes, with `warning` saying where it stopped. `progress` gets (fraction, stage)."""
+    started = clock.perf_counter()
+    path, out_dir = Path(path), Path(out_dir)
+    report = ThrottledProgress(progress)
+    report(0.0, "probing")
+    info = probe(path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        checksum = pool.submit(sha256_file, path)
+        with open_video(path) as (container, stream):
+            reader = FrameReader(container, stream, threads=threads)
+            sampler = FrameSampler(fps=fps, size=size, out_dir=out_dir)
+            encoder = ProxyEncoder(
+                stream, out_dir / PROXY_FILE, max_height=proxy_max_height, preset=proxy_preset
+            )
+            sheets = ThumbnailSheets(out_dir, duration=info.duration) if thumbnails else None
+            last_frame = None
+            try:
+                for time, frame in reader:
+                    sampler.offer(time, frame)
+                    if proxy:
+                        encoder.offer(time, frame)
+                    if sheets is not None:
+                        sheets.offer(time, frame)
+                    last_frame = frame
+                    report(min(0.99, time / info.duration), "decoding, sampling and making the proxy")
+            except BaseException:
+                sampler.abort()
+                encoder.abort()
+                raise
+            warning = stop_warning(reader, duration=info.duration, end=None)
+            if not sampler.times:
+                sampler.abort()
+                encoder.abort()
+                raise VideoError(
+                    f"{path.name} is corrupt: no video frame could be decoded. {warning}".strip()
+                )
+            sampled = sampler.finish(source_fps=info.fps, warning=warning)
+            proxy_path = encoder.close() if proxy else None
+            thumbs = sheets.close(last_frame) if sheets is not None else None
+        digest = checksum.result()
+    report(1.0, "done")
+    return IngestResult(
+        info=info,
+        sha256=digest,
+        frames_path=out_dir / FRAMES_FILE,
+        times_path=out_dir / TIMES_FILE,
+        frame_count=len(sampled.times),
+        proxy_path=proxy_path,
+        thumbnails=thumbs,
+        warning=warning,
+        seconds=clock.perf_counter() - started,
+    )

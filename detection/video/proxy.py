@@ -1,0 +1,149 @@
+"""A browser proxy of a video: H.264 High, yuv420p, at most 720 lines, even sides, `+faststart`, no audio.
+
+Drones often record HEVC (and 10-bit), which most browsers cannot play; the proxy is what the review pages
+play and seek. Rotation metadata is applied to the pixels, so every player shows it upright. Audio is
+dropped: patrol audio is rotor noise and the review pages never play it. The file is written under a
+temporary name and moved into place, so a half-written proxy is never served.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from detection.errors import VideoError
+from detection.types import ProgressFn, no_progress
+from detection.video.decode import FrameReader
+from detection.video.frame_store import temporary_name
+from detection.video.probe import normalise_rotation, open_video, stream_duration, stream_origin
+
+# The filters that turn a frame stored with rotation metadata upright (rotation is counter-clockwise degrees).
+_UPRIGHT_FILTERS = {
+    0: (),
+    90: (("transpose", "cclock"),),
+    180: (("hflip", ""), ("vflip", "")),
+    270: (("transpose", "clock"),),
+}
+
+
+def proxy_size(width: int, height: int, max_height: int) -> tuple[int, int]:
+    """The proxy's (width, height) for a displayed width x height: scaled down to max_height, both even."""
+    scale = min(1.0, max_height / height)
+    even = lambda side: max(2, int(round(side * scale)) // 2 * 2)  # noqa: E731
+    return even(width), even(height)
+
+
+class ProxyEncoder:
+    """Encode the frames it is offered (from a FrameReader over `source`) into an MP4 proxy at `out_path`."""
+
+    def __init__(
+        self,
+        source: av.video.stream.VideoStream,
+        out_path: Path,
+        *,
+        max_height: int = 720,
+        preset: str = "veryfast",
+        crf: int = 23,
+        keyframe_seconds: float = 2.0,
+    ):
+        self.source, self.out_path = source, Path(out_path)
+        self.max_height, self.preset, self.crf = max_height, preset, crf
+        self.keyframe_seconds = keyframe_seconds
+        self.origin = stream_origin(source)
+        self.size: tuple[int, int] | None = None
+        self._temporary = temporary_name(self.out_path).with_suffix(".mp4")
+        self._output = None
+        self._stream = None
+        self._graph = None
+        self._last_pts = None
+
+    def _start(self, frame: av.VideoFrame) -> None:
+        rotation = normalise_rotation(frame.rotation)
+        display = (frame.height, frame.width) if rotation in (90, 270) else (frame.width, frame.height)
+        width, height = self.size = proxy_size(*display, self.max_height)
+        coded = (height, width) if rotation in (90, 270) else (width, height)
+        graph = av.filter.Graph()
+        nodes = [graph.add_buffer(template=self.source)]
+        nodes.append(graph.add("scale", f"{coded[0]}:{coded[1]}"))
+        nodes += [graph.add(name, args) for name, args in _UPRIGHT_FILTERS[rotation]]
+        nodes += [graph.add("format", "yuv420p"), graph.add("buffersink")]
+        graph.link_nodes(*nodes).configure()
+        self._graph = graph
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        self._output = av.open(str(self._temporary), "w", format="mp4", options={"movflags": "+faststart"})
+        rate = self.source.average_rate or self.source.guessed_rate or Fraction(30)
+        stream = self._output.add_stream("libx264", rate=Fraction(rate).limit_denominator(100000))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = self.source.time_base
+        stream.codec_context.gop_size = max(1, int(round(float(rate) * self.keyframe_seconds)))
+        stream.options = {"preset": self.preset, "crf": str(self.crf), "profile": "high"}
+        self._stream = stream
+
+    def offer(self, time: float, frame: av.VideoFrame) -> None:
+        """Encode one decoded frame (frames must come in presentation order)."""
+        if self._graph is None:
+            self._start(frame)
+        self._graph.push(frame)
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                scaled = self._graph.pull()
+            except (BlockingIOError, EOFError, av.error.EOFError):
+                return
+            pts = (scaled.pts if scaled.pts is not None else 0) - self.origin
+            if self._last_pts is not None and pts <= self._last_pts:
+                continue
+            self._last_pts = pts
+            scaled.pts, scaled.time_base = pts, self.source.time_base
+            self._output.mux(self._stream.encode(scaled))
+
+    def close(self) -> Path | None:
+        """Flush the encoder, finish the file and move it into place; None if no frame was offered."""
+        if self._output is None:
+            return None
+        self._output.mux(self._stream.encode(None))
+        self._output.close()
+        os.replace(self._temporary, self.out_path)
+        return self.out_path
+
+    def abort(self) -> None:
+        if self._output is not None:
+            self._output.close()
+        self._temporary.unlink(missing_ok=True)
+
+
+def make_proxy(
+    path: str | Path,
+    out_path: str | Path,
+    *,
+    max_height: int = 720,
+    preset: str = "veryfast",
+    crf: int = 23,
+    threads: int = 0,
+    progress: ProgressFn = no_progress,
+) -> Path:
+    """Write a browser-playable H.264 proxy of `path` to `out_path` (see the module docstring); returns out_path.
+
+    A truncated source gives a proxy of the part that could be decoded.
+    """
+    path = Path(path)
+    with open_video(path) as (container, stream):
+        duration = max(stream_duration(container, stream), 1e-9)
+        encoder = ProxyEncoder(stream, Path(out_path), max_height=max_height, preset=preset, crf=crf)
+        try:
+            for time, frame in FrameReader(container, stream, threads=threads):
+                encoder.offer(time, frame)
+                progress(min(1.0, time / duration), "making the browser proxy")
+        except BaseException:
+            encoder.abort()
+            raise
+        written = encoder.close()
+    if written is None:
+        raise VideoError(f"{path.name} is corrupt: no video frame could be decoded for the proxy")
+    progress(1.0, "making the browser proxy")
+    return written
