@@ -1,0 +1,191 @@
+"""The review page: its figure and data against the stored scores, saving verdicts, heatmap images, plotly.js."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from detection.score_store import load_video_scores
+from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.detectors.models import Event
+from webapp.reports.figures import decode_typed_array
+from webapp.reports.plotlyjs import PLOTLY_JS, plotly_js_version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    return {role: make_user(role, role) for role in ("viewer", "analyst", "admin")} | {"outsider": make_user("nobody", None)}
+
+
+@pytest.fixture
+def seeded():
+    return seed_scored_video(make_mission(), anomalies=((10.0, 14.0, "boat"), (40.0, 45.0, "person")),
+                             kinds=("cae", "mil"), seed=4)
+
+
+def page(client, user, video):
+    client.force_login(user)
+    response = client.get(reverse("video_review", args=[video.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def embedded(html: str, element_id: str):
+    return json.loads(re.search(rf'id="{element_id}"[^>]*>(.*?)</script>', html, re.S).group(1))
+
+
+def stored(run):
+    return load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, with_heatmaps=True)
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
+def test_every_role_opens_the_review_page(client, people, seeded, role):
+    html = page(client, people[role], seeded.video)
+    assert 'id="timeline"' in html and reverse("plotly_js", args=[plotly_js_version()]) in html
+    assert ('id="confirm-event"' in html) == (role != "viewer")
+    assert "<script>" not in html  # the CSP forbids inline scripts: data travels in json elements only
+
+
+def test_it_rejects_users_without_a_role(client, people, seeded):
+    client.force_login(people["outsider"])
+    assert client.get(reverse("video_review", args=[seeded.video.pk])).status_code == 403
+
+
+def test_the_data_sent_once_is_exactly_the_stored_scores(client, people, seeded):
+    data = embedded(page(client, people["viewer"], seeded.video), "review-data")
+    assert [t["kind"] for t in data["tracks"]] == ["cae", "mil"]
+    for track in data["tracks"]:
+        scores = stored(seeded.runs[track["kind"]])
+        assert np.array_equal(decode_typed_array(track["scores"]), scores.frame_scores)
+        assert np.allclose(decode_typed_array(track["times"]), scores.times)
+        assert track["threshold"] == pytest.approx(scores.threshold)
+    events = Event.objects.filter(score_run__video=seeded.video)
+    assert sorted(e["id"] for e in data["events"]) == sorted(events.values_list("pk", flat=True))
+
+
+def test_the_timeline_draws_scores_thresholds_segments_labels_and_events(client, people, seeded):
+    figure = embedded(page(client, people["viewer"], seeded.video), "timeline-figure")
+    go.Figure(figure)  # a valid plotly figure
+    frames = [t for t in figure["data"] if t.get("meta", {}).get("role") == "frames"]
+    assert [t["type"] for t in frames] == ["scattergl", "scattergl"]
+    cae = stored(seeded.runs["cae"])
+    y = decode_typed_array(frames[0]["y"])
+    assert y.max() == pytest.approx(cae.frame_scores.max()) and y.min() == pytest.approx(cae.frame_scores.min())
+    mil = stored(seeded.runs["mil"])
+    segments = next(t for t in figure["data"] if t["name"].endswith("segments"))
+    assert np.allclose(decode_typed_array(segments["y"])[:-1], mil.segment_scores)
+    shapes = figure["layout"]["shapes"]
+    assert sorted(s["y0"] for s in shapes if s.get("name") == "threshold") == pytest.approx([0.3, 0.5])
+    labels = [(s["x0"], s["x1"]) for s in shapes if s.get("name") == "label"]
+    assert labels == [(10.0, 14.0), (40.0, 45.0)]
+    assert sum(1 for s in shapes if s.get("name", "").startswith("event-")) == Event.objects.filter(
+        score_run__video=seeded.video).count()
+    assert shapes[-1]["name"] == "cursor"
+
+
+def test_a_two_hour_video_sends_little_and_keeps_its_peaks(client, people):
+    seeded = seed_scored_video(make_mission(), seconds=7200, frame_size=4, heatmap_size=4,
+                               anomalies=((3600.0, 3600.5, "boat"),), seed=5)
+    client.force_login(people["viewer"])
+    response = client.get(reverse("video_review", args=[seeded.video.pk]))
+    assert len(response.content) < 2_000_000
+    figure = embedded(response.content.decode(), "timeline-figure")
+    y = decode_typed_array(figure["data"][0]["y"])
+    assert len(y) <= 3000 and y.max() == pytest.approx(stored(seeded.runs["cae"]).frame_scores.max())
+
+
+def test_analysts_confirm_an_event_with_a_note(people, seeded):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(people["analyst"])
+    html = client.get(reverse("video_review", args=[seeded.video.pk])).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    url = reverse("event_review", args=[event.pk])
+    body = json.dumps({"review": "confirmed", "note": "boat at the reef"})
+    assert client.post(url, body, content_type="application/json").status_code == 403  # no CSRF token
+    response = client.post(url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200 and response.json()["review"] == "confirmed"
+    event.refresh_from_db()
+    assert (event.review, event.note, event.reviewer, event.reviewed_at is not None) == (
+        "confirmed", "boat at the reef", people["analyst"], True)
+
+
+def test_viewers_cannot_review_and_bad_verdicts_are_refused(client, people, seeded):
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    url = reverse("event_review", args=[event.pk])
+    client.force_login(people["viewer"])
+    assert client.post(url, {"review": "confirmed"}).status_code == 403
+    client.force_login(people["analyst"])
+    response = client.post(url, json.dumps({"review": "fine"}), content_type="application/json")
+    assert response.status_code == 400 and "unknown review" in response.json()["error"]
+    assert client.post(url, "{not json", content_type="application/json").status_code == 400
+    event.refresh_from_db()
+    assert event.review == "unreviewed"
+
+
+def test_heatmap_endpoint_returns_the_stored_heatmap_coloured(client, people, seeded):
+    client.force_login(people["viewer"])
+    run = seeded.runs["cae"]
+    response = client.get(reverse("heatmap_png", args=[run.pk, 25]))
+    image = np.asarray(Image.open(io.BytesIO(response.content)))
+    heatmap = np.asarray(stored(run).heatmaps[25])
+    assert image.shape == (*heatmap.shape, 4)
+    assert (image[..., 3][heatmap > 200] > image[..., 3][heatmap < 30].max()).all()  # hot pixels are opaque
+    assert client.get(reverse("heatmap_png", args=[run.pk, 10_000])).status_code == 404
+    assert client.get(reverse("heatmap_png", args=[seeded.runs["mil"].pk, 0])).status_code == 404  # MIL has none
+
+
+def test_heatmap_view_shows_input_heatmap_and_overlay_or_reconstruction(client, people, seeded):
+    client.force_login(people["viewer"])
+    run = seeded.runs["cae"]
+    html = client.get(reverse("heatmap_view", args=[run.pk, 25])).content.decode()
+    for panel in ("input", "heatmap", "overlay"):
+        assert reverse("heatmap_view_image", args=[run.pk, 25, panel]) in html
+        assert client.get(reverse("heatmap_view_image", args=[run.pk, 25, panel])).status_code == 200
+    assert "reconstruction" not in re.findall(r'/frames/25/(\w+)\.png', html)
+    frames = np.load(Path(settings.MEDIA_ROOT) / seeded.video.frames_path)
+    np.save(Path(settings.MEDIA_ROOT) / run.media_dir / "reconstructions.npy", frames // 2)
+    html = client.get(reverse("heatmap_view", args=[run.pk, 25])).content.decode()
+    assert set(re.findall(r'/frames/25/(\w+)\.png', html)) == {"input", "reconstruction", "heatmap", "overlay", "difference"}
+    image = client.get(reverse("heatmap_view_image", args=[run.pk, 25, "input"]))
+    small = np.asarray(Image.open(io.BytesIO(image.content)))[:: image_factor(frames), :: image_factor(frames)]
+    assert np.array_equal(small, frames[25])
+    assert client.get(reverse("heatmap_view", args=[run.pk, 9999])).status_code == 404
+
+
+def image_factor(frames) -> int:
+    return -(-248 // frames.shape[1])
+
+
+def test_plotly_js_is_served_from_the_installed_package_and_cached(client):
+    url = reverse("plotly_js", args=[plotly_js_version()])
+    response = client.get(url, HTTP_ACCEPT_ENCODING="gzip")  # public, like static files
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == PLOTLY_JS.read_bytes()
+    assert "immutable" in response["Cache-Control"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+    assert client.get(reverse("plotly_js", args=["0.0.1"])).status_code == 404
+
+
+def test_web_code_of_the_reports_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import django, sys; django.setup(); import webapp.reports.views, webapp.reports.review, "
+            "webapp.reports.exports, webapp.reports.evaluation, webapp.detectors.views; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "webapp.settings"})
+    assert out.stdout.strip() == "False"
