@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from webapp.api import views
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("token/", views.token_page, name="api_token"),
+    path("areas/", views.AreaList.as_view(), name="api_areas"),
+    path("missions/", views.MissionList.as_view(), name="api_missions"),
+    path("missions/<int:pk>/", views.MissionDetail.as_view(), name="api_mission"),
+    path("missions/<int:pk>/score/", views.MissionScore.as_view(), name="api_mission_score"),
+    path("missions/<int:pk>/uploads/", views.UploadCreate.as_view(), name="api_upload_create"),
+    path("uploads/<uuid:upload_id>", views.UploadDetail.as_view(), name="api_upload"),
+    path("videos/", views.VideoList.as_view(), name="api_videos"),
+    path("videos/<int:pk>/", views.VideoDetail.as_view(), name="api_video"),
+    path("videos/<int:pk>/intervals/", views.IntervalList.as_view(), name="api_video_intervals"),
+    path("videos/<int:pk>/scores/", views.VideoScores.as_view(), name="api_video_scores"),
+    path("intervals/<int:pk>/", views.IntervalDetail.as_view(), name="api_interval"),
+    path("events/", views.EventList.as_view(), name="api_events"),
+    path("jobs/<int:pk>/", views.JobDetail.as_view(), name="api_job"),
+]

@@ -1,0 +1,93 @@
+// The mission page's upload box: several files at once, a progress bar each, resumable through tus.js.
+(function () {
+  "use strict";
+  const box = document.getElementById("upload");
+  if (!box || !window.SkerryTus) return;
+  const input = document.getElementById("upload-files");
+  const list = document.getElementById("upload-list");
+  const dropzone = box.querySelector(".dropzone");
+  const maxSize = parseInt(box.dataset.maxSize, 10);
+  const chunkSize = parseInt(box.dataset.chunkSize, 10);
+  const state = (window.skerryUploads = { active: 0 });
+
+  function sizeText(bytes) {
+    const units = ["bytes", "KB", "MB", "GB", "TB"];
+    let size = bytes, unit = 0;
+    while (size >= 1000 && unit < units.length - 1) { size /= 1000; unit += 1; }
+    return unit === 0 ? `${size} bytes` : `${size.toFixed(1)} ${units[unit]}`;
+  }
+
+  function addRow(file) {
+    const item = document.createElement("li");
+    item.className = "upload";
+    const name = document.createElement("span");
+    name.className = "upload-name";
+    name.textContent = file.name;  // textContent: a file name is never parsed as HTML
+    const bar = document.createElement("progress");
+    bar.max = 1;
+    bar.value = 0;
+    bar.setAttribute("aria-label", `Upload progress of ${file.name}`);
+    const status = document.createElement("span");
+    status.className = "upload-status";
+    status.setAttribute("role", "status");
+    item.append(name, bar, status);
+    list.prepend(item);
+    return { item, bar, status };
+  }
+
+  async function upload(file) {
+    const row = addRow(file);
+    if (file.size > maxSize) {
+      row.item.classList.add("failed");
+      row.status.textContent = `Too large: ${sizeText(file.size)}, the limit is ${sizeText(maxSize)}.`;
+      return;
+    }
+    const started = Date.now();
+    const job = new window.SkerryTus.TusUpload(file, {
+      endpoint: box.dataset.endpoint,
+      chunkSize,
+      onStatus: (text) => { row.status.textContent = text; },
+      onProgress: (sent, total) => {
+        row.bar.value = total ? sent / total : 1;
+        const rate = sent / Math.max(1, (Date.now() - started) / 1000);
+        row.status.textContent = sent >= total
+          ? "Checking the video…"
+          : `${sizeText(sent)} of ${sizeText(total)} · ${sizeText(rate)}/s`;
+      },
+    });
+    state.active += 1;
+    row.status.textContent = "Starting…";
+    try {
+      const result = await job.start();
+      row.item.classList.add("done");
+      row.bar.value = 1;
+      row.status.replaceChildren("Uploaded. ");
+      if (result.videoUrl) {
+        const link = document.createElement("a");
+        link.href = result.videoUrl;
+        link.textContent = "Open the video";
+        row.status.append(link, " · ingest has started.");
+      }
+    } catch (err) {
+      row.item.classList.add("failed");
+      row.status.textContent = err.final ? `Rejected: ${err.message}` : `Paused: ${err.message}`;
+    } finally {
+      state.active -= 1;
+      if (window.skerryVideoTable) window.skerryVideoTable.refreshSoon();
+    }
+  }
+
+  function take(files) { Array.from(files).forEach(upload); }
+
+  input.addEventListener("change", () => { take(input.files); input.value = ""; });
+  dropzone.addEventListener("dragover", (e) => { e.preventDefault(); dropzone.classList.add("over"); });
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+  dropzone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    dropzone.classList.remove("over");
+    take(e.dataTransfer.files);
+  });
+  window.addEventListener("beforeunload", (e) => {
+    if (state.active > 0) { e.preventDefault(); e.returnValue = ""; }
+  });
+})();

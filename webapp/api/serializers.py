@@ -1,0 +1,116 @@
+"""REST representations of areas, missions, videos, labels, jobs, score runs and events."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from webapp.catalog import labelling
+from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.detectors.models import Event, ScoreRun
+from webapp.jobs.models import Job
+
+
+class AreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Area
+        fields = ["id", "name", "description", "created"]
+
+
+class MissionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Mission
+        fields = ["id", "area", "name", "date", "drone", "operator", "notes", "created"]
+
+    def validate(self, attrs):
+        area = attrs.get("area", getattr(self.instance, "area", None))
+        name = attrs.get("name", getattr(self.instance, "name", ""))
+        clash = Mission.objects.filter(area=area, name__iexact=name)
+        if self.instance:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError({"name": f"{area.name} already has a mission called “{name}”."})
+        return attrs
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    labelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "mission", "original_name", "size_bytes", "sha256", "container", "codec", "duration", "fps",
+            "width", "height", "rotation", "status", "error", "warning", "frame_count", "has_proxy", "label",
+            "split", "labelled_by", "labelled_at", "created",
+        ]
+        read_only_fields = [f for f in fields if f != "label"]
+
+    def validate_label(self, value):
+        if value not in Video.Label.values:
+            raise serializers.ValidationError(f"choose one of {', '.join(Video.Label.values)}")
+        return value
+
+    def update(self, instance, validated_data):
+        if "label" in validated_data:
+            labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
+        return instance
+
+
+class IntervalSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LabelInterval
+        fields = ["id", "video", "start", "end", "anomaly_class", "created_by", "created"]
+        read_only_fields = ["video", "created_by", "created"]
+
+    def validate(self, attrs):
+        video = self.context.get("video") or self.instance.video
+        start = attrs.get("start", getattr(self.instance, "start", None))
+        end = attrs.get("end", getattr(self.instance, "end", None))
+        try:
+            attrs["start"], attrs["end"], attrs["anomaly_class"] = labelling.clean_interval(
+                video, start, end, attrs.get("anomaly_class", getattr(self.instance, "anomaly_class", ""))
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(" ".join(exc.messages)) from None
+        return attrs
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "state", "video", "mission", "detector", "progress", "stage", "eta_seconds",
+            "attempts", "error", "created", "started", "finished",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    video = serializers.IntegerField(source="score_run.video_id", read_only=True)
+    detector = serializers.IntegerField(source="score_run.detector_id", read_only=True)
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "score_run", "video", "detector", "start", "end", "peak_time", "peak_score", "peak_x", "peak_y",
+            "review", "reviewer", "reviewed_at", "note",
+        ]
+
+
+class ScoreRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoreRun
+        fields = ["id", "detector", "video", "status", "threshold", "max_score", "frame_count", "error", "finished"]
+
+
+class ScoreArraysSerializer(serializers.Serializer):
+    """A ready score run with its per-frame (and per-segment, for MIL) scores read from media/scores/<id>/."""
+
+    run = ScoreRunSerializer()
+    times = serializers.ListField(child=serializers.FloatField())
+    frame_scores = serializers.ListField(child=serializers.FloatField())
+    threshold = serializers.FloatField()
+    segment_scores = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    segment_bounds = serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), allow_null=True)

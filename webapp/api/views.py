@@ -1,0 +1,233 @@
+"""The REST API for ground stations and scripts: token auth, roles as on the pages, tus uploads.
+
+Reading needs the viewer role, writing the analyst role, deleting the admin role (see RolePermission).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from detection.score_store import load_video_scores
+from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
+from webapp.api import serializers as s
+from webapp.catalog import labelling, pipeline
+from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.detectors.models import Event, ScoreRun
+from webapp.jobs.models import Job
+from webapp.uploads import protocol
+from webapp.uploads import views as tus
+
+
+class RolePermission(permissions.BasePermission):
+    message = "your role does not allow this"
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return has_role(request.user, VIEWER)
+        return has_role(request.user, ADMIN if request.method == "DELETE" else ANALYST)
+
+
+class ServiceUnavailable(APIException):
+    status_code = 503
+    default_detail = "background jobs are not available on this server"
+
+
+class Api:
+    permission_classes = [permissions.IsAuthenticated, RolePermission]
+
+
+def filtered(queryset, request, **params):
+    """Apply ?name=value filters for the query parameters listed (name -> field lookup)."""
+    for name, lookup in params.items():
+        value = request.query_params.get(name)
+        if value not in (None, ""):
+            queryset = queryset.filter(**{lookup: value})
+    return queryset
+
+
+class AreaList(Api, generics.ListCreateAPIView):
+    queryset = Area.objects.all()
+    serializer_class = s.AreaSerializer
+
+
+class MissionList(Api, generics.ListCreateAPIView):
+    serializer_class = s.MissionSerializer
+
+    def get_queryset(self):
+        return filtered(Mission.objects.all(), self.request, area="area")
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+
+class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
+    queryset = Mission.objects.all()
+    serializer_class = s.MissionSerializer
+
+
+class VideoList(Api, generics.ListAPIView):
+    serializer_class = s.VideoSerializer
+
+    def get_queryset(self):
+        videos = Video.objects.select_related("labelled_by")
+        return filtered(videos, self.request, mission="mission", status="status", label="label")
+
+
+class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
+    """Read a video; PATCH {"label": ...} labels it (who and when are recorded)."""
+
+    queryset = Video.objects.select_related("labelled_by")
+    serializer_class = s.VideoSerializer
+
+
+class IntervalList(Api, generics.ListCreateAPIView):
+    serializer_class = s.IntervalSerializer
+
+    def video(self) -> Video:
+        return get_object_or_404(Video, pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return LabelInterval.objects.filter(video=self.kwargs["pk"]).select_related("created_by")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "video": self.video()}
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = labelling.add_interval(
+            serializer.context["video"], data["start"], data["end"], data["anomaly_class"], self.request.user
+        )
+
+
+class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
+    queryset = LabelInterval.objects.select_related("video", "created_by")
+    serializer_class = s.IntervalSerializer
+
+    def perform_update(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    def check_object_permissions(self, request, obj):
+        # Removing a label is labelling work, not an admin deletion.
+        if request.method == "DELETE":
+            require_role(request.user, ANALYST)
+            return
+        super().check_object_permissions(request, obj)
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [permissions.IsAuthenticated()]
+        return super().get_permissions()
+
+
+class MissionScore(Api, APIView):
+    @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        mission = get_object_or_404(Mission, pk=pk)
+        try:
+            job = pipeline.start_scoring(mission, user=request.user)
+        except pipeline.JobsUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        if job is None:
+            return Response({"detail": pipeline.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class JobDetail(Api, generics.RetrieveAPIView):
+    queryset = Job.objects.all()
+    serializer_class = s.JobSerializer
+
+
+class VideoScores(Api, APIView):
+    @extend_schema(responses=s.ScoreArraysSerializer(many=True))
+    def get(self, request, pk: int):
+        video = get_object_or_404(Video, pk=pk)
+        payload = []
+        for run in ScoreRun.objects.filter(video=video, status=ScoreRun.Status.READY):
+            scores = load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, with_heatmaps=False)
+            payload.append({
+                "run": s.ScoreRunSerializer(run).data,
+                "times": scores.times.tolist(),
+                "frame_scores": scores.frame_scores.tolist(),
+                "threshold": scores.threshold,
+                "segment_scores": None if scores.segment_scores is None else scores.segment_scores.tolist(),
+                "segment_bounds": None if scores.segment_bounds is None else scores.segment_bounds.tolist(),
+            })
+        return Response(payload)
+
+
+class EventList(Api, generics.ListAPIView):
+    serializer_class = s.EventSerializer
+
+    def get_queryset(self):
+        events = Event.objects.select_related("score_run", "reviewer")
+        return filtered(
+            events, self.request, video="score_run__video", mission="score_run__video__mission", review="review"
+        )
+
+
+class UploadCreate(Api, APIView):
+    """tus creation: POST with Upload-Length and Upload-Metadata; the answer's Location is the upload URL."""
+
+    @extend_schema(request=None, responses={201: None, 413: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        mission = get_object_or_404(Mission, pk=pk)
+        return tus.create(request, mission, "api_upload")
+
+    def options(self, request, *args, **kwargs):
+        return protocol.options_response()
+
+
+class UploadDetail(Api, APIView):
+    """tus: HEAD for the offset, PATCH application/offset+octet-stream chunks, DELETE to abandon."""
+
+    def session(self, request, upload_id):
+        return tus.get_upload_or_404(request, upload_id)
+
+    @extend_schema(request=None, responses={200: None})
+    def head(self, request, upload_id):
+        return tus.handle(request, self.session(request, upload_id), None)
+
+    @extend_schema(request=OpenApiTypes.BINARY, responses={204: None, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT})
+    def patch(self, request, upload_id):
+        return tus.handle(request, self.session(request, upload_id), request.stream or io.BytesIO())
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, upload_id):
+        return tus.handle(request, self.session(request, upload_id), None)
+
+    def get_permissions(self):
+        return [permissions.IsAuthenticated(), RolePermission()] if self.request.method != "DELETE" else [
+            permissions.IsAuthenticated()
+        ]
+
+    def options(self, request, *args, **kwargs):
+        return protocol.options_response()
+
+
+@require_http_methods(["GET", "POST"])
+def token_page(request):
+    """Create, replace or revoke your own API token."""
+    require_role(request.user, VIEWER)
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        if request.POST.get("action") == "create":
+            Token.objects.create(user=request.user)
+            messages.success(request, "New API token created; the old one, if any, no longer works.")
+        else:
+            messages.success(request, "API token revoked.")
+        return redirect("api_token")
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "api/token.html", {"token": token})

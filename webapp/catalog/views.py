@@ -1,0 +1,223 @@
+"""Pages for areas, missions and videos, and the JSON endpoints the video page saves labels through."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
+from webapp.catalog import labelling, pipeline
+from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
+from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
+from webapp.catalog.models import Area, Video
+from webapp.detectors.models import Detector
+from webapp.jobs.models import Job
+
+
+@require_http_methods(["GET", "POST"])
+def areas(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, VIEWER)
+    form = AreaForm()
+    if request.method == "POST":
+        require_role(request.user, ANALYST)
+        form = AreaForm(request.POST)
+        if form.is_valid():
+            area = form.save()
+            messages.success(request, f"Area “{area.name}” created.")
+            return redirect(area)
+    listing = Area.objects.annotate(
+        mission_count=Count("missions", distinct=True), detector_count=Count("detectors", distinct=True)
+    )
+    return render(request, "catalog/areas.html", {"areas": listing, "form": form})
+
+
+@require_GET
+def area(request: HttpRequest, pk: int) -> HttpResponse:
+    the_area = get_area_or_404(request, pk)
+    context = {
+        "area": the_area,
+        "missions": the_area.missions.annotate(video_count=Count("videos"))[:50],
+        "detectors": the_area.detectors.all(),
+        "train_form": TrainDetectorForm(),
+        "jobs": Job.objects.filter(detector__area=the_area).select_related("detector")[:10],
+    }
+    return render(request, "catalog/area.html", context)
+
+
+@require_POST
+def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
+    the_area = get_area_or_404(request, pk, role=ADMIN)
+    form = TrainDetectorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a detector kind to train.")
+        return redirect(the_area)
+    kind = form.cleaned_data["kind"]
+    name = form.cleaned_data["name"] or f"{kind.upper()} {timezone.now():%Y-%m-%d %H:%M}"
+    with transaction.atomic():
+        detector = Detector.objects.create(area=the_area, kind=kind, name=name, created_by=request.user)
+        try:
+            pipeline.start_training(detector, user=request.user)
+        except pipeline.JobsUnavailable as exc:
+            transaction.set_rollback(True)
+            messages.error(request, f"Could not start training: {exc}.")
+            return redirect(the_area)
+    messages.success(request, f"Training of “{detector.name}” queued.")
+    return redirect(the_area)
+
+
+@require_http_methods(["GET", "POST"])
+def mission_create(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, ANALYST)
+    if request.method == "POST":
+        form = MissionForm(request.POST)
+        if form.is_valid():
+            mission = form.save(commit=False)
+            mission.created_by = request.user
+            mission.save()
+            messages.success(request, f"Mission “{mission.name}” created. Add its videos below.")
+            return redirect(mission)
+    else:
+        form = MissionForm(initial={"area": request.GET.get("area"), "date": timezone.localdate()})
+    return render(request, "catalog/mission_create.html", {"form": form})
+
+
+@require_GET
+def mission(request: HttpRequest, pk: int) -> HttpResponse:
+    the_mission = get_mission_or_404(request, pk)
+    videos = the_mission.videos.select_related("labelled_by").annotate(interval_count=Count("intervals"))
+    context = {
+        "mission": the_mission,
+        "videos": videos,
+        "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
+        "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
+        "upload_chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+    }
+    return render(request, "catalog/mission.html", context)
+
+
+@require_GET
+def mission_videos_json(request: HttpRequest, pk: int) -> JsonResponse:
+    the_mission = get_mission_or_404(request, pk)
+    rows = [
+        {"id": v.pk, "name": v.original_name, "status": v.status, "status_display": v.get_status_display(),
+         "error": v.error, "label": v.label, "duration": v.duration, "url": v.get_absolute_url()}
+        for v in the_mission.videos.all()
+    ]
+    return JsonResponse({"videos": rows})
+
+
+@require_POST
+def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
+    the_mission = get_mission_or_404(request, pk, role=ANALYST)
+    if not the_mission.videos.filter(status=Video.Status.READY).exists():
+        messages.error(request, "No video of this mission is ready to score yet.")
+        return redirect(the_mission)
+    try:
+        job = pipeline.start_scoring(the_mission, user=request.user)
+    except pipeline.JobsUnavailable as exc:
+        messages.error(request, f"Could not start scoring: {exc}.")
+    else:
+        if job is None:
+            messages.error(request, pipeline.NO_DETECTOR)
+        else:
+            messages.success(request, "Scoring queued; progress shows under Jobs.")
+    return redirect(the_mission)
+
+
+@require_POST
+def mission_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    the_mission = get_mission_or_404(request, pk, role=ADMIN)
+    folders = [Path(settings.MEDIA_ROOT) / v.media_dir for v in the_mission.videos.all()]
+    the_area, name = the_mission.area, the_mission.name
+    the_mission.delete()
+    transaction.on_commit(lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders])
+    messages.success(request, f"Mission “{name}” and its videos deleted.")
+    return redirect(the_area)
+
+
+@require_GET
+def video(request: HttpRequest, pk: int) -> HttpResponse:
+    the_video = get_video_or_404(request, pk)
+    siblings = list(the_video.mission.videos.values_list("pk", flat=True))
+    index = siblings.index(the_video.pk)
+    context = {
+        "video": the_video,
+        "mission": the_video.mission,
+        "intervals": [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")],
+        "previous_id": siblings[index - 1] if index > 0 else None,
+        "next_id": siblings[index + 1] if index + 1 < len(siblings) else None,
+        "jobs": the_video.jobs.all()[:10],
+        "labels": Video.Label.choices,
+    }
+    return render(request, "catalog/video.html", context)
+
+
+@require_POST
+def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    the_video = get_video_or_404(request, pk, role=ADMIN)
+    folder = Path(settings.MEDIA_ROOT) / the_video.media_dir
+    the_mission, name = the_video.mission, the_video.original_name
+    the_video.delete()
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+    messages.success(request, f"Video “{name}” deleted.")
+    return redirect(the_mission)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
+
+
+def _error(exc: ValidationError) -> JsonResponse:
+    return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+
+
+@require_POST
+def video_label(request: HttpRequest, pk: int) -> JsonResponse:
+    the_video = get_video_or_404(request, pk, role=ANALYST)
+    try:
+        labelling.set_video_label(the_video, _json_body(request).get("label"), request.user)
+    except ValidationError as exc:
+        return _error(exc)
+    return JsonResponse(labelling.label_as_dict(the_video))
+
+
+@require_http_methods(["GET", "POST"])
+def video_intervals(request: HttpRequest, pk: int) -> JsonResponse:
+    the_video = get_video_or_404(request, pk)
+    if request.method == "POST":
+        require_role(request.user, ANALYST)
+        try:
+            body = _json_body(request)
+            interval = labelling.add_interval(
+                the_video, body.get("start"), body.get("end"), body.get("anomaly_class", ""), request.user
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        payload = {"interval": labelling.interval_as_dict(interval), **labelling.label_as_dict(the_video)}
+        return JsonResponse(payload, status=201)
+    rows = [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")]
+    return JsonResponse({"intervals": rows, **labelling.label_as_dict(the_video)})
+
+
+@require_POST
+def interval_delete(request: HttpRequest, pk: int) -> JsonResponse:
+    interval = get_interval_or_404(request, pk, role=ANALYST)
+    labelling.delete_interval(interval)
+    return JsonResponse({"deleted": pk})

@@ -1,0 +1,85 @@
+"""Serving a video's media files (proxy, poster, thumbnails) with HTTP Range, so players can seek.
+
+Only users who may see the video's mission get the bytes; paths are resolved inside the video's own folder.
+One byte range per request (what players send); a multi-range request gets the whole file.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import http_date
+from django.views.decorators.http import require_safe
+
+from webapp.catalog.access import get_video_or_404
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+BLOCK = 256 * 1024
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte positions of a single `bytes=` range; None when there is none to honour.
+
+    Raises ValueError for a range that cannot be satisfied (answered 416)."""
+    match = RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":  # suffix: the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise ValueError("empty suffix range")
+        return max(size - length, 0), size - 1
+    first = int(first)
+    last = min(int(last), size - 1) if last else size - 1
+    if first >= size or last < first:
+        raise ValueError("range outside the file")
+    return first, last
+
+
+def read_span(path: Path, first: int, last: int):
+    with open(path, "rb") as handle:
+        handle.seek(first)
+        remaining = last - first + 1
+        while remaining > 0:
+            block = handle.read(min(BLOCK, remaining))
+            if not block:
+                return
+            remaining -= len(block)
+            yield block
+
+
+def media_file(video, name: str) -> Path:
+    folder = (Path(settings.MEDIA_ROOT) / video.media_dir).resolve()
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        raise Http404("no such media file")
+    return path
+
+
+@require_safe
+def video_media(request: HttpRequest, video_id: int, name: str) -> HttpResponse:
+    path = media_file(get_video_or_404(request, video_id), name)
+    stat = path.stat()
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    try:
+        span = parse_range(request.headers.get("Range", ""), stat.st_size)
+    except ValueError:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{stat.st_size}"
+        return response
+    if span is None:
+        response = FileResponse(open(path, "rb"), content_type=content_type)
+    else:
+        first, last = span
+        response = StreamingHttpResponse(read_span(path, first, last), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {first}-{last}/{stat.st_size}"
+        response["Content-Length"] = str(last - first + 1)
+    response["Accept-Ranges"] = "bytes"
+    response["Last-Modified"] = http_date(stat.st_mtime)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -1,0 +1,112 @@
+"""What happens when the last byte of an upload arrives: check it is a video, recognise duplicates, file it.
+
+A rejected file leaves the mission as it was and its partial file is deleted. An accepted one becomes a
+Video whose original lives at MEDIA_ROOT/videos/<id>/original<ext>; the uploaded name is kept for display
+only and never used to build a path. Ingest is then started as a background job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from detection.errors import VideoError
+from detection.video.probe import probe
+from webapp.catalog import pipeline
+from webapp.catalog.models import Video
+from webapp.uploads.models import UploadSession
+from webapp.uploads.protocol import UploadRejected, part_file
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"}
+CONTAINER_EXTENSIONS = {"mp4": ".mp4", "mov": ".mov", "matroska": ".mkv", "webm": ".webm", "avi": ".avi", "mpegts": ".ts"}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def probe_upload(path: Path, display_name: str) -> dict:
+    """Probe and decode the first frame with `detection.video.probe`; VideoError messages name the upload."""
+    try:
+        info = probe(path)
+    except VideoError as exc:
+        raise VideoError(str(exc).replace(path.name, f"“{display_name}”")) from None
+    fields = ("container", "codec", "duration", "fps", "width", "height", "rotation")
+    facts = {name: getattr(info, name) for name in fields}
+    facts["container"] = facts["container"][:40]
+    return facts
+
+
+def safe_extension(filename: str, container: str) -> str:
+    """The upload's extension if it is a known video one, else one from the probed container format."""
+    suffix = Path(filename).suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return suffix
+    names = container.split(",")
+    return next((CONTAINER_EXTENSIONS[n] for n in CONTAINER_EXTENSIONS if n in names), ".video")
+
+
+def reject(session: UploadSession, status: int, message: str) -> UploadRejected:
+    part_file(session).unlink(missing_ok=True)
+    UploadSession.objects.filter(pk=session.pk).update(state=UploadSession.State.REJECTED, error=message)
+    session.state, session.error = UploadSession.State.REJECTED, message
+    return UploadRejected(status, message, final=True)
+
+
+def finish_upload(session: UploadSession) -> Video:
+    """Turn a complete upload into a Video and start its ingest, or raise UploadRejected (final)."""
+    path = part_file(session)
+    try:
+        info = probe_upload(path, session.filename)
+    except VideoError as exc:
+        raise reject(session, 422, str(exc)) from None
+    checksum = sha256_of(path)
+    existing = Video.objects.filter(mission=session.mission_id, sha256=checksum).first()
+    if existing:
+        raise reject(session, 409, f"“{session.filename}” is already in this mission as “{existing.original_name}”")
+    try:
+        with transaction.atomic():
+            video = _create_video(session, path, info, checksum)
+    except IntegrityError:
+        raise reject(session, 409, f"“{session.filename}” is already in this mission") from None
+    return video
+
+
+def _create_video(session: UploadSession, path: Path, info: dict, checksum: str) -> Video:
+    video = Video.objects.create(
+        mission_id=session.mission_id,
+        original_name=session.filename,
+        size_bytes=session.length,
+        sha256=checksum,
+        **info,
+    )
+    relative = f"{video.media_dir}/original{safe_extension(session.filename, info['container'])}"
+    target = Path(settings.MEDIA_ROOT) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    try:
+        video.file = relative
+        video.save(update_fields=["file"])
+        try:
+            pipeline.start_ingest(video, user=session.created_by)
+        except pipeline.JobsUnavailable as exc:
+            video.warning = f"Ingest was not started: {exc}."
+            video.save(update_fields=["warning"])
+            log.warning("video %s uploaded but not ingested: %s", video.pk, exc)
+    except BaseException:
+        os.replace(target, path)  # the row is rolled back: put the bytes back where the session expects them
+        raise
+    UploadSession.objects.filter(pk=session.pk).update(state=UploadSession.State.COMPLETE, video=video)
+    session.state, session.video = UploadSession.State.COMPLETE, video
+    return video

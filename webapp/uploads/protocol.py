@@ -1,0 +1,183 @@
+"""The tus 1.0 resumable upload protocol (core + creation + termination), independent of who is asking.
+
+Bytes are appended to MEDIA_ROOT/uploads/<uuid>.part at the offset the database row holds; the offset only
+advances by a conditional update, so two requests racing for the same offset cannot both win.
+See https://tus.io/protocols/resumable-upload for the protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+
+from webapp.uploads.models import UploadSession
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination"
+OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
+READ_BLOCK = 1024 * 1024
+
+
+class UploadRejected(Exception):
+    """A request the protocol refuses; `status` is the HTTP status, the message says why."""
+
+    def __init__(self, status: int, message: str, *, final: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.final = final  # the upload is over: retrying cannot help
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} bytes"
+
+
+def tus_response(status: int = 204, **headers) -> HttpResponse:
+    response = HttpResponse(status=status)
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = str(value)
+    return response
+
+
+def error_response(exc: UploadRejected) -> JsonResponse:
+    response = JsonResponse({"error": str(exc), "final": exc.final}, status=exc.status)
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def options_response() -> HttpResponse:
+    return tus_response(
+        204, Tus_Version=TUS_VERSION, Tus_Extension=TUS_EXTENSIONS, Tus_Max_Size=settings.UPLOAD_MAX_BYTES
+    )
+
+
+def check_version(request) -> None:
+    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        raise UploadRejected(412, f"this server speaks tus {TUS_VERSION}; send the Tus-Resumable header")
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Decode `Upload-Metadata`: comma-separated `key base64value` pairs (the value may be absent)."""
+    metadata = {}
+    for pair in filter(None, (p.strip() for p in (header or "").split(","))):
+        key, _, encoded = pair.partition(" ")
+        try:
+            metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise UploadRejected(400, f"Upload-Metadata value for {key!r} is not base64 UTF-8") from None
+    return metadata
+
+
+def display_name(raw: str) -> str:
+    """A name for display only: the last path component, without control characters, at most 255 long."""
+    name = re.split(r"[\\/]", raw or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:255] or "video"
+
+
+def parse_length(value: str | None, name: str) -> int:
+    if value is None or not value.isdigit():
+        raise UploadRejected(400, f"{name} must be a non-negative whole number of bytes")
+    return int(value)
+
+
+def part_file(session: UploadSession) -> Path:
+    return Path(settings.MEDIA_ROOT) / session.part_path
+
+
+def create_session(request, mission) -> UploadSession:
+    """Handle a creation request (POST) for an upload into `mission`."""
+    check_version(request)
+    if request.headers.get("Upload-Defer-Length"):
+        raise UploadRejected(400, "Upload-Defer-Length is not supported: send Upload-Length")
+    length = parse_length(request.headers.get("Upload-Length"), "Upload-Length")
+    limit = settings.UPLOAD_MAX_BYTES
+    if length > limit:
+        raise UploadRejected(
+            413, f"the file is {human_size(length)}, larger than the {human_size(limit)} upload limit", final=True
+        )
+    if length == 0:
+        raise UploadRejected(400, "the file is empty", final=True)
+    metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    session = UploadSession.objects.create(
+        mission=mission, filename=display_name(metadata.get("filename", "")), length=length, created_by=request.user
+    )
+    path = part_file(session)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return session
+
+
+def read_body(stream, limit: int, out) -> int:
+    """Copy up to `limit` bytes of the request body to `out`; a dropped connection keeps what arrived."""
+    received = 0
+    while received < limit:
+        try:
+            block = stream.read(min(READ_BLOCK, limit - received))
+        except OSError:  # the client went away mid-chunk: keep the bytes we have
+            break
+        if not block:
+            break
+        out.write(block)
+        received += len(block)
+    return received
+
+
+def append_chunk(request, session: UploadSession, stream) -> UploadSession:
+    """Handle a PATCH: append the body at Upload-Offset and advance the offset by what was received."""
+    check_version(request)
+    if session.state != UploadSession.State.RECEIVING:
+        raise UploadRejected(410, session.error or "this upload is already finished", final=True)
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type != OFFSET_CONTENT_TYPE:
+        raise UploadRejected(415, f"PATCH bodies must be {OFFSET_CONTENT_TYPE}")
+    offset = parse_length(request.headers.get("Upload-Offset"), "Upload-Offset")
+    if offset != session.offset:
+        raise UploadRejected(409, f"Upload-Offset {offset} does not match the server's offset {session.offset}")
+    declared = parse_length(request.headers.get("Content-Length", "0") or "0", "Content-Length")
+    if offset + declared > session.length:
+        raise UploadRejected(413, f"this chunk would go past the declared length of {session.length} bytes")
+    path = part_file(session)
+    if not path.exists() or path.stat().st_size < offset:
+        raise UploadRejected(410, "the partial file was lost on the server; start the upload again", final=True)
+    with open(path, "r+b") as out:
+        out.seek(offset)
+        received = read_body(stream, declared, out)
+        out.truncate()
+        out.flush()
+        os.fsync(out.fileno())
+    advanced = UploadSession.objects.filter(
+        pk=session.pk, offset=offset, state=UploadSession.State.RECEIVING
+    ).update(offset=offset + received)
+    if not advanced:
+        raise UploadRejected(409, "another request changed this upload at the same time; ask for the offset again")
+    session.offset = offset + received
+    return session
+
+
+def head_response(session: UploadSession) -> HttpResponse:
+    if session.state == UploadSession.State.REJECTED:
+        return error_response(UploadRejected(410, session.error or "this upload was rejected", final=True))
+    headers = {"Upload_Offset": session.offset, "Upload_Length": session.length}
+    if session.video_id:
+        headers.update(Skerry_Video_Id=session.video_id, Skerry_Video_Url=session.video.get_absolute_url())
+    return tus_response(200, **headers)
+
+
+def terminate(session: UploadSession) -> None:
+    part_file(session).unlink(missing_ok=True)
+    session.delete()
