@@ -16,8 +16,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from detection.events import merge_events
 from detection.score_store import save_video_scores
-from detection.types import DetectedEvent, VideoScores
+from detection.types import VideoScores
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
@@ -99,24 +100,11 @@ def synthetic_scores(kind: str, times: np.ndarray, anomalies, *, heatmap_size: i
         heatmaps = rng.integers(0, 30, (len(times), heatmap_size, heatmap_size)).astype(np.uint8)
         side = max(1, heatmap_size // 5)
         heatmaps[inside, side : 2 * side, side : 2 * side] = 240
-    events = merge_events(times, frame_scores, threshold, peak_xy=(0.3, 0.3) if heatmaps is not None else None)
+    events = merge_events(times, frame_scores, threshold, heatmaps=heatmaps)
     return VideoScores(
         times=times, frame_scores=frame_scores.astype(np.float32), threshold=threshold, events=events,
         heatmaps=heatmaps, heatmap_scale=1 / 255, segment_scores=segment_scores, segment_bounds=segment_bounds,
     )
-
-
-def merge_events(times, scores, threshold, *, peak_xy=None) -> tuple[DetectedEvent, ...]:
-    """Runs of frames over the threshold, each an event peaking at its highest frame."""
-    over = np.concatenate([[False], scores > threshold, [False]])
-    starts = np.flatnonzero(~over[:-1] & over[1:])
-    ends = np.flatnonzero(over[:-1] & ~over[1:])
-    events = []
-    for a, b in zip(starts, ends):
-        peak = a + int(np.argmax(scores[a:b]))
-        x, y = peak_xy if peak_xy else (None, None)
-        events.append(DetectedEvent(float(times[a]), float(times[b - 1]), float(times[peak]), float(scores[peak]), x, y))
-    return tuple(events)
 
 
 def seed_scored_video(

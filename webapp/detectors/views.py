@@ -58,7 +58,7 @@ def detector(request, pk: int):
         "slider": evaluation.slider_table(labels, scores, the_detector.threshold),
         "class_recall": evaluation.class_recall(runs, the_detector.threshold),
         "epochs": reconstruction_epochs(the_detector),
-        "scored": the_detector.score_runs.count(),
+        "scored": the_detector.score_runs.count(), "flag_rule": evaluation.FLAG_RULE,
     }
     return render(request, "detectors/detector.html", context)
 

@@ -1,7 +1,8 @@
 """A detector's accuracy against the labels of the videos it scored: curves, confusion, slider table, classes.
 
 The conventions are those of `detection.evaluation.metrics`: anomaly is the positive class, a frame is flagged
-when its score is strictly above the threshold, undefined ratios are None. Frame labels come from
+by `detection.thresholds.flag_frames` (the one rule the detectors, events and metrics share), undefined
+ratios are None. Frame labels come from
 `detection.labels.record_frame_labels` (normal video: all negative; anomalous with intervals: the intervals;
 anything else has no frame truth and is left out).
 """
@@ -17,11 +18,16 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from detection.labels import record_frame_labels
 from detection.score_store import load_video_scores
+from detection.thresholds import flag_frames
 from detection.types import Interval, VideoRecord
 from webapp.detectors.models import ScoreRun
 
 MAX_CURVE_POINTS = 1500
 SLIDER_STEPS = 200
+# Whether a score equal to the threshold is flagged, read from the shared rule so that the vectorised
+# counts below can never drift from it.
+FLAGS_EQUAL = bool(flag_frames(np.array([1.0]), 1.0)[0])
+FLAG_RULE = "at or above" if FLAGS_EQUAL else "above"
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,12 @@ def pooled(runs: list[LabelledRun]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def counts_at(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
-    """Confusion counts at each threshold at once (flagged = score > threshold), by sorting, not looping."""
+    """Confusion counts at each threshold at once (flagged as `flag_frames` does), by sorting, not looping."""
+    side = "left" if FLAGS_EQUAL else "right"  # how many scores lie below (or at) each threshold
     positives = np.sort(scores[labels])
     negatives = np.sort(scores[~labels])
-    tp = len(positives) - np.searchsorted(positives, thresholds, side="right")
-    fp = len(negatives) - np.searchsorted(negatives, thresholds, side="right")
+    tp = len(positives) - np.searchsorted(positives, thresholds, side=side)
+    fp = len(negatives) - np.searchsorted(negatives, thresholds, side=side)
     return {"tp": tp, "fp": fp, "fn": len(positives) - tp, "tn": len(negatives) - fp}
 
 
@@ -92,7 +99,8 @@ def slider_table(labels: np.ndarray, scores: np.ndarray, threshold: float | None
     if len(scores) == 0:
         return {"thresholds": [], "index": 0}
     grid = np.quantile(scores, np.linspace(0, 1, steps + 1))
-    grid = np.unique(np.concatenate([grid, [grid[0] - 1e-6]] + ([[threshold]] if threshold is not None else [])))
+    ends = [grid[0] - 1e-6, grid[-1] + 1e-6]  # everything flagged, nothing flagged
+    grid = np.unique(np.concatenate([grid, ends] + ([[threshold]] if threshold is not None else [])))
     counts = counts_at(labels, scores, grid)
     index = int(np.argmin(np.abs(grid - threshold))) if threshold is not None else len(grid) // 2
     table = {"thresholds": grid.tolist(), "index": index, **{k: v.tolist() for k, v in counts.items()}}
@@ -151,7 +159,7 @@ def class_recall(runs: list[LabelledRun], threshold: float | None) -> dict[str, 
         for name in run.classes:
             row = out.setdefault(name, {"videos": 0, "found": 0})
             row["videos"] += 1
-            row["found"] += int(threshold is not None and bool((run.scores[run.labels] > threshold).any()))
+            row["found"] += int(threshold is not None and bool(flag_frames(run.scores[run.labels], threshold).any()))
     for row in out.values():
         row["recall"] = row["found"] / row["videos"]
     return out

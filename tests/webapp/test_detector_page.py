@@ -1,0 +1,154 @@
+"""The detector page: roles, training figures, and evaluation numbers against `detection.evaluation.metrics`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from PIL import Image
+
+from detection.evaluation import metrics
+from detection.labels import frame_labels
+from detection.score_store import load_video_scores
+from detection.types import Interval
+from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.catalog.models import Video
+from webapp.reports import evaluation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people():
+    return {role: make_user(role, role) for role in ("viewer", "analyst", "admin")} | {"outsider": make_user("nobody", None)}
+
+
+@pytest.fixture
+def scored():
+    """Three labelled videos scored by a CAE and a MIL detector, one unlabelled video that must not count."""
+    mission = make_mission()
+    videos = [
+        seed_scored_video(mission, name="boat.mp4", anomalies=((10.0, 16.0, "boat"),), kinds=("cae", "mil"), seed=1),
+        seed_scored_video(mission, name="person.mp4", anomalies=((30.0, 31.0, "person"),), kinds=("cae", "mil"), seed=2),
+        seed_scored_video(mission, name="calm.mp4", anomalies=(), label=Video.Label.NORMAL, kinds=("cae", "mil"), seed=3),
+        seed_scored_video(mission, name="unknown.mp4", anomalies=(), label=Video.Label.UNLABELLED, seed=4),
+    ]
+    cae = videos[0].runs["cae"].detector
+    cae.training_curve = [{"epoch": e, "train_loss": 1 / (e + 1), "val_loss": 1.2 / (e + 1)} for e in range(30)]
+    cae.validation_metrics = {"f1": 0.8125, "precision": 0.9, "val_frames": 400}
+    cae.save()
+    return {"cae": cae, "mil": videos[0].runs["mil"].detector, "videos": videos}
+
+
+def truth(scored, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled frame labels and scores of the labelled videos, straight from disk and the seed's intervals."""
+    labels, scores = [], []
+    for seeded in scored["videos"][:3]:
+        stored = load_video_scores(Path(settings.MEDIA_ROOT) / seeded.runs[kind].media_dir, with_heatmaps=False)
+        labels.append(frame_labels(stored.times, [Interval(s, e, c) for s, e, c in seeded.anomalies]))
+        scores.append(stored.frame_scores)
+    return np.concatenate(labels), np.concatenate(scores).astype(np.float64)
+
+
+def detector_page(client, user, detector) -> str:
+    client.force_login(user)
+    response = client.get(reverse("detector", args=[detector.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def embedded(html: str, element_id: str):
+    return json.loads(re.search(rf'id="{element_id}"[^>]*>(.*?)</script>', html, re.S).group(1))
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
+def test_every_role_reads_the_detector_page(client, people, scored, role):
+    html = detector_page(client, people[role], scored["cae"])
+    assert 'id="threshold-slider"' in html and "Validation metrics" in html
+
+
+def test_it_rejects_users_without_a_role(client, people, scored):
+    client.force_login(people["outsider"])
+    assert client.get(reverse("detector", args=[scored["cae"].pk])).status_code == 403
+    assert client.get(reverse("detector", args=[999999])).status_code == 403
+
+
+def test_the_slider_numbers_agree_with_detection_metrics(client, people, scored):
+    table = embedded(detector_page(client, people["viewer"], scored["cae"]), "slider-data")
+    labels, scores = truth(scored, "cae")
+    assert table["thresholds"][table["index"]] == pytest.approx(scored["cae"].threshold)
+    assert len(table["thresholds"]) > 50
+    for i, threshold in enumerate(table["thresholds"]):
+        confusion = metrics.confusion_counts(labels, metrics.flag_frames(scores, threshold))
+        assert {k: table[k][i] for k in ("tp", "fp", "tn", "fn")} == confusion, (i, threshold, scores.min())
+        expected = metrics.classification_rates(confusion)
+        for key in ("precision", "recall", "f1", "accuracy"):
+            assert table[key][i] == pytest.approx(expected[key]) if expected[key] is not None else table[key][i] is None
+
+
+def test_curves_and_confusion_agree_with_detection_metrics(client, people, scored):
+    html = detector_page(client, people["viewer"], scored["cae"])
+    labels, scores = truth(scored, "cae")
+    roc = embedded(html, "fig-roc")
+    go.Figure(roc)
+    assert f"AUC {metrics.roc_auc(labels, scores):.3f}" in roc["data"][0]["name"]
+    confusion = embedded(html, "fig-confusion")["data"][0]["z"]
+    expected = metrics.confusion_counts(labels, metrics.flag_frames(scores, scored["cae"].threshold))
+    assert confusion == [[expected["tp"], expected["fn"]], [expected["fp"], expected["tn"]]]
+    pr = embedded(html, "fig-pr")
+    assert f"AP {metrics.average_precision(labels, scores):.3f}" in pr["data"][0]["name"]
+
+
+def test_scores_per_class_follow_the_labels(client, people, scored):
+    html = detector_page(client, people["viewer"], scored["cae"])
+    boxes = {trace["name"]: trace["y"] for trace in embedded(html, "fig-classes")["data"]}
+    assert set(boxes) == {"normal", "boat", "person"}
+    calm = scored["videos"][2].runs["cae"]
+    assert boxes["normal"] == [pytest.approx(calm.max_score)]
+
+
+def test_cae_and_mil_side_by_side_on_the_same_videos(client, people, scored):
+    html = detector_page(client, people["viewer"], scored["cae"])
+    assert "Side by side with MIL v1 (mil) on 3 common videos" in html
+    bars = embedded(html, "fig-compare-0")
+    go.Figure(bars)
+    labels, mil_scores = truth(scored, "mil")
+    assert bars["data"][1]["y"][0] == pytest.approx(metrics.roc_auc(labels, mil_scores))
+
+
+def test_training_curve_and_reconstructions_that_exist(client, people, scored):
+    cae = scored["cae"]
+    folder = Path(settings.MEDIA_ROOT) / cae.media_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    for epoch in (0, 5, 10, 20, 29):
+        Image.fromarray(np.full((8, 8, 3), epoch, np.uint8)).save(folder / f"recon_{epoch}.png")
+    html = detector_page(client, people["viewer"], cae)
+    shown = [int(e) for e in re.findall(r"/recon/(\d+)\.png", html)]
+    assert shown == [0, 10, 20, 29]
+    curve = embedded(html, "fig-curve")
+    assert [t["name"] for t in curve["data"]] == ["train", "validation"] and len(curve["data"][0]["x"]) == 30
+    assert "0.8125" in html
+    client.force_login(people["viewer"])
+    assert client.get(reverse("detector_reconstruction", args=[cae.pk, 20])).status_code == 200
+    assert client.get(reverse("detector_reconstruction", args=[cae.pk, 7])).status_code == 404
+
+
+def test_a_detector_without_labelled_scores_says_so(client, people):
+    mission = make_mission()
+    seeded = seed_scored_video(mission, anomalies=(), label=Video.Label.UNLABELLED)
+    html = detector_page(client, people["viewer"], seeded.runs["cae"].detector)
+    assert "has frame labels" in html and "No reconstruction images" in html
+
+
+def test_counts_at_matches_a_hand_worked_example():
+    labels = np.array([True, True, False, False, False])
+    scores = np.array([0.9, 0.4, 0.4, 0.2, 0.1])
+    counts = evaluation.counts_at(labels, scores, np.array([0.4, 0.15]))
+    # >= 0.4: 0.9, 0.4 (pos) and 0.4 (neg) flagged; >= 0.15: 0.9, 0.4 (pos), 0.4, 0.2 (neg) flagged
+    assert {k: v.tolist() for k, v in counts.items()} == {"tp": [2, 2], "fp": [1, 2], "fn": [0, 0], "tn": [2, 1]}
