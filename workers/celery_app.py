@@ -38,12 +38,13 @@ def broker_options(settings) -> dict:
             options["global_keyprefix"] = settings.CELERY_KEY_PREFIX
         return options
     folder = settings.BROKER_DIR
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "out"),
         "data_folder_out": str(folder / "out"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
