@@ -9,14 +9,17 @@ A background thread keeps the heartbeat fresh while a single step runs long (one
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from webapp.jobs.models import Job
+
+log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
@@ -124,12 +127,16 @@ class HeartbeatThread(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.interval):
-                if not self.reporter.heartbeat():
-                    self.lost = True
-                    return
+                try:
+                    if not self.reporter.heartbeat():
+                        self.lost = True
+                        return
+                except DatabaseError:  # a busy or restarting database: try again next beat
+                    log.warning("job %s: heartbeat not written", self.reporter.job_id, exc_info=True)
         finally:
             connection.close()
 
     def stop(self) -> None:
         self.stopped.set()
-        self.join(timeout=5)
+        if self.is_alive():
+            self.join(timeout=5)

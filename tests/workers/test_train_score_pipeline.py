@@ -1,0 +1,113 @@
+"""Training and scoring pipelines as plain functions: real ingest, a tiny real CAE, real score files and rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from PIL import Image
+
+from tests.support.videos import make_video
+from tests.workers.test_ingest_pipeline import ingest_job, uploaded_video
+from webapp.catalog.models import LabelInterval, Video
+from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.jobs.models import Job
+from workers.claim import run_job
+from workers.ingest import run_ingest
+from workers.scoring import overlap, run_scoring
+from workers.training import run_training, split_videos, video_record
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+TINY_CAE = {"input_size": 16, "widths": [8, 16], "stem_stride": 2, "latent_channels": 4, "epochs": 2,
+            "batch_size": 8, "patience": 2, "temporal_window": 1, "normalise_scores": False}
+
+
+@pytest.fixture
+def area_videos(tmp_path):
+    """Two normal videos and one with a white box from 2 s on (labelled with that interval), ingested."""
+    made = []
+    for name, fps, box_from, label in (("n1.mp4", 8, None, "normal"), ("n2.mp4", 10, None, "normal"),
+                                       ("a1.mp4", 8, 2.0, "anomalous")):
+        source = make_video(tmp_path / name, seconds=4.0, fps=fps, box_from=box_from)
+        video = uploaded_video(source, name)
+        assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
+        Video.objects.filter(pk=video.pk).update(label=label)
+        if box_from is not None:
+            LabelInterval.objects.create(video=video, start=box_from, end=4.0)
+        made.append(Video.objects.get(pk=video.pk))
+    return made
+
+
+def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
+    area = area_videos[0].mission.area
+    detector = Detector.objects.create(area=area, kind="cae", name="tiny", config=TINY_CAE, is_active=True)
+    train = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
+    assert run_job(train.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=train.pk).error
+    detector.refresh_from_db()
+    folder = Path(settings.MEDIA_ROOT) / detector.media_dir
+    assert detector.status == Detector.Status.READY and detector.artifact == f"{detector.media_dir}/model.pt"
+    assert (folder / "model.pt").stat().st_size > 0 and detector.threshold is not None
+    assert [row["epoch"] for row in detector.training_curve] == [1, 2] or len(detector.training_curve) >= 1
+    assert detector.training_videos.count() == 3 and detector.trained
+    pictures = sorted(folder.glob("recon_*.png"))
+    assert pictures and Image.open(pictures[0]).size[1] == 2 * 16
+
+    score = Job.objects.create(kind=Job.Kind.SCORE, mission=area_videos[0].mission,
+                               params={"detectors": [detector.pk]})
+    assert run_job(score.pk, run_scoring, worker="test") == "succeeded", Job.objects.get(pk=score.pk).error
+    runs = ScoreRun.objects.filter(detector=detector)
+    assert runs.count() == 3 and all(r.status == ScoreRun.Status.READY and r.frame_count == 8 for r in runs)
+    first_files = {r.pk: np.load(Path(settings.MEDIA_ROOT) / r.media_dir / "scores.npz")["frame_scores"]
+                   for r in runs}
+    events = list(Event.objects.filter(score_run__detector=detector).order_by("pk"))
+    if events:
+        Event.objects.filter(pk=events[0].pk).update(review=Event.Review.CONFIRMED, note="boat")
+
+    again = Job.objects.create(kind=Job.Kind.SCORE, mission=area_videos[0].mission,
+                               params={"detectors": [detector.pk]})
+    assert run_job(again.pk, run_scoring, worker="test") == "succeeded"
+    assert ScoreRun.objects.filter(detector=detector).count() == 3
+    assert sorted(Job.objects.get(pk=again.pk).result["runs"]) == sorted(first_files)
+    for run in runs:
+        scores = np.load(Path(settings.MEDIA_ROOT) / run.media_dir / "scores.npz")["frame_scores"]
+        assert np.allclose(scores, first_files[run.pk])
+    assert Event.objects.filter(score_run__detector=detector).count() == len(events), "events duplicated"
+    if events:
+        kept = Event.objects.get(score_run=events[0].score_run, start=events[0].start)
+        assert (kept.review, kept.note) == (Event.Review.CONFIRMED, "boat")
+
+
+def test_training_without_labels_fails_with_a_clear_reason(area_videos):
+    Video.objects.update(label=Video.Label.UNLABELLED)
+    LabelInterval.objects.all().delete()
+    detector = Detector.objects.create(area=area_videos[0].mission.area, kind="cae", name="x", config=TINY_CAE)
+    job = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
+    assert run_job(job.pk, run_training, worker="test") == "failed"
+    detector.refresh_from_db()
+    assert detector.status == Detector.Status.FAILED and "label some videos" in detector.error
+
+
+def test_confirmed_events_count_as_anomalous_intervals(area_videos):
+    normal = area_videos[0]
+    detector = Detector.objects.create(area=normal.mission.area, kind="cae", name="x")
+    run = ScoreRun.objects.create(detector=detector, video=normal)
+    Event.objects.create(score_run=run, start=1.0, end=2.0, peak_time=1.5, peak_score=3.0, review="confirmed")
+    Event.objects.create(score_run=run, start=3.0, end=3.5, peak_time=3.2, peak_score=2.0, review="dismissed")
+    record = video_record(normal)
+    assert record.label == "anomalous" and [(i.start, i.end) for i in record.intervals] == [(1.0, 2.0)]
+
+
+def test_the_automatic_split_is_deterministic_and_validates_each_label(area_videos):
+    records = {v.pk: video_record(v) for v in area_videos}
+    train, val = split_videos(area_videos, records)
+    assert [v.pk for v in val] == [area_videos[1].pk]  # the later of the two normal videos
+    assert split_videos(area_videos, records) == (train, val)
+
+
+def test_overlap_is_intersection_over_union():
+    assert overlap(0, 2, 1, 3) == pytest.approx(1 / 3)
+    assert overlap(0, 1, 2, 3) == 0.0
+    assert overlap(1.0, 1.0, 0.5, 1.5) == 0.0 and overlap(1.0, 1.0, 1.0, 1.0) == 1.0

@@ -1,0 +1,124 @@
+"""The scoring pipeline: (detectors x ready videos of a mission or one video) -> ScoreRuns, score files, Events.
+
+One ScoreRun per (detector, video), updated in place on a re-run; its arrays go to media/scores/<run id>/
+through `save_video_scores` (written whole or not at all). Events are replaced idempotently: a new event that
+overlaps a reviewed old one inherits its review; unreviewed old events go; reviewed ones that match nothing
+are kept, since reviews are labels for the next training. Running twice gives the same rows and files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.catalog.models import Video
+from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.jobs.models import Job
+from workers.model_cache import cached_detector
+from workers.progress import JobError, JobReporter, JobStopped
+from workers.training import sampled_frames
+
+MATCH_OVERLAP = 0.5  # intersection over union of time spans for a new event to take an old one's review
+
+
+def videos_of(job: Job) -> list[Video]:
+    if job.video_id:
+        videos = Video.objects.filter(pk=job.video_id, status=Video.Status.READY)
+    elif job.mission_id:
+        videos = Video.objects.filter(mission=job.mission_id, status=Video.Status.READY)
+    else:
+        raise JobError("a scoring job needs a video or a mission")
+    return list(videos.select_related("mission").order_by("pk"))
+
+
+def detectors_of(job: Job) -> list[Detector]:
+    ids = job.params.get("detectors") or []
+    return list(Detector.objects.filter(pk__in=ids, status=Detector.Status.READY).order_by("pk"))
+
+
+def run_scoring(job: Job, reporter: JobReporter) -> dict:
+    videos, detectors = videos_of(job), detectors_of(job)
+    if not videos or not detectors:
+        reporter.stage("Nothing to score")
+        return {"runs": [], "note": "no ready video or no ready detector"}
+    pairs = [(d, v) for d in detectors for v in videos]
+    runs, failures = [], []
+    for index, (detector, video) in enumerate(pairs):
+        step = reporter.span(index / len(pairs), (index + 1) / len(pairs))
+        step.stage(f"Scoring {video.original_name} with {detector.name} ({index + 1} of {len(pairs)})")
+        try:
+            runs.append(score_one(detector, video, step).pk)
+        except JobStopped:
+            raise
+        except Exception as exc:
+            from workers.claim import describe_error
+
+            message = describe_error(exc)
+            _fail_run(detector, video, message)
+            failures.append(f"{video.original_name} with {detector.name}: {message}")
+    if failures:
+        raise JobError(f"{len(failures)} of {len(pairs)} scorings failed: " + "; ".join(failures))
+    return {"runs": runs}
+
+
+def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
+    from detection.score_store import save_video_scores
+
+    model_file = Path(settings.MEDIA_ROOT) / detector.artifact
+    if not detector.artifact or not model_file.exists():
+        raise JobError(f"the model file of {detector.name} is missing; train it again")
+    model = cached_detector(model_file)
+    frames = sampled_frames(video)
+    scores = model.score_frames(frames.frames, frames.times, progress=progress)
+    run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
+    save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
+    with transaction.atomic():
+        replace_events(run, scores.events)
+        max_score = float(np.max(scores.frame_scores)) if len(scores.frame_scores) else None
+        ScoreRun.objects.filter(pk=run.pk).update(
+            status=ScoreRun.Status.READY, threshold=float(scores.threshold), max_score=max_score,
+            frame_count=len(scores.frame_scores), has_heatmaps=scores.heatmaps is not None, error="",
+            finished=timezone.now(),
+        )
+    run.refresh_from_db()
+    return run
+
+
+def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
+    """Intersection over union of two time spans (a zero-length span matches a span containing it)."""
+    inter = min(a_end, b_end) - max(a_start, b_start)
+    union = max(a_end, b_end) - min(a_start, b_start)
+    if union <= 0:
+        return 1.0 if inter >= 0 else 0.0
+    return max(0.0, inter) / union
+
+
+def replace_events(run: ScoreRun, detected) -> None:
+    """Make the run's events exactly `detected`, carrying reviews over to matching new events."""
+    old = list(Event.objects.select_for_update().filter(score_run=run))
+    reviewed = [e for e in old if e.review != Event.Review.UNREVIEWED]
+    taken: set[int] = set()
+    new_rows = []
+    for found in detected:
+        row = Event(score_run=run, start=found.start, end=found.end, peak_time=found.peak_time,
+                    peak_score=found.peak_score, peak_x=found.peak_x, peak_y=found.peak_y)
+        best = max((e for e in reviewed if e.pk not in taken),
+                   key=lambda e: overlap(e.start, e.end, found.start, found.end), default=None)
+        if best is not None and overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP:
+            taken.add(best.pk)
+            row.review, row.reviewer_id, row.reviewed_at, row.note = (
+                best.review, best.reviewer_id, best.reviewed_at, best.note)
+        new_rows.append(row)
+    keep = [e.pk for e in reviewed if e.pk not in taken]
+    Event.objects.filter(score_run=run).exclude(pk__in=keep).delete()
+    Event.objects.bulk_create(new_rows)
+
+
+def _fail_run(detector: Detector, video: Video, message: str) -> None:
+    run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
+    ScoreRun.objects.filter(pk=run.pk).update(status=ScoreRun.Status.FAILED, error=message[:5000],
+                                              finished=timezone.now())

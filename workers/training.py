@@ -1,0 +1,174 @@
+"""The training pipeline: a Detector row -> its area's labelled ready videos -> detection's trainer -> model.pt.
+
+Labels come from the catalog (video label, LabelIntervals) and from reviews: confirmed events of earlier score
+runs count as anomalous intervals. Dismissed events need no change: outside the intervals frames are normal.
+The split is each video's `split` when set (test videos are never used), else a deterministic one per label.
+The model file is written atomically by `Detector.save`; reconstruction grids go to recon_<epoch>.png.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.catalog.models import Video
+from webapp.detectors.models import Detector, Event
+from webapp.jobs.models import Job
+from workers.progress import JobError, JobLost, JobReporter, JobStopped
+
+VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
+
+
+def video_record(video: Video):
+    """The VideoRecord of a catalog video: its label and intervals, plus confirmed events as intervals."""
+    from detection.types import Interval, VideoRecord
+
+    intervals = [Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
+    confirmed = Event.objects.filter(score_run__video=video, review=Event.Review.CONFIRMED)
+    intervals += [Interval(e.start, e.end, "confirmed event") for e in confirmed]
+    label = "" if video.label == Video.Label.UNLABELLED else video.label
+    if confirmed:
+        label = "anomalous"  # an analyst confirmed an anomaly in it
+    return VideoRecord(path=Path(settings.MEDIA_ROOT) / video.file, label=label, split=video.split,
+                       intervals=tuple(sorted(intervals, key=lambda i: i.start)), video_id=str(video.pk))
+
+
+def sampled_frames(video: Video):
+    """The video's frames.npy (memory-mapped) and timestamps.npy as SampledFrames; a clear error if missing."""
+    from detection.types import SampledFrames
+
+    media = Path(settings.MEDIA_ROOT)
+    frames_file, times_file = media / video.frames_path, media / video.timestamps_path
+    if not frames_file.exists() or not times_file.exists():
+        raise JobError(f"the sampled frames of “{video.original_name}” (video {video.pk}) are missing; "
+                       "ingest it again")
+    return SampledFrames(frames=np.load(frames_file, mmap_mode="r"), times=np.load(times_file),
+                         source_fps=video.fps or 0.0, warning=video.warning)
+
+
+def split_videos(videos: list[Video], records: dict) -> tuple[list[Video], list[Video]]:
+    """(train, val): explicit splits first; the rest every VALIDATION_EVERY-th per label, at least one if 2+."""
+    train = [v for v in videos if v.split == Video.Split.TRAIN]
+    val = [v for v in videos if v.split == Video.Split.VAL]
+    auto = [v for v in videos if v.split == Video.Split.AUTO]
+    for label in sorted({records[v.pk].label for v in auto}):
+        group = sorted((v for v in auto if records[v.pk].label == label), key=lambda v: v.pk)
+        chosen = {v.pk for i, v in enumerate(group) if i % VALIDATION_EVERY == VALIDATION_EVERY - 1}
+        if not chosen and len(group) >= 2:
+            chosen = {group[-1].pk}
+        train += [v for v in group if v.pk not in chosen]
+        val += [v for v in group if v.pk in chosen]
+    return train, val
+
+
+def training_videos(detector: Detector) -> list[Video]:
+    videos = Video.objects.filter(mission__area=detector.area_id, status=Video.Status.READY).exclude(
+        split=Video.Split.TEST
+    ).prefetch_related("intervals")
+    return [v for v in videos.order_by("pk")]
+
+
+def run_training(job: Job, reporter: JobReporter) -> dict:
+    detector = Detector.objects.select_related("area").filter(pk=job.detector_id).first()
+    if detector is None:
+        raise JobError("the detector of this training job was deleted")
+    Detector.objects.filter(pk=detector.pk).update(status=Detector.Status.TRAINING, error="")
+    try:
+        result = _train(detector, job, reporter)
+    except JobLost:
+        raise
+    except JobStopped:
+        status = Detector.Status.READY if detector.artifact else Detector.Status.PENDING
+        Detector.objects.filter(pk=detector.pk).update(status=status, error="Training was cancelled.")
+        raise
+    except Exception as exc:
+        from workers.claim import describe_error
+
+        Detector.objects.filter(pk=detector.pk).update(status=Detector.Status.FAILED, error=describe_error(exc))
+        raise
+    if job.params.get("score_area"):
+        result["scoring_jobs"] = _score_area(detector)
+    return result
+
+
+def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
+    from detection.registry import TrainItem, trainer
+
+    reporter.stage("Gathering labelled videos")
+    videos = training_videos(detector)
+    records = {v.pk: video_record(v) for v in videos}
+    labelled = [v for v in videos if records[v.pk].label]
+    if not labelled:
+        raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
+                       "anomalous first")
+    train, val = split_videos(labelled, records)
+    reporter.stage(f"Loading frames of {len(labelled)} videos")
+    items = {v.pk: TrainItem(frames=sampled_frames(v), record=records[v.pk]) for v in labelled}
+    train_fn = trainer(detector.kind)
+    reporter.stage(f"Training on {len(train)} videos, validating on {len(val)}")
+    model, report = train_fn([items[v.pk] for v in train], [items[v.pk] for v in val],
+                             overrides=dict(detector.config), progress=reporter.span(0.05, 0.92), seed=0)
+    reporter.stage("Saving the model")
+    folder = Path(settings.MEDIA_ROOT) / detector.media_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.pt")  # written to a temporary name and moved into place
+    images = write_reconstructions(folder, report.reconstructions)
+    metrics = jsonable({**report.validation_metrics, "warnings": list(report.warnings)})
+    with transaction.atomic():
+        Detector.objects.filter(pk=detector.pk).update(
+            status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),
+            validation_metrics=metrics, training_curve=jsonable(list(report.curve)), trained=timezone.now(),
+            error="",
+        )
+        detector.training_videos.set(labelled)
+    return {"train_videos": [v.pk for v in train], "val_videos": [v.pk for v in val],
+            "threshold": float(model.threshold), "seconds": round(report.train_seconds, 2),
+            "reconstructions": images, "warnings": list(report.warnings)}
+
+
+def write_reconstructions(folder: Path, reconstructions: dict) -> list[str]:
+    """Save each epoch's (inputs, outputs) as a PNG grid: inputs on the top row, reconstructions below."""
+    from PIL import Image
+
+    names = []
+    for epoch, (inputs, outputs) in sorted(reconstructions.items()):
+        inputs, outputs = np.asarray(inputs, dtype=np.uint8), np.asarray(outputs, dtype=np.uint8)
+        top = np.concatenate(list(inputs), axis=1)  # (H, B*W, 3)
+        bottom = np.concatenate(list(outputs), axis=1)
+        grid = np.concatenate([top, bottom], axis=0)  # (2H, B*W, 3)
+        name = f"recon_{int(epoch)}.png"
+        temporary = folder / f".{name}.{os.getpid()}.tmp"
+        Image.fromarray(grid).save(temporary, format="PNG")
+        os.replace(temporary, folder / name)
+        names.append(name)
+    return names
+
+
+def jsonable(value):
+    """Plain JSON values: numpy scalars and arrays become numbers and lists, NaN and infinities None."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _score_area(detector: Detector) -> list[int]:
+    from webapp.jobs.services import start_scoring
+
+    jobs = [start_scoring(m, detectors=[detector]) for m in detector.area.missions.all()]
+    return [job.pk for job in jobs if job is not None]
