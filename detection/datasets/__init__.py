@@ -1,0 +1,1 @@
+"""Datasets: one manifest format (CSV) for any set of labelled videos, the split, and importers into it."""

@@ -1,0 +1,153 @@
+"""What each preset generates: frame size, length, world size, and the list of patrol videos per dataset.
+
+- `tiny`: a few 3-second 96x96 videos, for tests (seconds to generate).
+- `demo`: one area, eight days at 320x240, 10 fps, 24 s: normal training days, a validation pair, a test
+  day with a sudden light change (a hard normal) and a test day full of anomalies (under a minute on 2 cores).
+- `benchmark`: the origin report's two settings over one area, each with its own manifest:
+  `d1/` anomalies are frames of another environment or of wrong colour; `d2/` the area flown from several
+  angles and altitudes with objects edited in (every object class in validation and test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from detection.synth.anomalies import FRAME_CLASSES, OBJECT_CLASSES
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """One video: its path relative to its dataset folder, split, anomaly classes and the day's quirks."""
+
+    path: str
+    split: str
+    classes: tuple[str, ...] = ()
+    heavy_clouds: bool = False
+    light_change: bool = False
+    heading: float = 0.0  # degrees added to the camera heading
+    altitude: float = 1.0
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    folder: str  # "" for the output folder itself, else a subfolder with its own manifest.csv
+    videos: tuple[VideoPlan, ...]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    width: int
+    height: int
+    fps: int
+    seconds: float
+    world_size: int
+    footprint: float  # world pixels across the frame width at nominal altitude
+    datasets: tuple[DatasetPlan, ...]
+    crf: int = 20
+
+    @property
+    def needs_foreign_world(self) -> bool:
+        return any("foreign_scene" in v.classes for d in self.datasets for v in d.videos)
+
+    def with_overrides(self, **overrides) -> Preset:
+        """A copy with `size` ("WxH" or (w, h)), `fps`, `seconds`, `world_size`, `footprint` or `crf` changed."""
+        if "size" in overrides:
+            size = overrides.pop("size")
+            if size is not None:
+                width, height = parse_size(size) if isinstance(size, str) else size
+                overrides.update(width=int(width), height=int(height))
+        known = {"width", "height", "fps", "seconds", "world_size", "footprint", "crf"}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown generator setting(s): {', '.join(sorted(unknown))}")
+        changed = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        if changed.width % 2 or changed.height % 2 or changed.width < 16 or changed.height < 16:
+            raise ValueError(f"frame size must be even and at least 16x16, got {changed.width}x{changed.height}")
+        if changed.fps < 1 or changed.seconds <= 0:
+            raise ValueError("fps must be at least 1 and seconds positive")
+        return changed
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'320x240' -> (320, 240)."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"bad frame size {text!r}: expected WIDTHxHEIGHT, e.g. 320x240") from None
+    return width, height
+
+
+def _days(first: int, count: int, split: str, **quirks) -> tuple[VideoPlan, ...]:
+    return tuple(VideoPlan(f"day{n:02d}/patrol.mp4", split, **quirks) for n in range(first, first + count))
+
+
+TINY = Preset(
+    "tiny", 96, 96, 8, 3.0, world_size=512, footprint=200,
+    datasets=(DatasetPlan("", (
+        VideoPlan("day01/patrol.mp4", "train"),
+        VideoPlan("day02/patrol.mp4", "val", heavy_clouds=True),
+        VideoPlan("day03/patrol.mp4", "test", classes=("boat", "smoke")),
+        VideoPlan("day04/patrol.mp4", "test", classes=("fire", "drone")),
+    )),),
+)
+
+DEMO = Preset(
+    "demo", 320, 240, 10, 24.0, world_size=1400, footprint=360,
+    datasets=(DatasetPlan("", (
+        *_days(1, 2, "train"),
+        VideoPlan("day03/patrol.mp4", "train", heavy_clouds=True),
+        VideoPlan("day04/patrol.mp4", "train"),
+        VideoPlan("day05/patrol.mp4", "val"),
+        VideoPlan("day06/patrol.mp4", "val", classes=("boat", "person", "car")),
+        VideoPlan("day07/patrol.mp4", "test", light_change=True),
+        VideoPlan("day08/patrol.mp4", "test", classes=("boat", "drone", "debris", "fire", "smoke", "person")),
+    )),),
+)
+
+_D1 = DatasetPlan("d1", (
+    *_days(1, 7, "train"),
+    VideoPlan("day08/patrol.mp4", "train", heavy_clouds=True),
+    *_days(9, 2, "val"),
+    VideoPlan("day11/patrol.mp4", "val", classes=("foreign_scene",)),
+    VideoPlan("day12/patrol.mp4", "val", classes=("colour",)),
+    VideoPlan("day13/patrol.mp4", "test"),
+    VideoPlan("day14/patrol.mp4", "test", light_change=True),
+    VideoPlan("day15/patrol.mp4", "test", heavy_clouds=True),
+    VideoPlan("day16/patrol.mp4", "test", classes=("foreign_scene",)),
+    VideoPlan("day17/patrol.mp4", "test", classes=("colour",)),
+    VideoPlan("day18/patrol.mp4", "test", classes=FRAME_CLASSES),
+    VideoPlan("day19/patrol.mp4", "test", classes=("colour", "foreign_scene")),
+))
+
+
+def _angle(n: int, split: str, **extra) -> VideoPlan:
+    """Video n of the several-angles setting: heading turned by 45 degrees steps, altitude varied."""
+    return VideoPlan(f"angle{n:02d}/patrol.mp4", split, heading=45.0 * (n % 8), altitude=0.9 + 0.05 * (n % 5),
+                     reverse=bool(n % 2), **extra)
+
+
+_D2 = DatasetPlan("d2", (
+    *(_angle(n, "train") for n in range(8)),
+    _angle(8, "val"), _angle(9, "val", heavy_clouds=True),
+    _angle(10, "val", classes=("boat", "person", "car")),
+    _angle(11, "val", classes=("drone", "debris")),
+    _angle(12, "val", classes=("fire", "smoke")),
+    _angle(13, "test"), _angle(14, "test", light_change=True), _angle(15, "test", heavy_clouds=True),
+    _angle(16, "test", classes=("boat", "person")),
+    _angle(17, "test", classes=("car", "drone")),
+    _angle(18, "test", classes=("debris", "fire")),
+    _angle(19, "test", classes=("smoke", "boat", "person")),
+    _angle(20, "test", classes=OBJECT_CLASSES),
+))
+
+BENCHMARK = Preset("benchmark", 160, 120, 10, 20.0, world_size=1400, footprint=300, datasets=(_D1, _D2))
+
+PRESETS = {preset.name: preset for preset in (TINY, DEMO, BENCHMARK)}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
