@@ -1,0 +1,118 @@
+"""The jobs page, its JSON feed and the cancel/retry actions, with named actors: viewer, analyst, outsider."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.template.loader import render_to_string
+
+from webapp.catalog.models import Area, Mission, Video
+from webapp.jobs.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def make_user(name: str, role: str | None) -> User:
+    user = User.objects.create_user(username=name, password="pw-" + name)
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def viewer(client):
+    return make_user("vera", "viewer")
+
+
+@pytest.fixture
+def analyst():
+    return make_user("anna", "analyst")
+
+
+@pytest.fixture
+def video():
+    area = Area.objects.create(name="Harbour")
+    mission = Mission.objects.create(area=area, name="Dawn", date=dt.date(2026, 5, 1))
+    return Video.objects.create(mission=mission, original_name="dawn.mp4")
+
+
+def test_it_lists_jobs_with_state_progress_stage_and_error(client, viewer, video):
+    Job.objects.create(kind="ingest", video=video, state="running", progress=0.4, stage="sampling frames")
+    Job.objects.create(kind="noop", state="failed", error="disk full on /media")
+    client.force_login(viewer)
+    page = client.get("/jobs/").content.decode()
+    assert "sampling frames" in page and "disk full on /media" in page and 'value="0.4"' in page
+    assert "dawn.mp4" in page and "Cancel</button>" not in page, "viewers get no buttons"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page), "the CSP forbids inline scripts"
+    assert "jobs/jobs.js" in page
+
+
+def test_analysts_get_cancel_and_retry_buttons(client, analyst):
+    Job.objects.create(kind="noop", state="queued")
+    Job.objects.create(kind="noop", state="failed", error="x")
+    client.force_login(analyst)
+    page = client.get("/jobs/").content.decode()
+    assert "Cancel</button>" in page and "Retry</button>" in page
+
+
+def test_the_feed_filters_by_video_detector_and_mission(client, viewer, video):
+    mine = Job.objects.create(kind="ingest", video=video)
+    for_mission = Job.objects.create(kind="score", mission=video.mission)
+    Job.objects.create(kind="noop")
+    client.force_login(viewer)
+
+    def ids(query):
+        return [j["id"] for j in client.get(f"/jobs/status.json?{query}").json()["jobs"]]
+
+    assert ids(f"video={video.pk}") == [mine.pk]
+    assert sorted(ids(f"mission={video.mission.pk}")) == sorted([mine.pk, for_mission.pk])
+    assert ids("detector=999") == [] and ids("video=abc") == []
+    assert ids(f"ids={mine.pk}") == [mine.pk]
+    job = client.get(f"/jobs/status.json?video={video.pk}").json()["jobs"][0]
+    assert job["can_cancel"] is False and job["target"] == "dawn.mp4" and job["state"] == "queued"
+
+
+def test_it_refuses_cancel_to_viewers_and_outsiders(client, viewer):
+    job = Job.objects.create(kind="noop")
+    client.force_login(viewer)
+    assert client.post(f"/jobs/{job.pk}/cancel").status_code == 403
+    client.force_login(make_user("olaf", None))
+    assert client.get("/jobs/").status_code == 403
+    job.refresh_from_db()
+    assert job.state == Job.State.QUEUED
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    assert client.get("/jobs/status.json").status_code == 302
+
+
+def test_an_analyst_cancels_and_retries(client, analyst, django_capture_on_commit_callbacks):
+    job = Job.objects.create(kind="noop")
+    client.force_login(analyst)
+    response = client.post(f"/jobs/{job.pk}/cancel", {"next": "/jobs/?state=cancelled"})
+    assert response.status_code == 302 and response.url == "/jobs/?state=cancelled"
+    job.refresh_from_db()
+    assert job.state == Job.State.CANCELLED and "anna" in job.stage
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer = client.post(f"/jobs/{job.pk}/retry", HTTP_ACCEPT="application/json")
+    assert answer.json()["ok"] is True and answer.json()["job"]["state"] == "queued" and len(callbacks) == 1
+    again = client.post(f"/jobs/{job.pk}/retry", HTTP_ACCEPT="application/json")
+    assert again.status_code == 409 and "cannot be retried" in again.json()["message"]
+
+
+def test_it_never_redirects_off_site(client, analyst):
+    job = Job.objects.create(kind="noop")
+    client.force_login(analyst)
+    response = client.post(f"/jobs/{job.pk}/cancel", {"next": "https://evil.example/"})
+    assert response.url == "/jobs/"
+
+
+def test_the_include_renders_for_other_pages(video, rf, analyst):
+    job = Job.objects.create(kind="ingest", video=video, state="running", progress=0.5, stage="decoding")
+    html = render_to_string("jobs/_job_list.html", {"jobs": video.jobs.all(), "jobs_filter": f"video={video.pk}",
+                                                    "can_edit": True, "csrf_token": "t"})
+    assert f'data-job-id="{job.pk}"' in html and f'data-jobs-filter="video={video.pk}"' in html
+    assert "Cancel</button>" in html and "decoding" in html

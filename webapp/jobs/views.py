@@ -1,0 +1,109 @@
+"""The jobs page, its JSON feed (polled by static/jobs/jobs.js) and the cancel/retry actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.accounts.roles import ANALYST, VIEWER, has_role, role_required
+from webapp.jobs import services
+from webapp.jobs.models import Job
+
+PAGE_SIZE = 200
+FILTERS = ("video", "detector", "mission")
+
+
+def filtered_jobs(params) -> tuple:
+    """Jobs narrowed by ?video=, ?detector=, ?mission=, ?state=, ?kind=, ?ids=1,2 (bad values: no match)."""
+    jobs = Job.objects.select_related("video", "detector", "mission")
+    try:
+        for name in ("video", "detector"):
+            if params.get(name):
+                jobs = jobs.filter(**{f"{name}_id": int(params[name])})
+        if params.get("mission"):
+            mission = int(params["mission"])
+            jobs = jobs.filter(Q(mission_id=mission) | Q(video__mission_id=mission))
+        if params.get("ids"):
+            jobs = jobs.filter(pk__in=[int(i) for i in params["ids"].split(",") if i])
+    except ValueError:
+        return Job.objects.none()
+    if params.get("state") in Job.State.values:
+        jobs = jobs.filter(state=params["state"])
+    if params.get("kind") in Job.Kind.values:
+        jobs = jobs.filter(kind=params["kind"])
+    return jobs
+
+
+def job_json(job: Job, can_act: bool) -> dict:
+    target = job.target
+    try:
+        target_url = target.get_absolute_url() if target else ""
+    except NoReverseMatch:
+        target_url = ""
+    return {
+        "id": job.pk, "kind": job.kind, "kind_label": job.get_kind_display(), "state": job.state,
+        "state_label": job.get_state_display(), "progress": round(job.progress, 4), "stage": job.stage,
+        "eta_seconds": job.eta_seconds, "attempts": job.attempts, "error": job.error, "worker": job.worker,
+        "cancel_requested": job.cancel_requested,
+        "target": str(target) if target else "", "target_url": target_url,
+        "created": job.created.isoformat(), "started": job.started.isoformat() if job.started else None,
+        "finished": job.finished.isoformat() if job.finished else None,
+        "heartbeat": job.heartbeat.isoformat() if job.heartbeat else None,
+        "duration_seconds": job.duration_seconds,
+        "can_cancel": can_act and job.is_cancellable, "can_retry": can_act and job.is_retryable,
+        "cancel_url": reverse("job_cancel", args=[job.pk]), "retry_url": reverse("job_retry", args=[job.pk]),
+    }
+
+
+@require_GET
+@role_required(VIEWER)
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = filtered_jobs(request.GET)[:PAGE_SIZE]
+    query = "&".join(f"{k}={request.GET[k]}" for k in (*FILTERS, "state", "kind") if request.GET.get(k))
+    return render(request, "jobs/list.html", {"jobs": jobs, "jobs_filter": query, "states": Job.State.choices,
+                                              "kinds": Job.Kind.choices, "chosen": request.GET})
+
+
+@require_GET
+@role_required(VIEWER)
+def job_status(request: HttpRequest) -> JsonResponse:
+    can_act = has_role(request.user, ANALYST)
+    jobs = filtered_jobs(request.GET)[:PAGE_SIZE]
+    return JsonResponse({"jobs": [job_json(job, can_act) for job in jobs]})
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = reverse("jobs")
+    return redirect(target)
+
+
+def _answer(request: HttpRequest, job: Job, done: bool, ok: str, no: str) -> HttpResponse:
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"ok": done, "message": ok if done else no, "job": job_json(job, True)},
+                            status=200 if done else 409)
+    (messages.success if done else messages.error)(request, ok if done else no)
+    return _back(request)
+
+
+@require_POST
+@role_required(ANALYST)
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    done = services.cancel_job(job, request.user)
+    return _answer(request, job, done, f"Job #{job.pk} is being cancelled.", f"Job #{job.pk} has already ended.")
+
+
+@require_POST
+@role_required(ANALYST)
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=pk)
+    done = services.retry_job(job, request.user)
+    return _answer(request, job, done, f"Job #{job.pk} is queued again.",
+                   f"Job #{job.pk} cannot be retried: only failed or cancelled jobs can.")
