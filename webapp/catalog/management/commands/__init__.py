@@ -1,0 +1,1 @@
+"""`python manage.py import_dataset`: load a manifest of labelled videos."""
