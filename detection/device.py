@@ -27,3 +27,14 @@ def autocast(device: torch.device):
     if amp_enabled(device):
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def cpu_threads(count: int):
+    """Run the block with `count` intra-op CPU threads (fewer threads win on a busy, shared CPU)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

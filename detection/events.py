@@ -63,4 +63,4 @@ def merge_events(
 def _heatmap_peak(heatmap: np.ndarray) -> tuple[float, float]:
     heatmap = np.asarray(heatmap)
     row, col = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
-    return (col + 0.5) / heatmap.shape[1], (row + 0.5) / heatmap.shape[0]
+    return float((col + 0.5) / heatmap.shape[1]), float((row + 0.5) / heatmap.shape[0])

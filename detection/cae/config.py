@@ -1,0 +1,125 @@
+"""The CAE detector's settings: one frozen dataclass and two named presets, `report` and `default`.
+
+`report` is the origin report's method (section 3.2.2, Appendix 1): its network, MSE, Adam at lr 0.01,
+200 epochs, batch 20, frame score = mean squared error, no smoothing or normalisation.
+`default` is the configuration chosen by measurement (bench/RESULTS-cae.md): a fully convolutional
+bottleneck, SSIM + L1 loss, frame score = mean of the top 1% of smoothed pixel errors, scores normalised
+by the validation normal frames, and a 3-frame temporal median.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+ARCHITECTURES = ("report", "conv")
+LOSSES = ("mse", "bce", "ssim_l1")
+ERRORS = ("l2", "l1", "ssim_l1")
+SCORES = ("mean", "topk")
+
+
+@dataclass(frozen=True)
+class CAEConfig:
+    name: str = "default"
+    # network
+    architecture: str = "conv"  # "report": Appendix 1; "conv": fully convolutional bottleneck
+    input_size: int = 124  # model input side in pixels (the tile side in tiled mode)
+    widths: tuple[int, ...] = (32, 64)  # conv: channels of the stem and of each stride-2 stage after it
+    stem_stride: int = 4  # conv: the patchifying stem's kernel and stride
+    latent_channels: int = 16  # conv: channels of the 1x1 bottleneck
+    latent_dim: int = 225  # report: width of the linear bottleneck (15x15)
+    sequence_length: int = 1  # frames stacked on the channel axis; the report's sequence mode is 10
+    tiled: bool = False  # cut frames into overlapping input_size tiles instead of resizing them
+    tile_overlap: float = 0.25  # fraction of a tile shared with its neighbour
+    # training
+    loss: str = "ssim_l1"
+    ssim_weight: float = 0.85  # ssim_l1 = w * (1 - SSIM) / 2 + (1 - w) * L1
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    epochs: int = 60
+    batch_size: int = 32
+    patience: int = 8  # epochs without a better validation loss before stopping
+    val_fraction: float = 0.1  # normal training frames held out when no validation videos are given
+    # scoring
+    error: str = "ssim_l1"  # per-pixel error map: squared, absolute or SSIM + absolute
+    map_smoothing_sigma: float = 2.0  # Gaussian blur of error maps, pixels at model resolution; 0 = off
+    score: str = "topk"
+    topk_fraction: float = 0.01  # share of the highest pixel errors averaged into the frame score
+    normalise_scores: bool = True  # z-score against the validation normal frames
+    temporal_window: int = 3  # median over this many frames (odd); 1 = off
+    heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
+    threshold_quantile: float = 0.99  # used when validation holds no anomalies
+    event_max_gap: float = 1.0
+    event_min_duration: float = 0.0
+    inference_batch: int = 64
+
+    def __post_init__(self):
+        problems = []
+        for name, allowed in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("error", ERRORS), ("score", SCORES)):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.input_size < 16:
+            problems.append(f"input_size must be at least 16, got {self.input_size}")
+        if self.sequence_length < 1:
+            problems.append("sequence_length must be at least 1")
+        if self.tiled and self.sequence_length > 1:
+            problems.append("tiled mode and sequence mode cannot be combined")
+        if not 0.0 <= self.tile_overlap < 1.0:
+            problems.append("tile_overlap must lie in [0, 1)")
+        if not 0.0 < self.topk_fraction <= 1.0:
+            problems.append("topk_fraction must lie in (0, 1]")
+        if self.temporal_window < 1 or self.temporal_window % 2 == 0:
+            problems.append("temporal_window must be a positive odd number")
+        if self.epochs < 1 or self.batch_size < 1:
+            problems.append("epochs and batch_size must be at least 1")
+        if problems:
+            raise ValueError("invalid CAE config: " + "; ".join(problems))
+
+    @property
+    def in_channels(self) -> int:
+        return 3 * self.sequence_length
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CAEConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown CAE config keys: {', '.join(unknown)}")
+        values = dict(values)
+        if "widths" in values:
+            values["widths"] = tuple(int(w) for w in values["widths"])
+        return cls(**values)
+
+
+REPORT = CAEConfig(
+    name="report",
+    architecture="report",
+    loss="mse",
+    learning_rate=0.01,
+    epochs=200,
+    batch_size=20,
+    patience=20,
+    error="l2",
+    map_smoothing_sigma=0.0,
+    score="mean",
+    normalise_scores=False,
+    temporal_window=1,
+)
+DEFAULT = CAEConfig()
+PRESETS = {"report": REPORT, "default": DEFAULT}
+
+
+def make_config(preset: str = "default", overrides: dict | None = None) -> CAEConfig:
+    """A named preset with `overrides` ({field: value}) applied; ValueError names unknown presets and keys."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown CAE preset {preset!r}; presets: {', '.join(PRESETS)}")
+    overrides = dict(overrides or {})
+    known = {f.name for f in fields(CAEConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown CAE config keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if "widths" in overrides:
+        overrides["widths"] = tuple(int(w) for w in overrides["widths"])
+    return replace(PRESETS[preset], **overrides)

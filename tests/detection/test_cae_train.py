@@ -1,0 +1,105 @@
+"""CAE training: reproducible, stops early, keeps its curve and reconstructions, and uses the right frames."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detection.cae.config import make_config
+from detection.cae.train import normal_runs, roc_auc, train_cae, train_from_items
+from detection.errors import TrainingDataError
+from detection.registry import TrainItem, trainer
+from detection.types import Interval, SampledFrames, VideoRecord
+from tests.detection.cae_support import one_thread, scene  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = {"input_size": 32, "batch_size": 16, "widths": (8, 16)}
+
+
+def item(frames, label, intervals=(), name="v"):
+    times = np.arange(len(frames)) * 0.5
+    record = VideoRecord(path=Path(f"{name}.mp4"), label=label, intervals=tuple(intervals), video_id=name)
+    return TrainItem(SampledFrames(frames=frames, times=times), record)
+
+
+def test_the_same_seed_gives_the_same_model_on_cpu():
+    config = make_config("default", {**TINY, "epochs": 2})
+    runs = []
+    for _ in range(2):
+        detector, report = train_cae([scene(24)], [scene(8, offset=24)], [np.zeros(8, bool)], config=config, seed=3)
+        runs.append((report.curve, detector.score_frames(scene(4, offset=40), np.arange(4.0)).frame_scores))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_it_keeps_the_loss_curve_and_reconstructions_at_0_10_20_and_last():
+    config = make_config("report", {**TINY, "epochs": 21, "patience": 100, "learning_rate": 0.001})
+    _, report = train_cae([scene(16)], [scene(6, offset=16)], [np.zeros(6, bool)], config=config, seed=0)
+    assert [row["epoch"] for row in report.curve] == list(range(1, 22))
+    assert all(np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"]) for row in report.curve)
+    assert report.curve[-1]["train_loss"] < report.curve[0]["train_loss"]
+    assert sorted(report.reconstructions) == [0, 10, 20, 21]
+    inputs, outputs = report.reconstructions[21]
+    assert inputs.shape == outputs.shape == (6, 32, 32, 3) and outputs.dtype == np.uint8
+    assert report.validation_metrics["threshold_method"] == "quantile"
+    assert any("no anomalies" in w for w in report.warnings)
+
+
+def test_it_stops_when_validation_loss_stops_improving():
+    config = make_config("default", {**TINY, "epochs": 40, "patience": 2, "learning_rate": 0.05})
+    _, report = train_cae([scene(16)], [scene(6, offset=16)], [np.zeros(6, bool)], config=config, seed=0)
+    losses = [row["val_loss"] for row in report.curve]
+    assert len(losses) < 40
+    best_before = min(losses[:-2])
+    assert min(losses[-2:]) >= best_before  # the last two epochs did not beat the best before them
+
+
+def test_it_holds_out_training_frames_when_validation_has_no_normal_frames():
+    config = make_config("default", {**TINY, "epochs": 1})
+    detector, report = train_cae([scene(20)], [], [], config=config, seed=0)
+    assert any("held out" in w for w in report.warnings)
+    assert report.validation_metrics["val_frames"] == 2  # the last 10% of 20 frames
+    assert np.isfinite(detector.threshold)
+
+
+def test_train_from_items_uses_normal_frames_and_known_labels_only():
+    frames = scene(20, box_from=14)
+    train = [
+        item(scene(16), "normal", name="n"),
+        item(frames, "anomalous", [Interval(7.0, 10.0)], name="a"),
+        item(scene(10, box_from=0), "anomalous", name="weak"),
+        item(scene(10), "", name="unlabelled"),
+    ]
+    val = [item(scene(12, offset=30, box_from=6), "anomalous", [Interval(3.0, 6.0)], name="va"),
+           item(scene(8, box_from=0), "anomalous", name="vweak")]
+    detector, report = trainer("cae")(train, val, overrides={"epochs": 2, **TINY}, seed=0)
+    assert detector.kind == "cae"
+    assert report.validation_metrics["val_frames"] == 12
+    assert report.validation_metrics["val_anomalous_frames"] == 6
+    assert report.validation_metrics["threshold_method"] == "best_f1"
+    warnings = " ".join(report.warnings)
+    assert "left out of training" in warnings and "weak" in warnings and "unlabelled" in warnings
+    assert "left out of the threshold choice" in warnings and "vweak" in warnings
+
+
+def test_train_from_items_picks_the_report_preset():
+    train = [item(scene(8), "normal")]
+    detector, _ = train_from_items(train, [], overrides={"config": "report", "epochs": 1, **TINY})
+    assert detector.config.name == "report" and detector.config.loss == "mse"
+
+
+def test_it_refuses_to_train_without_normal_frames():
+    train = [item(scene(6, box_from=0), "anomalous", name="a"), item(scene(6), "", name="b")]
+    with pytest.raises(TrainingDataError, match="no normal training frames"):
+        train_from_items(train, [])
+
+
+def test_normal_runs_split_around_labelled_frames():
+    frames = np.arange(8)
+    runs = normal_runs(frames, np.array([1, 0, 0, 1, 1, 0, 0, 0], bool))
+    assert [r.tolist() for r in runs] == [[1, 2], [5, 6, 7]]
+
+
+def test_roc_auc_counts_ties_as_half():
+    assert roc_auc(np.array([0.1, 0.4, 0.4, 0.9]), np.array([False, False, True, True])) == pytest.approx(0.875)
