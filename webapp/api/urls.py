@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from webapp.api import views
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=views.Api.permission_classes), name="api_schema"),
     path("token/", views.token_page, name="api_token"),
     path("areas/", views.AreaList.as_view(), name="api_areas"),
     path("missions/", views.MissionList.as_view(), name="api_missions"),

@@ -1,0 +1,231 @@
+"""The role matrix: every URL in the resolver, requested as anonymous, no-role, viewer, analyst and admin.
+
+URLs are read from Django's resolver, so a new URL is checked as soon as it exists. Its arguments come
+from one seeded catalog (`world` and `arguments`); its expected statuses from `GET_EXPECTED` and the write rules below.
+A new URL that needs something else fails here with a message saying what to add.
+
+Rules: anonymous users are sent to the login page (401/403 on the API); logged-in users without a role get
+403; viewers read (GET) but every write is refused (403, or 405 where the URL takes no writes); analysts
+write except where `ADMIN_WRITES` says only admins may. Writes by analysts and admins that are allowed are
+not sent (they would start jobs); their behaviour is covered by each app's own tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.support.seed import seed_scored_video
+from tests.webapp.catalog_actors import login
+from webapp.catalog.models import LabelInterval
+from webapp.jobs.models import Job
+from webapp.reports.plotlyjs import plotly_js_version
+from webapp.uploads.models import UploadSession
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "outsider", "viewer", "analyst", "admin")
+# Public: the login page, the health check, and the plotly.js library file (no data in it).
+PUBLIC = {"login", "healthz", "plotly_js"}
+# Pages a logged-in user without a role may open: the dashboard says to ask for a role, and shows no data.
+ROLELESS_PAGES = {"dashboard"}
+LOGIN = "login-redirect"
+# GET status per (viewer, analyst, admin) where it is not 200 for all three.
+POST_ONLY = (405, 405, 405)
+GET_EXPECTED = {
+    "logout": POST_ONLY,
+    "area_train": POST_ONLY,
+    "mission_score": POST_ONLY,
+    "mission_delete": POST_ONLY,
+    "video_delete": POST_ONLY,
+    "video_label": POST_ONLY,
+    "interval_delete": POST_ONLY,
+    "upload_create": POST_ONLY,
+    "upload": POST_ONLY,
+    "job_cancel": POST_ONLY,
+    "job_retry": POST_ONLY,
+    "mission_create": (403, 200, 200),
+    "mission_report_review": POST_ONLY,
+    "event_review": POST_ONLY,
+    "api_mission_score": POST_ONLY,
+    "api_upload_create": POST_ONLY,
+    "api_upload": POST_ONLY,
+}
+# The write methods tried per URL (default POST).
+WRITE_METHODS = {
+    "upload": ("PATCH", "DELETE"),
+    "api_upload": ("PATCH", "DELETE"),
+    "api_mission": ("PATCH", "DELETE"),
+    "api_video": ("PATCH", "DELETE"),
+    "api_interval": ("PATCH", "DELETE"),
+}
+ANYONE_WRITES = {("logout", "POST")}
+VIEWER_WRITES = {("api_token", "POST")}
+ADMIN_WRITES = {
+    ("area_train", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
+    ("api_mission", "DELETE"), ("api_video", "DELETE"),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    params: tuple[str, ...]
+
+
+def all_routes(patterns=None, prefix: str = "") -> list[Route]:
+    routes = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue  # Django's own admin checks is_staff itself
+            routes += all_routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            assert entry.name, f"URL {prefix}{entry.pattern} has no name; name it so the role matrix can list it"
+            routes.append(Route(entry.name, prefix + str(entry.pattern), tuple(entry.pattern.converters)))
+    return routes
+
+
+ROUTES = all_routes()
+
+
+@pytest.fixture
+def world(mission, analyst):
+    """One of everything, with real files, so that every URL has an object to show."""
+    seeded = seed_scored_video(mission, proxy=True, seconds=4.0, anomalies=((1.0, 3.0, "boat"),))
+    video, run = seeded.video, seeded.runs["cae"]
+    poster = Path(settings.MEDIA_ROOT) / video.poster_path
+    poster.write_bytes(b"\xff\xd8\xff\xd9")
+    recon = Path(settings.MEDIA_ROOT) / run.detector.media_dir / "recon_0.png"
+    recon.parent.mkdir(parents=True, exist_ok=True)
+    recon.write_bytes(b"\x89PNG\r\n\x1a\n")
+    job = Job.objects.create(kind=Job.Kind.INGEST, video=video)
+    upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    objects = {
+        "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
+        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
+    }
+    return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version()}
+
+
+def arguments(route: Route, world) -> dict:
+    """The URL's keyword arguments, chosen by parameter name and, for `pk`, by the path's first word."""
+    words = [w for w in route.pattern.split("/") if w and w != "api"]
+    values = {}
+    for param in route.params:
+        if param == "pk":
+            kind = words[0]
+            assert kind in world["objects"], f"test_roles: teach `world` which object {route.pattern} shows"
+            values[param] = world["objects"][kind].pk
+        elif param in ("video_id",):
+            values[param] = world["video"].pk
+        elif param == "mission_pk":
+            values[param] = world["mission"].pk
+        elif param == "upload_id":
+            values[param] = world["upload"].pk
+        elif param in ("index", "epoch"):
+            values[param] = 0
+        elif param == "name":
+            values[param] = "poster.jpg"
+        elif param == "panel":
+            values[param] = "input"
+        elif param == "version":
+            values[param] = world["plotly"]
+        else:
+            raise AssertionError(f"test_roles: add a value for <{param}> of {route.name} ({route.pattern})")
+    return values
+
+
+def clients(users) -> dict[str, Client]:
+    return {"anonymous": Client(), **{role: login(user) for role, user in users.items()}}
+
+
+@pytest.fixture
+def actors(outsider, viewer, analyst, admin):
+    return clients({"outsider": outsider, "viewer": viewer, "analyst": analyst, "admin": admin})
+
+
+def send(client: Client, method: str, url: str):
+    headers = {"Tus-Resumable": "1.0.0"}
+    return getattr(client, method.lower())(url, headers=headers)
+
+
+def refused_anonymous(route: Route, response) -> str | None:
+    """None if an anonymous request was refused the right way, else what went wrong."""
+    if route.pattern.startswith("api/") and route.name != "api_token":
+        if response.status_code not in (401, 403):
+            return f"anonymous got {response.status_code}"
+    elif response.status_code != 302 or not response["Location"].startswith(reverse("login")):
+        return f"anonymous got {response.status_code}, not a redirect to the login page"
+    return None
+
+
+def read_problems(route: Route, url: str, actors) -> list[str]:
+    got = {role: send(actors[role], "GET", url) for role in ROLES}
+    if route.name in PUBLIC:
+        codes = {got[r].status_code for r in ROLES}
+        return [] if codes <= {200, 503} else [f"public page answered {codes}"]
+    problems = [refused_anonymous(route, got["anonymous"])]
+    expected = GET_EXPECTED.get(route.name, (200, 200, 200))
+    outsider_ok = {200} if route.name in ROLELESS_PAGES else {403} | ({405} & set(expected))
+    if got["outsider"].status_code not in outsider_ok:
+        problems.append(f"a user without a role got {got['outsider'].status_code}")
+    actual = tuple(got[r].status_code for r in ("viewer", "analyst", "admin"))
+    if actual != expected:
+        problems.append(f"viewer/analyst/admin got {actual}, expected {expected} (see GET_EXPECTED)")
+    return [p for p in problems if p]
+
+
+def write_problems(route: Route, url: str, actors) -> list[str]:
+    problems = []
+    for method in WRITE_METHODS.get(route.name, ("POST",)):
+        if route.name in PUBLIC or (route.name, method) in ANYONE_WRITES:
+            continue
+        anonymous = refused_anonymous(route, send(actors["anonymous"], method, url))
+        problems.append(anonymous and f"{method}: {anonymous}")
+        outsider = send(actors["outsider"], method, url).status_code
+        problems.append(outsider not in (403, 405) and f"{method} by a user without a role: {outsider}")
+        if (route.name, method) in VIEWER_WRITES:
+            continue
+        viewer = send(actors["viewer"], method, url).status_code
+        problems.append(viewer not in (403, 405) and f"{method} by a viewer: {viewer}")
+        if (route.name, method) in ADMIN_WRITES:
+            analyst = send(actors["analyst"], method, url).status_code
+            problems.append(analyst != 403 and f"{method} by an analyst: {analyst} (admins only)")
+    return [p for p in problems if p]
+
+
+def matrix(world, actors, check) -> list[str]:
+    failures = []
+    for route in ROUTES:
+        url = reverse(route.name, kwargs=arguments(route, world))
+        if route.name == "healthz":
+            url += "?workers=0"  # pinging workers waits for a timeout; access is what is checked here
+        failures += [f"{route.name} ({url}): {problem}" for problem in check(route, url, actors)]
+    return failures
+
+
+def test_every_url_reads_only_for_roles_that_may_see_it(world, actors):
+    failures = matrix(world, actors, read_problems)
+    assert not failures, "\n".join(failures)
+
+
+def test_every_url_refuses_writes_to_roles_that_may_not_write(world, actors):
+    failures = matrix(world, actors, write_problems)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_matrix_covers_the_catalog_upload_media_and_api_urls():
+    names = {r.name for r in ROUTES}
+    assert {"mission", "video", "upload", "video_media", "api_missions", "api_upload", "api_token"} <= names
+
+
+def test_a_user_without_a_role_sees_no_data_on_the_dashboard(outsider, mission):
+    page = login(outsider).get(reverse("dashboard")).content.decode()
+    assert "Your account has no role yet" in page and mission.name not in page
