@@ -1,0 +1,200 @@
+"""The evaluation runner on in-memory frames: thresholds from val only, failures isolated, a stable schema."""
+
+import json
+
+import numpy as np
+import pytest
+
+from detection.errors import TrainingDataError, VideoError
+from detection.evaluation import schema
+from detection.evaluation.cli import plain
+from detection.evaluation.runner import DetectorSpec, EvaluationSettings, evaluate, parse_detectors
+from detection.thresholds import pick_threshold
+from detection.types import Interval, SampledFrames, VideoRecord, VideoScores, no_progress
+from tests.support.videos import scene_frame
+
+SIDE = 32
+
+
+def _record(name, split, box_from=None, count=12):
+    if box_from is None:
+        return VideoRecord(path=name, label="normal", split=split, video_id=name)
+    interval = Interval(box_from * 0.5, (count - 1) * 0.5, "box")
+    return VideoRecord(path=name, label="anomalous", split=split, intervals=(interval,), video_id=name)
+
+
+RECORDS = [
+    _record("train/a", "train"),
+    _record("train/b", "train"),
+    _record("val/n", "val"),
+    _record("val/x", "val", box_from=6),
+    _record("test/n", "test"),
+    _record("test/x", "test", box_from=4),
+]
+STARTS = {"train/a": 0, "train/b": 12, "val/n": 3, "val/x": 8, "test/n": 5, "test/x": 10}
+
+
+def frame_loader(box=(8, 8, 16)):
+    def load(record):
+        count, start = 12, STARTS[record.video_id]
+        box_from = int(record.intervals[0].start * 2) if record.intervals else None
+        frames = np.stack(
+            [
+                scene_frame(start + i, SIDE, SIDE, box if box_from is not None and i >= box_from else None)
+                for i in range(count)
+            ]
+        )
+        return SampledFrames(frames, np.arange(count) * 0.5)
+
+    return load
+
+
+class BrightnessDetector:
+    """Scores a frame by its mean brightness: the white box raises it."""
+
+    kind = "spy"
+
+    def __init__(self, threshold):
+        self.threshold = threshold
+
+    def score_frames(self, frames, times, progress=no_progress):
+        scores = np.asarray(frames, dtype=np.float64).mean(axis=(1, 2, 3))
+        return VideoScores(times=np.asarray(times), frame_scores=scores, threshold=self.threshold)
+
+
+def spy_trainer(seen):
+    def train(train_items, val_items, *, overrides, progress, seed):
+        seen.append([item.record.video_id for item in [*train_items, *val_items]])
+        scores = np.concatenate(
+            [
+                BrightnessDetector(0).score_frames(i.frames.frames, i.frames.times).frame_scores
+                for i in val_items
+            ]
+        )
+        labels = np.concatenate(
+            [
+                np.arange(len(i.frames.times)) * 0.5
+                >= (i.record.intervals[0].start if i.record.intervals else 1e9)
+                for i in val_items
+            ]
+        )
+        return BrightnessDetector(pick_threshold(scores, labels).value), _Report()
+
+    return train
+
+
+class _Report:
+    train_seconds = 0.25
+    warnings = ()
+
+
+def _settings(*specs):
+    return EvaluationSettings(detectors=tuple(specs), manifest="in-memory")
+
+
+def test_trainers_never_receive_test_videos_and_test_content_cannot_move_thresholds():
+    seen = []
+    spec_spy, spec_iforest = DetectorSpec("spy", "spy"), DetectorSpec("iforest", "iforest")
+    run = lambda box: evaluate(  # noqa: E731
+        RECORDS,
+        _settings(spec_spy, spec_iforest),
+        load_frames=_test_box(box),
+        trainers={"spy": spy_trainer(seen)},
+        show_progress=False,
+    )
+    first, second = run((8, 8, 16)), run((2, 2, 24))
+    assert seen and all(not any(v.startswith("test/") for v in call) for call in seen)
+    for name in ("spy", "iforest"):
+        assert first.metrics["detectors"][name]["threshold"] == second.metrics["detectors"][name]["threshold"]
+    # the test content did change what was measured
+    assert first.curves["spy"]["timelines"] != second.curves["spy"]["timelines"]
+
+
+def _test_box(test_box):
+    usual, changed = frame_loader(), frame_loader(test_box)
+    return lambda record: changed(record) if record.split == "test" else usual(record)
+
+
+def test_a_detector_that_fails_is_reported_and_the_others_still_run():
+    def broken(train_items, val_items, **kwargs):
+        raise TrainingDataError("no anomalous videos in the train split")
+
+    result = evaluate(
+        RECORDS,
+        _settings(DetectorSpec("broken", "broken"), DetectorSpec("spy", "spy")),
+        load_frames=frame_loader(),
+        trainers={"broken": broken, "spy": spy_trainer([])},
+        show_progress=False,
+    )
+    broken_entry, spy = result.metrics["detectors"]["broken"], result.metrics["detectors"]["spy"]
+    assert broken_entry["status"] == "failed" and "no anomalous videos" in broken_entry["error"]
+    assert "TrainingDataError" in result.errors["broken"]
+    assert spy["status"] == "ok" and spy["frame_auc"] == pytest.approx(1.0)
+    assert spy["train_seconds"] == 0.25
+
+
+def test_the_metrics_document_follows_the_documented_schema():
+    result = evaluate(
+        RECORDS,
+        _settings(DetectorSpec("spy", "spy"), DetectorSpec("broken", "broken")),
+        load_frames=frame_loader(),
+        trainers={"spy": spy_trainer([]), "broken": lambda *a, **k: 1 / 0},
+        show_progress=False,
+    )
+    document = json.loads(json.dumps(plain(result.metrics), allow_nan=False))
+    assert tuple(document) == schema.TOP_LEVEL_KEYS
+    assert document["schema_version"] == schema.SCHEMA_VERSION == 1
+    for entry in document["detectors"].values():
+        assert tuple(entry) == schema.DETECTOR_KEYS
+        assert tuple(entry["confusion"]) == schema.CONFUSION_KEYS
+        assert tuple(entry["events"]) == schema.EVENT_KEYS
+    assert document["detectors"]["broken"]["error"] == "ZeroDivisionError: division by zero"
+    for key in (*schema.DETECTOR_KEYS, *schema.TOP_LEVEL_KEYS, *schema.EVENT_KEYS):
+        assert key in schema.__doc__, f"{key} is not documented"
+    # the keys the issue names, frozen: renaming one must be a deliberate schema change
+    required = "frame_auc frame_ap threshold accuracy precision recall f1 confusion video_auc video_f1"
+    required += " false_alarms_per_hour per_class train_seconds score_fps"
+    assert set(required.split()) <= set(schema.DETECTOR_KEYS)
+    assert document["splits"]["test"] == {
+        "videos": 2,
+        "normal": 1,
+        "anomalous": 1,
+        "unlabelled": 0,
+        "frames": 24,
+    }
+
+
+def test_split_problems_are_named():
+    no_normal_train = [r for r in RECORDS if r.video_id not in ("train/a", "train/b")] + [
+        _record("train/z", "train", 3)
+    ]
+    with pytest.raises(TrainingDataError, match="train split has no normal videos"):
+        evaluate(no_normal_train, _settings(DetectorSpec("iforest", "iforest")), load_frames=frame_loader())
+    with pytest.raises(TrainingDataError, match="test split has no normal videos"):
+        evaluate([r for r in RECORDS if r.video_id != "test/n"], _settings(), load_frames=frame_loader())
+    with pytest.raises(TrainingDataError, match="val split has no videos"):
+        evaluate([r for r in RECORDS if r.split != "val"], _settings(), load_frames=frame_loader())
+
+
+def test_a_video_that_cannot_be_read_is_named():
+    def load(record):
+        if record.video_id == "val/x":
+            raise VideoError("not a video: random bytes")
+        return frame_loader()(record)
+
+    with pytest.raises(VideoError, match=r"val/x \(val split\): not a video"):
+        evaluate(
+            RECORDS, _settings(DetectorSpec("iforest", "iforest")), load_frames=load, show_progress=False
+        )
+
+
+def test_parse_detectors_names_kinds_and_settings():
+    specs = parse_detectors("cae,base=iforest", epochs=3, settings=["base.n_estimators=50", "cae.loss=mse"])
+    assert [(s.name, s.kind, s.overrides) for s in specs] == [
+        ("cae", "cae", {"epochs": 3, "loss": "mse"}),
+        ("base", "iforest", {"n_estimators": 50}),
+    ]
+    with pytest.raises(ValueError, match="unknown detector kind 'svm'"):
+        parse_detectors("svm")
+    with pytest.raises(ValueError, match="NAME.key=value"):
+        parse_detectors("cae", settings=["mil.iterations=3"])
