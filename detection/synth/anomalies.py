@@ -98,7 +98,16 @@ def plan_anomalies(rng: np.random.Generator, world: World, flight: Flight, class
         lo, hi = SIZE_RANGES[anomaly_class]
         size = float(rng.uniform(lo, hi) * size_scale)
         anomalies.append(_place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind))
+    _smoke_rises_from_fire(anomalies)
     return anomalies
+
+
+def _smoke_rises_from_fire(anomalies: list[Anomaly]) -> None:
+    """Where a video has both, the first smoke plume starts at the first fire (both stay separate classes)."""
+    fire = next((a for a in anomalies if a.anomaly_class == "fire"), None)
+    smoke = next((a for a in anomalies if a.anomaly_class == "smoke"), None)
+    if fire is not None and smoke is not None:
+        smoke.path = smoke.path - smoke.path[0] + fire.path[0]
 
 
 def _place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind) -> Anomaly:

@@ -36,11 +36,12 @@ class VideoTask:
 
 
 def generate(out_dir: Path | str, *, preset: str = "demo", seed: int = 0, progress: ProgressFn = no_progress,
-             jobs: int = 1, **overrides) -> Path:
+             jobs: int | None = None, **overrides) -> Path:
     """Render a preset's videos under `out_dir` and return the (first) manifest's path.
 
-    Overrides: size ("WxH"), fps, seconds, world_size, footprint, crf. `jobs` worker processes render
-    videos in parallel. The benchmark preset writes `d1/manifest.csv` and `d2/manifest.csv`.
+    Overrides: size ("WxH"), fps, seconds, world_size, footprint, crf. `jobs` worker processes (forked;
+    default two, or one on a single core) render videos in parallel; the files do not depend on it.
+    The benchmark preset writes `d1/manifest.csv` and `d2/manifest.csv`.
     """
     spec = get_preset(preset).with_overrides(**overrides)
     out_dir = Path(out_dir)
@@ -71,7 +72,7 @@ def generate(out_dir: Path | str, *, preset: str = "demo", seed: int = 0, progre
 
 def _run(tasks: list[VideoTask], jobs: int, progress: ProgressFn) -> dict:
     results = {}
-    jobs = max(1, min(jobs, len(tasks), os.cpu_count() or 1))
+    jobs = max(1, min(2 if jobs is None else jobs, len(tasks), os.cpu_count() or 1))
     if jobs == 1:
         for i, task in enumerate(tasks):
             def frame_progress(fraction, stage, i=i):
