@@ -5,7 +5,7 @@
     result.curves    # {name: ROC/PR points and per-video timelines} for the HTML report
 
 The test split is touched only after a detector is trained and its threshold fixed: trainers receive the
-train and val items alone. A detector that fails to train or score gets an entry with status "failed" and
+train and val items alone (a detector may be set to train on train+val, never on test). A detector that fails to train or score gets an entry with status "failed" and
 the reason; the others still run.
 """
 
@@ -70,6 +70,8 @@ def parse_detectors(
     """Specs from "cae,mil,base=iforest" (NAME or NAME=KIND) and "NAME.key=value" settings.
 
     `epochs` becomes each CAE's `epochs` setting. Values are parsed as numbers or booleans where they look so.
+    One setting belongs to the runner, not the trainer: `train_splits` ("train", or "train+val" for a
+    detector such as MIL that needs anomalous training videos when the train split has none).
     """
     specs: dict[str, DetectorSpec] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -90,6 +92,8 @@ def parse_detectors(
                 f"--set {setting!r}: expected NAME.key=value with NAME one of {', '.join(specs)}"
             )
         specs[name].overrides[key] = _parse_value(value)
+    for spec in specs.values():
+        training_splits(spec.overrides)
     return list(specs.values())
 
 
@@ -171,19 +175,34 @@ def _tqdm_progress(bar: tqdm):
     return progress
 
 
-def _obtain(spec: DetectorSpec, train, val, trainers, seed: int, show: bool):
-    """(detector, train_seconds, warnings): trained on train/val, or loaded from its file."""
+def training_splits(overrides: dict) -> tuple[str, ...]:
+    """The splits a detector trains on: its `train_splits` setting ("train" or "train+val"), never test."""
+    splits = tuple(str(overrides.get("train_splits", "train")).split("+"))
+    if "test" in splits or any(name not in SPLITS for name in splits):
+        raise ValueError(f"train_splits {overrides['train_splits']!r}: use train or train+val (never test)")
+    return splits
+
+
+def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool):
+    """(detector, train_seconds, warnings): trained on train (threshold on val), or loaded from its file."""
     if spec.file is not None:
         from detection.detector_file import load_detector
 
         return load_detector(spec.file), 0.0, []
+    overrides = dict(spec.overrides)
+    splits = training_splits(overrides)
+    overrides.pop("train_splits", None)
+    train = [item for split in splits for item in items[split]]
+    warnings = []
+    if "val" in splits:
+        warnings.append("trained on train+val: its threshold was chosen on videos it also trained on")
     with tqdm(total=1000, desc=f"train {spec.name}", disable=not show, leave=False) as bar:
         started = time.perf_counter()
         detector, report = _trainer(spec, trainers)(
-            train, val, overrides=dict(spec.overrides), progress=_tqdm_progress(bar), seed=seed
+            train, items["val"], overrides=overrides, progress=_tqdm_progress(bar), seed=seed
         )
         elapsed = time.perf_counter() - started
-    return detector, (report.train_seconds or elapsed), list(report.warnings)
+    return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings]
 
 
 def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, show: bool):
@@ -223,9 +242,7 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
 def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, show: bool):
     kind = spec.kind if spec.file is None else "file"
     try:
-        detector, train_seconds, warnings = _obtain(
-            spec, items["train"], items["val"], trainers, settings.seed, show
-        )
+        detector, train_seconds, warnings = _obtain(spec, items, trainers, settings.seed, show)
         if spec.file is not None:
             kind = getattr(detector, "kind", kind)
         scored, score_warnings, score_seconds = _score_test(spec, detector, items["test"], truth, show)

@@ -198,3 +198,20 @@ def test_parse_detectors_names_kinds_and_settings():
         parse_detectors("svm")
     with pytest.raises(ValueError, match="NAME.key=value"):
         parse_detectors("cae", settings=["mil.iterations=3"])
+
+
+def test_a_detector_set_to_train_on_train_and_val_still_never_sees_test():
+    seen = []
+    spec = parse_detectors("spy=iforest", settings=["spy.train_splits=train+val"])[0]
+    spec = DetectorSpec("spy", "spy", spec.overrides)
+    result = evaluate(
+        RECORDS,
+        _settings(spec),
+        load_frames=frame_loader(),
+        trainers={"spy": spy_trainer(seen)},
+        show_progress=False,
+    )
+    assert "val/x" in seen[0][:4] and not any(v.startswith("test/") for v in seen[0])
+    assert "trained on train+val" in result.metrics["detectors"]["spy"]["warnings"][0]
+    with pytest.raises(ValueError, match="never test"):
+        parse_detectors("mil", settings=["mil.train_splits=train+test"])
