@@ -28,3 +28,9 @@ def include_if_exists(context, template_name: str, **extra) -> str:
         return ""
     with context.push(**extra):
         return partial.render(context.flatten(), context.get("request"))
+
+
+@register.filter
+def short_format(container: str) -> str:
+    """FFmpeg's container names list aliases ("mov,mp4,m4a,..."); show the first two."""
+    return ", ".join(container.split(",")[:2]) if container else ""

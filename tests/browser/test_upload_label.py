@@ -1,0 +1,89 @@
+"""In a real browser: upload a real video through the mission page, watch it ingested, label it by keyboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from tests.support.browser import browser, log_in, page, screenshot, wait_until  # noqa: F401 - fixtures
+from tests.support.seed import make_user
+from tests.support.videos import make_video
+from tests.support.worker import (  # noqa: F401 - fixtures
+    celery_worker,
+    celery_worker_process,
+    isolated_broker,
+    worker_factory,
+)
+from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.jobs.models import Job
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+PASSWORD = "a-long-browser-test-password"
+
+
+def press(tab, key: str, times: int) -> None:
+    """Press a key `times` times, letting the player finish each seek."""
+    for _ in range(times):
+        tab.keyboard.press(key)
+        wait_until(tab, "!document.getElementById('player').seeking")
+
+
+def test_an_analyst_uploads_a_video_sees_it_ingested_and_labels_an_interval(
+    celery_worker, page, live_server, settings, tmp_path  # noqa: F811 - fixtures
+):
+    settings.UPLOAD_CHUNK_BYTES = 16 * 1024  # several tus chunks even for a small file
+    source = make_video(tmp_path / "harbour pass.mp4", seconds=4, fps=10, width=160, height=120, box_from=1.0)
+    analyst = make_user("anna", "analyst", password=PASSWORD)
+    area = Area.objects.create(name="North Skerries")
+    mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28), created_by=analyst)
+
+    log_in(page, "anna", PASSWORD)
+    page.goto(mission.get_absolute_url())
+    page.set_input_files("#upload-files", str(source))
+    page.wait_for_selector("#upload-list .upload.done", timeout=30_000)
+    video = Video.objects.get(mission=mission)
+    assert video.original_name == "harbour pass.mp4"
+    assert video.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+
+    job = celery_worker.wait_for(Job.objects.get(kind=Job.Kind.INGEST, video=video), timeout=120)
+    assert job.state == Job.State.SUCCEEDED, job.error
+    # The page polls the videos' statuses and reloads itself once the ingest is done.
+    page.wait_for_selector(f'tr[data-video-id="{video.pk}"] .status-ready', timeout=30_000)
+    page.wait_for_selector(f'tr[data-video-id="{video.pk}"] td.thumb img')
+    screenshot(page, "mission-after-upload")
+
+    page.click(f'tr[data-video-id="{video.pk}"] a')
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    page.locator("h1").click()  # keyboard focus on the page, not on a form field
+    press(page, ".", 10)  # 10 frames at 10 fps: 1.0 s
+    page.keyboard.press("[")
+    press(page, ".", 15)  # 2.5 s
+    page.keyboard.press("]")
+    page.wait_for_selector("#interval-rows tr")
+    page.wait_for_selector("#label-status:has-text('Saved')")
+    screenshot(page, "video-labelled")
+
+    interval = LabelInterval.objects.get(video=video)
+    assert interval.start == pytest.approx(1.0, abs=0.11) and interval.end == pytest.approx(2.5, abs=0.11)
+    assert interval.created_by == analyst
+    video.refresh_from_db()
+    assert video.label == Video.Label.ANOMALOUS and video.labelled_by == analyst
+    assert page.console_errors == []
+
+
+def test_a_rejected_file_shows_why_and_leaves_the_mission_unchanged(page, live_server, tmp_path):  # noqa: F811
+    junk = tmp_path / "notes.mp4"
+    junk.write_bytes(bytes(range(256)) * 64)
+    make_user("anna", "analyst", password=PASSWORD)
+    area = Area.objects.create(name="North Skerries")
+    mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28))
+
+    log_in(page, "anna", PASSWORD)
+    page.goto(mission.get_absolute_url())
+    page.set_input_files("#upload-files", str(junk))
+    failed = page.wait_for_selector("#upload-list .upload.failed")
+    assert "Rejected: “notes.mp4” is not a video file" in failed.inner_text()
+    screenshot(page, "mission-rejected-upload")
+    assert not mission.videos.exists()
