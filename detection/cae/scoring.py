@@ -40,10 +40,11 @@ class RawScores:
 
 
 def to_model_frames(frames: np.ndarray, config: CAEConfig, device: torch.device) -> torch.Tensor:
-    """(n, H, W, 3) uint8 -> (n, 3, S, S) uint8 on `device`, resized to the input size (kept as is when tiled)."""
+    """(n, H, W, 3) uint8 (a copy is taken: memmaps are read-only) -> (n, 3, S, S) uint8 on `device`,
+    resized to the input size (kept as is when tiled)."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be (N, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}")
-    images = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2)  # (n, 3, H, W)
+    images = torch.from_numpy(np.array(frames)).to(device).permute(0, 3, 1, 2)  # (n, 3, H, W)
     size = (config.input_size, config.input_size)
     if config.tiled or images.shape[-2:] == size:
         return images.contiguous()
