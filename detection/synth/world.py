@@ -193,14 +193,18 @@ def _place_houses(rng: np.random.Generator, colour: np.ndarray, land: np.ndarray
 def _build_desert(seed: int, size: int) -> World:
     """Sand dunes and dry scrub: the foreign environment of the dataset 1 setting."""
     rng = np.random.default_rng([seed, 2])
-    dunes = fractal_noise(rng, size, size, beta=2.8)
-    ripples = fractal_noise(rng, size, size, beta=0.9)
+    dunes = fractal_noise(rng, size, size, beta=3.2)
+    ripples = fractal_noise(rng, size, size, beta=1.6)
     scrub = fractal_noise(rng, size, size, beta=1.2)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    crests = np.sin(2 * np.pi * (0.8 * xs + 0.6 * ys) / 70.0 + 3.0 * dunes)
+    relief = dunes + 0.25 * crests + 0.02 * ripples
+    gy, gx = np.gradient(relief)
+    slope = (-gx - gy) / (np.std(gx + gy) + 1e-6)
+    light = np.clip(0.92 + 0.12 * slope, 0.6, 1.2)
     base = np.array([0.78, 0.64, 0.44], dtype=np.float32)
-    gy, gx = np.gradient(dunes * size * 0.02)
-    light = np.clip(0.85 + 0.6 * (-gx - gy), 0.5, 1.3)
-    colour = base * (light * (1 + 0.05 * ripples))[..., None]
-    bush = smoothstep(1.6, 2.2, scrub)[..., None]
+    colour = base * (light * (1 + 0.04 * dunes))[..., None]
+    bush = smoothstep(1.8, 2.4, scrub)[..., None]
     colour = colour * (1 - bush) + np.array([0.36, 0.34, 0.22], dtype=np.float32) * bush
     land = np.ones((size, size), dtype=bool)
     texture = _to_rgba8(colour, np.zeros((size, size), np.float32))
