@@ -72,6 +72,9 @@ def configure(celery_app: Celery) -> None:
             name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TIME_LIMITS.items()
         },
         worker_hijack_root_logger=False,
+        # Celery's Django fixup closes the database connection around every task unless told to reuse it;
+        # reconnecting per job would cost more than a trivial job itself.
+        CELERY_DB_REUSE_MAX=200,
         beat_schedule={
             "sweep-jobs": {"task": "skerry.sweep", "schedule": float(max(5, settings.JOB_STALE_SECONDS // 2))},
         },

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.support.worker import isolated_broker  # noqa: F401
 from webapp.catalog.models import Area, Mission, Video
 from webapp.detectors.models import Detector
 from webapp.jobs import services
@@ -139,3 +140,23 @@ def test_the_sweep_requeues_a_dead_run_then_gives_up(django_capture_on_commit_ca
     assert retried.state == Job.State.QUEUED and "w1@host" in retried.stage
     assert given_up.state == Job.State.FAILED and "stopped responding" in given_up.error
     assert fresh.state == Job.State.RUNNING
+
+
+def test_it_starts_many_jobs_with_one_insert_and_one_send(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        jobs = services.start_jobs("noop", [{"steps": 1}, {"steps": 2}])
+    assert [job.params["steps"] for job in jobs] == [1, 2] and all(job.pk and job.enqueued for job in jobs)
+    assert len(callbacks) == 1
+
+
+@pytest.mark.usefixtures("isolated_broker")
+def test_the_sweep_resends_queued_jobs_whose_message_is_not_in_the_broker():
+    long_ago = timezone.now() - timedelta(minutes=10)
+    stranded = Job.objects.create(kind="noop", created=long_ago, enqueued=long_ago)
+    recent = Job.objects.create(kind="noop", enqueued=timezone.now())
+    first = sweep_jobs(stale_seconds=60)
+    assert first.resent == [stranded.pk], "a Redis restart lost its message: send it again"
+    stranded.refresh_from_db()
+    assert stranded.enqueued > long_ago and recent.pk not in first.resent
+    Job.objects.filter(pk=stranded.pk).update(enqueued=long_ago)
+    assert sweep_jobs(stale_seconds=60).resent == [], "its message is waiting in the broker now: no duplicate"

@@ -51,15 +51,20 @@ def waiting_job_ids() -> set[int] | None:
 
 
 def _redis_messages() -> list:
-    from workers.celery_app import QUEUES, app
+    import redis
 
-    with app.connection_for_read() as conn:
-        client = conn.default_channel.client  # prefixes keys with CELERY_KEY_PREFIX itself
+    from workers.celery_app import QUEUES
+
+    prefix = settings.CELERY_KEY_PREFIX  # kombu's own client does not prefix LRANGE/HVALS, so be explicit
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    try:
         found = []
         for queue in QUEUES:
-            found.extend(client.lrange(queue, 0, -1))
-        found.extend(client.hvals("unacked"))
+            found.extend(client.lrange(f"{prefix}{queue}", 0, -1))
+        found.extend(client.hvals(f"{prefix}unacked"))
         return found
+    finally:
+        client.close()
 
 
 def _filesystem_messages() -> list:

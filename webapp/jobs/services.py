@@ -35,10 +35,25 @@ def start_job(kind, *, video=None, mission=None, detector=None, params=None, use
         raise ValueError(f"no task runs {kind.value!r} jobs yet")
     job = Job.objects.create(
         kind=kind, video=video, mission=mission, detector=detector, params=dict(params or {}),
-        created_by=user if user is not None and user.is_authenticated else None,
+        created_by=user if user is not None and user.is_authenticated else None, enqueued=timezone.now(),
     )
     enqueue_on_commit(job)
     return job
+
+
+def start_jobs(kind, params_list: list[dict], *, user=None) -> list[Job]:
+    """Many target-less jobs at once (batches, benchmarks): one INSERT, one broker connection after commit."""
+    kind = Job.Kind(kind)
+    if kind not in TASK_NAMES:
+        raise ValueError(f"no task runs {kind.value!r} jobs yet")
+    now, owner = timezone.now(), user if user is not None and user.is_authenticated else None
+    with transaction.atomic():
+        jobs = Job.objects.bulk_create(
+            [Job(kind=kind, params=dict(p), created_by=owner, created=now, enqueued=now) for p in params_list]
+        )
+        messages = [(job.pk, kind, queue_for(kind, job.params)) for job in jobs]
+        transaction.on_commit(lambda: send_job_messages(messages))
+    return jobs
 
 
 def enqueue_on_commit(job: Job) -> None:
@@ -46,13 +61,20 @@ def enqueue_on_commit(job: Job) -> None:
     transaction.on_commit(lambda: send_job_message(job_id, kind, queue))
 
 
-def send_job_message(job_id: int, kind: str, queue: str | None = None) -> None:
-    """Publish the task message for a job and stamp when it was sent (the sweep re-sends stranded ones)."""
+def send_job_message(job_id: int, kind: str, queue: str | None = None, producer=None) -> None:
+    """Publish the task message for a job. Callers stamp `enqueued` in the update that queued the job."""
     from workers.celery_app import app
 
     options = {"queue": queue} if queue else {}
-    app.send_task(TASK_NAMES[Job.Kind(kind)], args=[job_id], **options)
-    Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(enqueued=timezone.now())
+    app.send_task(TASK_NAMES[Job.Kind(kind)], args=[job_id], producer=producer, **options)
+
+
+def send_job_messages(messages: list[tuple[int, str, str | None]]) -> None:
+    from workers.celery_app import app
+
+    with app.producer_or_acquire() as producer:
+        for job_id, kind, queue in messages:
+            send_job_message(job_id, kind, queue, producer=producer)
 
 
 def queue_for(kind: str, params: dict) -> str | None:
@@ -85,7 +107,7 @@ def retry_job(job: Job, user=None) -> bool:
     moved = Job.objects.filter(pk=job.pk, state__in=[Job.State.FAILED, Job.State.CANCELLED]).update(
         state=Job.State.QUEUED, progress=0.0, stage=f"Retry requested{who}", eta_seconds=None, error="",
         attempts=0, cancel_requested=False, worker="", heartbeat=None, started=None, finished=None,
-        enqueued=None,
+        enqueued=timezone.now(),
     )
     job.refresh_from_db()
     if moved:

@@ -75,7 +75,7 @@ def _sweep_dead_run(job: Job, max_attempts: int, report: SweepReport) -> None:
             report.failed.append(job.pk)
         return
     with transaction.atomic():
-        if mine.update(state=Job.State.QUEUED, heartbeat=None, eta_seconds=None, enqueued=None,
+        if mine.update(state=Job.State.QUEUED, heartbeat=None, eta_seconds=None, enqueued=now,
                        stage=f"Re-queued: {who} stopped responding ({since})"):
             job.refresh_from_db()
             enqueue_on_commit(job)
