@@ -16,6 +16,7 @@ class MILConfig:
     # features
     extractor: str = "mobilenet_v2"
     clip_len: int = 0  # sampled frames per clip; 0 = the extractor's own default
+    input_size: int = 0  # image backbones (mobilenet_v2): pixels per side; 0 = the weights' own (224)
     # bags
     segments: int = 32
     # head

@@ -1,0 +1,165 @@
+"""The trained MIL detector: clip features -> bag of segments -> head -> segment scores -> frame scores, events.
+
+Segment scores are expanded to the sampled frames: a frame gets the (highest) score of the segment(s) its
+clip belongs to, so frame-level metrics, thresholds, events and the web app's timeline work as for the CAE.
+A video is flagged when any frame reaches the threshold, i.e. when its highest segment score does.
+
+Saved as one detector file (detection.detector_file, kind "mil"): the head's weights, the MILConfig, the
+feature width, the extractor's description (name, version, options) and, for the CAE extractor, its
+weights under "extractor." keys, so the file alone rebuilds the detector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detection.detector_file import DetectorPayload, save_detector
+from detection.errors import DetectorFileError
+from detection.events import merge_events
+from detection.features import build_extractor
+from detection.features.cache import FeatureCache
+from detection.features.clips import FeatureExtractor, clip_windows, frame_clip_index
+from detection.mil.bags import clip_scores_from_segments, segment_bounds, segment_features
+from detection.mil.config import MILConfig
+from detection.mil.model import MILHead, build_head
+from detection.types import ProgressFn, VideoScores, no_progress
+
+
+def feature_cache_for(config: MILConfig) -> FeatureCache | None:
+    """The feature cache a config asks for: None when feature_cache is 'none', else that root or the default."""
+    if config.feature_cache == "none":
+        return None
+    return FeatureCache(config.feature_cache or None)
+
+
+def clip_features_of(
+    extractor: FeatureExtractor,
+    frames: np.ndarray,
+    times: np.ndarray,
+    cache: FeatureCache | None,
+    progress: ProgressFn = no_progress,
+) -> np.ndarray:
+    """(C, D) clip features of one video, through the cache when there is one."""
+    if len(frames) == 0:
+        raise ValueError("cannot score a video with no sampled frames")
+    if cache is None:
+        return extractor.clip_features(frames, progress)
+    return cache.clip_features(extractor, frames, times, progress)
+
+
+class MILDetector:
+    """A MIL head over an extractor's features. `score_frames` takes (N, H, W, 3) uint8 RGB at `times` (N,)."""
+
+    kind = "mil"
+
+    def __init__(
+        self,
+        *,
+        config: MILConfig,
+        head: MILHead,
+        extractor: FeatureExtractor,
+        in_features: int,
+        threshold: float,
+        validation: dict | None = None,
+    ):
+        self.config = config
+        self.head = head.eval()
+        self.extractor = extractor
+        self.in_features = in_features
+        self.threshold = float(threshold)
+        self.validation = dict(validation or {})
+        self.cache = feature_cache_for(config)
+
+    @torch.inference_mode()
+    def segment_scores(self, bags: np.ndarray) -> np.ndarray:
+        """(B, S, D) segment features -> (B, S) float32 scores in 0..1."""
+        device = next(self.head.parameters()).device
+        return self.head(torch.from_numpy(np.asarray(bags, dtype=np.float32)).to(device)).cpu().numpy()
+
+    def score_frames(
+        self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress
+    ) -> VideoScores:
+        """Scores of one video's sampled frames: per segment, expanded per frame, with the events found."""
+        times = np.asarray(times, dtype=np.float64)
+        clips = clip_features_of(self.extractor, frames, times, self.cache, progress)  # (C, D)
+        bag = segment_features(clips, self.config.segments)  # (S, D)
+        scores = self.segment_scores(bag[None])[0]  # (S,)
+        clip_frames = clip_windows(len(frames), self.extractor.clip_len)  # (C, 2)
+        clip_scores = clip_scores_from_segments(scores, len(clip_frames))  # (C,)
+        frame_scores = clip_scores[frame_clip_index(len(frames), self.extractor.clip_len)]  # (N,)
+        events = merge_events(times, frame_scores, self.threshold)
+        return VideoScores(
+            times=times,
+            frame_scores=frame_scores.astype(np.float32),
+            threshold=self.threshold,
+            events=events,
+            segment_scores=scores.astype(np.float32),
+            segment_bounds=segment_bounds(clip_frames, times, self.config.segments),
+            extras={"video_score": float(scores.max()), "extractor": self.extractor.describe()},
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the detector file (see the module docstring)."""
+        state = {f"head.{name}": tensor for name, tensor in self.head.state_dict().items()}
+        extractor_state = getattr(self.extractor, "state_dict", None)
+        if extractor_state is not None:
+            state.update({f"extractor.{name}": tensor for name, tensor in extractor_state().items()})
+        save_detector(
+            path,
+            kind=self.kind,
+            state=state,
+            config={**self.config.to_dict(), "in_features": self.in_features},
+            threshold=self.threshold,
+            extra={"extractor": self.extractor.describe(), "validation": _plain(self.validation)},
+        )
+
+
+def load_from_payload(payload: DetectorPayload) -> MILDetector:
+    """Rebuild a MILDetector from a detector file's contents (detection.detector_file's loader for 'mil')."""
+    settings = dict(payload.config)
+    in_features = int(settings.pop("in_features"))
+    config = MILConfig(**settings)
+    described = dict(payload.extra.get("extractor", {}))
+    name = described.get("name", config.extractor)
+    head_state = {key[5:]: value for key, value in payload.state.items() if key.startswith("head.")}
+    extractor_state = {
+        key[10:]: value for key, value in payload.state.items() if key.startswith("extractor.")
+    }
+    extractor = rebuild_extractor(described, extractor_state)
+    if extractor.version != described.get("version", extractor.version):
+        raise DetectorFileError(
+            f"this detector was trained on {name} features version {described.get('version')}, but this machine "
+            f"builds version {extractor.version}; retrain the detector here"
+        )
+    head = build_head(in_features=in_features, config=config)
+    head.load_state_dict(head_state)
+    return MILDetector(
+        config=config,
+        head=head,
+        extractor=extractor,
+        in_features=in_features,
+        threshold=payload.threshold,
+        validation=payload.extra.get("validation", {}),
+    )
+
+
+def rebuild_extractor(described: dict, state: dict) -> FeatureExtractor:
+    """The extractor a saved description names, with its saved weights when it carries its own (CAE)."""
+    options = {key: value for key, value in described.items() if key not in ("name", "version")}
+    if state:
+        options["state"] = state
+    return build_extractor(described["name"], **options)
+
+
+def _plain(value):
+    """Numbers, strings, lists and dicts only, as detector files hold (weights_only loading)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value

@@ -1,0 +1,210 @@
+"""Training the MIL detector from video-level labels (Sultani et al. 2018), as `detection.registry` expects.
+
+    detector, report = train_from_items(train, val, overrides={"extractor": "mobilenet_v2"}, seed=0)
+
+1. Clip features for every labelled video (through the feature cache: a second run extracts nothing).
+2. Each video becomes a bag of `segments` L2-normalised segment features (bags.py).
+3. The head is trained for `iterations` steps; each step draws up to `batch_bags` anomalous and as many
+   normal bags and takes the ranking loss of every anomalous bag against every normal one (loss.py).
+4. The threshold comes from the validation split (detection.thresholds.pick_threshold), on the videos'
+   highest segment scores against their video labels (threshold_on="video", weak labels suffice), or on frame
+   scores against interval labels where known ("frames"). Validation metrics go into the report.
+Unlabelled videos are skipped with a warning; a split without anomalous or normal videos is a
+TrainingDataError.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from detection.errors import TrainingDataError
+from detection.features import build_extractor
+from detection.features.clips import FeatureExtractor
+from detection.labels import record_frame_labels
+from detection.mil.bags import segment_features
+from detection.mil.config import MILConfig
+from detection.mil.detector import MILDetector, clip_features_of, feature_cache_for
+from detection.mil.loss import ranking_loss
+from detection.mil.model import build_head
+from detection.registry import TrainingReport, TrainItem
+from detection.thresholds import pick_threshold
+from detection.types import ProgressFn, no_progress
+
+
+def make_extractor(
+    config: MILConfig, train: list[TrainItem], progress: ProgressFn = no_progress
+) -> FeatureExtractor:
+    """The extractor a config names; the CAE one is first trained on the training split's normal videos."""
+    options = {"clip_len": config.clip_len} if config.clip_len else {}
+    if config.input_size and config.extractor == "mobilenet_v2":
+        options["input_size"] = config.input_size
+    if config.extractor == "cae":
+        from detection.features.cae import train_cae_extractor
+
+        return train_cae_extractor(train, progress=progress, **options)
+    return build_extractor(config.extractor, **options)
+
+
+def bags_of(
+    items: list[TrainItem], extractor: FeatureExtractor, config: MILConfig, progress: ProgressFn = no_progress
+) -> np.ndarray:
+    """(V, S, D) float32 segment features, one bag per item."""
+    cache = feature_cache_for(config)
+    bags = []
+    for index, item in enumerate(items):
+        clips = clip_features_of(extractor, item.frames.frames, item.frames.times, cache)
+        bags.append(segment_features(clips, config.segments))
+        progress((index + 1) / len(items), f"features {index + 1}/{len(items)}")
+    return np.stack(bags)
+
+
+def split_by_label(items: list[TrainItem]) -> tuple[list[TrainItem], list[TrainItem], list[str]]:
+    """(anomalous, normal, warnings); unlabelled items are left out with a warning."""
+    anomalous = [item for item in items if item.record.label == "anomalous"]
+    normal = [item for item in items if item.record.label == "normal"]
+    skipped = len(items) - len(anomalous) - len(normal)
+    warnings = [f"{skipped} unlabelled training videos were left out"] if skipped else []
+    return anomalous, normal, warnings
+
+
+def train_head(
+    anomalous: np.ndarray,
+    normal: np.ndarray,
+    config: MILConfig,
+    *,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int = 0,
+    progress: ProgressFn = no_progress,
+):
+    """Train a head on anomalous (Va, S, D) and normal (Vn, S, D) bags; returns (head, curve)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    head = build_head(in_features=anomalous.shape[2], config=config)
+    params = head.parameters()
+    if config.optimizer == "adagrad":
+        optimizer = torch.optim.Adagrad(params, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    anomalous_t, normal_t = torch.from_numpy(anomalous), torch.from_numpy(normal)
+    loss_options = dict(
+        lambda_smooth=config.lambda_smooth,
+        lambda_sparse=config.lambda_sparse,
+        pool=config.pool,
+        k=config.topk,
+    )
+    log_every = max(1, config.iterations // 50)
+    curve, running = [], []
+    for step in range(1, config.iterations + 1):
+        pick_a = rng.choice(len(anomalous), size=min(config.batch_bags, len(anomalous)), replace=False)
+        pick_n = rng.choice(len(normal), size=min(config.batch_bags, len(normal)), replace=False)
+        head.train()
+        scores = head(torch.cat([anomalous_t[pick_a], normal_t[pick_n]]))  # (Ba + Bn, S)
+        loss = ranking_loss(scores[: len(pick_a)], scores[len(pick_a) :], **loss_options).total
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running.append(loss.item())
+        if step % log_every == 0 or step == config.iterations:
+            point = {"epoch": step, "train_loss": float(np.mean(running))}
+            if val is not None:
+                head.eval()
+                with torch.no_grad():
+                    val_scores = head(torch.from_numpy(np.concatenate(val)))
+                point["val_loss"] = ranking_loss(
+                    val_scores[: len(val[0])], val_scores[len(val[0]) :], **loss_options
+                ).total.item()
+            curve.append(point)
+            running = []
+            progress(step / config.iterations, f"training step {step}/{config.iterations}")
+    return head.eval(), tuple(curve)
+
+
+def train_from_items(
+    train: list[TrainItem],
+    val: list[TrainItem],
+    *,
+    overrides: dict | None = None,
+    progress: ProgressFn = no_progress,
+    seed: int = 0,
+) -> tuple[MILDetector, TrainingReport]:
+    """Train a MIL detector on labelled videos; overrides are MILConfig fields (e.g. extractor, iterations)."""
+    started = time.monotonic()
+    config = MILConfig.from_overrides(overrides)
+    anomalous, normal, warnings = split_by_label(list(train))
+    if not anomalous or not normal:
+        raise TrainingDataError(
+            f"MIL training needs anomalous and normal videos; the training split has {len(anomalous)} anomalous "
+            f"and {len(normal)} normal (of {len(train)}). Label more videos or move some into the training split."
+        )
+    extractor = make_extractor(config, list(train), lambda f, s: progress(0.1 * f, s))
+    bags_a = bags_of(anomalous, extractor, config, lambda f, s: progress(0.1 + 0.2 * f, s))
+    bags_n = bags_of(normal, extractor, config, lambda f, s: progress(0.3 + 0.2 * f, s))
+    val_a, val_n, _ = split_by_label(list(val))
+    val_bags = None
+    if val_a and val_n:
+        val_bags = (bags_of(val_a, extractor, config), bags_of(val_n, extractor, config))
+    head, curve = train_head(
+        bags_a, bags_n, config, val=val_bags, seed=seed, progress=lambda f, s: progress(0.5 + 0.4 * f, s)
+    )
+    detector = MILDetector(
+        config=config, head=head, extractor=extractor, in_features=bags_a.shape[2], threshold=0.5
+    )
+    threshold_items = val_a + val_n
+    if not threshold_items:
+        threshold_items = anomalous + normal
+        warnings.append(
+            "validation split has no labelled videos: the threshold was chosen on training videos"
+        )
+    metrics, threshold_warning = choose_threshold(detector, threshold_items, config)
+    warnings += [threshold_warning] if threshold_warning else []
+    detector.validation = metrics
+    progress(1.0, "done")
+    report = TrainingReport(
+        curve=curve,
+        validation_metrics=metrics,
+        train_seconds=time.monotonic() - started,
+        warnings=tuple(warnings),
+    )
+    return detector, report
+
+
+def choose_threshold(detector: MILDetector, items: list[TrainItem], config: MILConfig) -> tuple[dict, str]:
+    """Set the detector's threshold from labelled videos; returns (validation metrics, warning)."""
+    video_scores, video_labels, frame_scores, frame_labels = [], [], [], []
+    for item in items:
+        scored = detector.score_frames(item.frames.frames, item.frames.times)
+        video_scores.append(float(scored.frame_scores.max()))
+        video_labels.append(item.record.is_anomalous)
+        known = record_frame_labels(scored.times, item.record)
+        if known is not None:
+            frame_scores.append(scored.frame_scores)
+            frame_labels.append(known)
+    if config.threshold_on == "frames" and frame_scores:
+        choice = pick_threshold(np.concatenate(frame_scores), np.concatenate(frame_labels))
+    else:
+        choice = pick_threshold(np.asarray(video_scores), np.asarray(video_labels))
+    detector.threshold = choice.value
+    flagged = np.asarray(video_scores) >= choice.value
+    labels = np.asarray(video_labels)
+    metrics = {
+        "threshold": choice.value,
+        "threshold_method": f"{config.threshold_on}:{choice.method}",
+        "threshold_f1": choice.f1,
+        "videos": len(items),
+        "video_accuracy": float(np.mean(flagged == labels)),
+        "video_auc": _auc(np.asarray(video_scores), labels),
+    }
+    if frame_scores:
+        metrics["frame_auc"] = _auc(np.concatenate(frame_scores), np.concatenate(frame_labels))
+    return metrics, choice.warning
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """ROC-AUC, or None when only one class is present."""
+    if labels.all() or not labels.any():
+        return None
+    return float(roc_auc_score(labels, scores))

@@ -1,0 +1,92 @@
+"""Training the MIL detector on tiny real videos labelled only per video, then scoring, saving and loading it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detection.detector_file import load_detector
+from detection.errors import TrainingDataError
+from detection.labels import frame_labels
+from detection.mil.train import train_from_items
+from detection.registry import TrainItem, trainer
+from detection.types import Interval, VideoRecord
+from detection.video.sampling import sample_frames
+from tests.support.videos import make_video
+
+SECONDS = 8.0
+FAST = {"extractor": "mobilenet_v2", "input_size": 64, "clip_len": 2, "iterations": 60, "lr": 0.01}
+
+
+def tiny_item(folder: Path, index: int, anomalous: bool) -> TrainItem:
+    """An 8 s clip of the panning scene; anomalous ones show a white box from 2-4 s on (the weak label)."""
+    box_from = 2.0 + index % 3 if anomalous else None
+    box = (4 + 7 * (index % 4), 6 + 5 * (index % 3), 10 + 2 * (index % 3))
+    name = f"{'anomalous' if anomalous else 'normal'}-{index}.mp4"
+    path = make_video(folder / name, seconds=SECONDS, fps=4, width=64, height=48, box_from=box_from, box=box)
+    intervals = (Interval(box_from, SECONDS),) if anomalous else ()
+    record = VideoRecord(
+        path=path, label="anomalous" if anomalous else "normal", intervals=intervals, video_id=name
+    )
+    return TrainItem(sample_frames(path, fps=2.0, size=(48, 48)), record)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mil-videos")
+    train = [tiny_item(folder, i, anomalous) for i in range(4) for anomalous in (True, False)]
+    val = [tiny_item(folder, 10 + i, anomalous) for i in range(2) for anomalous in (True, False)]
+    overrides = {**FAST, "feature_cache": str(tmp_path_factory.mktemp("features"))}
+    detector, report = train_from_items(train, val, overrides=overrides, seed=0)
+    return detector, report, val
+
+
+@pytest.mark.slow
+def test_anomalous_segments_end_up_scored_above_normal_ones(trained):
+    detector, report, val = trained
+    inside, normal = [], []
+    for item in val:
+        scores = detector.score_frames(item.frames.frames, item.frames.times)
+        if item.record.is_anomalous:
+            starts = scores.segment_bounds[:, 0]
+            inside.append(scores.segment_scores[starts >= item.record.intervals[0].start])
+        else:
+            normal.append(scores.segment_scores)
+    assert np.concatenate(inside).mean() > np.concatenate(normal).max()
+    assert report.validation_metrics["video_auc"] == 1.0
+    assert report.curve[-1]["train_loss"] < report.curve[0]["train_loss"]
+
+
+@pytest.mark.slow
+def test_frame_scores_follow_the_segments_and_events_cover_the_anomaly(trained):
+    detector, _, val = trained
+    item = next(item for item in val if item.record.is_anomalous)
+    scores = detector.score_frames(item.frames.frames, item.frames.times)
+    assert scores.frame_scores.shape == item.frames.times.shape
+    assert scores.segment_scores.shape == (32,) and scores.segment_bounds.shape == (32, 2)
+    truth = frame_labels(scores.times, item.record.intervals)
+    assert scores.frame_scores[truth].min() > scores.frame_scores[~truth].max()
+    assert scores.events and scores.events[0].start >= item.record.intervals[0].start - 0.5
+
+
+@pytest.mark.slow
+def test_a_saved_detector_loads_and_scores_the_same(trained, tmp_path):
+    detector, _, val = trained
+    detector.save(tmp_path / "mil.pt")
+    loaded = load_detector(tmp_path / "mil.pt")
+    assert loaded.kind == "mil" and loaded.threshold == pytest.approx(detector.threshold)
+    assert loaded.extractor.describe() == detector.extractor.describe()
+    frames, times = val[0].frames.frames, val[0].frames.times
+    assert np.allclose(
+        loaded.score_frames(frames, times).frame_scores, detector.score_frames(frames, times).frame_scores
+    )
+
+
+def test_training_without_anomalous_videos_is_refused(tmp_path):
+    normal = [tiny_item(tmp_path, i, anomalous=False) for i in range(2)]
+    with pytest.raises(TrainingDataError, match="0 anomalous and 2 normal"):
+        train_from_items(normal, [], overrides=FAST)
+
+
+def test_the_registry_trains_mil_with_this_module():
+    assert trainer("mil") is train_from_items
