@@ -50,6 +50,7 @@ GET_EXPECTED = {
     "job_cancel": POST_ONLY,
     "job_retry": POST_ONLY,
     "mission_create": (403, 200, 200),
+    "area_import": (403, 200, 200),
     "mission_report_review": POST_ONLY,
     "event_review": POST_ONLY,
     "api_mission_score": POST_ONLY,

@@ -38,3 +38,25 @@ class MissionForm(forms.ModelForm):
 class TrainDetectorForm(forms.Form):
     kind = forms.ChoiceField(choices=Detector.Kind.choices)
     name = forms.CharField(max_length=120, required=False, help_text="Defaults to the kind and the date.")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files and self.required:
+            raise forms.ValidationError("Choose the videos the manifest lists.")
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class ManifestImportForm(forms.Form):
+    manifest = forms.FileField(help_text="CSV with the columns video,label,split,intervals,classes.")
+    videos = MultipleFileField(help_text="Every video the manifest lists; matched to its rows by file name.")
+    mission_per_folder = forms.BooleanField(
+        required=False, initial=True, label="One mission per folder of the manifest (day01/, day02/, …)"
+    )

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from webapp.catalog import views
+from webapp.catalog import manifest_upload, views
 
 urlpatterns = [
     path("areas/", views.areas, name="areas"),
     path("areas/<int:pk>/", views.area, name="area"),
     path("areas/<int:pk>/train/", views.train_detector, name="area_train"),
+    path("areas/<int:pk>/import/", manifest_upload.manifest_import, name="area_import"),
     path("missions/new/", views.mission_create, name="mission_create"),
     path("missions/<int:pk>/", views.mission, name="mission"),
     path("missions/<int:pk>/videos.json", views.mission_videos_json, name="mission_videos_json"),

@@ -1,0 +1,70 @@
+"""Importing a manifest and its videos from the area page (catalog.importing does the work)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.support.videos import make_video
+from tests.webapp.catalog_actors import login
+from webapp.catalog.models import LabelInterval, Mission, Video
+from webapp.jobs.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clips(tmp_path) -> dict[str, bytes]:
+    return {
+        "a.mp4": make_video(tmp_path / "a.mp4", seconds=2).read_bytes(),
+        "b.mp4": make_video(tmp_path / "b.mp4", seconds=3, box_from=1.0).read_bytes(),
+    }
+
+
+def post(user, area, manifest: str, clips: dict[str, bytes]):
+    files = [SimpleUploadedFile(name, data, content_type="video/mp4") for name, data in clips.items()]
+    form = {"manifest": SimpleUploadedFile("manifest.csv", manifest.encode()), "videos": files,
+            "mission_per_folder": "on"}
+    return login(user).post(reverse("area_import", args=[area.pk]), form)
+
+
+def test_it_imports_a_manifest_with_its_videos(analyst, area, clips):
+    manifest = "video,label,split,intervals,classes\nday01/a.mp4,normal,train,,\nday02/b.mp4,anomalous,test,1.0-2.5,boat\n"
+    response = post(analyst, area, manifest, clips)
+    assert response.status_code == 302 and response["Location"] == area.get_absolute_url()
+    assert sorted(Mission.objects.values_list("name", flat=True)) == ["day01", "day02"]
+    b = Video.objects.get(original_name="b.mp4")
+    assert (b.label, b.split, b.mission.name, b.labelled_by) == ("anomalous", "test", "day02", analyst)
+    assert list(LabelInterval.objects.values_list("start", "end", "anomaly_class")) == [(1.0, 2.5, "boat")]
+    assert (Path(settings.MEDIA_ROOT) / b.file).read_bytes() == clips["b.mp4"]
+    assert Job.objects.filter(kind=Job.Kind.INGEST).count() == 2
+    assert not list((Path(settings.MEDIA_ROOT) / "imports").iterdir())
+
+
+def test_it_rejects_a_manifest_with_problems_and_imports_nothing(analyst, area, clips):
+    manifest = "video,label,split,intervals,classes\nday01/a.mp4,normal,,,\nday02/b.mp4,anomalous,,2.5-1.0,\n"
+    page = post(analyst, area, manifest, clips).content.decode()
+    assert "Nothing was imported" in page and "line 3" in page
+    assert not Video.objects.exists() and not Mission.objects.exists()
+
+
+def test_it_names_a_row_whose_file_was_not_uploaded(analyst, area, clips):
+    manifest = "video,label,split,intervals,classes\nday01/a.mp4,normal,,,\nday01/c.mp4,normal,,,\n"
+    page = post(analyst, area, manifest, clips).content.decode()
+    assert "day01/c.mp4: no uploaded file is called c.mp4" in page
+    assert not Video.objects.exists()
+
+
+def test_it_refuses_paths_that_leave_the_folder(analyst, area, clips):
+    manifest = "video,label,split,intervals,classes\n../a.mp4,normal,,,\n"
+    page = post(analyst, area, manifest, clips).content.decode()
+    assert "../a.mp4: the path must stay inside the manifest&#x27;s folder" in page
+    assert not Video.objects.exists()
+
+
+def test_a_viewer_cannot_import(viewer, area, clips):
+    assert post(viewer, area, "video,label\n", clips).status_code == 403

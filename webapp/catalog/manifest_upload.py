@@ -1,0 +1,86 @@
+"""Import a labelled dataset from the browser: a manifest CSV and its videos, through `catalog.importing`.
+
+Browsers send bare file names, so each manifest row is matched to an uploaded file by its base name and the
+file is placed at the row's path inside a private staging folder. The staging folder is what the manifest
+reader sees; it is deleted afterwards (the importer hard-links or copies each original into videos/<id>/).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import uuid
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from detection.errors import ManifestError
+from webapp.accounts.roles import ANALYST
+from webapp.catalog.access import get_area_or_404
+from webapp.catalog.forms import ManifestImportForm
+from webapp.catalog.importing import import_manifest
+
+
+def manifest_paths(manifest_text: str) -> list[str]:
+    """The `video` column of a manifest, as written."""
+    rows = csv.DictReader(io.StringIO(manifest_text))
+    return [(row.get("video") or "").strip() for row in rows if (row.get("video") or "").strip()]
+
+
+def stage(folder: Path, manifest_text: str, files) -> list[str]:
+    """Write the manifest and place each uploaded file at its row's path; return problems, if any."""
+    by_name = {Path(f.name).name: f for f in files}
+    problems = []
+    for written in manifest_paths(manifest_text):
+        relative = PurePosixPath(written.replace("\\", "/"))
+        if relative.is_absolute() or ".." in relative.parts:
+            problems.append(f"{written}: the path must stay inside the manifest's folder")
+            continue
+        upload = by_name.get(relative.name)
+        if upload is None:
+            problems.append(f"{written}: no uploaded file is called {relative.name}")
+            continue
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    (folder / "manifest.csv").write_text(manifest_text, encoding="utf-8")
+    return problems
+
+
+@require_http_methods(["GET", "POST"])
+def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
+    area = get_area_or_404(request, pk, role=ANALYST)
+    form = ManifestImportForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = form.cleaned_data["manifest"].read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text, problems = "", ["the manifest is not UTF-8 text"]
+        folder = Path(settings.MEDIA_ROOT) / "imports" / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        try:
+            problems = problems or stage(folder, text, form.cleaned_data["videos"])
+            if not problems:
+                result = import_manifest(
+                    folder / "manifest.csv", area_name=area.name, link="hard", user=request.user,
+                    mission_per_folder=form.cleaned_data["mission_per_folder"],
+                )
+        except ManifestError as exc:
+            problems = exc.problems
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if not problems:
+            messages.success(
+                request, f"Imported {len(result.created)} video(s) into {len(result.missions)} new mission(s); "
+                f"{len(result.existing)} already in the area were skipped."
+            )
+            return redirect(area)
+    return render(request, "catalog/manifest_import.html", {"area": area, "form": form, "problems": problems})
