@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from tests.support.videos import make_video
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.sweep import sweep_jobs
@@ -107,3 +110,36 @@ def test_worker_status_lists_workers_per_queue(celery_worker, capsys):
     out = capsys.readouterr().out
     assert re.search(r"queue cpu: 1 worker\(s\)\n  main@", out), out
     assert re.search(r"queue gpu: 1 worker\(s\)\n  main@", out), out
+
+
+def test_the_beat_sweep_task_requeues_a_dead_run_and_a_worker_finishes_it(celery_worker):
+    long_ago = timezone.now() - timedelta(minutes=10)
+    job = Job.objects.create(kind="noop", state=Job.State.RUNNING, attempts=1, heartbeat=long_ago,
+                             started=long_ago, worker="gone@host pid 1", params={"steps": 1})
+    from workers.celery_app import app
+
+    assert app.conf.beat_schedule["sweep-jobs"]["task"] == "skerry.sweep"
+    app.send_task("skerry.sweep")
+    job = celery_worker.wait_for(job, until=lambda j: j.state == Job.State.SUCCEEDED)
+    assert job.attempts == 2 and job.worker.startswith("main@")
+
+
+def test_a_long_video_is_ingested_in_parallel_pieces_on_workers(celery_worker, worker_factory, tmp_path):
+    from tests.workers.test_ingest_pipeline import uploaded_video
+
+    helper = worker_factory("helper", queues="cpu")
+    try:
+        source = make_video(tmp_path / "long.mp4", seconds=6.0, fps=10)
+        video = uploaded_video(source)
+        job = services.start_job(Job.Kind.INGEST, video=video, params={"size": 32, "pieces": 3})
+        job = celery_worker.wait_for(job, timeout=120)
+        assert job.state == Job.State.SUCCEEDED, job.error
+        video.refresh_from_db()
+        assert video.status == "ready" and video.frame_count == 12 and job.result["pieces"] == 3
+        times = np.load(celery_worker.media_root / video.timestamps_path)
+        assert np.allclose(times, np.arange(12) * 0.5)
+        folder = celery_worker.media_root / video.media_dir
+        assert not [p.name for p in folder.iterdir() if p.name.startswith(".")], "staging left behind"
+    finally:
+        helper.stop()
+    assert "ingest_piece" in helper.log() or "ingest_piece" in celery_worker.log(), "no helper task was sent"
