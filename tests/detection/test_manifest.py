@@ -153,3 +153,26 @@ def test_the_split_only_fills_empty_splits_and_keeps_order():
 def test_small_groups_still_get_a_validation_and_a_test_video():
     assert Counter(r.split for r in assign_splits(_records({"normal": 3}))) == {"train": 1, "val": 1, "test": 1}
     assert [r.split for r in assign_splits(_records({"normal": 1}))] == ["train"]
+
+
+def run_cli(argv: list[str]) -> int:
+    """The manifest subcommands as `python -m detection` runs them, without importing the torch commands."""
+    import argparse
+
+    from detection.datasets import cli
+
+    parser = argparse.ArgumentParser(prog="python -m detection")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_the_cli_checks_and_splits_a_manifest(folder, capsys):
+    path = write(folder, "day01/a.mp4,normal,,,", "day02/b.mp4,anomalous,test,0.5-1,boat")
+    assert run_cli(["check-manifest", str(path)]) == 0
+    assert "ok, 2 videos: 1 anomalous/test, 1 normal/unsplit" in capsys.readouterr().out
+    assert run_cli(["split-manifest", str(path)]) == 0
+    assert [r.split for r in read_manifest(path)] == ["train", "test"]
+    path.write_text(path.read_text() + "day01/a.mp4,normal,val,,\n")
+    with pytest.raises(ManifestError, match="line 4: duplicate of line 2"):
+        run_cli(["check-manifest", str(path)])
