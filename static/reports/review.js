@@ -93,6 +93,20 @@
     selectAt(t);
   }
 
+  // WebGL traces (scattergl) keep long series smooth. They need WebGL, and plotly.js compiles their shaders
+  // with new Function, which the page's CSP must allow ('unsafe-eval' on this page only). Where either is
+  // missing, the same aggregated points are drawn as SVG lines: a few thousand per trace, still quick.
+  function webglUsable() {
+    try {
+      const canvas = document.createElement("canvas");
+      if (!(canvas.getContext("webgl") || canvas.getContext("experimental-webgl"))) return false;
+      return new Function("return true")();
+    } catch (e) { return false; }
+  }
+  const webgl = webglUsable();
+  if (!webgl) figure.data.forEach((trace) => { if (trace.type === "scattergl") trace.type = "scatter"; });
+  plot.dataset.renderer = webgl ? "webgl" : "svg";
+
   Plotly.newPlot(plot, figure.data, figure.layout, { responsive: true, displaylogo: false }).then(() => {
     plot.on("plotly_click", (ev) => { if (ev.points && ev.points.length) seek(Number(ev.points[0].x)); });
     plot.on("plotly_relayout", (ev) => {

@@ -103,6 +103,8 @@ def test_curves_and_confusion_agree_with_detection_metrics(client, people, score
     assert confusion == [[expected["tp"], expected["fn"]], [expected["fp"], expected["tn"]]]
     pr = embedded(html, "fig-pr")
     assert f"AP {metrics.average_precision(labels, scores):.3f}" in pr["data"][0]["name"]
+    points = metrics.pr_points(labels, scores)
+    assert pr["data"][0]["x"] == pytest.approx(points["recall"]) and pr["data"][0]["y"] == pytest.approx(points["precision"])
 
 
 def test_scores_per_class_follow_the_labels(client, people, scored):

@@ -117,10 +117,10 @@ def thin(x: np.ndarray, y: np.ndarray, limit: int = MAX_CURVE_POINTS) -> tuple[l
 
 def curves(name: str, labels: np.ndarray, scores: np.ndarray) -> dict:
     """ROC and PR curve points with their areas; areas None when a class is missing."""
-    result = {"name": name, "auc": None, "ap": None, "fpr": [], "tpr": [], "recall": [], "precision": []}
+    result = {"name": name, "auc": None, "ap": None, "fpr": [], "tpr": [], "curve_recall": [], "curve_precision": []}
     if labels.any():
         precision, recall, _ = precision_recall_curve(labels, scores)
-        result["recall"], result["precision"] = thin(recall, precision)
+        result["curve_recall"], result["curve_precision"] = thin(recall, precision)
         result["ap"] = float(average_precision_score(labels, scores))
     if 0 < labels.sum() < len(labels):
         fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=True)

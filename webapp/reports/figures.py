@@ -17,7 +17,8 @@ REVIEW_COLOURS = {"unreviewed": "rgba(214, 39, 40, 0.28)", "confirmed": "rgba(14
                   "dismissed": "rgba(120, 120, 120, 0.25)"}
 INTERVAL_COLOUR = "rgba(255, 165, 0, 0.22)"
 DETECTOR_COLOURS = ("#0b6e8a", "#8a3ffc", "#d2691e", "#2e8b57", "#c71585")
-BASE_LAYOUT = {"margin": {"l": 56, "r": 16, "t": 36, "b": 40}, "template": "plotly_white",
+# (A template name would only mean something to the Python package; plotly.js gets plain layout values.)
+BASE_LAYOUT = {"margin": {"l": 56, "r": 16, "t": 36, "b": 40}, "paper_bgcolor": "#fff", "plot_bgcolor": "#fff",
                "font": {"family": "system-ui, sans-serif", "size": 12}}
 
 
@@ -147,7 +148,7 @@ def event_strip_figure(videos: list[dict]) -> dict:
     # Invisible points keep a row for videos without events.
     data.append({"type": "scatter", "mode": "markers", "y": [v["name"] for v in videos],
                  "x": [0] * len(videos), "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})
-    layout = {**BASE_LAYOUT, "height": 90 + 28 * max(1, len(videos)), "showlegend": False, "bargap": 0.35,
+    layout = {**BASE_LAYOUT, "height": max(200, 100 + 30 * len(videos)), "showlegend": False, "bargap": 0.35,
               "xaxis": {"title": {"text": "seconds into the video"}, "range": [0, longest]},
               "yaxis": {"type": "category", "categoryorder": "array",
                         "categoryarray": [v["name"] for v in videos][::-1], "automargin": True}}
@@ -175,7 +176,7 @@ def _spans_decades(data: list[dict]) -> bool:
 def roc_figure(curves: list[dict]) -> dict:
     """ROC curves, one per detector: [{"name", "fpr", "tpr", "auc"}], with the chance diagonal."""
     data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AUC", c.get("auc")),
-             "x": c["fpr"], "y": c["tpr"], "line": {"color": DETECTOR_COLOURS[i % 5]}} for i, c in enumerate(curves)]
+             "x": c["fpr"], "y": c["tpr"], "line": {"color": DETECTOR_COLOURS[i % 5], "width": 2}} for i, c in enumerate(curves)]
     data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
                  "line": {"dash": "dot", "color": "#999"}, "hoverinfo": "skip"})
     return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "ROC"},
@@ -184,9 +185,9 @@ def roc_figure(curves: list[dict]) -> dict:
 
 
 def pr_figure(curves: list[dict]) -> dict:
-    """Precision-recall curves: [{"name", "recall", "precision", "ap"}]."""
+    """Precision-recall curves: [{"name", "curve_recall", "curve_precision", "ap"}]."""
     data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AP", c.get("ap")),
-             "x": c["recall"], "y": c["precision"], "line": {"shape": "hv", "color": DETECTOR_COLOURS[i % 5]}}
+             "x": c["curve_recall"], "y": c["curve_precision"], "line": {"shape": "hv", "color": DETECTOR_COLOURS[i % 5], "width": 2}}
             for i, c in enumerate(curves)]
     return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "Precision-recall"},
                                      "xaxis": {"title": {"text": "recall"}, "range": [0, 1]},
@@ -201,11 +202,12 @@ def confusion_figure(counts: dict[str, int], *, title: str = "Confusion at the t
     """2x2 matrix in the origin report's layout: rows true anomaly/normal, columns predicted anomaly/normal."""
     z = [[counts["tp"], counts["fn"]], [counts["fp"], counts["tn"]]]
     data = [{"type": "heatmap", "z": z, "x": ["predicted anomaly", "predicted normal"],
-             "y": ["true anomaly", "true normal"], "colorscale": "Blues", "showscale": False,
+             "y": ["true anomaly", "true normal"], "colorscale": [[0, "#f4f8fa"], [1, "#7fb8cc"]], "showscale": False,
              "text": [[str(v) for v in row] for row in z], "texttemplate": "%{text}",
              "hovertemplate": "%{y}, %{x}: %{z}<extra></extra>"}]
     return {"data": data, "layout": {**BASE_LAYOUT, "height": 300, "title": {"text": title},
-                                     "yaxis": {"autorange": "reversed"}}}
+                                     "yaxis": {"autorange": "reversed", "automargin": True},
+                                     "xaxis": {"automargin": True}}}
 
 
 def class_scores_figure(per_class: dict[str, list[float]], *, threshold: float | None) -> dict:

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, has_role
+from webapp.core.middleware import CSP
 from webapp.reports import images
 from webapp.reports.access import event_for, event_to_review, score_run_for, video_for
 from webapp.reports.figures import figure_json
@@ -18,6 +19,10 @@ from webapp.reports.reviews import ReviewError, event_json, review_event
 from webapp.reports.timeline import review_payload
 
 IMAGE_CACHE = "private, max-age=3600"
+# plotly.js draws scattergl with regl, which compiles shader code with `new Function`: without 'unsafe-eval'
+# it shows "WebGL is not supported". Only this page allows it; scripts still load from 'self' only, none
+# inline, and the page's script falls back to SVG traces where eval or WebGL is unavailable.
+REVIEW_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'", 1)
 
 
 def proxy_url(video) -> str:
@@ -38,7 +43,9 @@ def video_review(request, pk: int):
     context = {"video": video, "mission": video.mission, "payload": payload, "figure_json": figure_json(figure),
                "proxy_url": proxy_url(video), "can_review": has_role(request.user, ANALYST),
                "focus": _focus(request, payload)}
-    return render(request, "reports/video_review.html", context)
+    response = render(request, "reports/video_review.html", context)
+    response["Content-Security-Policy"] = REVIEW_CSP
+    return response
 
 
 def _focus(request, payload) -> dict:

@@ -1,0 +1,153 @@
+"""In a real browser: the review page seeks the player from the timeline and saves a verdict from the keyboard;
+the mission report shows heatmap cards (screenshot kept in test-artifacts/); the detector slider updates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.detectors.models import Event
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+NO_WEBGL = ["--disable-webgl"]  # the timeline must then fall back to SVG traces
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch, request):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # (Every wait below passes a function, not an expression: expressions are eval'd in the page, which the CSP
+    # rightly refuses.) Playwright's sync API keeps an event loop in this thread; the ORM calls of the test itself are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        webgl = getattr(request, "param", "webgl") == "webgl"
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=CHROMIUM_ARGS + ([] if webgl else NO_WEBGL))
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.problems = []  # script errors, CSP refusals, failed requests (but the favicon nobody ships)
+        page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+                and page.problems.append(m.text))
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+                and page.problems.append(f"{r.status} {r.url}"))
+        yield page
+        context.close()
+        browser.close()
+
+
+def log_in(page, live_server, user):
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+
+
+@pytest.fixture
+def seeded():
+    mission = make_mission()
+    seeded = seed_scored_video(mission, name="reef.mp4", seconds=60, frame_size=48, heatmap_size=12,
+                               anomalies=((20.0, 26.0, "boat"),), kinds=("cae", "mil"), proxy=True, seed=7)
+    seed_scored_video(mission, name="harbour.mp4", seconds=40, frame_size=48, heatmap_size=12,
+                      anomalies=((8.0, 12.0, "person"),), seed=8)
+    return seeded
+
+
+def timeline_point(page, seconds: float) -> tuple[float, float]:
+    """Page coordinates of `seconds` on the timeline's x axis, in the first detector's row."""
+    return page.evaluate(
+        """(t) => { const gd = document.getElementById('timeline'); const box = gd.getBoundingClientRect();
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        return [box.left + xa._offset + xa.d2p(t), box.top + ya._offset + ya._length / 2]; }""",
+        seconds,
+    )
+
+
+@pytest.mark.parametrize("browser_page", ["webgl", "svg"], indirect=True)
+def test_review_page_seeks_from_the_timeline_and_confirms_with_the_keyboard(live_server, browser_page, seeded, request):
+    page = browser_page
+    analyst = make_user("ana", "analyst")
+    log_in(page, live_server, analyst)
+    page.goto(live_server.url + reverse("video_review", args=[seeded.video.pk]))
+    page.wait_for_selector("body[data-review-ready='1']", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=20_000)
+
+    renderer = page.evaluate("() => document.getElementById('timeline').dataset.renderer")
+    assert renderer == request.node.callspec.params["browser_page"]
+    assert "WebGL is not supported" not in page.inner_text("#timeline")
+    x, y = timeline_point(page, 40.0)
+    page.mouse.move(x, y)  # as a person does: hover shows the score under the pointer, then click
+    page.wait_for_selector("#timeline .hoverlayer .hovertext", timeout=10_000)
+    page.mouse.click(x, y)
+    page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 40) < 1.0", timeout=10_000)
+
+    page.keyboard.press("p")  # back to the event at 20-26 s
+    event = Event.objects.get(score_run=seeded.runs["cae"])
+    page.wait_for_function(f"() => Math.abs(document.getElementById('player').currentTime - {event.start}) < 0.6")
+    assert "Event" in page.inner_text("#event-info")
+    page.wait_for_function(  # the heatmap of a frame inside the anomaly is drawn over the video
+        """() => { const c = document.getElementById('heatmap-canvas'); if (!c.width) return false;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 200) return true; return false; }""", timeout=10_000)
+
+    page.fill("#review-note", "boat by the reef")
+    page.locator("#timeline").click(position={"x": 5, "y": 5})  # leave the note field; the key goes to the page
+    page.keyboard.press("c")
+    page.wait_for_selector("#review-status:has-text('Saved')", timeout=10_000)
+    event.refresh_from_db()
+    selected = Event.objects.get(review=Event.Review.CONFIRMED)
+    assert selected.reviewer == analyst and selected.note == "boat by the reef"
+    assert selected.score_run.video_id == seeded.video.pk
+    assert not page.problems, page.problems  # includes any CSP refusal of plotly.js (WebGL or SVG)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"review-page-{renderer}.png"), full_page=True)
+
+
+def test_mission_report_shows_heatmap_cards(live_server, browser_page, seeded):
+    page = browser_page
+    log_in(page, live_server, make_user("vera", "viewer"))
+    page.goto(live_server.url + reverse("mission_report", args=[seeded.video.mission_id]))
+    page.wait_for_selector("#strip[data-ready='1']", timeout=20_000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.event-card img')).every(i => i.complete && i.naturalWidth > 0)")
+    assert page.locator(".event-card").count() == Event.objects.count() >= 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "mission-report.png"), full_page=True)
+    assert not page.problems, page.problems
+
+
+def test_detector_slider_updates_the_numbers(live_server, browser_page, seeded):
+    page = browser_page
+    detector = seeded.runs["cae"].detector
+    detector.training_curve = [{"epoch": e, "train_loss": 0.05 / (1 + e) + 0.01, "val_loss": 0.06 / (1 + e) + 0.012}
+                               for e in range(40)]
+    detector.validation_metrics = {"f1": 0.91, "precision": 0.95, "recall": 0.875, "frames": 400}
+    detector.save()
+    folder = Path(settings.MEDIA_ROOT) / detector.media_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = np.load(Path(settings.MEDIA_ROOT) / seeded.video.frames_path)[:8]
+    for epoch, blur in ((0, 16), (10, 8), (20, 4), (39, 2)):  # coarser at first, as a CAE learns
+        small = frames[:, ::blur, ::blur].repeat(blur, 1).repeat(blur, 2)
+        Image.fromarray(np.concatenate([np.concatenate(list(frames), 1), np.concatenate(list(small), 1)], 0)).save(
+            folder / f"recon_{epoch}.png")
+    log_in(page, live_server, make_user("vera", "viewer"))
+    page.goto(live_server.url + reverse("detector", args=[seeded.runs["cae"].detector_id]))
+    page.wait_for_selector("[data-figure='fig-roc'][data-ready='1']", timeout=20_000)
+    table = page.evaluate("JSON.parse(document.getElementById('slider-data').textContent)")
+    for index in (0, table["index"], len(table["thresholds"]) - 1):
+        page.evaluate("(i) => { const s = document.getElementById('threshold-slider'); s.value = i;"
+                      " s.dispatchEvent(new Event('input')); }", index)
+        expected = table["recall"][index]
+        assert page.inner_text("#slider-recall") == (f"{expected:.3f}" if expected is not None else "n/a")
+        assert page.inner_text("#slider-counts") == " / ".join(str(table[k][index]) for k in ("tp", "fp", "tn", "fn"))
+    page.evaluate("(i) => { const s = document.getElementById('threshold-slider'); s.value = i;"
+                  " s.dispatchEvent(new Event('input')); }", table["index"])
+    page.screenshot(path=str(ARTIFACTS / "detector-page.png"), full_page=True)
