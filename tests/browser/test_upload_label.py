@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from tests.support.browser import browser, log_in, page, screenshot, wait_until  # noqa: F401 - fixtures
-from tests.support.seed import make_user
+from tests.support.seed import make_user, seed_scored_video
 from tests.support.videos import make_video
 from tests.support.worker import (  # noqa: F401 - fixtures
     celery_worker,
@@ -18,6 +18,7 @@ from tests.support.worker import (  # noqa: F401 - fixtures
 )
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.jobs.models import Job
+from webapp.uploads.models import UploadSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-browser-test-password"
@@ -87,3 +88,66 @@ def test_a_rejected_file_shows_why_and_leaves_the_mission_unchanged(page, live_s
     assert "Rejected: “notes.mp4” is not a video file" in failed.inner_text()
     screenshot(page, "mission-rejected-upload")
     assert not mission.videos.exists()
+
+
+def test_an_upload_cut_off_mid_way_resumes_after_a_reload(page, live_server, settings, tmp_path):  # noqa: F811
+    settings.UPLOAD_CHUNK_BYTES = 8 * 1024
+    source = make_video(tmp_path / "long pass.mp4", seconds=4, fps=10, width=320, height=240)
+    assert source.stat().st_size > 5 * settings.UPLOAD_CHUNK_BYTES
+    make_user("anna", "analyst", password=PASSWORD)
+    area = Area.objects.create(name="North Skerries")
+    mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28))
+    offsets: list[int] = []
+
+    def cut_after_three_chunks(route, request):
+        if request.method == "PATCH":
+            if len(offsets) >= 3:
+                route.abort("connectionreset")  # the link drops: nothing more reaches the server
+                return
+            offsets.append(int(request.headers["upload-offset"]))
+        route.continue_()
+
+    log_in(page, "anna", PASSWORD)
+    page.goto(mission.get_absolute_url())
+    page.route("**/uploads/*", cut_after_three_chunks)
+    page.set_input_files("#upload-files", str(source))
+    page.wait_for_selector("#upload-list .upload-status:has-text('retrying')")
+    session = UploadSession.objects.get()
+    assert session.offset == 3 * settings.UPLOAD_CHUNK_BYTES
+
+    page.unroute("**/uploads/*")
+    page.reload()
+    sent_after_reload: list[str] = []
+    page.on("request", lambda r: r.method == "PATCH" and sent_after_reload.append(r.headers["upload-offset"]))
+    page.set_input_files("#upload-files", str(source))
+    page.wait_for_selector("#upload-list .upload.done", timeout=30_000)
+    assert sent_after_reload[0] == str(3 * settings.UPLOAD_CHUNK_BYTES)  # resumed, not restarted
+    assert UploadSession.objects.count() == 1
+    video = Video.objects.get(mission=mission)
+    assert video.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_the_pages_render_without_script_errors(page, live_server, settings):  # noqa: F811
+    make_user("adam", "admin", password=PASSWORD)
+    area = Area.objects.create(name="North Skerries", description="The outer islands, patrolled at dawn.")
+    mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28), drone="D-4")
+    first = seed_scored_video(mission, name="first.mp4", seconds=4, proxy=True, anomalies=((1.0, 2.0, "boat"),))
+    second = seed_scored_video(mission, name="second.mp4", seconds=4, proxy=True, anomalies=(), seed=1)
+
+    log_in(page, "adam", PASSWORD)
+    for name, url in [("dashboard", "/"), ("areas", "/areas/"), ("area", area.get_absolute_url()),
+                      ("mission-create", "/missions/new/"), ("api-token", "/api/token/"),
+                      ("import", f"/areas/{area.pk}/import/")]:
+        page.goto(url)
+        screenshot(page, f"page-{name}")
+    page.goto(first.video.get_absolute_url())
+    wait_until(page, "document.getElementById('player').readyState >= 1")
+    assert page.locator("#interval-rows tr").count() == 1
+    page.locator("h1").click()
+    page.keyboard.press("j")  # next video
+    page.wait_for_url(f"**{second.video.get_absolute_url()}")
+    page.keyboard.press("n")
+    page.wait_for_selector("#label-status:has-text('Saved')")
+    second.video.refresh_from_db()
+    assert second.video.label == Video.Label.NORMAL
+    assert page.console_errors == []

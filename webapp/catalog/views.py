@@ -92,10 +92,16 @@ def mission_create(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/mission_create.html", {"form": form})
 
 
+def has_poster(video: Video) -> bool:
+    return (Path(settings.MEDIA_ROOT) / video.poster_path).is_file()
+
+
 @require_GET
 def mission(request: HttpRequest, pk: int) -> HttpResponse:
     the_mission = get_mission_or_404(request, pk)
-    videos = the_mission.videos.select_related("labelled_by").annotate(interval_count=Count("intervals"))
+    videos = list(the_mission.videos.select_related("labelled_by").annotate(interval_count=Count("intervals")))
+    for each in videos:
+        each.has_poster = has_poster(each)
     context = {
         "mission": the_mission,
         "videos": videos,
@@ -149,6 +155,7 @@ def mission_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def video(request: HttpRequest, pk: int) -> HttpResponse:
     the_video = get_video_or_404(request, pk)
+    the_video.has_poster = has_poster(the_video)
     siblings = list(the_video.mission.videos.values_list("pk", flat=True))
     index = siblings.index(the_video.pk)
     context = {
