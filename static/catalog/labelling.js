@@ -175,10 +175,30 @@
     endInput.addEventListener("input", renderPending);
   }
 
-  timeline.addEventListener("click", (e) => {
-    if (!player || !duration()) return;
+  // Click the timeline to seek; drag across it to draw an interval (saved at once, like [ then ]).
+  function timeAt(clientX) {
     const box = timeline.getBoundingClientRect();
-    player.currentTime = ((e.clientX - box.left) / box.width) * duration();
+    return Math.min(1, Math.max(0, (clientX - box.left) / box.width)) * duration();
+  }
+  let dragFrom = null;
+  timeline.addEventListener("pointerdown", (e) => {
+    if (!duration()) return;
+    dragFrom = { x: e.clientX, t: timeAt(e.clientX) };
+    timeline.setPointerCapture(e.pointerId);
+  });
+  timeline.addEventListener("pointermove", (e) => {
+    if (!dragFrom || !canEdit || Math.abs(e.clientX - dragFrom.x) < 6) return;
+    const [a, b] = [dragFrom.t, timeAt(e.clientX)].sort((x, y) => x - y);
+    startInput.value = fmt(a);
+    endInput.value = fmt(b);
+    renderPending();
+  });
+  timeline.addEventListener("pointerup", (e) => {
+    if (!dragFrom) return;
+    const dragged = Math.abs(e.clientX - dragFrom.x) >= 6;
+    if (dragged && canEdit) addInterval();
+    else if (player) player.currentTime = timeAt(e.clientX);
+    dragFrom = null;
   });
 
   if (player) {

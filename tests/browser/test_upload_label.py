@@ -143,6 +143,15 @@ def test_the_pages_render_without_script_errors(page, live_server, settings):  #
     page.goto(first.video.get_absolute_url())
     wait_until(page, "document.getElementById('player').readyState >= 1")
     assert page.locator("#interval-rows tr").count() == 1
+    box = page.locator("#timeline").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, middle)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, middle, steps=5)
+    page.mouse.up()
+    page.wait_for_selector("#interval-rows tr:nth-child(2)")
+    drawn = LabelInterval.objects.filter(video=first.video).order_by("-id").first()
+    assert drawn.start == pytest.approx(1.0, abs=0.1) and drawn.end == pytest.approx(3.0, abs=0.1)
     page.locator("h1").click()
     page.keyboard.press("j")  # next video
     page.wait_for_url(f"**{second.video.get_absolute_url()}")
