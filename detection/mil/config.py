@@ -17,6 +17,8 @@ class MILConfig:
     extractor: str = "mobilenet_v2"
     clip_len: int = 0  # sampled frames per clip; 0 = the extractor's own default
     input_size: int = 0  # image backbones (mobilenet_v2): pixels per side; 0 = the weights' own (224)
+    cae_detector: str = ""  # features "cae": a trained CAE detector file; "" = train one on the normal videos
+    cae_epochs: int = 20  # features "cae": epochs when training that CAE here
     # bags
     segments: int = 32
     # head
@@ -35,6 +37,8 @@ class MILConfig:
     weight_decay: float = 0.001  # the paper's L2 on the weights
     batch_bags: int = 30  # anomalous bags per batch, and as many normal ones
     iterations: int = 1500
+    epochs: int = 0  # if > 0, overrides iterations: passes over the larger class's bags
+    device: str = ""  # "" = CUDA when present, else the CPU
     # threshold: "video" picks it on validation videos' bag scores against their labels (weak labels suffice);
     # "frames" on frame scores against interval labels where known.
     threshold_on: str = "video"
@@ -61,8 +65,11 @@ class MILConfig:
 
     @classmethod
     def from_overrides(cls, overrides: dict | None) -> MILConfig:
-        """A config from a dict of field overrides; a clear error naming unknown fields."""
+        """A preset (overrides["config"]: "default" or "paper") with field overrides; unknown fields are named."""
         overrides = dict(overrides or {})
+        preset = overrides.pop("config", "default")
+        if preset not in PRESETS:
+            raise ValueError(f"unknown MIL preset {preset!r}; presets: {', '.join(PRESETS)}")
         if "features" in overrides:  # the CLI's --features
             overrides["extractor"] = overrides.pop("features")
         known = {f.name: f for f in dataclasses.fields(cls)}
@@ -70,7 +77,7 @@ class MILConfig:
         if unknown:
             raise ValueError(f"unknown MIL settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         typed = {name: _coerce(known[name], value) for name, value in overrides.items()}
-        return cls(**typed)
+        return dataclasses.replace(PRESETS[preset], **typed)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -79,3 +86,7 @@ class MILConfig:
 def _coerce(field: dataclasses.Field, value):
     kind = {"int": int, "float": float, "str": str}.get(str(field.type), None)
     return kind(value) if kind is not None and value is not None else value
+
+
+# "paper": Sultani et al. as published; "default": the variant measured better (bench/RESULTS-mil.md).
+PRESETS = {"default": MILConfig(), "paper": MILConfig(pool="max", temporal_kernel=1, lr=0.001)}

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from detection.detector_file import DetectorPayload, save_detector
+from detection.device import pick_device
 from detection.errors import DetectorFileError
 from detection.events import merge_events
 from detection.features import build_extractor
@@ -128,7 +129,8 @@ def load_from_payload(payload: DetectorPayload) -> MILDetector:
     extractor_state = {
         key[10:]: value for key, value in payload.state.items() if key.startswith("extractor.")
     }
-    extractor = rebuild_extractor(described, extractor_state)
+    device = pick_device(config.device or None)
+    extractor = rebuild_extractor(described, extractor_state, device)
     if extractor.version != described.get("version", extractor.version):
         raise DetectorFileError(
             f"this detector was trained on {name} features version {described.get('version')}, but this machine "
@@ -136,6 +138,7 @@ def load_from_payload(payload: DetectorPayload) -> MILDetector:
         )
     head = build_head(in_features=in_features, config=config)
     head.load_state_dict(head_state)
+    head.to(device)
     return MILDetector(
         config=config,
         head=head,
@@ -146,9 +149,10 @@ def load_from_payload(payload: DetectorPayload) -> MILDetector:
     )
 
 
-def rebuild_extractor(described: dict, state: dict) -> FeatureExtractor:
+def rebuild_extractor(described: dict, state: dict, device: torch.device) -> FeatureExtractor:
     """The extractor a saved description names, with its saved weights when it carries its own (CAE)."""
     options = {key: value for key, value in described.items() if key not in ("name", "version")}
+    options["device"] = device
     if state:
         options["state"] = state
     return build_extractor(described["name"], **options)

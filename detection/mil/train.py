@@ -15,12 +15,14 @@ TrainingDataError.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from detection.device import pick_device
 from detection.errors import TrainingDataError
 from detection.features import build_extractor
 from detection.features.clips import FeatureExtractor
@@ -40,12 +42,19 @@ def make_extractor(
 ) -> FeatureExtractor:
     """The extractor a config names; the CAE one is first trained on the training split's normal videos."""
     options = {"clip_len": config.clip_len} if config.clip_len else {}
+    options["device"] = pick_device(config.device or None)
     if config.input_size and config.extractor == "mobilenet_v2":
         options["input_size"] = config.input_size
     if config.extractor == "cae":
         from detection.features.cae import train_cae_extractor
 
-        return train_cae_extractor(train, progress=progress, **options)
+        return train_cae_extractor(
+            train,
+            cae_detector=config.cae_detector,
+            cae_epochs=config.cae_epochs,
+            progress=progress,
+            **options,
+        )
     return build_extractor(config.extractor, **options)
 
 
@@ -83,22 +92,25 @@ def train_head(
     """Train a head on anomalous (Va, S, D) and normal (Vn, S, D) bags; returns (head, curve)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    head = build_head(in_features=anomalous.shape[2], config=config)
+    device = pick_device(config.device or None)
+    head = build_head(in_features=anomalous.shape[2], config=config).to(device)
+    batches_per_epoch = math.ceil(max(len(anomalous), len(normal)) / config.batch_bags)
+    steps = config.epochs * batches_per_epoch if config.epochs else config.iterations
     params = head.parameters()
     if config.optimizer == "adagrad":
         optimizer = torch.optim.Adagrad(params, lr=config.lr, weight_decay=config.weight_decay)
     else:
         optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-    anomalous_t, normal_t = torch.from_numpy(anomalous), torch.from_numpy(normal)
+    anomalous_t, normal_t = torch.from_numpy(anomalous).to(device), torch.from_numpy(normal).to(device)
     loss_options = dict(
         lambda_smooth=config.lambda_smooth,
         lambda_sparse=config.lambda_sparse,
         pool=config.pool,
         k=config.topk,
     )
-    log_every = max(1, config.iterations // 50)
+    log_every = max(1, steps // 50)
     curve, running = [], []
-    for step in range(1, config.iterations + 1):
+    for step in range(1, steps + 1):
         pick_a = rng.choice(len(anomalous), size=min(config.batch_bags, len(anomalous)), replace=False)
         pick_n = rng.choice(len(normal), size=min(config.batch_bags, len(normal)), replace=False)
         head.train()
@@ -108,18 +120,18 @@ def train_head(
         loss.backward()
         optimizer.step()
         running.append(loss.item())
-        if step % log_every == 0 or step == config.iterations:
+        if step % log_every == 0 or step == steps:
             point = {"epoch": step, "train_loss": float(np.mean(running))}
             if val is not None:
                 head.eval()
                 with torch.no_grad():
-                    val_scores = head(torch.from_numpy(np.concatenate(val)))
+                    val_scores = head(torch.from_numpy(np.concatenate(val)).to(device))
                 point["val_loss"] = ranking_loss(
                     val_scores[: len(val[0])], val_scores[len(val[0]) :], **loss_options
                 ).total.item()
             curve.append(point)
             running = []
-            progress(step / config.iterations, f"training step {step}/{config.iterations}")
+            progress(step / steps, f"training step {step}/{steps}")
     return head.eval(), tuple(curve)
 
 

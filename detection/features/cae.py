@@ -1,0 +1,189 @@
+"""Clip features from an area's convolutional autoencoder (detection.cae): no pretrained weights needed at all.
+
+Per sampled frame, from one pass of the CAE (non-tiled configurations):
+- encoder features: the bottleneck's output, average- and max-pooled over space (ConvCAE: 2 x latent
+  channels; the report's CAE: its 225-d linear bottleneck);
+- reconstruction error: the frame score of detection.cae (top-k mean), the pooled error map's mean, spread
+  and maximum, and the map averaged on a 4 x 4 grid (where in the frame the error is);
+- motion energy: mean absolute difference to the previous frame (grey, 32 x 32), its top 1 %, and the same
+  on a 4 x 4 grid.
+Each dimension is standardised with the mean and spread of the training split's normal frames (kept with
+the extractor), then a clip's feature is [mean over its frames, max over its frames] (2 x 72 dims).
+
+The CAE is either given (a trained CAE detector file) or trained on the MIL training split's normal videos
+(`train_cae_extractor`); its weights and the standardisation travel inside the MIL detector file, and the
+extractor's version is a digest of both, so cached features of another CAE are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from detection.cae.config import CAEConfig
+from detection.cae.model import build_model
+from detection.cae.scoring import raw_frame_scores
+from detection.features.clips import clip_windows
+from detection.types import ProgressFn, no_progress
+
+FEATURE_VERSION = 1
+GRID = 4
+MOTION_SIZE = 32
+
+
+def _latent_module(model: nn.Module) -> nn.Module:
+    if hasattr(model, "to_latent"):
+        return model.to_latent  # ConvCAE: (B, latent, h, w)
+    return model.bottleneck[1]  # ReportCAE: Linear to the 225-d bottleneck, (B, 225)
+
+
+def motion_features(frames: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, 2 + GRID^2) float32: per frame mean |difference| to the previous frame,
+    its top 1 % and its 4 x 4 grid means (grey frames at 32 x 32). The first frame takes the second's."""
+    grey = []
+    for start in range(0, len(frames), chunk):
+        images = (
+            torch.from_numpy(np.ascontiguousarray(frames[start : start + chunk])).permute(0, 3, 1, 2).float()
+        )
+        small = F.interpolate(images / 255.0, size=(MOTION_SIZE, MOTION_SIZE), mode="area")  # (n, 3, 32, 32)
+        grey.append(small.mean(dim=1))  # (n, 32, 32)
+    grey = torch.cat(grey)
+    change = (grey[1:] - grey[:-1]).abs()  # (N-1, 32, 32)
+    change = torch.cat([change[:1] if len(change) else torch.zeros_like(grey[:1]), change])  # (N, 32, 32)
+    flat = change.flatten(1)
+    top = flat.topk(max(1, flat.shape[1] // 100), dim=1).values.mean(dim=1)
+    grid = F.adaptive_avg_pool2d(change.unsqueeze(1), GRID).flatten(1)  # (N, 16)
+    return torch.cat([flat.mean(dim=1, keepdim=True), top[:, None], grid], dim=1).numpy().astype(np.float32)
+
+
+class CAEExtractor:
+    """Clip features from a trained CAE. Frames (N, H, W, 3) uint8 RGB -> (C, 2 * frame_dim) float32."""
+
+    name = "cae"
+
+    def __init__(
+        self,
+        *,
+        cae_config: dict,
+        state: dict,
+        clip_len: int = 4,
+        norm_mean: np.ndarray | None = None,
+        norm_std: np.ndarray | None = None,
+        device: str | torch.device = "cpu",
+    ):
+        self.cae_config = CAEConfig.from_dict(dict(cae_config))
+        if self.cae_config.tiled:
+            raise ValueError("the CAE feature extractor needs a non-tiled CAE (tiled=False)")
+        self.clip_len = int(clip_len)
+        state = dict(state)
+        if norm_mean is None and "norm_mean" in state:
+            norm_mean, norm_std = state.pop("norm_mean").numpy(), state.pop("norm_std").numpy()
+        model_state = {key[4:] if key.startswith("cae.") else key: value for key, value in state.items()}
+        self.model = build_model(self.cae_config)
+        self.model.load_state_dict(model_state)
+        self.model.eval().to(torch.device(device))
+        self.norm_mean = None if norm_mean is None else np.asarray(norm_mean, dtype=np.float32)
+        self.norm_std = None if norm_std is None else np.asarray(norm_std, dtype=np.float32)
+
+    @property
+    def frame_dim(self) -> int:
+        latent = (
+            self.cae_config.latent_channels * 2
+            if hasattr(self.model, "to_latent")
+            else self.cae_config.latent_dim
+        )
+        return latent + 4 + GRID * GRID + 2 + GRID * GRID
+
+    @property
+    def feature_dim(self) -> int:
+        return 2 * self.frame_dim
+
+    @property
+    def version(self) -> str:
+        digest = hashlib.sha1()
+        for name, tensor in sorted(self.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return f"{FEATURE_VERSION}-{digest.hexdigest()[:12]}"
+
+    def describe(self) -> dict:
+        config = self.cae_config.to_dict()
+        config["widths"] = list(config["widths"])
+        return {"name": self.name, "version": self.version, "clip_len": self.clip_len, "cae_config": config}
+
+    def state_dict(self) -> dict:
+        """The CAE's weights (under 'cae.') and the standardisation, as the MIL detector file stores them."""
+        state = {f"cae.{key}": value for key, value in self.model.state_dict().items()}
+        if self.norm_mean is not None:
+            state["norm_mean"] = torch.from_numpy(self.norm_mean)
+            state["norm_std"] = torch.from_numpy(self.norm_std)
+        return state
+
+    def frame_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N, frame_dim) float32, before standardisation."""
+        latents = []
+        hook = _latent_module(self.model).register_forward_hook(lambda module, args, out: latents.append(out))
+        try:
+            raw = raw_frame_scores(self.model, frames, self.cae_config, progress)
+        finally:
+            hook.remove()
+        latent = torch.cat(latents).float()  # (N, latent, h, w) or (N, 225)
+        if latent.ndim == 4:
+            latent = torch.cat([latent.mean(dim=(2, 3)), latent.amax(dim=(2, 3))], dim=1)
+        maps = torch.from_numpy(raw.heatmaps.astype(np.float32))  # (N, h, w)
+        flat = maps.flatten(1)
+        grid = F.adaptive_avg_pool2d(maps.unsqueeze(1), GRID).flatten(1)  # (N, 16)
+        error = torch.stack([torch.from_numpy(raw.scores), flat.mean(1), flat.std(1), flat.amax(1)], dim=1)
+        parts = [latent.cpu().numpy(), error.numpy(), grid.numpy(), motion_features(frames)]
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def fit_standardisation(self, per_frame: np.ndarray) -> None:
+        """Set the per-dimension mean and spread from (N, frame_dim) features of normal frames."""
+        self.norm_mean = per_frame.mean(axis=0).astype(np.float32)
+        self.norm_std = np.maximum(per_frame.std(axis=0), 1e-6).astype(np.float32)
+
+    def clip_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
+        """(N, H, W, 3) uint8 RGB -> (C, 2 * frame_dim) float32: per clip [mean, max] of standardised frames."""
+        if self.norm_mean is None:
+            raise ValueError("the CAE extractor's standardisation is not fitted (call fit_standardisation)")
+        per_frame = (self.frame_features(frames, progress) - self.norm_mean) / self.norm_std  # (N, F)
+        windows = clip_windows(len(per_frame), self.clip_len)
+        means = np.add.reduceat(per_frame, windows[:, 0], axis=0) / (windows[:, 1] - windows[:, 0])[:, None]
+        maxima = np.maximum.reduceat(per_frame, windows[:, 0], axis=0)
+        return np.concatenate([means, maxima], axis=1).astype(np.float32)
+
+
+def train_cae_extractor(
+    train: list,
+    *,
+    clip_len: int = 4,
+    cae_detector: str = "",
+    cae_epochs: int = 20,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: ProgressFn = no_progress,
+) -> CAEExtractor:
+    """A CAE extractor for MIL training items: the CAE from `cae_detector` (a file), else trained here on the
+    items labelled normal; standardised on those normal videos' frames."""
+    from detection.cae.train import train_from_items as train_cae
+    from detection.detector_file import load_detector
+    from detection.errors import TrainingDataError
+
+    normal = [item for item in train if item.record.label == "normal"]
+    if not normal:
+        raise TrainingDataError("the CAE feature extractor needs normal training videos to learn from")
+    if cae_detector:
+        cae = load_detector(cae_detector)
+        if cae.kind != "cae":
+            raise TrainingDataError(f"{cae_detector} holds a {cae.kind} detector, not a CAE")
+    else:
+        overrides = {"epochs": cae_epochs, "device": str(device)}
+        cae, _ = train_cae(normal, [], overrides=overrides, progress=progress, seed=seed)
+    state = {key: value.cpu() for key, value in cae.model.state_dict().items()}
+    extractor = CAEExtractor(cae_config=cae.config.to_dict(), state=state, clip_len=clip_len, device=device)
+    extractor.fit_standardisation(np.concatenate([extractor.frame_features(i.frames.frames) for i in normal]))
+    return extractor
