@@ -132,3 +132,17 @@ def test_it_serves_the_openapi_schema(viewer):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert "/api/missions/{id}/uploads/" in paths and "/api/videos/{id}/scores/" in paths
+
+
+def test_an_admin_trains_a_detector_through_the_api(admin, analyst, area):
+    body = {"kind": "mil", "name": "MIL from the ground station"}
+    assert token_client(analyst).post(f"/api/areas/{area.pk}/detectors/", body, content_type="application/json").status_code == 403
+    response = token_client(admin).post(f"/api/areas/{area.pk}/detectors/", body, content_type="application/json")
+    assert response.status_code == 202, response.content
+    assert response.json()["detector"]["name"] == "MIL from the ground station"
+    assert response.json()["job"]["kind"] == "train"
+    assert Detector.objects.get().area == area
+    listed = token_client(analyst).get(f"/api/areas/{area.pk}/detectors/").json()["results"]
+    assert [d["kind"] for d in listed] == ["mil"]
+    bad = token_client(admin).post(f"/api/areas/{area.pk}/detectors/", {"kind": "svm"}, content_type="application/json")
+    assert bad.status_code == 400 and Detector.objects.count() == 1

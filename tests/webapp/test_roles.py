@@ -69,7 +69,7 @@ ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
     ("area_train", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
-    ("api_mission", "DELETE"), ("api_video", "DELETE"),
+    ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
 
 

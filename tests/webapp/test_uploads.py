@@ -202,3 +202,22 @@ def test_the_upload_check_does_not_import_torch():
     code = "import importlib;" + code
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=settings.BASE_DIR)
     assert result.returncode == 0, result.stderr
+
+
+def test_purge_uploads_deletes_idle_unfinished_uploads_and_their_bytes(analyst, mission, clip):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    client = login(analyst)
+    idle = tus_create(client, create_url(mission), len(clip))["Location"]
+    tus_patch(client, idle, 0, clip[:500])
+    fresh = tus_create(client, create_url(mission), len(clip))["Location"]
+    idle_id = idle.rstrip("/").rsplit("/", 1)[-1]
+    UploadSession.objects.filter(pk=idle_id).update(updated=timezone.now() - timedelta(days=4))
+    call_command("purge_uploads", "--hours", "72")
+    assert list(UploadSession.objects.values_list("pk", flat=True)) == [
+        UploadSession.objects.get(pk=fresh.rsplit("/", 1)[-1]).pk
+    ]
+    assert [p.name for p in (Path(settings.MEDIA_ROOT) / "uploads").glob("*.part")] == [f"{fresh.rsplit('/', 1)[-1]}.part"]

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from webapp.catalog import labelling
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
-from webapp.detectors.models import Event, ScoreRun
+from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 
 
@@ -75,6 +75,16 @@ class IntervalSerializer(serializers.ModelSerializer):
         except DjangoValidationError as exc:
             raise serializers.ValidationError(" ".join(exc.messages)) from None
         return attrs
+
+
+class DetectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Detector
+        fields = [
+            "id", "area", "kind", "name", "status", "is_active", "threshold", "validation_metrics", "error",
+            "created", "trained",
+        ]
+        read_only_fields = [f for f in fields if f not in ("kind", "name")]
 
 
 class JobSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=views.Api.permission_classes), name="api_schema"),
     path("token/", views.token_page, name="api_token"),
     path("areas/", views.AreaList.as_view(), name="api_areas"),
+    path("areas/<int:pk>/detectors/", views.AreaDetectors.as_view(), name="api_area_detectors"),
     path("missions/", views.MissionList.as_view(), name="api_missions"),
     path("missions/<int:pk>/", views.MissionDetail.as_view(), name="api_mission"),
     path("missions/<int:pk>/score/", views.MissionScore.as_view(), name="api_mission_score"),

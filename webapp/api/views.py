@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +26,7 @@ from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
 from webapp.catalog import labelling, pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
-from webapp.detectors.models import Event, ScoreRun
+from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from webapp.uploads import protocol
 from webapp.uploads import views as tus
@@ -143,6 +144,30 @@ class MissionScore(Api, APIView):
         if job is None:
             return Response({"detail": pipeline.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AreaDetectors(Api, generics.ListCreateAPIView):
+    """An area's detectors; POST {"kind": "cae"|"mil", "name": ...} trains a new one (admin)."""
+
+    serializer_class = s.DetectorSerializer
+
+    def get_queryset(self):
+        return Detector.objects.filter(area=self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        require_role(request.user, ADMIN)
+        area = get_object_or_404(Area, pk=self.kwargs["pk"])
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            detector = serializer.save(area=area, created_by=request.user)
+            try:
+                job = pipeline.start_training(detector, user=request.user)
+            except pipeline.JobsUnavailable as exc:
+                transaction.set_rollback(True)
+                raise ServiceUnavailable(str(exc)) from None
+        body = {"detector": s.DetectorSerializer(detector).data, "job": s.JobSerializer(job).data}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class JobDetail(Api, generics.RetrieveAPIView):
