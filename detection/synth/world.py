@@ -94,7 +94,7 @@ def build_world(seed: int, size: int, *, palette: str = "archipelago") -> World:
     light = (-0.55 * gx - 0.55 * gy + 1.0) * normal_z
     colour = colour * np.clip(0.7 + 0.35 * light, 0.5, 1.2)[..., None]
 
-    roads, road_mask = _roads(rng, land, elevation)
+    roads, road_mask = _roads(rng, land)
     road_colour = GRAVEL * (1 + 0.06 * fine[..., None])
     colour = np.where(road_mask[..., None], road_colour, colour)
     _place_houses(rng, colour, land, roads)
@@ -117,7 +117,7 @@ def _main_island(land: np.ndarray) -> np.ndarray:
     return labels == (int(np.argmax(sizes)) + 1)
 
 
-def _roads(rng: np.random.Generator, land: np.ndarray, elevation: np.ndarray):
+def _roads(rng: np.random.Generator, land: np.ndarray):
     """A gravel road across the main island, west to east: the cheapest inland path on a coarse grid,
     where a random cost field makes it wind like a real track."""
     step = 4

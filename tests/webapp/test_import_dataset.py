@@ -25,6 +25,7 @@ def manifest(tmp_path: Path) -> Path:
     make_video(folder / "day01" / "a.mp4", seconds=1, fps=5, width=32, height=32)
     make_video(folder / "day02" / "b.mp4", seconds=2, fps=5, width=32, height=32, box_from=0.5)
     make_video(folder / "day02" / "c.mp4", seconds=1, fps=5, width=48, height=32)
+    (folder / "day02" / "b.gt.npz").write_bytes(b"generated ground truth")
     path = folder / "manifest.csv"
     path.write_text(
         "video,label,split,intervals,classes\n"
@@ -60,6 +61,8 @@ def test_it_creates_the_area_missions_and_labelled_videos(manifest):
         assert video.file == f"videos/{video.pk}/original.mp4"
         assert video.sha256 == sha256(stored) == sha256(manifest.parent / name)
         assert video.size_bytes == stored.stat().st_size
+    assert (Path(settings.MEDIA_ROOT) / b.media_dir / "original.gt.npz").read_bytes() == b"generated ground truth"
+    assert not (Path(settings.MEDIA_ROOT) / a.media_dir / "original.gt.npz").exists()
     assert Job.objects.count() == 0
 
 

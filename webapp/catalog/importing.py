@@ -1,8 +1,8 @@
 """Load a dataset manifest (detection.datasets.manifest) into the catalog: an area, missions, labelled videos.
 
 One video per manifest row, grouped into missions by folder (day01/, day02/, ...), its original copied or
-linked to MEDIA_ROOT/videos/<id>/original<ext>, with sha256, label, split and labelled intervals; then its
-ingest is started. A row whose checksum the area already holds is skipped, so rerunning an import creates
+linked to MEDIA_ROOT/videos/<id>/original<ext> (with a generated video's `.gt.npz` ground truth beside it),
+with sha256, label, split and labelled intervals; then its ingest is started. A row whose checksum the area already holds is skipped, so rerunning an import creates
 nothing new. Used by `manage.py import_dataset` and the manifest upload page.
 """
 
@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.datasets.manifest import read_manifest
+from detection.synth.groundtruth import groundtruth_path
 from detection.types import VideoRecord
 from webapp.catalog import pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
@@ -134,11 +135,16 @@ def _create_video(mission: Mission, record: VideoRecord, checksum: str, *, link:
             relative = f"{video.media_dir}/original{source.suffix.lower()}"
             target = Path(settings.MEDIA_ROOT) / relative
             _place_file(source, target, link)
+            truth = groundtruth_path(source)
+            if truth.is_file():  # a generated video's per-frame ground truth travels with it, for evaluation
+                _place_file(truth, groundtruth_path(target), link)
             video.file = relative
             video.save(update_fields=["file"])
     except BaseException:
-        if target is not None and (target.exists() or target.is_symlink()):
-            target.unlink()
+        if target is not None:
+            for path in (target, groundtruth_path(target)):
+                if path.exists() or path.is_symlink():
+                    path.unlink()
         raise
     return video
 
