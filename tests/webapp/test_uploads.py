@@ -221,3 +221,22 @@ def test_purge_uploads_deletes_idle_unfinished_uploads_and_their_bytes(analyst, 
         UploadSession.objects.get(pk=fresh.rsplit("/", 1)[-1]).pk
     ]
     assert [p.name for p in (Path(settings.MEDIA_ROOT) / "uploads").glob("*.part")] == [f"{fresh.rsplit('/', 1)[-1]}.part"]
+
+
+def test_the_checksum_is_kept_as_chunks_arrive_and_rebuilt_when_the_chain_breaks(analyst, mission, clip, monkeypatch):
+    from webapp.uploads import checksum
+
+    client = login(analyst)
+    expected = hashlib.sha256(clip).hexdigest()
+    reread: list[Path] = []
+    real_file_sha256 = checksum.file_sha256
+    monkeypatch.setattr(checksum, "file_sha256", lambda path: reread.append(path) or real_file_sha256(path))
+    assert tus_upload(client, create_url(mission), clip, "a.mp4", chunk=2000).status_code == 204
+    assert Video.objects.get(original_name="a.mp4").sha256 == expected and reread == []
+
+    other = Mission.objects.create(area=mission.area, name="Dusk patrol", date=mission.date)
+    location = tus_create(client, create_url(other), len(clip))["Location"]
+    tus_patch(client, location, 0, clip[:2000])
+    checksum._running.clear()  # the next chunk lands in another web worker process
+    assert tus_patch(client, location, 2000, clip[2000:]).status_code == 204
+    assert Video.objects.get(mission=other).sha256 == expected and len(reread) == 1

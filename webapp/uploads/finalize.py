@@ -7,7 +7,6 @@ only and never used to build a path. Ingest is then started as a background job.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -19,6 +18,7 @@ from detection.errors import VideoError
 from detection.video.probe import probe
 from webapp.catalog import pipeline
 from webapp.catalog.models import Video
+from webapp.uploads.checksum import final_digest
 from webapp.uploads.models import UploadSession
 from webapp.uploads.protocol import UploadRejected, part_file
 
@@ -26,14 +26,6 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"}
 CONTAINER_EXTENSIONS = {"mp4": ".mp4", "mov": ".mov", "matroska": ".mkv", "webm": ".webm", "avi": ".avi", "mpegts": ".ts"}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(4 * 1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def probe_upload(path: Path, display_name: str) -> dict:
@@ -71,7 +63,7 @@ def finish_upload(session: UploadSession) -> Video:
         info = probe_upload(path, session.filename)
     except VideoError as exc:
         raise reject(session, 422, str(exc)) from None
-    checksum = sha256_of(path)
+    checksum = final_digest(session.pk, session.length, path)
     existing = Video.objects.filter(mission=session.mission_id, sha256=checksum).first()
     if existing:
         raise reject(session, 409, f"“{session.filename}” is already in this mission as “{existing.original_name}”")

@@ -1,7 +1,8 @@
 """The tus 1.0 resumable upload protocol (core + creation + termination), independent of who is asking.
 
-Bytes are appended to MEDIA_ROOT/uploads/<uuid>.part at the offset the database row holds; the offset only
-advances by a conditional update, so two requests racing for the same offset cannot both win.
+Bytes are appended to MEDIA_ROOT/uploads/<uuid>.part at the offset the database row holds. Writers of one
+upload take an exclusive lock on its part file and re-read the offset under it, so two requests racing for
+the same offset cannot both write; the sha256 is kept running as chunks arrive (see checksum.py).
 See https://tus.io/protocols/resumable-upload for the protocol.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import os
 import re
 import unicodedata
@@ -17,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
+from webapp.uploads import checksum
 from webapp.uploads.models import UploadSession
 
 TUS_VERSION = "1.0.0"
@@ -152,19 +155,23 @@ def append_chunk(request, session: UploadSession, stream) -> UploadSession:
     if offset + declared > session.length:
         raise UploadRejected(413, f"this chunk would go past the declared length of {session.length} bytes")
     path = part_file(session)
-    if not path.exists() or path.stat().st_size < offset:
+    if not path.exists():
         raise UploadRejected(410, "the partial file was lost on the server; start the upload again", final=True)
     with open(path, "r+b") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)  # one writer per upload at a time, across processes
+        session.refresh_from_db(fields=["offset", "state"])
+        if offset != session.offset or session.state != UploadSession.State.RECEIVING:
+            raise UploadRejected(409, f"Upload-Offset {offset} does not match the server's offset {session.offset}")
+        if os.fstat(out.fileno()).st_size < offset:
+            raise UploadRejected(410, "the partial file was lost on the server; start the upload again", final=True)
+        running = checksum.resume(session.pk, offset)
         out.seek(offset)
-        received = read_body(stream, declared, out)
+        received = read_body(stream, declared, checksum.HashingWriter(out, running))
         out.truncate()
         out.flush()
         os.fsync(out.fileno())
-    advanced = UploadSession.objects.filter(
-        pk=session.pk, offset=offset, state=UploadSession.State.RECEIVING
-    ).update(offset=offset + received)
-    if not advanced:
-        raise UploadRejected(409, "another request changed this upload at the same time; ask for the offset again")
+        UploadSession.objects.filter(pk=session.pk).update(offset=offset + received)
+        checksum.keep(session.pk, offset + received, running)
     session.offset = offset + received
     return session
 
