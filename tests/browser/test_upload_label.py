@@ -159,4 +159,9 @@ def test_the_pages_render_without_script_errors(page, live_server, settings):  #
     page.wait_for_selector("#label-status:has-text('Saved')")
     second.video.refresh_from_db()
     assert second.video.label == Video.Label.NORMAL
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider than the screen
+    for name, url in [("video-phone", first.video.get_absolute_url()), ("mission-phone", mission.get_absolute_url())]:
+        page.goto(url)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{name} scrolls sideways"
+        screenshot(page, f"page-{name}")
     assert page.console_errors == []
