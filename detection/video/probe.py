@@ -156,11 +156,15 @@ def _keyframe_interval(stream: av.video.stream.VideoStream, duration: float) -> 
 
 
 def _is_variable_rate(stream: av.video.stream.VideoStream) -> bool:
+    """Irregular gaps between the first frames of a full sample index (MP4/MOV); without one (Matroska cues
+    list only keyframes, MPEG-TS has none), a mismatch between the average and the base frame rate."""
     entries = stream.index_entries
-    stamps = sorted(entries[index].timestamp for index in range(min(len(entries), _ANALYSED_ENTRIES)))
-    gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:]) if later > earlier]
-    if len(gaps) >= 2:
-        return max(gaps) > 1.5 * min(gaps)
+    head = [entries[index] for index in range(min(len(entries), _ANALYSED_ENTRIES))]
+    if any(not entry.is_keyframe for entry in head):
+        stamps = sorted(entry.timestamp for entry in head)
+        gaps = [later - earlier for earlier, later in zip(stamps, stamps[1:]) if later > earlier]
+        if len(gaps) >= 2:
+            return max(gaps) > 1.5 * min(gaps)
     average, base = stream.average_rate, stream.base_rate
     return bool(average and base and abs(float(average) - float(base)) > 0.01 * float(base))
 

@@ -100,6 +100,7 @@ class ProxyEncoder:
                 continue
             self._last_pts = pts
             scaled.pts, scaled.time_base = pts, self.source.time_base
+            scaled.pict_type = av.video.frame.PictureType.NONE  # else libx264 copies every source keyframe
             self._output.mux(self._stream.encode(scaled))
 
     def close(self) -> Path | None:

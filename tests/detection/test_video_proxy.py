@@ -73,3 +73,9 @@ def test_thumbnails_write_a_poster_sprites_and_webvtt(tmp_path):
     assert lines[0] == "WEBVTT"
     assert lines[2:4] == ["00:00:00.000 --> 00:00:00.500", "thumbnails_000.jpg#xywh=0,0,48,32"]
     assert "00:00:02.500 --> 00:00:03.000" in lines and "thumbnails_001.jpg#xywh=48,0,48,32" in lines
+
+
+def test_the_proxy_has_its_own_keyframe_spacing(tmp_path):
+    # Source keyframes every 0.5 s must not be copied: the proxy seeks well with one every 2 s, at fewer bits.
+    source = make_video(tmp_path / "gop5.mp4", seconds=5, fps=10, gop=5)
+    assert probe(make_proxy(source, tmp_path / "proxy.mp4")).keyframe_interval == pytest.approx(2.0)
