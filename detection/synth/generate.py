@@ -103,7 +103,7 @@ def render_video(task: VideoTask, progress: ProgressFn = no_progress) -> VideoRe
     light_change_at = float(rng.uniform(0.35, 0.65) * spec.seconds) if plan.light_change else None
     conditions = draw_conditions(rng, heavy_clouds=plan.heavy_clouds, light_change_at=light_change_at)
     anomalies = plan_anomalies(rng, _AREA["world"], flight, list(plan.classes), frame_size=size,
-                               wind=conditions.wind)
+                               wind=conditions.wind, size_scale=plan.size_scale)
     renderer = Renderer(_AREA["world"], flight, conditions, anomalies, size=size,
                         seed=int(rng.integers(2**31)), textures=_AREA["textures"], foreign=_AREA["foreign"])
     truth = GroundTruthBuilder(fps=spec.fps, size=size, class_names=ANOMALY_CLASSES)

@@ -27,6 +27,7 @@ class VideoPlan:
     heading: float = 0.0  # degrees added to the camera heading
     altitude: float = 1.0
     reverse: bool = False
+    size_scale: float = 1.0  # multiplies the objects' size ranges (anomalies.SIZE_RANGES)
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ _D2 = DatasetPlan("d2", (
     _angle(13, "test"), _angle(14, "test", light_change=True), _angle(15, "test", heavy_clouds=True),
     _angle(16, "test", classes=("boat", "person")),
     _angle(17, "test", classes=("car", "drone")),
-    _angle(18, "test", classes=("debris", "fire")),
-    _angle(19, "test", classes=("smoke", "boat", "person")),
+    _angle(18, "test", classes=("debris", "fire", "person"), size_scale=0.6),  # small
+    _angle(19, "test", classes=("smoke", "boat", "person", "car"), size_scale=2.5),  # large
     _angle(20, "test", classes=OBJECT_CLASSES),
 ))
 
