@@ -32,6 +32,7 @@ def register(subparsers) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     train.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
+    train.add_argument("--features", help="mil: feature extractor (mobilenet_v2, cae, s3d, r3d_18, ...)")
     _add_sampling(train)
     train.add_argument("--report", type=Path, help="also write the loss curve and validation metrics as JSON")
     train.set_defaults(func=run_train)
@@ -86,7 +87,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
         if not sep or not key:
             raise SystemExit(f"--set {setting!r}: expected KEY=VALUE")
         overrides[key.strip()] = _parse_value(value.strip())
-    for key in ("config", "epochs", "device"):
+    for key in ("config", "epochs", "device", "features"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     return overrides

@@ -73,7 +73,9 @@ class MobileNetExtractor:
         """(N, H, W, 3) uint8 RGB -> (N, 1280) float32 pooled backbone features."""
         out = np.empty((len(frames), 1280), dtype=np.float32)
         for start in range(0, len(frames), self.batch_frames):
-            batch = torch.from_numpy(np.ascontiguousarray(frames[start : start + self.batch_frames]))
+            batch = torch.from_numpy(
+                np.array(frames[start : start + self.batch_frames])
+            )  # a copy: memmaps are read-only
             images = batch.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)  # (B, 3, H, W)
             images = F.interpolate(
                 images,

@@ -45,7 +45,11 @@ class MILConfig:
     feature_cache: str = ""  # directory; "" = the default (see detection.features.cache)
 
     def __post_init__(self) -> None:
+        from detection.features import EXTRACTOR_NAMES
+
         problems = []
+        if self.extractor not in EXTRACTOR_NAMES:
+            problems.append(f"unknown feature extractor {self.extractor!r}; known: {', '.join(EXTRACTOR_NAMES)}")
         if self.segments < 1:
             problems.append(f"segments must be >= 1, got {self.segments}")
         if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0:
