@@ -47,7 +47,7 @@ def motion_features(frames: np.ndarray, chunk: int = 256) -> np.ndarray:
     grey = []
     for start in range(0, len(frames), chunk):
         images = (
-            torch.from_numpy(np.ascontiguousarray(frames[start : start + chunk])).permute(0, 3, 1, 2).float()
+            torch.from_numpy(np.array(frames[start : start + chunk])).permute(0, 3, 1, 2).float()
         )
         small = F.interpolate(images / 255.0, size=(MOTION_SIZE, MOTION_SIZE), mode="area")  # (n, 3, 32, 32)
         grey.append(small.mean(dim=1))  # (n, 32, 32)
