@@ -1,7 +1,7 @@
 """Claiming a job, running its pipeline under a JobReporter, and recording how it ended.
 
-A claim is one conditional update queued -> running that also bumps `attempts`; the attempt number is the run's
-fencing token: every later write of the run is conditional on it, so a run the sweep gave up on can never
+A claim is one conditional update queued -> running that also bumps `attempts` and `runs`; `runs` (never reset,
+not even by a retry) is the run's fencing token: every later write of the run is conditional on it, so a run the sweep gave up on can never
 overwrite the run that replaced it. Messages that lose the claim (duplicates, re-deliveries, a job cancelled
 while queued) return quietly: the row, not the message, says what to do.
 """
@@ -35,13 +35,13 @@ def claim_job(job_id: int, worker: str) -> Job | None:
     """Move a queued job to running for this worker; None if someone else has it or it is no longer queued."""
     now = timezone.now()
     claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED, cancel_requested=False).update(
-        state=Job.State.RUNNING, attempts=F("attempts") + 1, worker=worker[:200], started=now, heartbeat=now,
+        state=Job.State.RUNNING, attempts=F("attempts") + 1, runs=F("runs") + 1, worker=worker[:200], started=now, heartbeat=now,
         finished=None, progress=0.0, eta_seconds=None, error="", stage="Started",
     )
     return Job.objects.get(pk=job_id) if claimed == 1 else None
 
 
-def finish_job(job_id: int, attempt: int, state: str, *, stage: str = "", error: str = "", result=None) -> bool:
+def finish_job(job_id: int, run: int, state: str, *, stage: str = "", error: str = "", result=None) -> bool:
     """Record the end of a run; False if the run no longer owned the job."""
     fields = {"state": state, "finished": timezone.now(), "eta_seconds": None, "error": error[:10000]}
     if state == Job.State.SUCCEEDED:
@@ -50,7 +50,7 @@ def finish_job(job_id: int, attempt: int, state: str, *, stage: str = "", error:
         fields["stage"] = stage[:200]
     if result is not None:
         fields["result"] = result
-    return Job.objects.filter(pk=job_id, state=Job.State.RUNNING, attempts=attempt).update(**fields) == 1
+    return Job.objects.filter(pk=job_id, state=Job.State.RUNNING, runs=run).update(**fields) == 1
 
 
 def describe_error(exc: BaseException) -> str:
@@ -69,7 +69,7 @@ def run_job(job_id: int, pipeline: Pipeline, *, worker: str, time_limit: float |
         log.info("job %s not claimed (already taken, finished, cancelled or gone)", job_id)
         return "not claimed"
     deadline = time.monotonic() + time_limit if time_limit else None
-    reporter = JobReporter(job.pk, job.attempts, deadline=deadline)
+    reporter = JobReporter(job.pk, job.runs, deadline=deadline)
     beat = HeartbeatThread(reporter)
     if not connection.in_atomic_block:  # inside a transaction (tests) another connection cannot see the row
         beat.start()
@@ -77,21 +77,21 @@ def run_job(job_id: int, pipeline: Pipeline, *, worker: str, time_limit: float |
         result = pipeline(job, reporter)
     except JobCancelled:
         done = Job.objects.filter(pk=job_id).values_list("progress", flat=True).first() or 0.0
-        finish_job(job_id, job.attempts, Job.State.CANCELLED, stage=f"Cancelled at {done:.0%}")
+        finish_job(job_id, job.runs, Job.State.CANCELLED, stage=f"Cancelled at {done:.0%}")
         return "cancelled"
     except JobLost as exc:
         log.warning("job %s: %s; this run stops", job_id, exc)
         return "lost"
     except (JobTimedOut, SoftTimeLimitExceeded):
         limit = f" of {time_limit:.0f} s" if time_limit else ""
-        finish_job(job_id, job.attempts, Job.State.FAILED, stage="Timed out",
+        finish_job(job_id, job.runs, Job.State.FAILED, stage="Timed out",
                    error=f"The {job.get_kind_display().lower()} job ran past its time limit{limit} and was stopped.")
         return "timed out"
     except Exception as exc:
         log.exception("job %s failed", job_id)
-        finish_job(job_id, job.attempts, Job.State.FAILED, stage="Failed", error=describe_error(exc))
+        finish_job(job_id, job.runs, Job.State.FAILED, stage="Failed", error=describe_error(exc))
         return "failed"
     finally:
         beat.stop()
-    finish_job(job_id, job.attempts, Job.State.SUCCEEDED, stage="Done", result=result or {})
+    finish_job(job_id, job.runs, Job.State.SUCCEEDED, stage="Done", result=result or {})
     return "succeeded"

@@ -1,6 +1,6 @@
 """The ingest pipeline: a Video row's original -> frames, timestamps, proxy, thumbnails, metadata; then scoring.
 
-Everything is made in `videos/<id>/.ingest-<attempt>/` and moved into `videos/<id>/` only when complete, so a
+Everything is made in `videos/<id>/.ingest-<run>/` and moved into `videos/<id>/` only when complete, so a
 killed run leaves no half file where readers look, and a re-run overwrites the same names (idempotent). Videos
 longer than SPLIT_SECONDS are done in parallel pieces (see workers/ingest_pieces.py). When the video is ready
 and its area has active detectors, a scoring job is started.
@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from webapp.catalog.models import Video
 from webapp.jobs.models import Job
-from workers.ingest_pieces import MEDIA_UNIT, PiecePlan, finish_all, work_through
+from workers.ingest_pieces import MEDIA_UNIT, PiecePlan, finish_all, prepare, work_through
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
 
 SPLIT_SECONDS = 20 * 60  # longer videos are ingested in parallel pieces
@@ -57,7 +57,7 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
     Video.objects.filter(pk=video.pk).update(status=Video.Status.INGESTING, error="")
     media = Path(settings.MEDIA_ROOT)
     source, target = media / video.file, media / video.media_dir
-    staging = target / f".ingest-{job.attempts}"
+    staging = target / f".ingest-{job.runs}"
     try:
         reporter.stage("Probing the video")
         info = probe(source)
@@ -105,9 +105,10 @@ def _ingest_in_pieces(job, source, staging, duration, pieces, fps, size, reporte
 
     plan = PiecePlan(source=source, staging=staging, ranges=tuple(split_ranges(duration, pieces)), fps=fps,
                      size=size)
+    prepare(plan)
     helpers = min(len(plan.units) - 1, int(job.params.get("helpers", len(plan.units) - 1)))
     if helpers > 0:
-        group(ingest_piece.si(job.pk, job.attempts) for _ in range(helpers)).apply_async()
+        group(ingest_piece.si(job.pk, job.runs) for _ in range(helpers)).apply_async()
     facts = finish_all(plan, reporter, 0.02, 0.9)
     reporter.stage("Joining the pieces")
     piece_units = [unit for unit in plan.units if unit != MEDIA_UNIT]
@@ -121,9 +122,9 @@ def _ingest_in_pieces(job, source, staging, duration, pieces, fps, size, reporte
             "has_proxy": (staging / "proxy.mp4").exists()}
 
 
-def run_ingest_piece(job_id: int, attempt: int) -> str:
+def run_ingest_piece(job_id: int, run: int) -> str:
     """A helper's part of a parallel ingest: take free units while that run of the job is still going."""
-    job = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, attempts=attempt).first()
+    job = Job.objects.filter(pk=job_id, state=Job.State.RUNNING, runs=run).first()
     if job is None:
         return "run over"
     video = _video_of(job)
@@ -133,11 +134,11 @@ def run_ingest_piece(job_id: int, attempt: int) -> str:
 
     media = Path(settings.MEDIA_ROOT)
     source = media / video.file
-    staging = media / video.media_dir / f".ingest-{attempt}"
+    staging = media / video.media_dir / f".ingest-{run}"
     duration = probe(source).duration
     plan = PiecePlan(source=source, staging=staging,
                      ranges=tuple(split_ranges(duration, piece_count(job, duration))), fps=fps, size=size)
-    reporter = JobReporter(job_id, attempt)
+    reporter = JobReporter(job_id, run)
     try:
         did = work_through(plan, reporter.check_cancelled)
     except JobStopped:

@@ -55,7 +55,6 @@ def _done_path(plan: PiecePlan, unit: str) -> Path:
 def try_take(plan: PiecePlan, unit: str, *, stale_seconds: float | None = None) -> bool:
     """Take a unit if nobody has it (or, with stale_seconds, if its taker stopped touching it)."""
     claim = _claim_path(plan, unit)
-    claim.parent.mkdir(parents=True, exist_ok=True)
     if _done_path(plan, unit).exists():
         return False
     if stale_seconds is not None:
@@ -66,7 +65,7 @@ def try_take(plan: PiecePlan, unit: str, *, stale_seconds: float | None = None) 
             pass
     try:
         fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
+    except (FileExistsError, FileNotFoundError):  # taken, or the run is over and its folder gone
         return False
     os.write(fd, f"{os.getpid()}\n".encode())
     os.close(fd)
@@ -107,6 +106,11 @@ def run_unit(plan: PiecePlan, unit: str, should_stop) -> None:
     temporary = done.with_suffix(".tmp")
     temporary.write_text(json.dumps(facts))
     os.replace(temporary, done)
+
+
+def prepare(plan: PiecePlan) -> None:
+    """The job's run makes the units' folder; helpers never create it, so one arriving late does nothing."""
+    (plan.staging / "pieces").mkdir(parents=True, exist_ok=True)
 
 
 def work_through(plan: PiecePlan, should_stop, *, stale_seconds: float | None = None) -> int:

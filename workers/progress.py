@@ -1,6 +1,6 @@
 """JobReporter: where a running job stands (progress, stage, ETA, heartbeat), written to its Job row.
 
-Every write is a conditional update on (pk, state=running, attempts=<this run's attempt>), so a run that was
+Every write is a conditional update on (pk, state=running, runs=<this run's number>), so a run that was
 taken over (the sweep re-queued it after a missed heartbeat, another worker claimed it) can no longer touch the
 row: its next report raises JobLost and the stale run stops. A cancel request makes the next report raise
 JobCancelled, which is how cancellation stays cooperative: pipelines report between steps.
@@ -45,9 +45,9 @@ class JobTimedOut(JobStopped):
 class JobReporter:
     """Progress of one claimed run of a job. Call it as a ProgressFn: reporter(fraction, stage)."""
 
-    def __init__(self, job_id: int, attempt: int, *, min_interval: float = 0.25, deadline: float | None = None):
+    def __init__(self, job_id: int, run: int, *, min_interval: float = 0.25, deadline: float | None = None):
         self.job_id = job_id
-        self.attempt = attempt
+        self.run = run
         self.min_interval = min_interval
         self.deadline = deadline  # time.monotonic() value after which reports raise JobTimedOut
         self.started = time.monotonic()
@@ -56,7 +56,7 @@ class JobReporter:
         self._fraction = 0.0
 
     def _mine(self):
-        return Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING, attempts=self.attempt)
+        return Job.objects.filter(pk=self.job_id, state=Job.State.RUNNING, runs=self.run)
 
     def __call__(self, fraction: float, stage: str = "") -> None:
         self.progress(fraction, stage)
@@ -91,7 +91,7 @@ class JobReporter:
 
     def span(self, low: float, high: float) -> JobReporter:
         """A reporter whose 0..1 maps onto [low, high] of this one (for a pipeline's sub-steps)."""
-        child = JobReporter(self.job_id, self.attempt, min_interval=self.min_interval, deadline=self.deadline)
+        child = JobReporter(self.job_id, self.run, min_interval=self.min_interval, deadline=self.deadline)
         child.started = self.started
         a, b = self._span
         child._span = (a + (b - a) * low, a + (b - a) * high)
@@ -108,8 +108,8 @@ class JobReporter:
         return max(0.0, elapsed * (1.0 - overall) / overall)
 
     def _raise_stop(self) -> None:
-        row = Job.objects.filter(pk=self.job_id).values("state", "attempts", "cancel_requested").first()
-        if row and row["state"] == Job.State.RUNNING and row["attempts"] == self.attempt and row["cancel_requested"]:
+        row = Job.objects.filter(pk=self.job_id).values("state", "runs", "cancel_requested").first()
+        if row and row["state"] == Job.State.RUNNING and row["runs"] == self.run and row["cancel_requested"]:
             raise JobCancelled("cancelled on request")
         raise JobLost(f"job {self.job_id} is no longer this run's (now {row and row['state']})")
 

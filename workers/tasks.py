@@ -51,7 +51,7 @@ def sweep() -> dict:
 
 
 @shared_task(name="skerry.ingest_piece")
-def ingest_piece(job_id: int, attempt: int) -> str:
+def ingest_piece(job_id: int, run: int) -> str:
     from workers.ingest import run_ingest_piece
 
-    return run_ingest_piece(int(job_id), int(attempt))
+    return run_ingest_piece(int(job_id), int(run))

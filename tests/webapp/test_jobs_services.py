@@ -52,7 +52,7 @@ def test_it_asks_a_running_job_to_stop_and_the_reporter_raises(django_capture_on
     with django_capture_on_commit_callbacks(execute=False):
         job = services.start_job("noop")
     claimed = claim_job(job.pk, "w")
-    reporter = JobReporter(job.pk, claimed.attempts, min_interval=0)
+    reporter = JobReporter(job.pk, claimed.runs, min_interval=0)
     reporter(0.5, "half way")
     assert services.cancel_job(job) is True
     assert job.state == Job.State.RUNNING and job.cancel_requested
@@ -76,9 +76,20 @@ def test_a_run_taken_over_cannot_write_any_more(django_capture_on_commit_callbac
     Job.objects.filter(pk=job.pk).update(state=Job.State.QUEUED)  # as the sweep does
     second = claim_job(job.pk, "second")
     with pytest.raises(JobLost):
-        JobReporter(job.pk, first.attempts, min_interval=0)(0.9, "stale run")
-    assert finish_job(job.pk, first.attempts, Job.State.SUCCEEDED) is False
-    assert finish_job(job.pk, second.attempts, Job.State.SUCCEEDED) is True
+        JobReporter(job.pk, first.runs, min_interval=0)(0.9, "stale run")
+    assert finish_job(job.pk, first.runs, Job.State.SUCCEEDED) is False
+    assert finish_job(job.pk, second.runs, Job.State.SUCCEEDED) is True
+
+
+def test_a_run_from_before_a_retry_cannot_write_either(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+        old = claim_job(job.pk, "first")
+        Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED)  # given up on while "first" hung
+        services.retry_job(job)
+    new = claim_job(job.pk, "second")
+    assert new.attempts == old.attempts == 1 and new.runs == 2
+    assert finish_job(job.pk, old.runs, Job.State.SUCCEEDED) is False
 
 
 def test_a_raising_pipeline_leaves_its_error_on_the_job(django_capture_on_commit_callbacks):

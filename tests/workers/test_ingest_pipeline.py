@@ -92,3 +92,16 @@ def test_a_ready_video_in_an_area_with_active_detectors_gets_scored(tiny_video, 
     job.refresh_from_db()
     scoring = Job.objects.get(pk=job.result["scoring_job"])
     assert scoring.kind == Job.Kind.SCORE and scoring.video == video and scoring.params["detectors"] == [detector.pk]
+
+
+def test_a_helper_arriving_after_the_run_ended_does_nothing(tiny_video):
+    from workers.ingest import run_ingest_piece
+
+    video = uploaded_video(tiny_video)
+    job = ingest_job(video, pieces=2, helpers=0)
+    run_job(job.pk, run_ingest, worker="test")
+    job.refresh_from_db()
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)  # as if a late helper saw it still running
+    assert run_ingest_piece(job.pk, job.runs) == "did 0 unit(s)"
+    folder = Path(settings.MEDIA_ROOT) / video.media_dir
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]

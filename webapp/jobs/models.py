@@ -41,6 +41,8 @@ class Job(models.Model):
     eta_seconds = models.FloatField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Claims ever made (never reset, unlike attempts on retry): the current run's fencing token.
+    runs = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)

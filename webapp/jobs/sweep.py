@@ -59,7 +59,7 @@ def sweep_jobs(*, stale_seconds: float | None = None, max_attempts: int | None =
 
 
 def _sweep_dead_run(job: Job, max_attempts: int, report: SweepReport) -> None:
-    mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, attempts=job.attempts, heartbeat=job.heartbeat)
+    mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, runs=job.runs, heartbeat=job.heartbeat)
     since = f"no heartbeat since {job.heartbeat:%Y-%m-%d %H:%M:%S} UTC" if job.heartbeat else "no heartbeat"
     who = job.worker or "its worker"
     now = timezone.now()
