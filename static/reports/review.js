@@ -177,8 +177,10 @@
     rows.forEach((row, id) => row.classList.toggle("selected", id === event.id));
     if (jump) seek(event.start);
   }
+  const covers = (e, t) => t >= e.start - 0.25 && t <= e.end + 0.25;
   function selectAt(t) {
-    const inside = events.findIndex((e) => t >= e.start - 0.25 && t <= e.end + 0.25);
+    if (selected >= 0 && covers(events[selected], t)) return;  // keep what the analyst chose among overlaps
+    const inside = events.findIndex((e) => covers(e, t));
     if (inside >= 0 && inside !== selected) select(inside, false);
   }
   function step(direction) {

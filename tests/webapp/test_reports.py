@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.support.seed import make_mission, make_user, seed_scored_video
 from webapp.detectors.models import Event
+from webapp.reports.figures import decode_typed_array
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +176,16 @@ def test_standalone_html_needs_no_server(client, people, mission):
     assert html.split("<body>", 1)[1].count('src="data:image/png;base64,') == count
     strip = json.loads(re.search(r'id="strip-figure">(.*?)</script>', html, re.S).group(1))
     assert len(strip["data"][0]["customdata"]) == count
+    for video in mission.videos.all():  # each video's score timeline, drawn without WebGL
+        timeline = json.loads(re.search(rf'id="timeline-{video.pk}">(.*?)</script>', html, re.S).group(1))
+        assert {t["type"] for t in timeline["data"]} == {"scatter"}
+        assert len(decode_typed_array(timeline["data"][0]["y"])) <= 800
+
+
+def test_a_card_opens_the_heatmap_view_at_the_event_peak(client, people, mission):
+    login(client, people["viewer"])
+    event = Event.objects.filter(score_run__detector__kind="cae").first()
+    response = client.get(reverse("event_heatmap", args=[event.pk]))
+    index = int(re.search(r"/frames/(\d+)/$", response["Location"]).group(1))
+    assert index == round(event.peak_time * 2)  # sampled at 2 fps from 0 s
+    assert client.get(response["Location"]).status_code == 200

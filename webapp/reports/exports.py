@@ -13,13 +13,16 @@ import io
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from webapp.catalog.models import Video
 from webapp.reports.figures import figure_json
 from webapp.reports.images import event_thumbnail_png
 from webapp.reports.plotlyjs import plotly_js_text
+from webapp.reports.timeline import video_timeline
 
 COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
            "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
+STANDALONE_TIMELINE_POINTS = 800  # per detector and video: the outline of the scores, not every frame
 
 
 def event_rows(events) -> list[dict]:
@@ -64,5 +67,22 @@ def standalone_report(mission, events, strip: dict) -> str:
     counts = {state: sum(1 for e in chosen if e.review == state) for state in ("unreviewed", "confirmed", "dismissed")}
     return render_to_string("reports/standalone.html", {
         "mission": mission, "cards": cards, "total": total, "shown": len(chosen), "counts": counts,
-        "strip_json": figure_json(strip), "plotly_js": plotly_js_text(), "generated": timezone.now(),
+        "strip_json": figure_json(strip), "timelines": video_timelines(mission), "plotly_js": plotly_js_text(),
+        "generated": timezone.now(),
     })
+
+
+def video_timelines(mission) -> list[dict]:
+    """Each scored video's score timeline, without the playback cursor, as figure JSON for the standalone file."""
+    timelines = []
+    for video in mission.videos.filter(status=Video.Status.READY).order_by("original_name", "pk"):
+        timeline = video_timeline(video, max_points=STANDALONE_TIMELINE_POINTS)
+        if not timeline["tracks"]:
+            continue
+        figure = timeline["figure"]
+        figure["layout"]["shapes"] = [s for s in figure["layout"]["shapes"] if s.get("name") != "cursor"]
+        for trace in figure["data"]:
+            if trace["type"] == "scattergl":
+                trace["type"] = "scatter"  # no WebGL needed in a file opened anywhere
+        timelines.append({"video": video, "id": f"timeline-{video.pk}", "json": figure_json(figure)})
+    return timelines

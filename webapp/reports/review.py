@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -111,6 +111,17 @@ def event_thumbnail(request, pk: int):
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = IMAGE_CACHE
     return response
+
+
+@require_GET
+def event_heatmap(request, pk: int):
+    """The heatmap view at an event's peak frame (a card links here; the index is the run's nearest frame)."""
+    event = event_for(request, pk)
+    with np.load(images.media_path(event.score_run.media_dir) / "scores.npz") as data:
+        times = data["times"]
+    if len(times) == 0:
+        raise Http404("the score run has no frames")
+    return redirect("heatmap_view", event.score_run_id, images.nearest_index(times, event.peak_time))
 
 
 PANELS = ("input", "reconstruction", "heatmap", "overlay", "difference")

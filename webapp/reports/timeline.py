@@ -29,11 +29,10 @@ def load_run(run: ScoreRun):
         return None
 
 
-def review_payload(video) -> dict:
-    """Figure, tracks (full-resolution times and scores, sent once), events and intervals for the page."""
-    runs = ready_runs(video)
+def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
+    """The timeline figure of a video's ready score runs, with what it was built from."""
     tracks, track_of_run, missing = [], {}, []
-    for run in runs:
+    for run in ready_runs(video):
         scores = load_run(run)
         if scores is None:
             missing.append(str(run.detector))
@@ -51,18 +50,26 @@ def review_payload(video) -> dict:
         events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk}
                 for e in events],
         duration=video.duration or _last_time(tracks),
-        max_points=MAX_POINTS,
+        max_points=max_points,
     )
+    return {"figure": figure, "tracks": tracks, "track_of_run": track_of_run, "events": events,
+            "intervals": intervals, "missing": missing}
+
+
+def review_payload(video) -> dict:
+    """Figure, tracks (full-resolution times and scores, sent once), events and intervals for the page."""
+    timeline = video_timeline(video)
+    row_of = timeline["track_of_run"]
     return {
         "video": {"id": video.pk, "duration": video.duration},
-        "figure": figure,
-        "tracks": [_track_json(t["run"], t["scores"], row) for row, t in enumerate(tracks)],
-        "events": [_event_json(e, track_of_run[e.score_run_id]) for e in events],
-        "intervals": [{"start": s, "end": e, "class": c} for s, e, c in intervals],
+        "figure": timeline["figure"],
+        "tracks": [_track_json(t["run"], t["scores"], row) for row, t in enumerate(timeline["tracks"])],
+        "events": [_event_json(e, row_of[e.score_run_id]) for e in timeline["events"]],
+        "intervals": [{"start": s, "end": e, "class": c} for s, e, c in timeline["intervals"]],
         "urls": {"review": reverse("event_review", args=[0]), "heatmap": reverse("heatmap_png", args=[0, 0]),
                  "heatmap_view": reverse("heatmap_view", args=[0, 0]),
                  "frame": reverse("heatmap_view_image", args=[0, 0, "input"])},
-        "missing": missing,
+        "missing": timeline["missing"],
     }
 
 

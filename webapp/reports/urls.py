@@ -10,6 +10,7 @@ urlpatterns = [
     path("missions/<int:pk>/report/standalone.html", views.mission_report_html, name="mission_report_html"),
     path("videos/<int:pk>/review/", review.video_review, name="video_review"),
     path("events/<int:pk>/review/", review.event_review, name="event_review"),
+    path("events/<int:pk>/heatmap/", review.event_heatmap, name="event_heatmap"),
     path("events/<int:pk>/thumbnail.png", review.event_thumbnail, name="event_thumbnail"),
     path("runs/<int:pk>/heatmaps/<int:index>.png", review.heatmap_png, name="heatmap_png"),
     path("runs/<int:pk>/frames/<int:index>/", review.heatmap_view, name="heatmap_view"),
