@@ -14,6 +14,7 @@ from tests.workers.test_ingest_pipeline import ingest_job, uploaded_video
 from webapp.catalog.models import LabelInterval, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from workers import model_cache
 from workers.claim import run_job
 from workers.ingest import run_ingest
 from workers.scoring import overlap, run_scoring
@@ -55,6 +56,8 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     pictures = sorted(folder.glob("recon_*.png"))
     assert pictures and Image.open(pictures[0]).size[1] == 2 * 16
 
+    model_cache.clear()
+    loads = model_cache.stats["loads"]
     score = Job.objects.create(kind=Job.Kind.SCORE, mission=area_videos[0].mission,
                                params={"detectors": [detector.pk]})
     assert run_job(score.pk, run_scoring, worker="test") == "succeeded", Job.objects.get(pk=score.pk).error
@@ -75,6 +78,7 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
         scores = np.load(Path(settings.MEDIA_ROOT) / run.media_dir / "scores.npz")["frame_scores"]
         assert np.allclose(scores, first_files[run.pk])
     assert Event.objects.filter(score_run__detector=detector).count() == len(events), "events duplicated"
+    assert model_cache.stats["loads"] == loads + 1, "the model is loaded once per process"
     if events:
         kept = Event.objects.get(score_run=events[0].score_run, start=events[0].start)
         assert (kept.review, kept.note) == (Event.Review.CONFIRMED, "boat")
