@@ -105,6 +105,11 @@ def test_review_page_seeks_from_the_timeline_and_confirms_with_the_keyboard(live
     event.refresh_from_db()
     assert (event.review, event.reviewer, event.note) == ("confirmed", analyst, "boat by the reef")
     assert Event.objects.filter(review=Event.Review.CONFIRMED).count() == 1
+    # Zooming redraws the visible span from the full-resolution data sent with the page (no request).
+    xs = page.evaluate("""async () => { const gd = document.getElementById('timeline');
+        await Plotly.relayout(gd, {'xaxis.range': [30, 35]}); await new Promise(r => setTimeout(r, 300));
+        return Array.from(gd.data[0].x); }""")
+    assert 10 <= len(xs) <= 14 and 29 <= min(xs) and max(xs) <= 36  # 2 fps: the ~11 frames around 30-35 s
     assert not page.problems, page.problems  # includes any CSP refusal of plotly.js (WebGL or SVG)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"review-page-{renderer}.png"), full_page=True)

@@ -189,3 +189,24 @@ def test_web_code_of_the_reports_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "webapp.settings"})
     assert out.stdout.strip() == "False"
+
+
+def test_a_video_without_scores_says_so(client, people):
+    mission = make_mission()
+    seeded = seed_scored_video(mission, kinds=())
+    html = page(client, people["viewer"], seeded.video)
+    assert "no finished score runs yet" in html
+    assert embedded(html, "review-data")["tracks"] == []
+
+
+def test_names_and_notes_cannot_inject_scripts(client, people, seeded):
+    hostile = "</script><script>alert(1)</script>"
+    seeded.video.original_name = hostile
+    seeded.video.save()
+    Event.objects.filter(score_run__video=seeded.video).update(note=hostile)
+    html = page(client, people["viewer"], seeded.video)
+    report = client.get(reverse("mission_report", args=[seeded.video.mission_id])).content.decode()
+    standalone = client.get(reverse("mission_report_html", args=[seeded.video.mission_id])).content.decode()
+    for text in (html, report, standalone):
+        assert "<script>alert(1)" not in text
+    assert embedded(html, "review-data")["events"][0]["note"] == hostile  # intact as data, inert as markup
