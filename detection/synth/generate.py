@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import queue
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,13 +81,35 @@ def _run(tasks: list[VideoTask], jobs: int, progress: ProgressFn) -> dict:
             results[(task.dataset, task.number)] = render_video(task, frame_progress)
         return results
     context = multiprocessing.get_context("fork")
+    _AREA["updates"] = context.Queue()  # inherited by the forked workers: (task key, fraction done)
+    done = {(task.dataset, task.number): 0.0 for task in tasks}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(render_video, task): task for task in tasks}
-        for done, future in enumerate(as_completed(futures), start=1):
-            task = futures[future]
-            results[(task.dataset, task.number)] = future.result()
-            progress(done / len(tasks), f"rendered {task.plan.path}")
+        futures = {pool.submit(render_video, task, _Reporter((task.dataset, task.number))): task for task in tasks}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = futures[future]
+                results[(task.dataset, task.number)] = future.result()
+                done[(task.dataset, task.number)] = 1.0
+            while True:
+                try:
+                    key, fraction = _AREA["updates"].get_nowait()
+                except queue.Empty:
+                    break
+                done[key] = max(done[key], fraction)
+            progress(sum(done.values()) / len(tasks), f"rendered {len(results)} of {len(tasks)} videos")
     return results
+
+
+class _Reporter:
+    """A worker's progress callback: sends its task's fraction done to the parent through the inherited queue."""
+
+    def __init__(self, key: tuple[int, int]):
+        self.key = key
+
+    def __call__(self, fraction: float, stage: str) -> None:
+        _AREA["updates"].put((self.key, fraction))
 
 
 def render_video(task: VideoTask, progress: ProgressFn = no_progress) -> VideoRecord:

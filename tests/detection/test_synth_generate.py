@@ -66,7 +66,10 @@ def test_the_manifest_intervals_match_the_ground_truth_at_every_frame_and_at_2_f
 
 
 def test_the_same_seed_gives_the_same_files_with_one_or_two_workers(tiny_set, tmp_path):
-    again = generate(tmp_path / "again", preset="tiny", seed=0, jobs=2)
+    reports = []
+    again = generate(tmp_path / "again", preset="tiny", seed=0, jobs=2,
+                     progress=lambda fraction, stage: reports.append(fraction))
+    assert reports == sorted(reports) and reports[-1] == 1.0
     other = generate(tmp_path / "other", preset="tiny", seed=1, jobs=1)
     assert again.read_text() == tiny_set.read_text()
     for plan in TINY.datasets[0].videos:
