@@ -56,6 +56,7 @@ GET_EXPECTED = {
     "api_mission_score": POST_ONLY,
     "api_upload_create": POST_ONLY,
     "api_upload": POST_ONLY,
+    "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
 }
 # The write methods tried per URL (default POST).
 WRITE_METHODS = {
