@@ -25,11 +25,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    """`probe VIDEO`: print the VideoInfo as JSON."""
     print(json.dumps(dataclasses.asdict(probe(args.video)), indent=2))
     return 0
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    """`ingest VIDEO OUTDIR`: ingest with a tqdm bar, then print a JSON summary."""
     with tqdm(total=1000, unit="‰", desc="ingest", disable=args.quiet) as bar:
 
         def progress(fraction: float, stage: str) -> None:

@@ -58,6 +58,7 @@ class FrameReader:
         configure_decoder(stream, threads=threads, keyframes_only=keyframes_only)
 
     def seconds(self, timestamp: int) -> float:
+        """A stream timestamp as seconds since the stream's first timestamp."""
         return float((timestamp - self.origin) * self.time_base)
 
     def _seek(self) -> None:

@@ -43,6 +43,7 @@ class FrameArrayWriter:
         self._file.write(_npy_header((0, *self.frame_shape)))
 
     def append(self, frame: np.ndarray) -> None:
+        """Write one (H, W, C) uint8 frame after the previous ones."""
         if frame.shape != self.frame_shape or frame.dtype != np.uint8:
             raise ValueError(f"frame of shape {frame.shape} {frame.dtype}, expected {self.frame_shape} uint8")
         self._file.write(np.ascontiguousarray(frame).data)

@@ -113,6 +113,7 @@ class ProxyEncoder:
         return self.out_path
 
     def abort(self) -> None:
+        """Close and delete the unfinished proxy."""
         if self._output is not None:
             self._output.close()
         self._temporary.unlink(missing_ok=True)

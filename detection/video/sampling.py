@@ -36,6 +36,7 @@ class TimestampSelector:
         self.previous_slot = -1
 
     def keep(self, time: float) -> bool:
+        """Whether the frame at `time` (seconds, frames in order) is kept."""
         slot = math.floor((time + _GRID_TOLERANCE) * self.fps)
         kept = slot > self.previous_slot
         self.previous_slot = max(self.previous_slot, slot)
@@ -117,6 +118,7 @@ class FrameSampler:
         )
 
     def abort(self) -> None:
+        """Drop the unfinished frames file."""
         if self._writer is not None:
             self._writer.abort()
 
