@@ -143,3 +143,40 @@ def test_a_long_video_is_ingested_in_parallel_pieces_on_workers(celery_worker, w
     finally:
         helper.stop()
     assert "ingest_piece" in helper.log() or "ingest_piece" in celery_worker.log(), "no helper task was sent"
+
+
+def test_tasks_are_named_and_routed_by_queue():
+    import workers.tasks  # noqa: F401 - registers the tasks, as a worker does at start
+    from workers.celery_app import app
+
+    def queue(name):
+        return app.amqp.router.route({}, name)["queue"].name
+
+    assert {"skerry.noop", "skerry.ingest", "skerry.ingest_piece", "skerry.train", "skerry.score",
+            "skerry.sweep"} <= set(app.tasks)
+    assert [queue(n) for n in ("skerry.ingest", "skerry.train", "skerry.score")] == ["cpu", "gpu", "gpu"]
+    assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_acks_late
+    assert app.tasks["skerry.train"].soft_time_limit < app.tasks["skerry.train"].time_limit
+
+
+@pytest.mark.slow
+def test_a_detector_trains_and_scores_a_mission_on_the_worker(celery_worker, tmp_path):
+    from tests.workers.test_ingest_pipeline import uploaded_video
+    from tests.workers.test_train_score_pipeline import TINY_CAE
+    from webapp.catalog.models import Video
+    from webapp.detectors.models import Detector, ScoreRun
+
+    videos = []
+    for name, fps in (("n1.mp4", 8), ("n2.mp4", 10)):
+        video = uploaded_video(make_video(tmp_path / name, seconds=3.0, fps=fps), name)
+        Video.objects.filter(pk=video.pk).update(label="normal")
+        videos.append(services.start_ingest(video))
+    for job in videos:
+        assert celery_worker.wait_for(job, timeout=120).state == Job.State.SUCCEEDED
+    area = Video.objects.get(pk=videos[0].video_id).mission.area
+    detector = Detector.objects.create(area=area, kind="cae", name="tiny", config=TINY_CAE, is_active=True)
+    train = celery_worker.wait_for(services.start_training(detector), timeout=240)
+    assert train.state == Job.State.SUCCEEDED, train.error
+    score = services.start_scoring(videos[0].video.mission)
+    assert celery_worker.wait_for(score, timeout=120).state == Job.State.SUCCEEDED
+    assert ScoreRun.objects.filter(detector=detector, status="ready").count() == 2
