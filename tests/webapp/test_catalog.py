@@ -138,3 +138,10 @@ def test_an_admin_deletes_a_mission(admin, mission):
 
 def test_a_missing_mission_is_not_found(viewer):
     assert login(viewer).get(reverse("mission", args=[9999])).status_code == 404
+
+
+def test_a_refusal_explains_which_role_is_needed(viewer, area):
+    page = login(viewer).post(reverse("areas"), {"name": "Nope"})
+    assert page.status_code == 403
+    assert "This needs the analyst role." in page.content.decode()
+    assert "vera (viewer)" in page.content.decode()

@@ -117,9 +117,6 @@ class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     queryset = LabelInterval.objects.select_related("video", "created_by")
     serializer_class = s.IntervalSerializer
 
-    def perform_update(self, serializer):
-        serializer.save(created_by=self.request.user)
-
     def check_object_permissions(self, request, obj):
         # Removing a label is labelling work, not an admin deletion.
         if request.method == "DELETE":

@@ -70,13 +70,6 @@ def add_interval(video: Video, start, end, anomaly_class: str, user) -> LabelInt
     return interval
 
 
-def update_interval(interval: LabelInterval, start, end, anomaly_class: str, user) -> LabelInterval:
-    interval.start, interval.end, interval.anomaly_class = clean_interval(interval.video, start, end, anomaly_class)
-    interval.created_by = user
-    interval.save(update_fields=["start", "end", "anomaly_class", "created_by"])
-    return interval
-
-
 def delete_interval(interval: LabelInterval) -> None:
     interval.delete()
 
