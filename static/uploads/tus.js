@@ -45,6 +45,8 @@
     catch (e) { return `the server answered ${response.status}`; }
   }
 
+  // A refusal that retrying cannot fix (bad video, duplicate, too large, no permission); an offset
+  // conflict (409 with final false) is not one: the client asks for the offset and goes on.
   function isFinal(response) {
     try { return Boolean(JSON.parse(response.body).final); } catch (e) { return response.status < 500; }
   }
@@ -112,7 +114,7 @@
           }
           continue;
         }
-        if (response && response.status < 500 && response.status !== 409 && isFinal(response)) {
+        if (response && response.status < 500 && isFinal(response)) {
           this.forget();
           throw new UploadError(messageOf(response), true);
         }

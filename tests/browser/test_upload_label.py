@@ -74,20 +74,28 @@ def test_an_analyst_uploads_a_video_sees_it_ingested_and_labels_an_interval(
     assert page.console_errors == []
 
 
-def test_a_rejected_file_shows_why_and_leaves_the_mission_unchanged(page, live_server, tmp_path):  # noqa: F811
+def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isolated_broker, tmp_path):  # noqa: F811
     junk = tmp_path / "notes.mp4"
     junk.write_bytes(bytes(range(256)) * 64)
+    good = make_video(tmp_path / "good.mp4", seconds=2)
     make_user("anna", "analyst", password=PASSWORD)
     area = Area.objects.create(name="North Skerries")
     mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28))
 
     log_in(page, "anna", PASSWORD)
     page.goto(mission.get_absolute_url())
-    page.set_input_files("#upload-files", str(junk))
+    page.set_input_files("#upload-files", [str(junk), str(good)])
     failed = page.wait_for_selector("#upload-list .upload.failed")
+    page.wait_for_selector("#upload-list .upload.done")
     assert "Rejected: “notes.mp4” is not a video file" in failed.inner_text()
     screenshot(page, "mission-rejected-upload")
-    assert not mission.videos.exists()
+    assert list(mission.videos.values_list("original_name", flat=True)) == ["good.mp4"]
+
+    page.goto(mission.get_absolute_url())
+    page.set_input_files("#upload-files", str(good))
+    again = page.wait_for_selector("#upload-list .upload.failed")
+    assert "Rejected: “good.mp4” is already in this mission as “good.mp4”" in again.inner_text()
+    assert mission.videos.count() == 1
 
 
 def test_an_upload_cut_off_mid_way_resumes_after_a_reload(page, live_server, settings, tmp_path):  # noqa: F811
