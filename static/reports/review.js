@@ -108,7 +108,12 @@
   plot.dataset.renderer = webgl ? "webgl" : "svg";
 
   Plotly.newPlot(plot, figure.data, figure.layout, { responsive: true, displaylogo: false }).then(() => {
-    plot.on("plotly_click", (ev) => { if (ev.points && ev.points.length) seek(Number(ev.points[0].x)); });
+    plot.on("plotly_click", (ev) => {
+      if (!ev.points || !ev.points.length) return;
+      const point = ev.points.find((p) => p.data.meta && p.data.meta.role === "events");
+      if (point) return select(events.findIndex((e) => e.id === point.customdata), true);  // a peak marker
+      seek(Number(ev.points[0].x));
+    });
     plot.on("plotly_relayout", (ev) => {
       if ("xaxis.range[0]" in ev) redraw([ev["xaxis.range[0]"], ev["xaxis.range[1]"]]);
       else if ("xaxis.autorange" in ev || "xaxis.range" in ev) redraw(ev["xaxis.range"] || null);
@@ -217,12 +222,21 @@
     recolour(event);
   }
   const colours = { unreviewed: "rgba(214, 39, 40, 0.28)", confirmed: "rgba(140, 20, 20, 0.45)", dismissed: "rgba(120, 120, 120, 0.25)" };
+  const markerColours = { unreviewed: "#d62728", confirmed: "#8c1414", dismissed: "#8a8a8a" };
   function recolour(event) {
     const index = plot.layout.shapes.findIndex((s) => s.name === "event-" + event.id);
-    if (index < 0) return;
-    const update = {};
-    update["shapes[" + index + "].fillcolor"] = colours[event.review];
-    Plotly.relayout(plot, update);
+    if (index >= 0) {
+      const update = {};
+      update["shapes[" + index + "].fillcolor"] = colours[event.review];
+      Plotly.relayout(plot, update);
+    }
+    plot.data.forEach((trace, i) => {
+      const at = trace.meta && trace.meta.role === "events" ? Array.from(trace.customdata).indexOf(event.id) : -1;
+      if (at < 0) return;
+      const colour = Array.from(trace.marker.color);
+      colour[at] = markerColours[event.review];
+      Plotly.restyle(plot, { "marker.color": [colour] }, [i]);
+    });
   }
   const confirmButton = byId("confirm-event"), dismissButton = byId("dismiss-event");
   if (confirmButton) confirmButton.addEventListener("click", () => review("confirmed"));

@@ -88,6 +88,8 @@ def test_review_page_seeks_from_the_timeline_and_confirms_with_the_keyboard(live
     page.wait_for_selector("#timeline .hoverlayer .hovertext", timeout=10_000)
     page.mouse.click(x, y)
     page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 40) < 1.0", timeout=10_000)
+    page.wait_for_function("""() => { const shapes = document.getElementById('timeline').layout.shapes;
+        return Math.abs(shapes[shapes.length - 1].x0 - 40) < 1.0; }""")  # the cursor follows the player
 
     page.keyboard.press("p")  # back to the latest event starting before 40 s: the CAE's, inside the MIL's
     event = Event.objects.get(score_run=seeded.runs["cae"])
@@ -105,14 +107,14 @@ def test_review_page_seeks_from_the_timeline_and_confirms_with_the_keyboard(live
     event.refresh_from_db()
     assert (event.review, event.reviewer, event.note) == ("confirmed", analyst, "boat by the reef")
     assert Event.objects.filter(review=Event.Review.CONFIRMED).count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"review-page-{renderer}.png"), full_page=True)
     # Zooming redraws the visible span from the full-resolution data sent with the page (no request).
     xs = page.evaluate("""async () => { const gd = document.getElementById('timeline');
         await Plotly.relayout(gd, {'xaxis.range': [30, 35]}); await new Promise(r => setTimeout(r, 300));
         return Array.from(gd.data[0].x); }""")
     assert 10 <= len(xs) <= 14 and 29 <= min(xs) and max(xs) <= 36  # 2 fps: the ~11 frames around 30-35 s
     assert not page.problems, page.problems  # includes any CSP refusal of plotly.js (WebGL or SVG)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"review-page-{renderer}.png"), full_page=True)
 
 
 def test_mission_report_shows_heatmap_cards(live_server, browser_page, seeded):

@@ -94,6 +94,9 @@ def test_the_timeline_draws_scores_thresholds_segments_labels_and_events(client,
     assert sum(1 for s in shapes if s.get("name", "").startswith("event-")) == Event.objects.filter(
         score_run__video=seeded.video).count()
     assert shapes[-1]["name"] == "cursor"
+    markers = [t for t in figure["data"] if t.get("meta", {}).get("role") == "events"]
+    peaks = {e.pk: e.peak_score for e in Event.objects.filter(score_run__video=seeded.video)}
+    assert {i: y for t in markers for i, y in zip(t["customdata"], t["y"])} == pytest.approx(peaks)
 
 
 def test_a_two_hour_video_sends_little_and_keeps_its_peaks(client, people):

@@ -76,7 +76,8 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
     the threshold as a line, labelled intervals shaded over all rows, events shaded in their row by review.
 
     tracks: [{"name", "kind", "times", "scores", "threshold", "segment_bounds" (S, 2) | None,
-    "segment_scores" (S,) | None}]; intervals: [(start, end, class)]; events: [{"row", "start", "end", "review"}].
+    "segment_scores" (S,) | None}]; intervals: [(start, end, class)];
+    events: [{"row", "start", "end", "review", "id", "peak_time", "peak_score"}] (peaks are also drawn as markers).
     """
     rows = max(1, len(tracks))
     gap = 0.06 if rows > 1 else 0.0
@@ -106,6 +107,19 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
             shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
                            "y0": track["threshold"], "y1": track["threshold"], "name": "threshold",
                            "line": {"color": "#b3261e", "width": 1, "dash": "dash"}})
+    marker_colours = {"unreviewed": "#d62728", "confirmed": "#8c1414", "dismissed": "#8a8a8a"}
+    for row in range(len(tracks)):
+        # Peaks as markers too: a 6-second event is under a pixel wide on a 2-hour axis, a marker is not.
+        mine = [e for e in events if e["row"] == row and "peak_time" in e]
+        if mine:
+            axis = "" if row == 0 else str(row + 1)
+            data.append({"type": "scatter", "mode": "markers", "name": "events", "showlegend": row == 0,
+                         "x": [e["peak_time"] for e in mine], "y": [e["peak_score"] for e in mine],
+                         "customdata": [e["id"] for e in mine], "xaxis": "x", "yaxis": f"y{axis}",
+                         "marker": {"symbol": "triangle-down", "size": 10,
+                                    "color": [marker_colours.get(e["review"], "#d62728") for e in mine]},
+                         "meta": {"role": "events", "row": row},
+                         "hovertemplate": "event %{customdata}: peak %{y:.3f} at %{x:.1f}s<extra></extra>"})
     for start, end, _ in intervals:
         shapes.append({"type": "rect", "xref": "x", "x0": start, "x1": end, "yref": "paper", "y0": 0, "y1": 1,
                        "fillcolor": INTERVAL_COLOUR, "line": {"width": 0}, "layer": "below", "name": "label"})

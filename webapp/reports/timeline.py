@@ -47,8 +47,8 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
           "segment_bounds": t["scores"].segment_bounds, "segment_scores": t["scores"].segment_scores}
          for t in tracks],
         intervals=intervals,
-        events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk}
-                for e in events],
+        events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk,
+                 "peak_time": e.peak_time, "peak_score": e.peak_score} for e in events],
         duration=video.duration or _last_time(tracks),
         max_points=max_points,
     )
