@@ -35,6 +35,18 @@ def separable_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(blurred, vertical / vertical.sum(-2, keepdim=True), groups=channels)
 
 
+def box_blur(images: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)^2 window of (B, C, H, W), borders replicated, by running sums (cost independent of r)."""
+    if radius <= 0:
+        return images
+    size = 2 * radius + 1
+    padded = F.pad(images, (radius + 1, radius, radius + 1, radius), mode="replicate")
+    rows = padded.cumsum(-1)
+    rows = rows[..., size:] - rows[..., :-size]  # (B, C, H + 2r + 1, W): window sums along x
+    cols = rows.cumsum(-2)
+    return (cols[..., size:, :] - cols[..., :-size, :]) / (size * size)
+
+
 def ssim_map(x: torch.Tensor, y: torch.Tensor, *, sigma: float = 1.5) -> torch.Tensor:
     """Structural similarity per pixel and channel, (B, C, H, W) in [-1, 1]; 1 where x and y agree."""
     x, y = x.float(), y.float()

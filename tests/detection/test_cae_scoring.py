@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from detection.cae.anomaly_map import frame_scores, heatmap_shape, quantise
+from detection.cae.anomaly_map import frame_scores, heatmap_shape, quantise, smooth_maps
 from detection.cae.config import make_config
+from detection.cae.losses import box_blur
 from detection.cae.scoring import CAEDetector, finalise_scores
 from detection.cae.tiling import cut_tiles, stitch, tile_grid
 from detection.cae.train import train_cae
@@ -114,3 +115,13 @@ def test_final_scores_are_z_scores_smoothed_over_time():
     raw = np.array([1.0, 1.0, 9.0, 1.0, 3.0, 3.0])
     scores = finalise_scores(raw, config, {"score_mean": 1.0, "score_std": 2.0})
     assert scores.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # a one-frame spike is a median's outlier
+
+
+def test_the_box_blur_is_a_window_mean_with_replicated_borders():
+    x = torch.rand(2, 3, 9, 11)
+    expected = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (2, 2, 2, 2), mode="replicate"), 5, 1)
+    assert torch.allclose(box_blur(x, 2), expected, atol=1e-5)
+    spot = torch.zeros(1, 21, 21)
+    spot[0, 10, 10] = 1.0
+    smoothed = smooth_maps(spot, 2.0)
+    assert float(smoothed.sum()) == pytest.approx(1.0) and int(smoothed.flatten().argmax()) == 10 * 21 + 10
