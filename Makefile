@@ -27,19 +27,19 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench-ingest: $(STAMP)
-	$(PY) bench/ingest.py
+	$(PY) -P bench/ingest.py
 
 bench-cae: $(STAMP)
-	$(PY) bench/cae.py
+	$(PY) -P bench/cae.py
 
 bench-mil: $(STAMP)
-	$(PY) bench/mil.py
+	$(PY) -P bench/mil.py
 
 bench-queue: $(STAMP)
-	$(PY) bench/queue.py
+	$(PY) -P bench/queue.py
 
 bench-pages: $(STAMP)
-	$(PY) bench/pages.py
+	$(PY) -P bench/pages.py
 
 bench-accuracy: $(STAMP)
 	bash bench/accuracy.sh
