@@ -73,6 +73,12 @@ def test_every_role_reads_the_detector_page(client, people, scored, role):
     assert 'id="threshold-slider"' in html and "Validation metrics" in html
 
 
+def test_it_lists_the_videos_it_scored_with_links_to_review(client, people, scored):
+    html = detector_page(client, people["viewer"], scored["cae"])
+    for seeded in scored["videos"]:
+        assert reverse("video_review", args=[seeded.video.pk]) in html
+
+
 def test_it_rejects_users_without_a_role(client, people, scored):
     client.force_login(people["outsider"])
     assert client.get(reverse("detector", args=[scored["cae"].pk])).status_code == 403

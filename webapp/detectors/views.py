@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -59,6 +60,8 @@ def detector(request, pk: int):
         "class_recall": evaluation.class_recall(runs, the_detector.threshold),
         "epochs": reconstruction_epochs(the_detector),
         "scored": the_detector.score_runs.count(), "flag_rule": evaluation.FLAG_RULE,
+        "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
+        .order_by("-max_score")[:200],
     }
     return render(request, "detectors/detector.html", context)
 
