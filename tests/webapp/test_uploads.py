@@ -240,3 +240,16 @@ def test_the_checksum_is_kept_as_chunks_arrive_and_rebuilt_when_the_chain_breaks
     checksum._running.clear()  # the next chunk lands in another web worker process
     assert tus_patch(client, location, 2000, clip[2000:]).status_code == 204
     assert Video.objects.get(mission=other).sha256 == expected and len(reread) == 1
+
+
+def test_it_refuses_an_upload_the_disk_cannot_hold(analyst, mission, monkeypatch):
+    from collections import namedtuple
+
+    from webapp.uploads import protocol
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(protocol.shutil, "disk_usage", lambda path: usage(10 * 1024**3, 0, 1024**3 + 5_000_000))
+    response = tus_create(login(analyst), create_url(mission), 6_000_000)
+    assert response.status_code == 507
+    assert response.json()["error"].startswith("the server has 5.0 MB free for uploads, not enough for this 6.0 MB file")
+    assert not UploadSession.objects.exists()

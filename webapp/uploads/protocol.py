@@ -13,6 +13,7 @@ import binascii
 import fcntl
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -26,6 +27,7 @@ TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 READ_BLOCK = 1024 * 1024
+DISK_RESERVE_BYTES = 1024**3  # never fill the disk the database and the other media live on
 
 
 class UploadRejected(Exception):
@@ -115,6 +117,14 @@ def create_session(request, mission) -> UploadSession:
         )
     if length == 0:
         raise UploadRejected(400, "the file is empty", final=True)
+    uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(uploads).free
+    if length > free - DISK_RESERVE_BYTES:
+        raise UploadRejected(
+            507, f"the server has {human_size(max(free - DISK_RESERVE_BYTES, 0))} free for uploads, "
+            f"not enough for this {human_size(length)} file; ask an administrator to free some space", final=True
+        )
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     session = UploadSession.objects.create(
         mission=mission, filename=display_name(metadata.get("filename", "")), length=length, created_by=request.user
@@ -166,10 +176,14 @@ def append_chunk(request, session: UploadSession, stream) -> UploadSession:
             raise UploadRejected(410, "the partial file was lost on the server; start the upload again", final=True)
         running = checksum.resume(session.pk, offset)
         out.seek(offset)
-        received = read_body(stream, declared, checksum.HashingWriter(out, running))
-        out.truncate()
-        out.flush()
-        os.fsync(out.fileno())
+        try:
+            received = read_body(stream, declared, checksum.HashingWriter(out, running))
+            out.truncate()
+            out.flush()
+            os.fsync(out.fileno())
+        except OSError as exc:  # the disk is full (or failing): drop this chunk, keep the rest
+            out.truncate(offset)
+            raise UploadRejected(507, f"the server could not store this chunk ({exc.strerror}); try again later") from None
         UploadSession.objects.filter(pk=session.pk).update(offset=offset + received)
         checksum.keep(session.pk, offset + received, running)
     session.offset = offset + received
