@@ -171,3 +171,12 @@ def test_the_sweep_resends_queued_jobs_whose_message_is_not_in_the_broker():
     assert stranded.enqueued > long_ago and recent.pk not in first.resent
     Job.objects.filter(pk=stranded.pk).update(enqueued=long_ago)
     assert sweep_jobs(stale_seconds=60).resent == [], "its message is waiting in the broker now: no duplicate"
+
+
+def test_the_sweep_command_reports_what_it_did(capsys, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    job = _stale_running_job(1)
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("sweep_jobs", stale_seconds=60)
+    assert f"1 requeued [{job.pk}]" in capsys.readouterr().out

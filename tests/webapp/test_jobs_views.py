@@ -110,6 +110,21 @@ def test_it_never_redirects_off_site(client, analyst):
     assert response.url == "/jobs/"
 
 
+def test_the_include_follows_the_page_it_is_on(video):
+    html = render_to_string("jobs/_job_list.html", {"jobs": [], "video": video, "mission": video.mission})
+    assert f'data-jobs-filter="video={video.pk}&amp;limit=20"' in html
+    html = render_to_string("jobs/_job_list.html", {"jobs": [], "mission": video.mission})
+    assert f'data-jobs-filter="mission={video.mission.pk}&amp;limit=20"' in html
+
+
+def test_the_feed_honours_a_limit(client, viewer):
+    for _ in range(3):
+        Job.objects.create(kind="noop")
+    client.force_login(viewer)
+    assert len(client.get("/jobs/status.json?limit=2").json()["jobs"]) == 2
+    assert len(client.get("/jobs/status.json?limit=x").json()["jobs"]) == 3
+
+
 def test_the_include_renders_for_other_pages(video, rf, analyst):
     job = Job.objects.create(kind="ingest", video=video, state="running", progress=0.5, stage="decoding")
     html = render_to_string("jobs/_job_list.html", {"jobs": video.jobs.all(), "jobs_filter": f"video={video.pk}",

@@ -69,11 +69,18 @@ def job_list(request: HttpRequest) -> HttpResponse:
                                               "kinds": Job.Kind.choices, "chosen": request.GET})
 
 
+def page_size(params) -> int:
+    try:
+        return min(PAGE_SIZE, max(1, int(params.get("limit", PAGE_SIZE))))
+    except ValueError:
+        return PAGE_SIZE
+
+
 @require_GET
 @role_required(VIEWER)
 def job_status(request: HttpRequest) -> JsonResponse:
     can_act = has_role(request.user, ANALYST)
-    jobs = filtered_jobs(request.GET)[:PAGE_SIZE]
+    jobs = filtered_jobs(request.GET)[: page_size(request.GET)]
     return JsonResponse({"jobs": [job_json(job, can_act) for job in jobs]})
 
 
