@@ -77,7 +77,37 @@
     }
   }
 
-  function take(files) { Array.from(files).forEach(upload); }
+  function take(files) {
+    Array.from(files).forEach((file) => {
+      const waiting = list.querySelector(`li.unfinished[data-name="${CSS.escape(file.name)}"]`);
+      if (waiting) waiting.remove();
+      upload(file);
+    });
+  }
+
+  // Uploads this browser left unfinished here (a reload, a crash): say how far each got.
+  async function showUnfinished() {
+    const prefix = `tus::${box.dataset.endpoint}::`;
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const key = localStorage.key(i);
+      if (!key || !key.startsWith(prefix)) continue;
+      const parts = key.slice(prefix.length).split("::");  // name (may hold "::"), size, lastModified
+      parts.pop();
+      const size = parts.pop();
+      const name = parts.join("::");
+      let response;
+      try {
+        response = await fetch(localStorage.getItem(key), { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" } });
+      } catch (e) { continue; }
+      if (!response.ok) { localStorage.removeItem(key); continue; }
+      const offset = parseInt(response.headers.get("Upload-Offset"), 10);
+      const row = addRow({ name });
+      row.item.classList.add("unfinished");
+      row.item.dataset.name = name;
+      row.bar.value = offset / Number(size);
+      row.status.textContent = `Unfinished: ${sizeText(offset)} of ${sizeText(Number(size))}. Choose this file again to resume.`;
+    }
+  }
 
   input.addEventListener("change", () => { take(input.files); input.value = ""; });
   dropzone.addEventListener("dragover", (e) => { e.preventDefault(); dropzone.classList.add("over"); });
@@ -87,6 +117,7 @@
     dropzone.classList.remove("over");
     take(e.dataTransfer.files);
   });
+  showUnfinished();
   window.addEventListener("beforeunload", (e) => {
     if (state.active > 0) { e.preventDefault(); e.returnValue = ""; }
   });

@@ -125,10 +125,13 @@ def test_an_upload_cut_off_mid_way_resumes_after_a_reload(page, live_server, set
 
     page.unroute("**/uploads/*")
     page.reload()
+    unfinished = page.wait_for_selector("#upload-list .upload.unfinished")
+    assert "Unfinished: 24.6 KB of" in unfinished.inner_text() and "Choose this file again" in unfinished.inner_text()
     sent_after_reload: list[str] = []
     page.on("request", lambda r: r.method == "PATCH" and sent_after_reload.append(r.headers["upload-offset"]))
     page.set_input_files("#upload-files", str(source))
     page.wait_for_selector("#upload-list .upload.done", timeout=30_000)
+    assert page.locator("#upload-list .upload.unfinished").count() == 0
     assert sent_after_reload[0] == str(3 * settings.UPLOAD_CHUNK_BYTES)  # resumed, not restarted
     assert UploadSession.objects.count() == 1
     video = Video.objects.get(mission=mission)
