@@ -53,6 +53,14 @@ def finish_job(job_id: int, run: int, state: str, *, stage: str = "", error: str
     return Job.objects.filter(pk=job_id, state=Job.State.RUNNING, runs=run).update(**fields) == 1
 
 
+def human_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
+
+
 def describe_error(exc: BaseException) -> str:
     """A message a user can act on: domain errors speak for themselves, others say where to look."""
     from detection.errors import DetectionError
@@ -83,7 +91,7 @@ def run_job(job_id: int, pipeline: Pipeline, *, worker: str, time_limit: float |
         log.warning("job %s: %s; this run stops", job_id, exc)
         return "lost"
     except (JobTimedOut, SoftTimeLimitExceeded):
-        limit = f" of {time_limit:.0f} s" if time_limit else ""
+        limit = f" of {human_duration(time_limit)}" if time_limit else ""
         finish_job(job_id, job.runs, Job.State.FAILED, stage="Timed out",
                    error=f"The {job.get_kind_display().lower()} job ran past its time limit{limit} and was stopped.")
         return "timed out"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from datetime import timedelta
 
 import pytest
@@ -180,3 +181,29 @@ def test_the_sweep_command_reports_what_it_did(capsys, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=False):
         call_command("sweep_jobs", stale_seconds=60)
     assert f"1 requeued [{job.pk}]" in capsys.readouterr().out
+
+
+def test_a_job_past_its_time_limit_fails_saying_so(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+
+    def slow(job, reporter):
+        for step in range(50):
+            reporter(step / 50, "working")
+            time.sleep(0.02)
+
+    assert run_job(job.pk, slow, worker="w", time_limit=0.2) == "timed out"
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and "ran past its time limit of 0.2 s" in job.error
+
+
+def test_progress_carries_an_eta(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_job("noop")
+    claimed = claim_job(job.pk, "w")
+    reporter = JobReporter(job.pk, claimed.runs, min_interval=0)
+    reporter.started -= 10  # ten seconds in
+    reporter(0.25, "a quarter")
+    job.refresh_from_db()
+    assert job.eta_seconds == pytest.approx(30, abs=1) and job.stage == "a quarter"
+    assert job.progress == pytest.approx(0.25)
