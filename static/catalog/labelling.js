@@ -237,5 +237,19 @@
     action();
   });
 
+  // Still ingesting: wait for the browser copy, then reload to get the player.
+  const missing = document.getElementById("player-missing");
+  if (missing && ["uploaded", "ingesting"].includes(missing.dataset.status)) {
+    const check = async () => {
+      try {
+        const response = await fetch(missing.dataset.statusUrl, { credentials: "same-origin" });
+        const mine = (await response.json()).videos.find((v) => String(v.id) === missing.dataset.videoId);
+        if (mine && !["uploaded", "ingesting"].includes(mine.status)) { window.location.reload(); return; }
+      } catch (e) { /* try again below */ }
+      setTimeout(check, 3000);
+    };
+    setTimeout(check, 3000);
+  }
+
   render();
 })();

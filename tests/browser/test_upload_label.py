@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -170,6 +172,15 @@ def test_the_pages_render_without_script_errors(page, live_server, settings):  #
     page.wait_for_selector("#label-status:has-text('Saved')")
     second.video.refresh_from_db()
     assert second.video.label == Video.Label.NORMAL
+    # A video still being ingested: its page waits for the browser copy, then shows the player.
+    third = Video.objects.create(mission=mission, original_name="third.mp4", status="ingesting", duration=4.0)
+    page.goto(third.get_absolute_url())
+    page.wait_for_selector("#player-missing")
+    folder = Path(settings.MEDIA_ROOT) / third.media_dir
+    folder.mkdir(parents=True)
+    shutil.copyfile(Path(settings.MEDIA_ROOT) / first.video.proxy_path, folder / "proxy.mp4")
+    Video.objects.filter(pk=third.pk).update(status=Video.Status.READY, has_proxy=True)
+    page.wait_for_selector("#player", timeout=20_000)
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing wider than the screen
     for name, url in [("video-phone", first.video.get_absolute_url()), ("mission-phone", mission.get_absolute_url())]:
         page.goto(url)
