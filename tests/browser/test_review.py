@@ -129,6 +129,18 @@ def test_mission_report_shows_heatmap_cards(live_server, browser_page, seeded):
     page.screenshot(path=str(ARTIFACTS / "mission-report.png"), full_page=True)
     assert not page.problems, page.problems
 
+    top = Event.objects.order_by("-peak_score").first()  # the first card opens its event on the review page
+    page.locator(".event-card .thumb").first.click()
+    page.wait_for_selector("body[data-review-ready='1']", timeout=20_000)
+    assert f"{top.start:.1f}" in page.inner_text("#event-info")
+    page.wait_for_function("(t) => Math.abs(document.getElementById('player').currentTime - t) < 0.6", arg=top.peak_time)
+
+    harbour = Event.objects.exclude(score_run__video=seeded.video).first().score_run.video  # no browser proxy
+    page.goto(live_server.url + reverse("video_review", args=[harbour.pk]))
+    page.wait_for_selector("body[data-review-ready='1']", timeout=20_000)
+    page.wait_for_function("() => { const i = document.getElementById('still'); return i.complete && i.naturalWidth > 0; }")
+    assert not page.problems, page.problems
+
 
 def test_detector_slider_updates_the_numbers(live_server, browser_page, seeded):
     page = browser_page
