@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from webapp.catalog.models import Video
 from webapp.jobs.models import Job
 from workers.ingest_pieces import MEDIA_UNIT, PiecePlan, finish_all, prepare, work_through
+from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
 
 SPLIT_SECONDS = 20 * 60  # longer videos are ingested in parallel pieces
@@ -58,6 +59,7 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
     media = Path(settings.MEDIA_ROOT)
     source, target = media / video.file, media / video.media_dir
     staging = target / f".ingest-{job.runs}"
+    remove_leftovers(target, ".ingest-*")  # a killed earlier run's staging
     try:
         reporter.stage("Probing the video")
         info = probe(source)

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from webapp.jobs.models import Job
+from workers.leftovers import remove_leftovers
 from workers.progress import JobReporter
 
 
@@ -34,6 +35,7 @@ def run_noop(job: Job, reporter: JobReporter) -> dict:
 
 def write_result_file(path: Path, result: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path.parent, f".{path.name}.*")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(result))
     os.replace(temporary, path)

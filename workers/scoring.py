@@ -18,6 +18,7 @@ from django.utils import timezone
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from workers.leftovers import remove_leftovers
 from workers.model_cache import cached_detector
 from workers.progress import JobError, JobReporter, JobStopped
 from workers.training import sampled_frames
@@ -75,6 +76,7 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     frames = sampled_frames(video)
     scores = model.score_frames(frames.frames, frames.times, progress=progress)
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
+    remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
     with transaction.atomic():
         replace_events(run, scores.events)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs.models import Job
+from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
 
 VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
@@ -117,6 +118,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     reporter.stage("Saving the model")
     folder = Path(settings.MEDIA_ROOT) / detector.media_dir
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder, ".*")  # temporary files of a killed earlier run
     model.save(folder / "model.pt")  # written to a temporary name and moved into place
     images = write_reconstructions(folder, report.reconstructions)
     metrics = jsonable({**report.validation_metrics, "warnings": list(report.warnings)})

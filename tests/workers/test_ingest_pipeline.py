@@ -38,6 +38,9 @@ def ingest_job(video: Video, **params) -> Job:
 
 def test_it_ingests_a_video_into_its_folder_and_fills_the_row(tiny_video):
     video = uploaded_video(tiny_video)
+    killed = Path(settings.MEDIA_ROOT) / video.media_dir / ".ingest-7"  # staging of a run killed earlier
+    killed.mkdir()
+    (killed / "frames.npy.partial").write_bytes(b"half")
     job = ingest_job(video)
     assert run_job(job.pk, run_ingest, worker="test") == "succeeded"
     video.refresh_from_db()
