@@ -246,6 +246,7 @@
     const typing = ev.target.closest && ev.target.closest("input[type=text], textarea, select");
     if (typing) { if (ev.key === "Escape") ev.target.blur(); return; }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === " " && ev.target.closest && ev.target.closest("video, button, a")) return;  // their own space
     const actions = {
       c: () => review("confirmed"), d: () => review("dismissed"), n: () => step(1), p: () => step(-1),
       h: () => { toggle.checked = !toggle.checked; toggle.dispatchEvent(new Event("change")); },
