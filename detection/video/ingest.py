@@ -28,7 +28,7 @@ _HASH_BLOCK = 4 * 1024 * 1024
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What `ingest_video` made: probed facts, checksum, files (relative to nothing: absolute paths), warning."""
+    """What `ingest_video` made: the probed facts, the checksum, the paths it wrote, and any warning."""
 
     info: VideoInfo
     sha256: str
