@@ -149,7 +149,7 @@ def test_the_pages_render_without_script_errors(page, live_server, settings):  #
 
     log_in(page, "adam", PASSWORD)
     for name, url in [("dashboard", "/"), ("areas", "/areas/"), ("area", area.get_absolute_url()),
-                      ("mission-create", "/missions/new/"), ("api-token", "/api/token/"),
+                      ("mission-create", "/missions/new/"), ("api-token", "/api/token/"), ("api-docs", "/api/docs/"),
                       ("import", f"/areas/{area.pk}/import/")]:
         page.goto(url)
         screenshot(page, f"page-{name}")

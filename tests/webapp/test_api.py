@@ -146,3 +146,10 @@ def test_an_admin_trains_a_detector_through_the_api(admin, analyst, area):
     assert [d["kind"] for d in listed] == ["mil"]
     bad = token_client(admin).post(f"/api/areas/{area.pk}/detectors/", {"kind": "svm"}, content_type="application/json")
     assert bad.status_code == 400 and Detector.objects.count() == 1
+
+
+def test_the_reference_page_lists_the_endpoints_from_the_schema(viewer, outsider):
+    page = login(viewer).get(reverse("api_docs")).content.decode()
+    assert "/api/missions/{id}/uploads/" in page and "<code>GET PUT PATCH DELETE</code>" in page
+    assert "An area&#x27;s detectors" in page
+    assert login(outsider).get(reverse("api_docs")).status_code == 403

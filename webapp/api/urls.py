@@ -5,6 +5,7 @@ from webapp.api import views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=views.Api.permission_classes), name="api_schema"),
+    path("docs/", views.docs_page, name="api_docs"),
     path("token/", views.token_page, name="api_token"),
     path("areas/", views.AreaList.as_view(), name="api_areas"),
     path("areas/<int:pk>/detectors/", views.AreaDetectors.as_view(), name="api_area_detectors"),

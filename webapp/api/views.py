@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
@@ -60,11 +61,15 @@ def filtered(queryset, request, **params):
 
 
 class AreaList(Api, generics.ListCreateAPIView):
+    """Areas; POST {"name", "description"} creates one."""
+
     queryset = Area.objects.all()
     serializer_class = s.AreaSerializer
 
 
 class MissionList(Api, generics.ListCreateAPIView):
+    """Missions (?area= filters); POST {"area", "name", "date", "drone", "operator", "notes"} creates one."""
+
     serializer_class = s.MissionSerializer
 
     def get_queryset(self):
@@ -75,11 +80,15 @@ class MissionList(Api, generics.ListCreateAPIView):
 
 
 class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
+    """One mission; PATCH edits it; DELETE removes it with its videos (admin)."""
+
     queryset = Mission.objects.all()
     serializer_class = s.MissionSerializer
 
 
 class VideoList(Api, generics.ListAPIView):
+    """Videos with their probed facts, ingest status and label (?mission=, ?status=, ?label= filter)."""
+
     serializer_class = s.VideoSerializer
 
     def get_queryset(self):
@@ -95,6 +104,8 @@ class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 
 
 class IntervalList(Api, generics.ListCreateAPIView):
+    """A video's anomalous intervals; POST {"start", "end", "anomaly_class"} adds one (seconds)."""
+
     serializer_class = s.IntervalSerializer
 
     def video(self) -> Video:
@@ -114,6 +125,8 @@ class IntervalList(Api, generics.ListCreateAPIView):
 
 
 class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
+    """One interval; PATCH moves it, DELETE removes it (analyst)."""
+
     queryset = LabelInterval.objects.select_related("video", "created_by")
     serializer_class = s.IntervalSerializer
 
@@ -131,6 +144,8 @@ class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 
 
 class MissionScore(Api, APIView):
+    """Score the mission's ready videos with the area's active detectors; answers the queued job."""
+
     @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
         mission = get_object_or_404(Mission, pk=pk)
@@ -168,11 +183,15 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
 
 
 class JobDetail(Api, generics.RetrieveAPIView):
+    """A background job: state, progress, stage, error."""
+
     queryset = Job.objects.all()
     serializer_class = s.JobSerializer
 
 
 class VideoScores(Api, APIView):
+    """Per-frame (and per-segment) scores of every ready score run of the video."""
+
     @extend_schema(responses=s.ScoreArraysSerializer(many=True))
     def get(self, request, pk: int):
         video = get_object_or_404(Video, pk=pk)
@@ -191,6 +210,8 @@ class VideoScores(Api, APIView):
 
 
 class EventList(Api, generics.ListAPIView):
+    """Flagged events with their review state (?video=, ?mission=, ?review= filter)."""
+
     serializer_class = s.EventSerializer
 
     def get_queryset(self):
@@ -237,6 +258,23 @@ class UploadDetail(Api, APIView):
 
     def options(self, request, *args, **kwargs):
         return protocol.options_response()
+
+
+@require_http_methods(["GET"])
+def docs_page(request):
+    """The API's endpoints, read from the same OpenAPI schema as /api/schema/, as a plain page (no CDN)."""
+    require_role(request.user, VIEWER)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    endpoints = []
+    for path, operations in schema["paths"].items():
+        first = next(iter(operations.values()))
+        endpoints.append({
+            "path": path, "methods": " ".join(m.upper() for m in operations),
+            "summary": first.get("description", "").strip(),
+            "parameters": sorted({p["name"] for op in operations.values() for p in op.get("parameters", [])
+                                  if p.get("in") == "query"}),
+        })
+    return render(request, "api/docs.html", {"endpoints": endpoints})
 
 
 @require_http_methods(["GET", "POST"])
