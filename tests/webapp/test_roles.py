@@ -66,6 +66,7 @@ WRITE_METHODS = {
     "api_video": ("PATCH", "DELETE"),
     "api_interval": ("PATCH", "DELETE"),
 }
+API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users go to the login page
 ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
@@ -160,7 +161,7 @@ def send(client: Client, method: str, url: str):
 
 def refused_anonymous(route: Route, response) -> str | None:
     """None if an anonymous request was refused the right way, else what went wrong."""
-    if route.pattern.startswith("api/") and route.name != "api_token":
+    if route.pattern.startswith("api/") and route.name not in API_PAGES:
         if response.status_code not in (401, 403):
             return f"anonymous got {response.status_code}"
     elif response.status_code != 302 or not response["Location"].startswith(reverse("login")):
