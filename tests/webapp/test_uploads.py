@@ -253,3 +253,12 @@ def test_it_refuses_an_upload_the_disk_cannot_hold(analyst, mission, monkeypatch
     assert response.status_code == 507
     assert response.json()["error"].startswith("the server has 5.0 MB free for uploads, not enough for this 6.0 MB file")
     assert not UploadSession.objects.exists()
+
+
+def test_a_repeated_last_patch_gets_the_same_answer(analyst, mission, clip):
+    client = login(analyst)
+    location = tus_create(client, create_url(mission), len(clip))["Location"]
+    first = tus_patch(client, location, 0, clip)
+    again = tus_patch(client, location, len(clip), b"")  # the answer to the first was lost; the client asks again
+    assert again.status_code == 204 and again["Skerry-Video-Id"] == first["Skerry-Video-Id"]
+    assert mission.videos.count() == 1

@@ -33,6 +33,13 @@ def create(request: HttpRequest, mission, location_name: str) -> HttpResponse:
     return protocol.tus_response(201, Location=reverse(location_name, args=[session.pk]))
 
 
+def finished_response(session: UploadSession) -> HttpResponse:
+    video = session.video
+    return protocol.tus_response(
+        204, Upload_Offset=session.offset, Skerry_Video_Id=video.pk, Skerry_Video_Url=video.get_absolute_url()
+    )
+
+
 def handle(request: HttpRequest, session: UploadSession, stream) -> HttpResponse:
     """HEAD, PATCH or DELETE on an existing upload; the last PATCH files the video or rejects it."""
     try:
@@ -42,6 +49,8 @@ def handle(request: HttpRequest, session: UploadSession, stream) -> HttpResponse
             protocol.check_version(request)
             protocol.terminate(session)
             return protocol.tus_response(204)
+        if session.state == UploadSession.State.COMPLETE and session.video_id:
+            return finished_response(session)  # a repeat of the last PATCH whose answer was lost
         session = protocol.append_chunk(request, session, stream)
         headers = {"Upload_Offset": session.offset}
         if session.offset == session.length:
