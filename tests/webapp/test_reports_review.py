@@ -59,6 +59,21 @@ def test_every_role_opens_the_review_page(client, people, seeded, role):
     assert "<script>" not in html  # the CSP forbids inline scripts: data travels in json elements only
 
 
+def test_only_the_review_page_lets_plotly_compile_webgl_shaders(client, people, seeded):
+    client.force_login(people["viewer"])
+    review = client.get(reverse("video_review", args=[seeded.video.pk]))["Content-Security-Policy"]
+    report = client.get(reverse("mission_report", args=[seeded.video.mission_id]))["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-eval';" in review  # and still no inline scripts
+    assert "unsafe-eval" not in report
+
+
+def test_odd_start_times_are_ignored(client, people, seeded):
+    client.force_login(people["viewer"])
+    for t in ("nan", "inf", "-3", "soon"):
+        html = client.get(reverse("video_review", args=[seeded.video.pk]), {"t": t, "event": "x"}).content.decode()
+        assert embedded(html, "review-focus") == {"event": None, "t": None}
+
+
 def test_it_rejects_users_without_a_role(client, people, seeded):
     client.force_login(people["outsider"])
     assert client.get(reverse("video_review", args=[seeded.video.pk])).status_code == 403
@@ -135,6 +150,7 @@ def test_viewers_cannot_review_and_bad_verdicts_are_refused(client, people, seed
     response = client.post(url, json.dumps({"review": "fine"}), content_type="application/json")
     assert response.status_code == 400 and "unknown review" in response.json()["error"]
     assert client.post(url, "{not json", content_type="application/json").status_code == 400
+    assert client.post(url, "[1, 2]", content_type="application/json").status_code == 400
     event.refresh_from_db()
     assert event.review == "unreviewed"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from django.http import Http404, HttpResponse, JsonResponse
@@ -45,21 +46,22 @@ def video_review(request, pk: int):
     context = {"video": video, "mission": video.mission, "payload": payload, "payload_json": json.dumps(payload),
                "figure_json": figure_json(figure),
                "proxy_url": proxy_url(video), "can_review": has_role(request.user, ANALYST),
-               "focus": _focus(request, payload)}
+               "focus": _focus(request)}
     response = render(request, "reports/video_review.html", context)
     response["Content-Security-Policy"] = REVIEW_CSP
     return response
 
 
-def _focus(request, payload) -> dict:
-    """Where the page starts: ?event= selects an event, ?t= a time (seconds)."""
+def _focus(request) -> dict:
+    """Where the page starts: ?event= selects an event, ?t= a time (seconds); anything else is ignored."""
     focus = {"event": None, "t": None}
     if request.GET.get("event", "").isdigit():
         focus["event"] = int(request.GET["event"])
     try:
-        focus["t"] = float(request.GET["t"]) if "t" in request.GET else None
+        t = float(request.GET.get("t", ""))
     except ValueError:
-        focus["t"] = None
+        return focus
+    focus["t"] = t if math.isfinite(t) and t >= 0 else None  # NaN would not survive JSON.parse
     return focus
 
 
@@ -74,6 +76,8 @@ def event_review(request, pk: int):
             return JsonResponse({"error": "the body is not valid JSON"}, status=400)
     else:
         body = request.POST
+    if not hasattr(body, "get"):
+        return JsonResponse({"error": "send an object: {\"review\": ..., \"note\": ...}"}, status=400)
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         return JsonResponse({"error": "the note must be text"}, status=400)
