@@ -83,4 +83,5 @@ def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{len(result.existing)} already in the area were skipped."
             )
             return redirect(area)
-    return render(request, "catalog/manifest_import.html", {"area": area, "form": form, "problems": problems})
+    context = {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    return render(request, "catalog/manifest_import.html", context)
