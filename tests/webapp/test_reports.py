@@ -87,6 +87,8 @@ def test_it_reports_bad_filter_values(client, people, mission):
     login(client, people["viewer"])
     html = client.get(reverse("mission_report", args=[mission.pk]), {"min_score": "high", "review": "maybe"}).content.decode()
     assert "must be a number" in html and "unknown review state" in html
+    html = client.get(reverse("mission_report", args=[mission.pk]), {"min_score": "nan"}).content.decode()
+    assert "must be a number, not &#x27;nan&#x27;" in html
 
 
 def test_the_strip_has_a_row_per_video_and_a_bar_per_event(client, people, mission):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -44,10 +45,13 @@ class EventFilter:
 
     def _float(self, text: str, name: str) -> float | None:
         try:
-            return float(text) if text else None
+            value = float(text) if text else None
         except ValueError:
+            value = math.nan
+        if value is not None and not math.isfinite(value):
             self.errors.append(f"the {name} must be a number, not {text!r}")
             return None
+        return value
 
     def apply(self, events):
         if self.detector is not None:
