@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
@@ -72,9 +73,9 @@ def configure(celery_app: Celery) -> None:
             name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TIME_LIMITS.items()
         },
         worker_hijack_root_logger=False,
-        # Celery's Django fixup closes the database connection around every task unless told to reuse it;
-        # reconnecting per job would cost more than a trivial job itself.
-        CELERY_DB_REUSE_MAX=200,
+        # Celery's Django fixup closes every database connection around each task unless told to reuse them;
+        # reconnecting costs more than a small job. Tasks drop broken or old connections themselves (tasks.py).
+        CELERY_DB_REUSE_MAX=1000,
         beat_schedule={
             "sweep-jobs": {"task": "skerry.sweep", "schedule": float(max(5, settings.JOB_STALE_SECONDS // 2))},
         },
@@ -84,6 +85,21 @@ def configure(celery_app: Celery) -> None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+WORKER_CONN_MAX_AGE = 300
+
+
+@worker_init.connect
+def keep_database_connections(**kwargs) -> None:
+    """Workers keep their database connection for a while between tasks; every task starts and ends with
+    Django's close_old_connections, so a connection broken by a database restart, or older than this, is
+    dropped and the next query connects afresh."""
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        if not database.get("CONN_MAX_AGE"):
+            database["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE
 
 
 configure(app)

@@ -131,8 +131,9 @@ class HeartbeatThread(threading.Thread):
                     if not self.reporter.heartbeat():
                         self.lost = True
                         return
-                except DatabaseError:  # a busy or restarting database: try again next beat
+                except DatabaseError:  # a busy or restarting database: reconnect at the next beat
                     log.warning("job %s: heartbeat not written", self.reporter.job_id, exc_info=True)
+                    connection.close()
         finally:
             connection.close()
 

@@ -9,10 +9,16 @@ from workers.celery_app import TIME_LIMITS
 
 
 def _run(task, job_id: int, pipeline) -> str:
+    from django.db import close_old_connections
+
     from workers.claim import run_job, worker_label
 
     soft_limit = TIME_LIMITS[task.name][0]
-    return run_job(int(job_id), pipeline, worker=worker_label(task.request.hostname), time_limit=soft_limit)
+    close_old_connections()
+    try:
+        return run_job(int(job_id), pipeline, worker=worker_label(task.request.hostname), time_limit=soft_limit)
+    finally:
+        close_old_connections()
 
 
 @shared_task(name="skerry.noop", bind=True)
