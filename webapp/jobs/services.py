@@ -123,12 +123,14 @@ def active_job(kind, **target) -> Job | None:
 def start_ingest(video, user=None) -> Job:
     """Ingest a video (probe, checksum, frames, proxy, thumbnails); reuses an ingest already under way."""
     with transaction.atomic():
+        type(video).objects.select_for_update().filter(pk=video.pk).first()  # two requests start one ingest
         return active_job(Job.Kind.INGEST, video=video) or start_job(Job.Kind.INGEST, video=video, user=user)
 
 
 def start_training(detector, user=None) -> Job:
     """Train a detector on its area's labelled ready videos; reuses a training already under way."""
     with transaction.atomic():
+        type(detector).objects.select_for_update().filter(pk=detector.pk).first()
         existing = active_job(Job.Kind.TRAIN, detector=detector)
         return existing or start_job(Job.Kind.TRAIN, detector=detector, user=user)
 
