@@ -15,7 +15,9 @@ and in the test module:
 
 - `celery_worker_process` (module scope) starts one worker on queues cpu,gpu (`-P solo`) and stops it after the
   module, so a module pays the start-up (a few seconds) once. It is a WorkerProcess: `.kill()` (SIGKILL),
-  `.start()`, `.stop()`, `.log()`, `.media_root`, `.env`; `spawn_worker(...)` starts more (e.g. racing workers).
+  `.start()`, `.stop()`, `.log()`, `.media_root`, `.env`, `.wait_for(job)`.
+- `worker_factory` (module scope) starts more: `worker_factory("rival", queues="cpu", pool="prefork",
+  concurrency=2, SOME_ENV="x")`; all are stopped after the module.
 - `celery_worker` (function scope) is the same worker with `settings.MEDIA_ROOT` pointed at the worker's media
   root, so the test and the worker read and write the same files.
 - `isolated_broker` (session scope) gives this test run its own broker: a key prefix on Redis (REDIS_URL set,
