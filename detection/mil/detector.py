@@ -85,6 +85,10 @@ class MILDetector:
     ) -> VideoScores:
         """Scores of one video's sampled frames: per segment, expanded per frame, with the events found."""
         times = np.asarray(times, dtype=np.float64)
+        if len(times) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(times)} times")
+        if len(frames) == 0:
+            return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold)
         clips = clip_features_of(self.extractor, frames, times, self.cache, progress)  # (C, D)
         bag = segment_features(clips, self.config.segments)  # (S, D)
         scores = self.segment_scores(bag[None])[0]  # (S,)

@@ -90,3 +90,12 @@ def test_training_without_anomalous_videos_is_refused(tmp_path):
 
 def test_the_registry_trains_mil_with_this_module():
     assert trainer("mil") is train_from_items
+
+
+@pytest.mark.slow
+def test_a_video_without_frames_scores_empty_and_mismatched_times_are_refused(trained):
+    detector, _, val = trained
+    empty = detector.score_frames(np.zeros((0, 48, 48, 3), np.uint8), np.zeros(0))
+    assert empty.frame_scores.shape == (0,) and empty.events == ()
+    with pytest.raises(ValueError, match="4 frames but 3 times"):
+        detector.score_frames(val[0].frames.frames[:4], val[0].frames.times[:3])
