@@ -27,12 +27,28 @@
         badge.className = "badge status-" + video.status;
       }
     }
-    // New videos or finished ingests bring thumbnails and durations: reload, but never mid-upload.
+    // New videos or finished ingests bring thumbnails and durations: reload, but never mid-upload, and
+    // never over a rejection message the analyst has still to read (offer a link instead).
     if (changedShape && !(window.skerryUploads && window.skerryUploads.active > 0)) {
-      window.location.reload();
-      return;
+      if (!document.querySelector("#upload-list .upload.failed")) {
+        window.location.reload();
+        return;
+      }
+      offerReload();
     }
     if (changedShape || data.videos.some((v) => busy.has(v.status))) schedule(3000);
+  }
+
+  function offerReload() {
+    if (document.getElementById("reload-videos")) return;
+    const note = document.createElement("p");
+    note.id = "reload-videos";
+    note.className = "notice";
+    const link = document.createElement("a");
+    link.href = window.location.pathname;
+    link.textContent = "Show the new videos";
+    note.append("The list of videos has changed. ", link);
+    table.closest(".table-wrap").before(note);
   }
 
   function schedule(ms) { if (!timer) timer = setTimeout(poll, ms); }

@@ -92,6 +92,8 @@ def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isol
     assert "Rejected: “notes.mp4” is not a video file" in failed.inner_text()
     screenshot(page, "mission-rejected-upload")
     assert list(mission.videos.values_list("original_name", flat=True)) == ["good.mp4"]
+    page.wait_for_selector("#reload-videos")  # the rejection stays on screen; the new video is a click away
+    assert "Rejected" in page.locator("#upload-list .upload.failed").inner_text()
 
     page.goto(mission.get_absolute_url())
     page.set_input_files("#upload-files", str(good))
