@@ -82,7 +82,7 @@ def parse_metadata(header: str) -> dict[str, str]:
         key, _, encoded = pair.partition(" ")
         try:
             metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII text, or bytes that are not UTF-8
             raise UploadRejected(400, f"Upload-Metadata value for {key!r} is not base64 UTF-8") from None
     return metadata
 
@@ -90,12 +90,14 @@ def parse_metadata(header: str) -> dict[str, str]:
 def display_name(raw: str) -> str:
     """A name for display only: the last path component, without control characters, at most 255 long."""
     name = re.split(r"[\\/]", raw or "")[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    # Control and format characters go; line and paragraph separators become spaces.
+    name = "".join(" " if unicodedata.category(ch) in ("Zl", "Zp") else ch for ch in name
+                   if unicodedata.category(ch)[0] != "C").strip()
     return name[:255] or "video"
 
 
 def parse_length(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit():
+    if value is None or not (value.isascii() and value.isdigit()):
         raise UploadRejected(400, f"{name} must be a non-negative whole number of bytes")
     return int(value)
 
