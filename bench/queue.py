@@ -56,6 +56,16 @@ def start_workers(count: int, log_dir: Path) -> list[subprocess.Popen]:
     return procs
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (Linux /proc), to price a job independently of machine load."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def wait_for_workers(count: int, timeout: float = 60.0) -> None:
     from workers.celery_app import app
 
@@ -92,17 +102,19 @@ def measure_latency(samples: int) -> list[float]:
     return latencies
 
 
-def measure_throughput(count: int, *, bulk: bool) -> dict:
+def measure_throughput(count: int, *, bulk: bool, worker_pids: list[int]) -> dict:
     """1,000 noop jobs: one start_job (row, commit, message) each, or start_jobs (one INSERT, one connection)."""
     from django.db.models import Max, Min
 
     from webapp.jobs.models import Job
     from webapp.jobs.services import start_job, start_jobs
 
+    cpu_before = cpu_seconds(worker_pids)
     began = time.perf_counter()
     ids = [job.pk for job in start_jobs("noop", [{}] * count)] if bulk else [start_job("noop").pk for _ in range(count)]
     enqueued = time.perf_counter() - began
     wait_final(ids, 600)
+    worker_cpu = cpu_seconds(worker_pids) - cpu_before
     rows = Job.objects.filter(pk__in=ids)
     span = rows.aggregate(first=Min("created"), last=Max("finished"))
     seconds = (span["last"] - span["first"]).total_seconds()
@@ -113,6 +125,7 @@ def measure_throughput(count: int, *, bulk: bool) -> dict:
     return {"mode": "start_jobs (bulk)" if bulk else "start_job each", "jobs": count,
             "succeeded_first_attempt": succeeded, "seconds": round(seconds, 3),
             "worker_jobs_per_second": round(count / worker_seconds, 1),
+            "worker_cpu_ms_per_job": round(1000 * worker_cpu / count, 2),
             "jobs_per_second": round(count / seconds, 1), "enqueue_seconds": round(enqueued, 3),
             "per_worker": per_worker}
 
@@ -146,7 +159,9 @@ def main() -> None:
     try:
         wait_for_workers(args.workers)
         latencies = measure_latency(args.latency_samples)
-        throughput = [measure_throughput(args.jobs, bulk=False), measure_throughput(args.jobs, bulk=True)]
+        pids = [proc.pid for proc in procs]
+        throughput = [measure_throughput(args.jobs, bulk=False, worker_pids=pids),
+                      measure_throughput(args.jobs, bulk=True, worker_pids=pids)]
     finally:
         for proc in procs:
             proc.terminate()
@@ -174,7 +189,8 @@ def main() -> None:
     for thr in result["throughput"]:
         print(f"throughput, {thr['mode']}: {thr['jobs']} noop jobs from first created to last finished in "
               f"{thr['seconds']} s = {thr['jobs_per_second']} jobs/s with {args.workers} worker processes "
-              f"(workers alone, first started to last finished: {thr['worker_jobs_per_second']} jobs/s; "
+              f"(workers alone, first started to last finished: {thr['worker_jobs_per_second']} jobs/s, "
+              f"{thr['worker_cpu_ms_per_job']} ms of worker CPU per job; "
               f"{thr['succeeded_first_attempt']} succeeded at the first attempt; enqueueing took "
               f"{thr['enqueue_seconds']} s; per worker {thr['per_worker']})")
     print(f"load average during the run: {result['load_average']}")
