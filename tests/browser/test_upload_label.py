@@ -22,7 +22,7 @@ from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.jobs.models import Job
 from webapp.uploads.models import UploadSession
 
-pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-browser-test-password"
 
 
