@@ -29,6 +29,7 @@ import torch  # noqa: E402
 from detection.cae.scoring import finalise_scores, normalisation_stats, raw_frame_scores  # noqa: E402
 from detection.cae.train import roc_auc, train_from_items  # noqa: E402
 from detection.datasets.manifest import read_manifest  # noqa: E402
+from detection.detector_file import load_detector  # noqa: E402
 from detection.labels import record_frame_labels  # noqa: E402
 from detection.registry import TrainItem  # noqa: E402
 from detection.synth.groundtruth import load_groundtruth  # noqa: E402
@@ -44,6 +45,15 @@ CHAIN = (
     ("+ SSIM+L1 error", dict(error="ssim_l1")),
     ("+ z-scores", dict(normalise_scores=True)),
     ("+ 3-frame median", dict(temporal_window=3)),
+)
+# Further variants of the chain's end, each on its own (not cumulative).
+ALTERNATIVES = (
+    ("L2 + top-1% + smoothed", dict(error="l2", score="topk", map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=1)),
+    ("  + 3-frame median", dict(error="l2", score="topk", map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=3)),
+    ("  top-0.5%", dict(error="l2", score="topk", topk_fraction=0.005, map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=1)),
+    ("blurred L1 + top-1% + smoothed", dict(error="blurred_l1", score="topk", topk_fraction=0.01, map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=1)),
+    ("  + 3-frame median", dict(error="blurred_l1", score="topk", map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=3)),
+    ("  top-0.5%", dict(error="blurred_l1", score="topk", topk_fraction=0.005, map_smoothing_sigma=2.0, normalise_scores=True, temporal_window=1)),
 )
 NETWORKS = {
     "report": {"config": "report"},
@@ -120,6 +130,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated: " + ", ".join(NETWORKS))
     parser.add_argument("--out", type=Path, help="write the results as JSON")
+    parser.add_argument("--models", type=Path, help="folder to save trained detectors in, and reuse them from")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     items = load_items(args.manifest)
@@ -127,17 +138,25 @@ def main() -> int:
     print(f"{args.manifest}: train {len(items['train'])}, val {len(items['val'])}, test {len(items['test'])} videos")
     results = {}
     for name in args.networks.split(","):
-        started = time.perf_counter()
-        detector, report = train_from_items(
-            items["train"], items["val"], overrides={**NETWORKS[name], "epochs": args.epochs}, seed=0
-        )
-        print(f"\n{name}: {len(report.curve)} epochs in {time.perf_counter() - started:.0f} s, "
-              f"val loss {report.curve[-1]['val_loss']:.5f}")
+        saved = args.models / f"{name.replace(' ', '_').replace(',', '')}-{args.epochs}.pt" if args.models else None
+        if saved and saved.exists():
+            detector = load_detector(saved)
+            print(f"\n{name}: loaded {saved}")
+        else:
+            started = time.perf_counter()
+            detector, report = train_from_items(
+                items["train"], items["val"], overrides={**NETWORKS[name], "epochs": args.epochs}, seed=0
+            )
+            print(f"\n{name}: {len(report.curve)} epochs in {time.perf_counter() - started:.0f} s, "
+                  f"val loss {report.curve[-1]['val_loss']:.5f}", flush=True)
+            if saved:
+                detector.save(saved)
         variants = [("as configured", detector.config)]
         config = detector.config
         for label, change in CHAIN:
             config = replace(config, **change)
             variants.append((label, config))
+        variants += [(label, replace(detector.config, **change)) for label, change in ALTERNATIVES]
         for label, config in variants:
             result = measure(detector.model, config, items["val"], items["test"], truths)
             results[f"{name} | {label}"] = result
@@ -145,7 +164,7 @@ def main() -> int:
             print(f"  {label:20s} AUC {result['auc']:.3f} F1 {result['f1']:.3f} (P {result['precision']:.2f} "
                   f"R {result['recall']:.2f}) | >=0.5%: AUC {large['auc']:.3f} F1 {large['f1']:.3f} | "
                   f"recall by area {json.dumps({k: round(v, 2) for k, v in result['recall_by_area'].items()})} "
-                  f"| peak on mask {result['peak_on_mask']}")
+                  f"| peak on mask {result['peak_on_mask']}", flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     return 0

@@ -59,7 +59,8 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, *, sigma: float = 1.5) -> torch.T
 
 
 def pixel_error(x: torch.Tensor, reconstruction: torch.Tensor, kind: str, *, ssim_weight: float = 0.85) -> torch.Tensor:
-    """(B, H, W) error of each pixel averaged over channels: 'l2', 'l1' or 'ssim_l1' (see reconstruction_loss)."""
+    """(B, H, W) error of each pixel averaged over channels: 'l2', 'l1', 'ssim_l1' (see reconstruction_loss)
+    or 'blurred_l1' (absolute value of the 5x5 mean of the signed difference)."""
     x, reconstruction = x.float(), reconstruction.float()
     if kind == "l2":
         return (x - reconstruction).pow(2).mean(dim=1)
@@ -68,6 +69,10 @@ def pixel_error(x: torch.Tensor, reconstruction: torch.Tensor, kind: str, *, ssi
     if kind == "ssim_l1":
         structural = (1.0 - ssim_map(x, reconstruction)) / 2.0
         return (ssim_weight * structural + (1.0 - ssim_weight) * (x - reconstruction).abs()).mean(dim=1)
+    if kind == "blurred_l1":
+        # The signed difference averaged over 5x5 before the absolute value: texture the decoder blurs
+        # leaves errors of both signs that cancel; an object leaves errors of one sign that do not.
+        return box_blur(x - reconstruction, 2).abs().mean(dim=1)
     raise ValueError(f"unknown pixel error {kind!r}")
 
 
