@@ -168,6 +168,14 @@ def test_the_pages_render_without_script_errors(page, live_server, settings):  #
     drawn = LabelInterval.objects.filter(video=first.video).order_by("-id").first()
     assert drawn.start == pytest.approx(1.0, abs=0.1) and drawn.end == pytest.approx(3.0, abs=0.1)
     page.locator("h1").click()
+    page.keyboard.press(" ")  # play
+    wait_until(page, "!document.getElementById('player').paused")
+    page.keyboard.press(" ")  # pause
+    wait_until(page, "document.getElementById('player').paused")
+    page.evaluate("document.getElementById('player').currentTime = 2")
+    wait_until(page, "!document.getElementById('player').seeking")
+    press(page, ",", 5)  # five frames back at 10 fps
+    assert page.evaluate("document.getElementById('player').currentTime") == pytest.approx(1.5, abs=0.01)
     page.keyboard.press("j")  # next video
     page.wait_for_url(f"**{second.video.get_absolute_url()}")
     page.keyboard.press("n")
