@@ -212,7 +212,7 @@ def _farthest_first(projected: torch.Tensor, size: int, generator: torch.Generat
 class PatchCoreBaseline(FrameBaseline):
     """PatchCore-style scoring with a frozen ImageNet MobileNetV2 (weights from detection.features.weights).
 
-    Input (B, 3, H, W) ImageNet-normalised at the frames' own size; patch grid at stride 8.
+    Input (B, 3, H, W) ImageNet-normalised at the frames' size times `input_scale`; patch grid at stride 8.
     """
 
     kind = "patchcore"
@@ -220,9 +220,15 @@ class PatchCoreBaseline(FrameBaseline):
     LOW, HIGH = 7, 14  # blocks up to features[6] (stride 8, 32 channels) and features[13] (stride 16, 96)
 
     def __init__(
-        self, *, bank_size: int = 3000, max_candidates: int = 20000, max_train_frames: int = 1000
+        self,
+        *,
+        bank_size: int = 3000,
+        max_candidates: int = 20000,
+        max_train_frames: int = 1000,
+        input_scale: float = 1.0,
     ) -> None:
         super().__init__()
+        self.input_scale = input_scale
         self.bank_size, self.max_candidates, self.max_train_frames = (
             bank_size,
             max_candidates,
@@ -235,6 +241,8 @@ class PatchCoreBaseline(FrameBaseline):
     def patch_features(self, frames: np.ndarray) -> torch.Tensor:
         """(B, 128, h, w) neighbourhood-averaged patch features at stride 8."""
         x = (_to_tensor(frames) - self.mean) / self.std
+        if self.input_scale != 1.0:  # small objects cover more of the backbone's receptive field
+            x = F.interpolate(x, scale_factor=self.input_scale, mode="bilinear", align_corners=False)
         low = self.backbone[: self.LOW](x)  # (B, 32, H/8, W/8)
         high = self.backbone[self.LOW : self.HIGH](low)  # (B, 96, H/16, W/16)
         high = F.interpolate(high, size=low.shape[-2:], mode="bilinear", align_corners=False)
