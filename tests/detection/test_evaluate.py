@@ -8,7 +8,13 @@ import pytest
 from detection.errors import TrainingDataError, VideoError
 from detection.evaluation import schema
 from detection.evaluation.cli import plain
-from detection.evaluation.runner import DetectorSpec, EvaluationSettings, evaluate, parse_detectors
+from detection.evaluation.runner import (
+    DetectorSpec,
+    EvaluationSettings,
+    evaluate,
+    file_specs,
+    parse_detectors,
+)
 from detection.thresholds import pick_threshold
 from detection.types import Interval, SampledFrames, VideoRecord, VideoScores, no_progress
 from tests.support.videos import scene_frame
@@ -215,3 +221,21 @@ def test_a_detector_set_to_train_on_train_and_val_still_never_sees_test():
     assert "trained on train+val" in result.metrics["detectors"]["spy"]["warnings"][0]
     with pytest.raises(ValueError, match="never test"):
         parse_detectors("mil", settings=["mil.train_splits=train+test"])
+
+
+def test_an_already_trained_detector_file_is_scored_with_its_own_threshold(tmp_path):
+    from detection.registry import TrainItem, trainer
+
+    load = frame_loader()
+    train = [TrainItem(load(r), r) for r in RECORDS if r.split == "train"]
+    val = [TrainItem(load(r), r) for r in RECORDS if r.split == "val"]
+    detector, _ = trainer("cae")(train, val, overrides={"epochs": 1, "input_size": 32}, seed=0)
+    detector.save(tmp_path / "area.pt")
+    result = evaluate(
+        RECORDS, _settings(*file_specs([tmp_path / "area.pt"])), load_frames=load, show_progress=False
+    )
+    entry = result.metrics["detectors"]["file:area"]
+    assert entry["status"] == "ok", entry["error"]
+    assert entry["kind"] == "cae" and entry["train_seconds"] == 0.0
+    assert entry["threshold"] == pytest.approx(detector.threshold)
+    assert entry["frames"] == 24
