@@ -56,7 +56,7 @@ def detector_for(preset: str, **overrides) -> CAEDetector:
     return CAEDetector(model, config, threshold=0.0, normalisation={"score_mean": 0.0, "score_std": 1.0})
 
 
-SCORING_CASES = (("default", "default", {}), ("default+l1", "default", {"error": "l1"}), ("report", "report", {}))
+SCORING_CASES = (("default", "default", {}), ("def+ssim", "default", {"error": "ssim_l1"}), ("report", "report", {}))
 
 
 def bench_scoring(preset: str, batch: int, repeats: int, **overrides) -> dict:

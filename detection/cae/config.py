@@ -46,6 +46,7 @@ class CAEConfig:
     score: str = "topk"
     topk_fraction: float = 0.01  # share of the highest pixel errors averaged into the frame score
     normalise_scores: bool = True  # z-score against the validation normal frames
+    video_relative: bool = False  # shift each video's scores so that its median frame scores like a normal one
     temporal_window: int = 3  # median over this many frames (odd); 1 = off
     heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
     threshold_quantile: float = 0.99  # used when validation holds no anomalies

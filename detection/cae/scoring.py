@@ -115,8 +115,12 @@ def raw_frame_scores(
 
 
 def finalise_scores(raw: np.ndarray, config: CAEConfig, normalisation: dict) -> np.ndarray:
-    """(N,) final scores of one video: z-scored by the validation normals, then median over time."""
+    """(N,) final scores of one video: optionally shifted to its own median, z-scored by the validation
+    normals, then median-filtered over time."""
     scores = np.asarray(raw, dtype=np.float64)
+    if config.video_relative and scores.size:
+        # Light, clouds and altitude move a whole video's errors; an anomaly is rarely most of a video.
+        scores = scores - np.median(scores) + normalisation["score_mean"]
     if config.normalise_scores:
         scores = (scores - normalisation["score_mean"]) / normalisation["score_std"]
     if config.temporal_window > 1 and scores.size:

@@ -125,3 +125,10 @@ def test_the_box_blur_is_a_window_mean_with_replicated_borders():
     spot[0, 10, 10] = 1.0
     smoothed = smooth_maps(spot, 2.0)
     assert float(smoothed.sum()) == pytest.approx(1.0) and int(smoothed.flatten().argmax()) == 10 * 21 + 10
+
+
+def test_video_relative_scores_shift_a_whole_video_to_its_median():
+    config = make_config("default", {"temporal_window": 1, "video_relative": True})
+    raw = np.array([5.0, 5.0, 5.0, 9.0])  # a brighter day: every frame's error is higher
+    scores = finalise_scores(raw, config, {"score_mean": 1.0, "score_std": 2.0})
+    assert scores.tolist() == [0.0, 0.0, 0.0, 2.0]
