@@ -4,7 +4,7 @@
   if (window.skerryJobLists) { return; }
   window.skerryJobLists = true;
 
-  var FAST = 1500, SLOW = 8000;
+  var FAST = 1000, SLOW = 3000;  // ms between polls while jobs are active, and while none is
 
   function seconds(s) {
     if (s === null || s === undefined) { return ""; }

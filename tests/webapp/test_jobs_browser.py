@@ -26,7 +26,7 @@ def test_the_jobs_page_follows_progress_live_and_cancels(celery_worker, page):  
     page.goto("/jobs/")
     page.evaluate("window.loadedOnce = true")  # gone if the page reloads
 
-    quick = services.start_job("noop", params={"steps": 8, "step_seconds": 0.4})
+    quick = services.start_job("noop", params={"steps": 10, "step_seconds": 0.6})
     row = f'tr[data-job-id="{quick.pk}"]'
     page.wait_for_selector(f"{row}.state-running", timeout=20_000)  # a new job shows up by itself
     wait_until(page, f"document.querySelector('{row} progress').value > 0.2", timeout=20)
