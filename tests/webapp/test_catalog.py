@@ -106,6 +106,19 @@ def test_an_admin_starts_training_from_the_area_page(admin, area):
     assert "MIL one" in login(admin).get(area.get_absolute_url()).content.decode()
 
 
+def test_training_takes_epochs_and_whether_to_use_the_detector(admin, area):
+    login(admin).post(reverse("area_train", args=[area.pk]), {"kind": "cae", "epochs": "12", "activate": "on"})
+    login(admin).post(reverse("area_train", args=[area.pk]), {"kind": "cae"})
+    first, second = Detector.objects.order_by("pk")
+    assert (first.config, first.is_active) == ({"epochs": 12}, True)
+    assert (second.config, second.is_active) == ({}, False)
+
+
+def test_it_rejects_a_nonsense_epoch_count(admin, area):
+    login(admin).post(reverse("area_train", args=[area.pk]), {"kind": "cae", "epochs": "-3"})
+    assert not Detector.objects.exists()
+
+
 def test_it_rejects_training_by_an_analyst(analyst, area):
     assert login(analyst).post(reverse("area_train", args=[area.pk]), {"kind": "cae"}).status_code == 403
     assert not Detector.objects.exists()

@@ -38,6 +38,15 @@ class MissionForm(forms.ModelForm):
 class TrainDetectorForm(forms.Form):
     kind = forms.ChoiceField(choices=Detector.Kind.choices)
     name = forms.CharField(max_length=120, required=False, help_text="Defaults to the kind and the date.")
+    epochs = forms.IntegerField(min_value=1, max_value=1000, required=False,
+                                help_text="Passes over the training data; empty for the detector's default.")
+    activate = forms.BooleanField(required=False, initial=True,
+                                  help_text="Score new videos with it once trained, replacing the area's "
+                                            "previous detector of this kind.")
+
+    def detector_config(self) -> dict:
+        epochs = self.cleaned_data.get("epochs")
+        return {"epochs": epochs} if epochs else {}
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -60,12 +60,16 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
     the_area = get_area_or_404(request, pk, role=ADMIN)
     form = TrainDetectorForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a detector kind to train.")
+        problems = "; ".join(f"{form.fields[name].label or name}: {' '.join(errors)}"
+                             for name, errors in form.errors.items())
+        messages.error(request, f"Could not start training. {problems}")
         return redirect(the_area)
     kind = form.cleaned_data["kind"]
     name = form.cleaned_data["name"] or f"{kind.upper()} {timezone.now():%Y-%m-%d %H:%M}"
     with transaction.atomic():
-        detector = Detector.objects.create(area=the_area, kind=kind, name=name, created_by=request.user)
+        detector = Detector.objects.create(area=the_area, kind=kind, name=name, created_by=request.user,
+                                           config=form.detector_config(),
+                                           is_active=form.cleaned_data["activate"])
         try:
             pipeline.start_training(detector, user=request.user)
         except pipeline.JobsUnavailable as exc:

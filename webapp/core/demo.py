@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from django.contrib.auth.models import Group
 
 DEMO_USER = "demo"
 DEMO_AREA = "Demo archipelago"
+# Short training, so that the demo finishes in minutes on two CPU cores; the web form trains with defaults.
+DEMO_DETECTORS = {"cae": {"epochs": 15}, "mil": {}}
 
 
 def demo_password() -> str:
@@ -63,20 +66,31 @@ def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
     processes = []
     for name, command in commands.items():
         log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        processes.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=log))
+        # Each in its own process group, so that stopping it also stops the worker's pool children.
+        processes.append(subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=log,
+                                          start_new_session=True))
     return processes
 
 
-def stop_processes(processes: list[subprocess.Popen]) -> None:
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_processes(processes: list[subprocess.Popen], *, grace: float = 10.0) -> None:
+    """SIGTERM every process group, then SIGKILL what is left after `grace` seconds."""
     for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + 10
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            pass
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
 
 
 def wait_for_jobs(jobs, *, timeout: float, say) -> bool:

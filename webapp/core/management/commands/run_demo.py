@@ -48,10 +48,11 @@ class Command(BaseCommand):
         say("Ingesting videos ...")
         ingest = Job.objects.filter(kind=Job.Kind.INGEST, video__mission__area=area)
         demo.wait_for_jobs(list(ingest), timeout=900, say=say)
-        for kind in (Detector.Kind.CAE, Detector.Kind.MIL):
+        for kind, config in demo.DEMO_DETECTORS.items():
             detector = Detector.objects.filter(area=area, kind=kind).first()
             if detector is None:
-                detector = Detector.objects.create(area=area, kind=kind, name=f"Demo {kind.upper()}", is_active=True)
+                detector = Detector.objects.create(area=area, kind=kind, name=f"Demo {kind.upper()}",
+                                                   config=config, is_active=True)
             if detector.status != Detector.Status.READY:
                 say(f"Training {detector} ...")
                 demo.wait_for_jobs([start_training(detector)], timeout=1800, say=say)
