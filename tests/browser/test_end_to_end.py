@@ -73,7 +73,7 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.TRAIN, detector=detector), timeout=600)
     detector.refresh_from_db()
     assert detector.status == Detector.Status.READY and detector.threshold is not None
-    Detector.objects.filter(pk=detector.pk).update(is_active=True)
+    assert detector.is_active, "the train form's 'use for new videos' is on by default"
 
     page.goto(mission.get_absolute_url())
     page.click("button:has-text('Score mission')")

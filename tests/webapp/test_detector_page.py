@@ -160,3 +160,23 @@ def test_counts_at_matches_a_hand_worked_example():
     counts = evaluation.counts_at(labels, scores, np.array([0.4, 0.15]))
     # >= 0.4: 0.9, 0.4 (pos) and 0.4 (neg) flagged; >= 0.15: 0.9, 0.4 (pos), 0.4, 0.2 (neg) flagged
     assert {k: v.tolist() for k, v in counts.items()} == {"tp": [2, 2], "fp": [1, 2], "fn": [0, 0], "tn": [2, 1]}
+
+
+def test_an_admin_switches_whether_a_detector_scores_new_videos(db):
+    from django.test import Client
+
+    from tests.support.seed import make_detector, make_mission, make_user
+    from webapp.detectors.models import Detector
+
+    admin, analyst = make_user("ada", "admin"), make_user("ann", "analyst")
+    detector = make_detector(make_mission().area, "cae")
+    client = Client()
+    client.force_login(analyst)
+    assert client.post(f"/detectors/{detector.pk}/active", {"active": "0"}).status_code == 403
+    client.force_login(admin)
+    assert client.post(f"/detectors/{detector.pk}/active", {"active": "0"}).status_code == 302
+    assert Detector.objects.get(pk=detector.pk).is_active is False
+    page = client.get(f"/detectors/{detector.pk}/").content.decode()
+    assert "Use for new videos" in page
+    client.post(f"/detectors/{detector.pk}/active", {"active": "1"})
+    assert Detector.objects.get(pk=detector.pk).is_active is True

@@ -40,6 +40,7 @@ POST_ONLY = (405, 405, 405)
 GET_EXPECTED = {
     "logout": POST_ONLY,
     "area_train": POST_ONLY,
+    "detector_active": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
     "video_delete": POST_ONLY,
@@ -70,7 +71,7 @@ API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users
 ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
-    ("area_train", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
+    ("area_train", "POST"), ("detector_active", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
 

@@ -4,5 +4,6 @@ from webapp.detectors import views
 
 urlpatterns = [
     path("detectors/<int:pk>/", views.detector, name="detector"),
+    path("detectors/<int:pk>/active", views.detector_active, name="detector_active"),
     path("detectors/<int:pk>/recon/<int:epoch>.png", views.detector_reconstruction, name="detector_reconstruction"),
 ]

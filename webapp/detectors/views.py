@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from webapp.accounts.roles import ADMIN, require_role
+from webapp.detectors.models import Detector
 from webapp.reports import evaluation
 from webapp.reports.access import detector_for
 from webapp.reports.figures import (
@@ -75,3 +78,15 @@ def detector_reconstruction(request, pk: int, epoch: int):
     response = FileResponse(open(path, "rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_POST
+def detector_active(request, pk: int):
+    """Admins choose whether a detector scores new videos of its area."""
+    the_detector = detector_for(request, pk)
+    require_role(request.user, ADMIN)
+    active = request.POST.get("active") == "1"
+    Detector.objects.filter(pk=the_detector.pk).update(is_active=active)
+    state = "now scores new videos" if active else "no longer scores new videos"
+    messages.success(request, f"“{the_detector.name}” {state} of {the_detector.area.name}.")
+    return redirect(the_detector)
