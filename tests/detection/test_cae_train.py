@@ -103,3 +103,21 @@ def test_normal_runs_split_around_labelled_frames():
 
 def test_roc_auc_counts_ties_as_half():
     assert roc_auc(np.array([0.1, 0.4, 0.4, 0.9]), np.array([False, False, True, True])) == pytest.approx(0.875)
+
+
+def test_sequence_mode_trains_and_scores_windows_of_frames():
+    config = make_config("default", {**TINY, "epochs": 1, "sequence_length": 3})
+    detector, report = train_cae([scene(12)], [scene(6, offset=12)], [np.zeros(6, bool)], config=config, seed=0)
+    assert report.reconstructions[1][0].shape == (6, 32, 32, 3)  # the newest frame of each window
+    scores = detector.score_frames(scene(5, offset=20), np.arange(5.0))
+    assert scores.frame_scores.shape == (5,) and np.isfinite(scores.frame_scores).all()
+
+
+def test_tiled_mode_trains_on_tiles_and_scores_full_frames():
+    config = make_config("default", {**TINY, "epochs": 1, "tiled": True})
+    frames = scene(6, size=48)  # 48x48 frames in 32x32 tiles: a 2x2 grid
+    detector, report = train_cae([frames], [scene(4, size=48, offset=6)], [np.array([0, 0, 1, 1], bool)],
+                                 config=config, seed=0)
+    assert report.validation_metrics["val_frames"] == 4
+    scores = detector.score_frames(scene(3, size=48, offset=10), np.arange(3.0))
+    assert scores.heatmaps.shape == (3, 48, 48)
