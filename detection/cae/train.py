@@ -3,7 +3,8 @@
 `train_from_items` is the kind's entry point for detection.registry (CLI, evaluate, workers);
 `train_cae` is the loop itself on plain arrays. The loop reads top to bottom: seeded model and shuffling,
 Adam, one pass per epoch, validation loss on held-out normal frames, early stopping that restores the
-best weights, reconstructions of a fixed batch at epochs 0 (untrained), 10, 20 and the last.
+best weights, reconstructions of a fixed batch at epochs 0 (untrained), 10, 20 and the last (made with
+the restored best weights, keyed by the number of the last epoch run).
 
 Which frames do what (train_from_items):
 - training: videos labelled normal, and the frames outside the intervals of anomalous videos that have
@@ -111,7 +112,7 @@ def train_cae(
     train_set = FrameSet(train_videos, config, device)
     val_set = FrameSet(val_videos, config, device)
     val_normal = torch.as_tensor(np.flatnonzero(~np.concatenate(val_labels)) if val_labels else [], dtype=torch.long)
-    if config.tiled:  # every tile of a normal frame is normal
+    if config.tiled:  # every tile of a normal frame is normal (validation frames share one size)
         tiles = len(val_set) // max(1, sum(len(v) for v in val_videos))
         val_normal = (val_normal[:, None] * tiles + torch.arange(tiles)).flatten()
     val_normal = val_normal.to(device)
@@ -154,6 +155,9 @@ def train_cae(
     train_seconds = time.perf_counter() - started
 
     progress(0.9, "choosing the threshold on the validation frames")
+    if not val_videos:  # runs of single frames leave nothing to hold out
+        val_videos, val_labels = train_videos, [np.zeros(len(v), dtype=bool) for v in train_videos]
+        warnings.append("no validation frames at all: threshold from the training frames (optimistic)")
     raw = [raw_frame_scores(model, frames, config).scores for frames in val_videos]
     all_raw, all_labels = np.concatenate(raw), np.concatenate(val_labels)
     normalisation = normalisation_stats(all_raw[~all_labels])

@@ -121,3 +121,10 @@ def test_tiled_mode_trains_on_tiles_and_scores_full_frames():
     assert report.validation_metrics["val_frames"] == 4
     scores = detector.score_frames(scene(3, size=48, offset=10), np.arange(3.0))
     assert scores.heatmaps.shape == (3, 48, 48)
+
+
+def test_single_frame_runs_still_get_a_threshold():
+    config = make_config("default", {**TINY, "epochs": 1})
+    detector, report = train_cae([scene(1), scene(1, offset=5)], [], [], config=config, seed=0)
+    assert np.isfinite(detector.threshold)
+    assert any("threshold from the training frames" in w for w in report.warnings)
