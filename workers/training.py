@@ -129,6 +129,10 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
             error="",
         )
         detector.training_videos.set(labelled)
+        if Detector.objects.filter(pk=detector.pk, is_active=True).exists():
+            # The newly trained detector replaces the area's earlier active one of the same kind.
+            Detector.objects.filter(area=detector.area_id, kind=detector.kind, is_active=True).exclude(
+                pk=detector.pk).update(is_active=False)
     return {"train_videos": [v.pk for v in train], "val_videos": [v.pk for v in val],
             "threshold": float(model.threshold), "seconds": round(report.train_seconds, 2),
             "reconstructions": images, "warnings": list(report.warnings)}

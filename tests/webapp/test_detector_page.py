@@ -180,3 +180,17 @@ def test_an_admin_switches_whether_a_detector_scores_new_videos(db):
     assert "Use for new videos" in page
     client.post(f"/detectors/{detector.pk}/active", {"active": "1"})
     assert Detector.objects.get(pk=detector.pk).is_active is True
+
+
+def test_the_detector_page_lists_its_jobs(db):
+    from django.test import Client
+
+    from tests.support.seed import make_detector, make_mission, make_user
+    from webapp.jobs.models import Job
+
+    detector = make_detector(make_mission().area, "cae")
+    job = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector, state=Job.State.FAILED, error="out of memory")
+    client = Client()
+    client.force_login(make_user("vic", "viewer"))
+    page = client.get(f"/detectors/{detector.pk}/").content.decode()
+    assert f'data-job-id="{job.pk}"' in page and "out of memory" in page

@@ -44,6 +44,8 @@ def area_videos(tmp_path):
 
 def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     area = area_videos[0].mission.area
+    older = Detector.objects.create(area=area, kind="cae", name="older", is_active=True)
+    other_kind = Detector.objects.create(area=area, kind="mil", name="mil", is_active=True)
     detector = Detector.objects.create(area=area, kind="cae", name="tiny", config=TINY_CAE, is_active=True)
     train = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
     assert run_job(train.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=train.pk).error
@@ -53,6 +55,9 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     assert (folder / "model.pt").stat().st_size > 0 and detector.threshold is not None
     assert [row["epoch"] for row in detector.training_curve] == [1, 2] or len(detector.training_curve) >= 1
     assert detector.training_videos.count() == 3 and detector.trained
+    older.refresh_from_db()
+    other_kind.refresh_from_db()
+    assert (older.is_active, other_kind.is_active) == (False, True), "it replaces the active one of its kind"
     pictures = sorted(folder.glob("recon_*.png"))
     assert pictures and Image.open(pictures[0]).size[1] == 2 * 16
 

@@ -62,6 +62,7 @@ def detector(request, pk: int):
         "slider": evaluation.slider_table(labels, scores, the_detector.threshold),
         "class_recall": evaluation.class_recall(runs, the_detector.threshold),
         "epochs": reconstruction_epochs(the_detector),
+        "jobs": the_detector.jobs.all()[:10],
         "scored": the_detector.score_runs.count(), "flag_rule": evaluation.FLAG_RULE,
         "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
         .order_by("-max_score")[:200],
