@@ -1,8 +1,9 @@
 """What each preset generates: frame size, length, world size, and the list of patrol videos per dataset.
 
 - `tiny`: a few 3-second 96x96 videos, for tests (seconds to generate).
-- `demo`: one area, eight days at 320x240, 10 fps, 24 s: normal training days, a validation pair, a test
-  day with a sudden light change (a hard normal) and a test day full of anomalies (under a minute on 2 cores).
+- `demo`: one area, ten days at 320x240, 10 fps, 24 s: normal and anomalous training days (the CAE learns
+  from the normal ones, MIL needs both), a validation pair, a test day with a sudden light change (a hard
+  normal) and a test day full of anomalies.
 - `benchmark`: the origin report's two settings over one area, each with its own manifest:
   `d1/` anomalies are frames of another environment or of wrong colour; `d2/` the area flown from several
   angles and altitudes with objects edited in (every object class in validation and test).
@@ -100,10 +101,12 @@ DEMO = Preset(
         *_days(1, 2, "train"),
         VideoPlan("day03/patrol.mp4", "train", heavy_clouds=True),
         VideoPlan("day04/patrol.mp4", "train"),
-        VideoPlan("day05/patrol.mp4", "val"),
-        VideoPlan("day06/patrol.mp4", "val", classes=("boat", "person", "car")),
-        VideoPlan("day07/patrol.mp4", "test", light_change=True),
-        VideoPlan("day08/patrol.mp4", "test", classes=("boat", "drone", "debris", "fire", "smoke", "person")),
+        VideoPlan("day05/patrol.mp4", "train", classes=("boat", "person")),
+        VideoPlan("day06/patrol.mp4", "train", classes=("debris", "car")),
+        VideoPlan("day07/patrol.mp4", "val"),
+        VideoPlan("day08/patrol.mp4", "val", classes=("boat", "person", "car")),
+        VideoPlan("day09/patrol.mp4", "test", light_change=True),
+        VideoPlan("day10/patrol.mp4", "test", classes=("boat", "drone", "debris", "fire", "smoke", "person")),
     )),),
 )
 
