@@ -183,11 +183,14 @@ def evaluate(detector, test: list[TrainItem]) -> dict:
     }
 
 
-def stage_quality(manifest: Path, extractors: list[str], variants: list[str], seeds: int) -> list[dict]:
+def stage_quality(
+    manifest: Path, extractors: list[str], variants: list[str], seeds: int, iterations: int
+) -> list[dict]:
     items = load_items(manifest)
     rows = []
     for extractor in extractors:
         options = {"extractor": extractor, "feature_cache": str(WORK / "features"), "device": "cpu"}
+        options["iterations"] = iterations
         if extractor.startswith("mobilenet_v2@"):
             options.update(extractor="mobilenet_v2", input_size=int(extractor.split("@")[1]))
         for variant in variants:
@@ -196,9 +199,10 @@ def stage_quality(manifest: Path, extractors: list[str], variants: list[str], se
                 detector, report = train_from_items(
                     items["train"], items["val"], overrides={**options, **VARIANTS[variant]}, seed=seed
                 )
-                row = {"extractor": extractor, "variant": variant, "seed": seed,
+                row = {"extractor": extractor, "variant": variant, "seed": seed, "iterations": iterations,
                        "train_seconds": time.monotonic() - started, "threshold": detector.threshold,
-                       "val": report.validation_metrics, **evaluate(detector, items["test"])}
+                       "val": report.validation_metrics, "curve": [report.curve[0], report.curve[-1]],
+                       **evaluate(detector, items["test"])}
                 print(json.dumps(row))
                 rows.append(row)
     return rows
@@ -212,6 +216,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=400, help="head training steps of every variant")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -223,7 +228,9 @@ def main() -> None:
     if "head" in stages:
         results["head"] = stage_head()
     if "quality" in stages:
-        results["quality"] = stage_quality(manifest, args.extractors.split(","), args.variants.split(","), args.seeds)
+        results["quality"] = stage_quality(
+            manifest, args.extractors.split(","), args.variants.split(","), args.seeds, args.iterations
+        )
     for name, rows in results.items():
         (OUT / f"{name}.json").write_text(json.dumps(rows, indent=1))
         print(f"wrote {OUT / name}.json")

@@ -7,7 +7,8 @@ how much that changes. Preprocessing is the weights' own normalisation and input
 whole frame is resized instead of resized-then-centre-cropped: a crop would cut off the frame's border,
 where an anomaly may be.
 
-Cost and quality on CPU: see bench/RESULTS-mil.md (`python bench/mil.py`).
+Cost on CPU: about 1.1 clips/s of 4 frames (4.5 frames/s) at 224 px and 1.7 clips/s at 112 px on a loaded
+2-core machine; quality on the synthetic MIL set: bench/RESULTS-mil.md (`python bench/mil.py`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The MIL detector's configuration: one frozen dataclass, saved in the detector file and rebuilt from it.
 
 Defaults follow Sultani et al. (2018) where the paper fixes them (32 segments, FC 512-32-1, dropout 0.6,
-lambda 8e-5, batches of 30 + 30 bags, Adagrad with lr 0.001) and our measurements elsewhere
-(bench/RESULTS-mil.md): the extractor, the pooling and the temporal kernel.
+lambda 8e-5, batches of 30 + 30 bags, Adagrad) and our measurements elsewhere (bench/RESULTS-mil.md):
+the extractor (mobilenet_v2), top-3 mean pooling with lr 0.01 (their code's rate), which scored test frames
+at ROC-AUC 0.57 against 0.47 for the paper's single max at the same budget, and 400 steps, which a CPU
+trains in minutes. The preset "paper" (overrides {"config": "paper"}) is the paper's head and loss as published.
 """
 
 from __future__ import annotations
@@ -27,16 +29,16 @@ class MILConfig:
     dropout: float = 0.6
     temporal_kernel: int = 1  # 1 = the paper's per-segment FC; 3 = a 1-D conv over neighbouring segments
     # loss
-    pool: str = "max"  # "max" (the paper) or "topk"
+    pool: str = "topk"  # "topk" (measured better) or "max" (the paper)
     topk: int = 3
     lambda_smooth: float = 8e-5
     lambda_sparse: float = 8e-5
     # optimisation
     optimizer: str = "adagrad"
-    lr: float = 0.001  # the paper's; their released code used 0.01
+    lr: float = 0.01  # their released code's; the paper says 0.001
     weight_decay: float = 0.001  # the paper's L2 on the weights
     batch_bags: int = 30  # anomalous bags per batch, and as many normal ones
-    iterations: int = 1500
+    iterations: int = 400
     epochs: int = 0  # if > 0, overrides iterations: passes over the larger class's bags
     device: str = ""  # "" = CUDA when present, else the CPU
     # threshold: "video" picks it on validation videos' bag scores against their labels (weak labels suffice);
