@@ -4,8 +4,9 @@
 200 epochs, batch 20, frame score = mean squared error, no smoothing or normalisation.
 `default` is the configuration chosen by measurement (bench/RESULTS-cae.md): a fully convolutional
 bottleneck trained with SSIM + L1, scored by the squared error (the SSIM error map peaked on texture, not
-on objects, and cost 5x the network on a CPU), frame score = mean of the top 1% of smoothed pixel
-errors, scores z-scored by the validation normal frames, and a 3-frame temporal median.
+on objects, and cost 5x the network on a CPU), frame score = mean of the top 0.5% of smoothed pixel
+errors, scores z-scored by the validation normal frames. A temporal median (`temporal_window`) is
+available but off: it measured neutral to slightly worse.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ class CAEConfig:
     error: str = "l2"  # per-pixel error map: squared, absolute, SSIM + absolute, or |5x5 mean of signed error|
     map_smoothing_sigma: float = 2.0  # Gaussian blur of error maps, pixels at model resolution; 0 = off
     score: str = "topk"
-    topk_fraction: float = 0.01  # share of the highest pixel errors averaged into the frame score
+    topk_fraction: float = 0.005  # share of the highest pixel errors averaged into the frame score
     normalise_scores: bool = True  # z-score against the validation normal frames
     video_relative: bool = False  # shift each video's scores so that its median frame scores like a normal one
-    temporal_window: int = 3  # median over this many frames (odd); 1 = off
+    temporal_window: int = 1  # median over this many frames (odd); 1 = off
     heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
     threshold_quantile: float = 0.99  # used when validation holds no anomalies
     event_max_gap: float = 1.0

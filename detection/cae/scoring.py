@@ -4,8 +4,8 @@ Scoring runs in chunks of `config.inference_batch` frames under `torch.inference
 (a memory-mapped (N, H, W, 3) array) never sits in memory as floats. Per chunk: frames -> model input
 (resized to input_size, or cut into tiles, or stacked into 10-frame windows) -> reconstruction ->
 per-pixel error of the newest frame -> smoothed map -> frame score (top-k mean) and pooled heatmap.
-Raw frame scores are then z-scored with the validation normal frames' mean and spread and median-filtered
-over `temporal_window` frames; events are merged from the result.
+Raw frame scores are then z-scored with the validation normal frames' mean and spread (and, if
+configured, median-filtered over `temporal_window` frames); events are merged from the result.
 """
 
 from __future__ import annotations
