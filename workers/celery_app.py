@@ -11,6 +11,7 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 from kombu import Queue
+from kombu import pools as kombu_pools
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
@@ -80,11 +81,13 @@ def configure(celery_app: Celery) -> None:
             "sweep-jobs": {"task": "skerry.sweep", "schedule": float(max(5, settings.JOB_STALE_SECONDS // 2))},
         },
     )
-    # Forget connections made with the old settings.
+    # Forget connections made with the old settings, kombu's process-wide producer pools included: they are
+    # keyed by broker URL, so a pool closed here would otherwise come back when the URL is used again.
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()
 
 
 WORKER_CONN_MAX_AGE = 300

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import browser, log_in, page, screenshot, wait_until  # noqa: F401 - fixtures
+from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_user
 from tests.support.videos import make_video
-from tests.support.worker import (  # noqa: F401 - fixtures
-    celery_worker,
-    celery_worker_process,
-    isolated_broker,
-    worker_factory,
-)
 from webapp.catalog.models import Area, Mission, Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs.models import Job

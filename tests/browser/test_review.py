@@ -12,37 +12,33 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from tests.support.browser import launch
 from tests.support.seed import make_mission, make_user, seed_scored_video
 from webapp.detectors.models import Event
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-NO_WEBGL = ["--disable-webgl"]  # the timeline must then fall back to SVG traces
+NO_WEBGL = ("--disable-webgl",)  # the timeline must then fall back to SVG traces
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch, request):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def browser_page(live_server, playwright, request):
     # (Every wait below passes a function, not an expression: expressions are eval'd in the page, which the CSP
-    # rightly refuses.) Playwright's sync API keeps an event loop in this thread; the ORM calls of the test itself are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        webgl = getattr(request, "param", "webgl") == "webgl"
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                             args=CHROMIUM_ARGS + ([] if webgl else NO_WEBGL))
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.problems = []  # script errors, CSP refusals, failed requests (but the favicon nobody ships)
-        page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
-                and page.problems.append(m.text))
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
-                and page.problems.append(f"{r.status} {r.url}"))
-        yield page
-        context.close()
-        browser.close()
+    # rightly refuses.) The shared Playwright driver keeps an event loop in this thread; ORM calls stay sync.
+    webgl = getattr(request, "param", "webgl") == "webgl"
+    browser = launch(playwright, () if webgl else NO_WEBGL)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.problems = []  # script errors, CSP refusals, failed requests (but the favicon nobody ships)
+    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text
+            and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+            and page.problems.append(f"{r.status} {r.url}"))
+    yield page
+    context.close()
+    browser.close()
 
 
 def log_in(page, live_server, user):

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import browser, log_in, page, screenshot, wait_until  # noqa: F401 - fixtures
+from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_user, seed_scored_video
 from tests.support.videos import make_video
-from tests.support.worker import (  # noqa: F401 - fixtures
-    celery_worker,
-    celery_worker_process,
-    isolated_broker,
-    worker_factory,
-)
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.jobs.models import Job
 from webapp.uploads.models import UploadSession

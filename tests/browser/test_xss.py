@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support.browser import browser, log_in, page, wait_until  # noqa: F401 - fixtures
+from tests.support.browser import log_in, wait_until
 from tests.support.seed import make_user, seed_scored_video
 from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.detectors.models import Detector, Event
@@ -26,7 +26,7 @@ def test_hostile_names_and_notes_render_as_text_everywhere(page, live_server):  
     video = seeded.video
     video.original_name = HOSTILE + ".mp4"
     video.save()
-    LabelInterval.objects.filter(video=video).update(anomaly_class=HOSTILE)
+    LabelInterval.objects.filter(video=video).update(anomaly_class=HOSTILE[:60])
     Event.objects.filter(score_run__video=video).update(note=HOSTILE)
     Detector.objects.filter(area=hostile_area).update(name="Detector " + HOSTILE)
     detector = Detector.objects.filter(area=hostile_area).first()

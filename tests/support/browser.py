@@ -1,8 +1,8 @@
 """Playwright fixtures: Debian's headless chromium driving pytest-django's live_server. Reuse them.
 
-In a test module:
+The fixtures `browser` and `page` are registered once, in tests/conftest.py (importing them into a module
+would start a second Playwright loop in the same thread). In a test module:
 
-    from tests.support.browser import browser, page  # noqa: F401  (fixtures)
     from tests.support.browser import log_in, screenshot
 
     pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,24 +41,35 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """One Playwright driver for the whole run: its sync API keeps an event loop in this thread, so a second
+    one started beside it would fail. Launch browsers with other flags from it (`playwright.chromium.launch`)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
-        with sync_api.sync_playwright() as playwright:
-            launched = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=os.environ.get("SKERRY_BROWSER_HEADED") != "1", args=BROWSER_ARGS
-            )
-            yield launched
-            launched.close()
+        with sync_api.sync_playwright() as driver:
+            yield driver
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def launch(playwright, extra_args: tuple[str, ...] = ()):
+    """Debian's chromium, headless unless SKERRY_BROWSER_HEADED=1, with BROWSER_ARGS plus `extra_args`."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=os.environ.get("SKERRY_BROWSER_HEADED") != "1",
+                                      args=BROWSER_ARGS + list(extra_args))
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    launched = launch(playwright)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture

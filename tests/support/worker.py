@@ -1,10 +1,8 @@
 """Pytest fixtures that start REAL Celery worker processes on the real broker and the test database.
 
-Register the fixtures in your test folder's conftest.py (or at the top of a test module, adding F811 to noqa):
-
-    from tests.support.worker import celery_worker, celery_worker_process, isolated_broker, worker_factory  # noqa: F401
-
-and in the test module:
+The fixtures are registered once, in tests/conftest.py: never import them into a test module or another
+conftest (a session-scoped fixture imported twice is set up twice, and the two broker namespaces collide).
+In the test module:
 
     pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

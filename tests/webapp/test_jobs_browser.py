@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from tests.support.browser import browser, log_in, page, screenshot, wait_until  # noqa: F401 - fixtures
-from tests.support.worker import (  # noqa: F401 - fixtures
-    celery_worker,
-    celery_worker_process,
-    isolated_broker,
-    worker_factory,
-)
+from tests.support.browser import log_in, screenshot, wait_until
 from webapp.jobs import services
 from webapp.jobs.models import Job
 

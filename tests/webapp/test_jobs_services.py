@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.support.worker import isolated_broker  # noqa: F401
 from webapp.catalog.models import Area, Mission, Video
 from webapp.detectors.models import Detector
 from webapp.jobs import services
