@@ -8,7 +8,7 @@
 # The generator is deterministic for a seed, so data already generated under $OUT/data is reused (set
 # REGENERATE=1 to generate again). PARALLEL=1 (default) evaluates d1 and d2 side by side (2 cores).
 # Each setting's folder gets metrics.json, report.md and report.html; the tables go into
-# bench/RESULTS-accuracy.md. MIL is weakly supervised and needs anomalous training videos, which the
+# BENCHMARKS.md. MIL is weakly supervised and needs anomalous training videos, which the
 # benchmark's train split does not have (it holds normal patrols only, like the CAE's): MIL therefore trains
 # on train+val (val's anomalous videos give it positive bags) and takes its threshold on val. No detector
 # ever trains or thresholds on test.

@@ -15,7 +15,7 @@ Stages:
 - quality: trains the detector per extractor and head variant (paper: max, per-segment FC, lr 0.001; lr 0.01;
   top-3 mean; temporal conv k=3; both) on train, threshold on val, and scores test: video accuracy,
   precision/recall/F1 for both classes, confusion matrix, frame ROC-AUC, recall per anomaly class.
-Results: bench/out/mil/*.json and markdown tables on stdout (bench/RESULTS-mil.md).
+Results: bench/out/mil/*.json and markdown tables on stdout (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `report` is the origin report's method (section 3.2.2, Appendix 1): its network, MSE, Adam at lr 0.01,
 200 epochs, batch 20, frame score = mean squared error, no smoothing or normalisation.
-`default` is the configuration chosen by measurement (bench/RESULTS-cae.md): a fully convolutional
+`default` is the configuration chosen by measurement (BENCHMARKS.md): a fully convolutional
 bottleneck trained with SSIM + L1, scored by the squared error (the SSIM error map peaked on texture, not
 on objects, and cost 5x the network on a CPU), frame score = mean of the top 0.5% of smoothed pixel
 errors, scores z-scored by the validation normal frames. A temporal median (`temporal_window`) is

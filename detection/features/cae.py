@@ -10,7 +10,7 @@ Per sampled frame, from one pass of the CAE (non-tiled configurations):
 Each dimension is standardised with the mean and spread of the training split's normal frames (kept with
 the extractor), then a clip's feature is [mean over its frames, max over its frames] (2 x 70 = 140 dims with the
 default ConvCAE). Cost: about 5.6 clips/s (22 frames/s) on a loaded 2-core CPU, plus training the CAE;
-quality on the synthetic MIL set: bench/RESULTS-mil.md.
+quality on the synthetic MIL set: BENCHMARKS.md.
 
 The CAE is either given (a trained CAE detector file) or trained on the MIL training split's normal videos
 (`train_cae_extractor`); its weights and the standardisation travel inside the MIL detector file, and the

@@ -8,7 +8,7 @@ whole frame is resized instead of resized-then-centre-cropped: a crop would cut 
 where an anomaly may be.
 
 Cost on CPU: about 1.1 clips/s of 4 frames (4.5 frames/s) at 224 px and 1.7 clips/s at 112 px on a loaded
-2-core machine; quality on the synthetic MIL set: bench/RESULTS-mil.md (`python bench/mil.py`).
+2-core machine; quality on the synthetic MIL set: BENCHMARKS.md (`python bench/mil.py`).
 """
 
 from __future__ import annotations

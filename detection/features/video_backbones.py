@@ -10,7 +10,7 @@ crop: it would cut off the frame border, where an anomaly may be). The classifie
 the backbone's pooled output (s3d 1024-d, the ResNet-3Ds 512-d, mvit/swin3d_t 768-d).
 
 Weights load offline only (weights.py). Cost on a loaded 2-core CPU: s3d 0.19 clips/s, r3d_18 0.30 clips/s
-(16-frame clips; bench/RESULTS-mil.md). Their detection quality could not be measured here: the Kinetics
+(16-frame clips; BENCHMARKS.md). Their detection quality could not be measured here: the Kinetics
 weights are not on this machine.
 """
 

@@ -1,7 +1,7 @@
 """The MIL detector's configuration: one frozen dataclass, saved in the detector file and rebuilt from it.
 
 Defaults follow Sultani et al. (2018) where the paper fixes them (32 segments, FC 512-32-1, dropout 0.6,
-lambda 8e-5, batches of 30 + 30 bags, Adagrad) and our measurements elsewhere (bench/RESULTS-mil.md):
+lambda 8e-5, batches of 30 + 30 bags, Adagrad) and our measurements elsewhere (BENCHMARKS.md):
 the extractor (mobilenet_v2), top-3 mean pooling with lr 0.01 (their code's rate), which scored test frames
 at ROC-AUC 0.57 against 0.47 for the paper's single max at the same budget, and 400 steps, which a CPU
 trains in minutes. The preset "paper" (overrides {"config": "paper"}) is the paper's head and loss as published.
@@ -94,5 +94,5 @@ def _coerce(field: dataclasses.Field, value):
     return kind(value) if kind is not None and value is not None else value
 
 
-# "paper": Sultani et al. as published; "default": the variant measured better (bench/RESULTS-mil.md).
+# "paper": Sultani et al. as published; "default": the variant measured better (BENCHMARKS.md).
 PRESETS = {"default": MILConfig(), "paper": MILConfig(pool="max", temporal_kernel=1, lr=0.001)}

@@ -11,7 +11,7 @@ with every anomalous one; averaged over the pairs, the smoothness and sparsity t
 anomalous bags, since each anomalous bag appears in as many pairs as there are normal bags.
 
 `pool="topk"` replaces the single max by the mean of the k highest scores (a variant measured in
-bench/RESULTS-mil.md): one noisy segment then cannot carry the whole bag.
+BENCHMARKS.md): one noisy segment then cannot carry the whole bag.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Sultani et al.'s network: FC 512 + ReLU, dropout 0.6, FC 32, dropout 0.6, FC 1 + sigmoid, applied to each
 segment alone. With `temporal_kernel` > 1 the first layer becomes a 1-D convolution over neighbouring
 segments (replicate-padded), so a segment's score sees its context; this is the "stronger variant" measured
-in bench/RESULTS-mil.md.
+in BENCHMARKS.md.
 """
 
 from __future__ import annotations
