@@ -5,18 +5,13 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 
 from webapp.accounts.roles import ANALYST, VIEWER, require_role
-from webapp.catalog.models import Mission, Video
+from webapp.catalog.access import get_mission_or_404, get_video_or_404
+from webapp.catalog.models import Mission
 from webapp.detectors.models import Detector, Event, ScoreRun
 
-
-def mission_for(request, pk: int, role: str = VIEWER) -> Mission:
-    require_role(request.user, role)
-    return get_object_or_404(Mission.objects.select_related("area"), pk=pk)
-
-
-def video_for(request, pk: int, role: str = VIEWER) -> Video:
-    require_role(request.user, role)
-    return get_object_or_404(Video.objects.select_related("mission__area"), pk=pk)
+# Missions and videos come through the catalog's access helpers, so both apps check them the same way.
+mission_for = get_mission_or_404
+video_for = get_video_or_404
 
 
 def score_run_for(request, pk: int, role: str = VIEWER) -> ScoreRun:
