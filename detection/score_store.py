@@ -1,7 +1,9 @@
 """Reading and writing one video's scores on disk (media/scores/<id>/), written whole or not at all.
 
 Layout: `scores.npz` (times, frame_scores, threshold, heatmap_scale, and segment_scores/segment_bounds when
-present), `heatmaps.npy` ((N, h, w) uint8, memory-mappable) when present, `events.json`.
+present), `heatmaps.npy` ((N, h, w) uint8, memory-mappable) when present, `events.json`, and
+`reconstructions.npz` (indices (K,), images (K, S, S, 3) uint8) for the few frames whose reconstruction was
+kept (event peaks), when the detector can reconstruct: `extras["reconstructions"] = (indices, images)`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def save_video_scores(directory: Path, scores: VideoScores) -> None:
         if scores.heatmaps is not None:
             np.save(staging / "heatmaps.npy", np.asarray(scores.heatmaps, dtype=np.uint8))
         (staging / "events.json").write_text(json.dumps([asdict(e) for e in scores.events], indent=1))
+        kept = scores.extras.get("reconstructions")
+        if kept is not None:
+            indices, images = kept
+            np.savez(staging / "reconstructions.npz", indices=np.asarray(indices, dtype=np.int64),
+                     images=np.asarray(images, dtype=np.uint8))
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(staging, directory)
@@ -63,3 +70,13 @@ def load_video_scores(directory: Path, *, with_heatmaps: bool = True) -> VideoSc
         segment_scores=arrays.get("segment_scores"),
         segment_bounds=arrays.get("segment_bounds"),
     )
+
+
+def load_reconstruction(directory: Path, index: int) -> np.ndarray | None:
+    """The kept (S, S, 3) uint8 reconstruction of frame `index`, or None when that frame's was not kept."""
+    path = Path(directory) / "reconstructions.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        where = np.flatnonzero(data["indices"] == index)
+        return data["images"][where[0]] if len(where) else None

@@ -8,6 +8,7 @@ are kept, since reviews are labels for the next training. Running twice gives th
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,18 @@ def run_scoring(job: Job, reporter: JobReporter) -> dict:
     return {"runs": runs}
 
 
+def with_peak_reconstructions(model, frames, scores):
+    """Keep the model's reconstruction of each event's peak frame for the heatmap view, when it has one."""
+    reconstruct = getattr(model, "reconstruct", None)
+    if reconstruct is None or not scores.events:
+        return scores
+    peaks = np.unique(np.searchsorted(frames.times, [e.peak_time for e in scores.events]).clip(0, len(frames.times) - 1))
+    images = reconstruct(frames.frames[peaks])
+    if images is None:
+        return scores
+    return dataclasses.replace(scores, extras={**scores.extras, "reconstructions": (peaks, images)})
+
+
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     from detection.score_store import save_video_scores
 
@@ -74,7 +87,7 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
         raise JobError(f"the model file of {detector.name} is missing; train it again")
     model = cached_detector(model_file)
     frames = sampled_frames(video)
-    scores = model.score_frames(frames.frames, frames.times, progress=progress)
+    scores = with_peak_reconstructions(model, frames, model.score_frames(frames.frames, frames.times, progress=progress))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)

@@ -194,6 +194,21 @@ class CAEDetector:
             extras={"kind": self.kind, "config": self.config.name, "raw_scores": raw.scores},
         )
 
+    def reconstruct(self, frames: np.ndarray) -> np.ndarray | None:
+        """(n, S, S, 3) uint8 reconstructions of (n, H, W, 3) uint8 frames at the model's input size, for the
+        heatmap view (the origin report's Figure 13). None in tiled mode, whose tiles have no single image."""
+        if self.config.tiled:
+            return None
+        frames = np.asarray(frames)
+        if len(frames) == 0:
+            return np.zeros((0, self.config.input_size, self.config.input_size, 3), dtype=np.uint8)
+        with torch.inference_mode():
+            chunk = to_model_frames(frames, self.config, self.device)
+            indices = torch.arange(len(chunk), device=self.device)
+            inputs = model_input(chunk, indices, torch.zeros_like(indices), self.config.sequence_length)
+            newest = self.model(inputs)[:, -3:].float().clamp(0, 1)  # (n, 3, S, S): the frame itself
+            return newest.mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
     def save(self, path: Path) -> None:
         """One file with the weights, config, threshold and normalisation (detection.detector_file)."""
         save_detector(

@@ -80,6 +80,8 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     top = events.first()
     assert top.score_run.video.original_name == "day2 boat.mp4"
     assert top.end >= 6.0
+    kept = celery_worker.media_root / top.score_run.media_dir / "reconstructions.npz"
+    assert kept.exists(), "scoring keeps the reconstruction of each event's peak frame for the heatmap view"
     screenshot(page, "e2e-mission-report")
     page.check(f".event-card[data-event='{top.pk}'] input[name=event]")
     page.click("button:has-text('Confirm selected')")

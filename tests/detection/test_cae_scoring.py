@@ -132,3 +132,15 @@ def test_video_relative_scores_shift_a_whole_video_to_its_median():
     raw = np.array([5.0, 5.0, 5.0, 9.0])  # a brighter day: every frame's error is higher
     scores = finalise_scores(raw, config, {"score_mean": 1.0, "score_std": 2.0})
     assert scores.tolist() == [0.0, 0.0, 0.0, 2.0]
+
+
+def test_reconstructions_are_images_at_the_model_size_close_to_their_input(detector):
+    frames = scene(6)
+    images = detector.reconstruct(frames)
+    size = detector.config.input_size
+    assert images.shape == (6, size, size, 3) and images.dtype == np.uint8
+    inputs = torch.nn.functional.interpolate(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size=(size, size),
+                                             mode="bilinear", antialias=True).permute(0, 2, 3, 1).numpy()
+    own = np.abs(images.astype(float) - inputs).mean()
+    other = np.abs(images.astype(float) - inputs[::-1]).mean()
+    assert own < 60 and own <= other + 1e-6

@@ -176,9 +176,13 @@ def test_heatmap_view_shows_input_heatmap_and_overlay_or_reconstruction(client, 
         assert client.get(reverse("heatmap_view_image", args=[run.pk, 25, panel])).status_code == 200
     assert "reconstruction" not in re.findall(r'/frames/25/(\w+)\.png', html)
     frames = np.load(Path(settings.MEDIA_ROOT) / seeded.video.frames_path)
-    np.save(Path(settings.MEDIA_ROOT) / run.media_dir / "reconstructions.npy", frames // 2)
+    # Scoring keeps the reconstructions of event peak frames only: frame 25's, not frame 24's.
+    np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "reconstructions.npz", indices=np.array([25]),
+             images=frames[25:26] // 2)
     html = client.get(reverse("heatmap_view", args=[run.pk, 25])).content.decode()
     assert set(re.findall(r'/frames/25/(\w+)\.png', html)) == {"input", "reconstruction", "heatmap", "overlay", "difference"}
+    other = client.get(reverse("heatmap_view", args=[run.pk, 24])).content.decode()
+    assert "reconstruction" not in re.findall(r'/frames/24/(\w+)\.png', other)
     image = client.get(reverse("heatmap_view_image", args=[run.pk, 25, "input"]))
     small = np.asarray(Image.open(io.BytesIO(image.content)))[:: image_factor(frames), :: image_factor(frames)]
     assert np.array_equal(small, frames[25])

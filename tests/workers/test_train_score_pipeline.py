@@ -71,6 +71,13 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     first_files = {r.pk: np.load(Path(settings.MEDIA_ROOT) / r.media_dir / "scores.npz")["frame_scores"]
                    for r in runs}
     events = list(Event.objects.filter(score_run__detector=detector).order_by("pk"))
+    for run in runs:
+        kept = Path(settings.MEDIA_ROOT) / run.media_dir / "reconstructions.npz"
+        if run.events.exists():  # the heatmap view's reconstruction of each event's peak frame
+            with np.load(kept) as data:
+                assert len(data["indices"]) >= 1 and data["images"].shape[1:] == (16, 16, 3)
+        else:
+            assert not kept.exists()
     if events:
         Event.objects.filter(pk=events[0].pk).update(review=Event.Review.CONFIRMED, note="boat")
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from detection.score_store import load_reconstruction
 from webapp.accounts.roles import ANALYST, has_role
 from webapp.core.middleware import CSP
 from webapp.reports import images
@@ -132,19 +133,19 @@ PANELS = ("input", "reconstruction", "heatmap", "overlay", "difference")
 
 
 def heatmap_panels(run, index: int) -> dict[str, np.ndarray]:
-    """The heatmap view's images of one frame: input, the stored reconstruction and pixel difference when the
-    run kept reconstructions, else the heatmap and the overlay (a reconstruction needs the model, so torch)."""
+    """The heatmap view's images of one frame: input, heatmap and overlay, plus the reconstruction and the pixel
+    difference where scoring kept the reconstruction (event peaks; making one here would need torch)."""
     frames, times = images.load_frames(run.video), images.load_timestamps(run.video)
     stored = images.load_heatmaps(run)
     count = len(stored[0]) if stored is not None else (len(times) if times is not None else 0)
     if frames is None or times is None or not 0 <= index < count:
         raise Http404(f"frame {index} is not among this run's {count} frames")
     t = float(stored[0][index]) if stored is not None else float(times[index])
-    frame = np.asarray(frames[images.nearest_index(times, t)])
+    frame_index = images.nearest_index(times, t)
+    frame = np.asarray(frames[frame_index])
     panels = {"input": frame}
-    recon_file = images.media_path(run.media_dir) / "reconstructions.npy"
-    if recon_file.exists():
-        reconstruction = np.asarray(np.load(recon_file, mmap_mode="r")[index])
+    reconstruction = load_reconstruction(images.media_path(run.media_dir), frame_index)
+    if reconstruction is not None:
         panels["reconstruction"] = images.resize(reconstruction, frame.shape[:2])
         panels["difference"] = images.COLORMAP[images.difference(frame, panels["reconstruction"])]
     if stored is not None:
