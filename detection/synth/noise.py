@@ -41,16 +41,17 @@ def sample_periodic(texture: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.nda
     x1 = (x0 + 1) & (width - 1)
     row0, row1 = y0 * width, ((y0 + 1) & (height - 1)) * width
     flat = texture.ravel()
-    top = flat[row0 + x0]
-    right = flat[row0 + x1]
-    right -= top
-    right *= fx
-    top += right
-    bottom = flat[row1 + x0]
-    right = flat[row1 + x1]
-    right -= bottom
-    right *= fx
-    bottom += right
+    return _lerp_corners(flat[row0 + x0], flat[row0 + x1], flat[row1 + x0], flat[row1 + x1], fx, fy)
+
+
+def _lerp_corners(top, top_right, bottom, bottom_right, fx, fy) -> np.ndarray:
+    """Bilinear blend of four float32 corner samples (fresh arrays: updated in place to save memory)."""
+    top_right -= top
+    top_right *= fx
+    top += top_right
+    bottom_right -= bottom
+    bottom_right *= fx
+    bottom += bottom_right
     bottom -= top
     bottom *= fy
     top += bottom
@@ -63,18 +64,7 @@ def _bilinear(gather, x: np.ndarray, y: np.ndarray, width: int, height: int) -> 
     x0, y0 = x.astype(np.int32), y.astype(np.int32)
     fx, fy = (x - x0)[..., None], (y - y0)[..., None]
     index = y0 * width + x0
-    top, right = gather(index), gather(index + 1)
-    right -= top
-    right *= fx
-    top += right
-    bottom, right = gather(index + width), gather(index + width + 1)
-    right -= bottom
-    right *= fx
-    bottom += right
-    bottom -= top
-    bottom *= fy
-    top += bottom
-    return top
+    return _lerp_corners(gather(index), gather(index + 1), gather(index + width), gather(index + width + 1), fx, fy)
 
 
 def sample_clamped(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
