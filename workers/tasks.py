@@ -49,6 +49,20 @@ def score(self, job_id: int) -> str:
     return _run(self, job_id, run_scoring)
 
 
+@shared_task(name="skerry.evaluate", bind=True)
+def evaluate(self, job_id: int) -> str:
+    from workers.evaluation import run_evaluation
+
+    return _run(self, job_id, run_evaluation)
+
+
+@shared_task(name="skerry.export", bind=True)
+def export(self, job_id: int) -> str:
+    from workers.export import run_export
+
+    return _run(self, job_id, run_export)
+
+
 @shared_task(name="skerry.sweep")
 def sweep() -> dict:
     from webapp.jobs.sweep import sweep_jobs

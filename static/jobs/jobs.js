@@ -62,6 +62,11 @@
     if (job.state === "running" && job.eta_seconds) { stage += " · about " + seconds(job.eta_seconds) + " left"; }
     progress.appendChild(el("div", "job-stage", stage));
     if (job.error) { progress.appendChild(el("div", "job-error state-failed", job.error)); }
+    if (job.output_url) {
+      var output = el("a", "job-output", job.output_label);
+      output.href = job.output_url;
+      progress.appendChild(output);
+    }
     var times = el("td", "job-times muted", "created " + job.created.replace("T", " ").slice(0, 19));
     if (job.duration_seconds !== null) { times.appendChild(el("div", "", "ran " + seconds(job.duration_seconds))); }
     if (job.worker) { times.appendChild(el("div", "", job.worker)); }

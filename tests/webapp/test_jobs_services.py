@@ -34,9 +34,10 @@ def test_it_enqueues_only_after_commit(django_capture_on_commit_callbacks):
     assert len(callbacks) == 1
 
 
-def test_it_refuses_kinds_without_a_pipeline():
-    with pytest.raises(ValueError, match="evaluate"):
-        services.start_job("evaluate")
+def test_every_job_kind_has_a_task_and_unknown_kinds_are_refused():
+    assert set(services.TASK_NAMES) == set(Job.Kind)
+    with pytest.raises(ValueError, match="publish"):
+        services.start_job("publish")
     assert not Job.objects.exists()
 
 

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ADMIN, require_role
 from webapp.detectors.models import Detector
+from webapp.jobs import services
+from webapp.jobs.models import Job
 from webapp.reports import evaluation
 from webapp.reports.access import detector_for
 from webapp.reports.figures import (
@@ -26,6 +28,7 @@ from webapp.reports.figures import (
     training_curve_figure,
 )
 
+EVALUATION_FILES = {"metrics.json": "application/json", "report.md": "text/markdown; charset=utf-8"}
 RECON = re.compile(r"^recon_(\d+)\.png$")
 SHOWN_EPOCHS = (0, 10, 20)
 
@@ -63,6 +66,7 @@ def detector(request, pk: int):
         "class_recall": evaluation.class_recall(runs, the_detector.threshold),
         "epochs": reconstruction_epochs(the_detector),
         "jobs": the_detector.jobs.all()[:10],
+        "evaluation": services.latest_output(Job.Kind.EVALUATE, detector=the_detector),
         "scored": the_detector.score_runs.count(), "flag_rule": evaluation.FLAG_RULE,
         "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
         .order_by("-max_score")[:200],
@@ -91,3 +95,30 @@ def detector_active(request, pk: int):
     state = "now scores new videos" if active else "no longer scores new videos"
     messages.success(request, f"“{the_detector.name}” {state} of {the_detector.area.name}.")
     return redirect(the_detector)
+
+
+@require_POST
+def detector_evaluate(request, pk: int):
+    """Whoever may train starts an evaluation on the area's labelled videos (scored first where needed)."""
+    the_detector = detector_for(request, pk, role=ADMIN)
+    if the_detector.status != Detector.Status.READY:
+        messages.error(request, f"“{the_detector.name}” is not trained yet: train it before evaluating it.")
+        return redirect(the_detector)
+    services.start_evaluation(the_detector, user=request.user)
+    messages.success(request, f"Evaluation of “{the_detector.name}” on the labelled videos of "
+                              f"{the_detector.area.name} queued; progress shows under Jobs.")
+    return redirect(the_detector)
+
+
+@require_GET
+def detector_evaluation_file(request, pk: int, job: int, name: str):
+    """metrics.json or report.md of one of the detector's succeeded evaluations."""
+    the_detector = detector_for(request, pk)
+    if name not in EVALUATION_FILES:
+        raise Http404("no such evaluation file")
+    the_job = get_object_or_404(Job, pk=job, detector=the_detector, kind=Job.Kind.EVALUATE, state=Job.State.SUCCEEDED)
+    folder = Path(str(the_job.result.get("metrics", ""))).parent
+    path = (Path(settings.MEDIA_ROOT) / folder / name).resolve()
+    if not str(folder).startswith(f"{the_detector.media_dir}/") or not path.is_file():
+        raise Http404("the evaluation's files are gone")
+    return FileResponse(open(path, "rb"), content_type=EVALUATION_FILES[name])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -77,6 +78,21 @@ class Job(models.Model):
     def target(self):
         """The video, mission or detector the job works on, if any."""
         return self.video or self.detector or self.mission
+
+    @property
+    def output_url(self) -> str:
+        """Where a succeeded job's file is fetched (an export's zip, an evaluation's metrics.json), else ""."""
+        if self.state != self.State.SUCCEEDED:
+            return ""
+        if self.kind == self.Kind.EXPORT and self.mission_id and self.result.get("zip"):
+            return reverse("mission_export_download", args=[self.mission_id, self.pk])
+        if self.kind == self.Kind.EVALUATE and self.detector_id and self.result.get("metrics"):
+            return reverse("detector_evaluation_file", args=[self.detector_id, self.pk, "metrics.json"])
+        return ""
+
+    @property
+    def output_label(self) -> str:
+        return {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json"}.get(self.kind, "Output")
 
     @property
     def duration_seconds(self) -> float | None:

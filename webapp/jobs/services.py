@@ -17,12 +17,14 @@ from webapp.jobs.models import Job
 
 log = logging.getLogger(__name__)
 
-# Celery task name per job kind; queues come from the routes in workers.celery_app. Kinds without a task
-# here (evaluate, export) have no pipeline yet, and start_job refuses them rather than strand a row.
+# Celery task name per job kind; queues come from the routes in workers.celery_app. A kind without a task
+# here has no pipeline, and start_job refuses it rather than strand a row.
 TASK_NAMES = {
     Job.Kind.INGEST: "skerry.ingest",
     Job.Kind.TRAIN: "skerry.train",
     Job.Kind.SCORE: "skerry.score",
+    Job.Kind.EVALUATE: "skerry.evaluate",
+    Job.Kind.EXPORT: "skerry.export",
     Job.Kind.NOOP: "skerry.noop",
 }
 NOOP_QUEUES = ("cpu", "gpu")
@@ -133,6 +135,26 @@ def start_training(detector, user=None) -> Job:
         type(detector).objects.select_for_update().filter(pk=detector.pk).first()
         existing = active_job(Job.Kind.TRAIN, detector=detector)
         return existing or start_job(Job.Kind.TRAIN, detector=detector, user=user)
+
+
+def start_evaluation(detector, user=None) -> Job:
+    """Score the area's labelled videos the detector has not scored, then measure it; reuses one under way."""
+    with transaction.atomic():
+        type(detector).objects.select_for_update().filter(pk=detector.pk).first()
+        existing = active_job(Job.Kind.EVALUATE, detector=detector)
+        return existing or start_job(Job.Kind.EVALUATE, detector=detector, user=user)
+
+
+def start_export(mission, user=None) -> Job:
+    """Build the mission's export zip (events CSV and JSON, standalone report, manifest); reuses one under way."""
+    with transaction.atomic():
+        type(mission).objects.select_for_update().filter(pk=mission.pk).first()
+        return active_job(Job.Kind.EXPORT, mission=mission) or start_job(Job.Kind.EXPORT, mission=mission, user=user)
+
+
+def latest_output(kind, **target) -> Job | None:
+    """The newest succeeded job of this kind on this target (its result names the files it wrote)."""
+    return Job.objects.filter(kind=kind, state=Job.State.SUCCEEDED, **target).order_by("-finished", "-pk").first()
 
 
 def start_scoring(target, detectors=None, user=None) -> Job | None:

@@ -57,6 +57,7 @@ def job_json(job: Job, can_act: bool) -> dict:
         "duration_seconds": job.duration_seconds,
         "can_cancel": can_act and job.is_cancellable, "can_retry": can_act and job.is_retryable,
         "cancel_url": reverse("job_cancel", args=[job.pk]), "retry_url": reverse("job_retry", args=[job.pk]),
+        "output_url": job.output_url, "output_label": job.output_label,
     }
 
 

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, has_role
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event
+from webapp.jobs import services
+from webapp.jobs.models import Job
 from webapp.reports import exports
 from webapp.reports.access import mission_events, mission_for
 from webapp.reports.figures import event_strip_figure, figure_json
 from webapp.reports.reviews import ReviewError, review_many
 
 CARDS_PER_PAGE = 48
+EXPORT_JOBS_SHOWN = 3
 
 
 class EventFilter:
@@ -94,6 +99,9 @@ def mission_report(request, pk: int):
         "can_review": has_role(request.user, ANALYST), "reviews": Event.Review.choices,
         "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run"))),
         "query": filters.query(),
+        "export": services.latest_output(Job.Kind.EXPORT, mission=mission),
+        "export_jobs": Job.objects.filter(kind=Job.Kind.EXPORT, mission=mission)[:EXPORT_JOBS_SHOWN],
+        "export_filter": f"mission={mission.pk}&kind={Job.Kind.EXPORT}&limit={EXPORT_JOBS_SHOWN}",
     }
     return render(request, "reports/mission_report.html", context)
 
@@ -145,3 +153,24 @@ def mission_report_html(request, pk: int):
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-report.html"'
     return response
+
+
+@require_POST
+def mission_export(request, pk: int):
+    """Build the mission's export zip in the background (events CSV and JSON, standalone report, manifest)."""
+    mission = mission_for(request, pk, role=ANALYST)
+    job = services.start_export(mission, user=request.user)
+    messages.success(request, f"Export job #{job.pk} queued; its download link appears here when it is done.")
+    return redirect("mission_report", pk=mission.pk)
+
+
+@require_GET
+def mission_export_download(request, pk: int, job: int):
+    mission = mission_for(request, pk)
+    the_job = get_object_or_404(Job, pk=job, mission=mission, kind=Job.Kind.EXPORT, state=Job.State.SUCCEEDED)
+    relative = str(the_job.result.get("zip", ""))
+    path = Path(settings.MEDIA_ROOT) / relative
+    if not relative.startswith(f"exports/{the_job.pk}/") or not path.is_file():
+        raise Http404("the export's zip is gone; export the mission again")
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"mission-{mission.pk}-export.zip",
+                        content_type="application/zip")

@@ -1,0 +1,91 @@
+"""The export pipeline: a mission -> one zip of its events (CSV, JSON), standalone HTML report and manifest.
+
+The members are what the report's own download links give (`webapp.reports.exports`), unfiltered, plus
+manifest.csv: the mission's videos and labels in the library's manifest format
+(`detection.datasets.manifest`), each video named by its original file name, so that a folder holding the
+originals under those names can be read back with `python -m detection` or `manage.py import_dataset`.
+The zip is written to a temporary name and moved into place at media/exports/<job id>/; a re-run rewrites it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+
+from webapp.catalog.models import Mission, Video
+from webapp.jobs.models import Job
+from workers.leftovers import remove_leftovers
+from workers.progress import JobError, JobReporter
+
+MEMBERS = ("events.csv", "events.json", "report.html", "manifest.csv")
+
+
+def export_path(job: Job) -> str:
+    """Where the job's zip lives, relative to MEDIA_ROOT."""
+    return f"exports/{job.pk}/mission-{job.mission_id}.zip"
+
+
+def manifest_name(video: Video, taken: set[str]) -> str:
+    """The video's original file name, prefixed with its id when another video of the mission has it."""
+    name = video.original_name.replace("\\", "/").rsplit("/", 1)[-1] or f"video-{video.pk}"
+    if name in taken:
+        name = f"{video.pk}-{name}"
+    taken.add(name)
+    return name
+
+
+def mission_manifest(mission: Mission) -> str:
+    """manifest.csv text for the mission's videos (label, split, intervals and classes from the catalog)."""
+    from detection.datasets.manifest import write_manifest
+    from detection.types import Interval, VideoRecord
+
+    taken: set[str] = set()
+    records = []
+    for video in mission.videos.prefetch_related("intervals").order_by("original_name", "pk"):
+        label = "" if video.label == Video.Label.UNLABELLED else video.label
+        intervals = tuple(Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all())
+        name = manifest_name(video, taken)
+        records.append(VideoRecord(path=Path(name), label=label, split=video.split,
+                                   intervals=intervals if label == "anomalous" else (), video_id=name))
+    with tempfile.TemporaryDirectory() as folder:
+        return write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8")
+
+
+def run_export(job: Job, reporter: JobReporter) -> dict:
+    from webapp.reports import exports
+    from webapp.reports.access import mission_events
+    from webapp.reports.views import strip_figure
+
+    mission = Mission.objects.select_related("area").filter(pk=job.mission_id).first()
+    if mission is None:
+        raise JobError("the mission of this export job was deleted")
+    reporter.progress(0.05, "Collecting the events", force=True)
+    events = mission_events(mission)
+    rows = exports.event_rows(events)
+    texts = {"events.csv": exports.events_csv(rows),
+             "events.json": json.dumps({"mission": exports.mission_json(mission), "events": rows}, indent=1)}
+    reporter.progress(0.2, f"Rendering the standalone report ({len(rows)} events)", force=True)
+    texts["report.html"] = exports.standalone_report(mission, events, strip_figure(mission, events))
+    reporter.progress(0.8, "Writing the manifest", force=True)
+    texts["manifest.csv"] = mission_manifest(mission)
+    reporter.progress(0.9, "Writing the zip", force=True)
+    relative = export_path(job)
+    target = Path(settings.MEDIA_ROOT) / relative
+    write_zip(target, f"mission-{mission.pk}", texts)
+    return {"zip": relative, "events": len(rows), "videos": mission.videos.count(), "bytes": target.stat().st_size}
+
+
+def write_zip(target: Path, folder: str, texts: dict[str, str]) -> None:
+    """Members under `folder/` in the zip, written to a temporary name and moved into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent, ".*")  # a killed earlier run's partial zip
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in MEMBERS:
+            archive.writestr(f"{folder}/{name}", texts[name])
+    os.replace(temporary, target)
