@@ -156,3 +156,10 @@ def test_manifest_names_are_the_original_names_made_unique():
     taken: set[str] = set()
     first, second = Video(pk=1, original_name="a.mp4"), Video(pk=2, original_name="a.mp4")
     assert [manifest_name(first, taken), manifest_name(second, taken)] == ["a.mp4", "2-a.mp4"]
+
+
+def test_the_demo_exports_its_busiest_mission(scored):
+    from webapp.core.demo import busiest_mission
+
+    make_mission(scored.area.name, "Quiet patrol")
+    assert busiest_mission(scored.area) == scored

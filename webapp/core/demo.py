@@ -52,6 +52,13 @@ def import_demo_data(manifest: Path):
     return Area.objects.get(name=DEMO_AREA)
 
 
+def busiest_mission(area):
+    """The area's mission with the most events (the one worth exporting), or None without missions."""
+    from django.db.models import Count
+
+    return area.missions.annotate(events=Count("videos__score_runs__events")).order_by("-events", "pk").first()
+
+
 def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
     """The web server and one real Celery worker on both queues, logging under log_dir."""
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train, score."""
+"""`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train, score,
+then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class Command(BaseCommand):
     def run_pipeline(self, manifest, say) -> None:
         from webapp.detectors.models import Detector
         from webapp.jobs.models import Job
-        from webapp.jobs.services import start_scoring, start_training
+        from webapp.jobs.services import start_evaluation, start_export, start_scoring, start_training
 
         area = demo.import_demo_data(manifest)
         say("Ingesting videos ...")
@@ -59,3 +60,9 @@ class Command(BaseCommand):
         say("Scoring the demo missions ...")
         jobs = [start_scoring(mission) for mission in area.missions.all()]
         demo.wait_for_jobs([j for j in jobs if j is not None], timeout=1800, say=say)
+        # Every labelled patrol is scored by now, so the evaluation only measures; both take seconds.
+        say("Evaluating the CAE on the labelled patrols and exporting a mission ...")
+        cae = Detector.objects.filter(area=area, kind="cae", status=Detector.Status.READY).first()
+        mission = demo.busiest_mission(area)
+        follow = ([start_evaluation(cae)] if cae else []) + ([start_export(mission)] if mission else [])
+        demo.wait_for_jobs(follow, timeout=900, say=say)
