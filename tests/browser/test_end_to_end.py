@@ -1,17 +1,20 @@
 """The whole analyst flow in a real browser against real workers: nothing mocked, nothing eager.
 
 Log in, create an area and a mission, upload two patrol videos (one normal, one where an object appears),
-wait for ingest, label the normal one, train a CAE, score the mission, open the report, confirm the event.
+wait for ingest, label the normal one, train a CAE, score the mission, open the report, confirm the event,
+export the mission as a zip and download it, then evaluate the CAE on the labelled videos.
 """
 
 from __future__ import annotations
+
+import zipfile
 
 import pytest
 
 from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_user
 from tests.support.videos import make_video
-from webapp.catalog.models import Area, Mission, Video
+from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs.models import Job
 
@@ -88,4 +91,22 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     page.wait_for_selector(f".event-card[data-event='{top.pk}'].state-confirmed")
     top.refresh_from_db()
     assert top.review == Event.Review.CONFIRMED
+
+    page.click("button:has-text('Export mission (zip)')")
+    wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.EXPORT, mission=mission))
+    with page.expect_download() as download:
+        page.click(".export-jobs a.job-output")  # the live job list offers the zip once the job succeeds
+    members = zipfile.ZipFile(download.value.path()).namelist()
+    assert sorted(m.rsplit("/", 1)[-1] for m in members) == ["events.csv", "events.json", "manifest.csv", "report.html"]
+
+    boat = videos["day2 boat.mp4"]  # labelled after training: the evaluation needs both classes
+    Video.objects.filter(pk=boat.pk).update(label=Video.Label.ANOMALOUS)
+    LabelInterval.objects.create(video=boat, start=6.0, end=12.0, anomaly_class="boat")
+    page.goto(detector.get_absolute_url())
+    page.click("button:has-text('Evaluate on labelled videos')")
+    wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.EVALUATE, detector=detector))
+    page.reload()
+    assert page.locator("#eval-videos").inner_text().startswith("2 (1 normal, 1 anomalous)")
+    assert page.locator("#eval-frame-auc").inner_text() not in ("", "n/a")
+    screenshot(page, "e2e-detector-evaluation")
     assert page.console_errors == []
