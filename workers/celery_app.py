@@ -1,4 +1,5 @@
-"""The Celery app, configured from Django settings. Queues: `cpu` (decode, proxies) and `gpu` (train, score).
+"""The Celery app, configured from Django settings. Queues: `cpu` (decode, proxies, exports) and `gpu` (train, score,
+evaluate).
 
 Messages carry only a job id and results are ignored: the Job row is the record. Each task has explicit soft
 and hard time limits (TIME_LIMITS); the beat schedule runs the job sweep that re-queues work of dead workers.

@@ -192,3 +192,13 @@ def test_an_export_cancelled_while_queued_never_runs(celery_worker):
     export.refresh_from_db()
     assert export.state == Job.State.CANCELLED and export.attempts == 0 and export.output_url == ""
     assert not (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).exists()
+
+
+def test_evaluate_runs_on_the_gpu_queue_and_export_on_the_cpu_queue():
+    import workers.tasks  # noqa: F401 - registers the tasks, as a worker does at start
+    from workers.celery_app import app
+
+    assert [app.amqp.router.route({}, name)["queue"].name for name in ("skerry.evaluate", "skerry.export")] == [
+        "gpu", "cpu"]
+    assert all(app.tasks[name].soft_time_limit < app.tasks[name].time_limit for name in ("skerry.evaluate",
+                                                                                            "skerry.export"))
