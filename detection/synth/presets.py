@@ -6,7 +6,8 @@
   normal) and a test day full of anomalies.
 - `benchmark`: the origin report's two settings over one area, each with its own manifest:
   `d1/` anomalies are frames of another environment or of wrong colour; `d2/` the area flown from several
-  angles and altitudes with objects edited in (every object class in validation and test).
+  angles and altitudes with objects edited in (every object class in validation and test). Each setting's
+  train split holds normal patrols and a few anomalous ones (MIL needs both; the CAE uses normal frames only).
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ _D1 = DatasetPlan("d1", (
     VideoPlan("day17/patrol.mp4", "test", classes=("colour",)),
     VideoPlan("day18/patrol.mp4", "test", classes=FRAME_CLASSES),
     VideoPlan("day19/patrol.mp4", "test", classes=("colour", "foreign_scene")),
+    # Anomalous training days, for the weakly supervised MIL (it learns from video labels of both kinds); the
+    # CAE trains on the frames outside their intervals. Appended last so that the days above keep their seeds.
+    VideoPlan("day20/patrol.mp4", "train", classes=("foreign_scene",)),
+    VideoPlan("day21/patrol.mp4", "train", classes=("colour",)),
+    VideoPlan("day22/patrol.mp4", "train", classes=("colour", "foreign_scene")),
 ))
 
 
@@ -144,6 +150,11 @@ _D2 = DatasetPlan("d2", (
     _angle(18, "test", classes=("debris", "fire", "person"), size_scale=0.6),  # small
     _angle(19, "test", classes=("smoke", "boat", "person", "car"), size_scale=2.5),  # large
     _angle(20, "test", classes=OBJECT_CLASSES),
+    # Anomalous training flights for MIL (see _D1), appended last to keep the seeds of the flights above.
+    _angle(21, "train", classes=("boat", "person", "car")),
+    _angle(22, "train", classes=("drone", "debris", "fire")),
+    _angle(23, "train", classes=("smoke", "boat", "person")),
+    _angle(24, "train", classes=OBJECT_CLASSES),
 ))
 
 BENCHMARK = Preset("benchmark", 160, 120, 10, 20.0, world_size=1400, footprint=300, datasets=(_D1, _D2))
