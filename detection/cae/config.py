@@ -41,6 +41,7 @@ class CAEConfig:
     batch_size: int = 32
     patience: int = 8  # epochs without a better validation loss before stopping
     val_fraction: float = 0.1  # normal training frames held out when no validation videos are given
+    corruption: float = 0.0  # share of training images with synthetic blobs pasted in (denoising; corruption.py)
     # scoring
     error: str = "l2"  # per-pixel error map: squared, absolute, SSIM + absolute, or |5x5 mean of signed error|
     map_smoothing_sigma: float = 2.0  # Gaussian blur of error maps, pixels at model resolution; 0 = off
@@ -72,6 +73,8 @@ class CAEConfig:
             problems.append("topk_fraction must lie in (0, 1]")
         if self.temporal_window < 1 or self.temporal_window % 2 == 0:
             problems.append("temporal_window must be a positive odd number")
+        if not 0.0 <= self.corruption <= 1.0:
+            problems.append("corruption must lie in [0, 1]")
         if self.epochs < 1 or self.batch_size < 1:
             problems.append("epochs and batch_size must be at least 1")
         if problems:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from detection.cae.config import CAEConfig, make_config
+from detection.cae.corruption import corrupt
 from detection.cae.losses import reconstruction_loss
 from detection.cae.model import build_model
 from detection.cae.scoring import (
@@ -121,6 +122,7 @@ def train_cae(
         torch.manual_seed(seed)
         model = build_model(config).to(device, memory_format=torch.channels_last)
     shuffle = torch.Generator().manual_seed(seed)
+    corruption = torch.Generator().manual_seed(seed + 1)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     snapshot_set, snapshot_indices = fixed_batch(train_set, val_set, val_normal)
     reconstructions = {0: reconstruct(model, snapshot_set, snapshot_indices)}
@@ -132,7 +134,7 @@ def train_cae(
         for indices in order.split(config.batch_size):
             x = train_set.batch(indices)  # (B, 3L, S, S)
             with autocast(device):
-                reconstruction = model(x)
+                reconstruction = model(corrupt(x, config.corruption, corruption))
             loss = reconstruction_loss(x, reconstruction, config.loss, ssim_weight=config.ssim_weight)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
