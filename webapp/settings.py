@@ -86,6 +86,12 @@ DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", f"sqlite:///{
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so that worker processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"skerry-test-{os.getpid()}.sqlite3")}
+    # The demo's web process and its workers write to one file: wait for the lock instead of failing with
+    # "database is locked", take write locks at BEGIN (no deadlocked upgrades), and let readers run beside
+    # a writer (WAL).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
