@@ -19,6 +19,9 @@ SEED=${SEED:-7}
 CAE_EPOCHS=${CAE_EPOCHS:-150}         # the default config's own (early stopping after 25 stale epochs)
 REPORT_EPOCHS=${REPORT_EPOCHS:-40}    # the origin report trained 200: cut to fit 30 minutes on 2 cores
 PARALLEL=${PARALLEL:-1}
+# One torch thread per evaluation when the two run side by side on 2 cores: oversubscribed OpenMP threads spin
+# and made training 20-30 times slower. THREADS=0 leaves torch's default.
+THREADS=${THREADS:-$([ "$PARALLEL" = 1 ] && echo 1 || echo 0)}
 DETECTORS=${DETECTORS:-cae,cae_report=cae,mil,iforest,nearest,patchcore}
 
 mkdir -p "$OUT"
@@ -35,7 +38,7 @@ evaluate() {
     --detectors "$DETECTORS" \
     --set cae.epochs="$CAE_EPOCHS" \
     --set cae_report.config=report --set cae_report.epochs="$REPORT_EPOCHS" \
-    --seed "$SEED" --out "$OUT/$1"
+    --seed "$SEED" --threads "$THREADS" --out "$OUT/$1"
 }
 
 if [ "$PARALLEL" = 1 ]; then

@@ -61,6 +61,10 @@ def register(subparsers) -> None:
         "--cache-dir", type=Path, help="sampled-frame cache (default: MANIFEST's folder/.frame-cache)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--threads", type=int, default=0,
+        help="torch CPU threads (default: torch's own); 1 when several evaluations share the cores",
+    )
     parser.set_defaults(func=run_evaluate)
 
 
@@ -87,6 +91,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         manifest=str(args.manifest),
         cache_dir=args.cache_dir or args.manifest.resolve().parent / ".frame-cache",
     )
+    if args.threads > 0:
+        import torch
+
+        # For the whole run: training, scoring and the baselines alike.
+        torch.set_num_threads(args.threads)
     result = evaluate(read_records(args.manifest), settings, show_progress=not args.no_progress)
     write_outputs(args.out, result)
     print(summary_table(result.metrics["detectors"]))
