@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from detection.cli import main
 from tests.support.videos import make_video
@@ -44,7 +45,12 @@ def test_evaluate_writes_metrics_and_reports_for_each_detector(tmp_path, capsys)
     manifest = _manifest(tmp_path / "data")
     out = tmp_path / "out"
     args = ["evaluate", str(manifest), "--detectors", "iforest,nearest", "--out", str(out)]
-    assert main([*args, "--size", "32", "32", "--fps", "4", "--no-progress"]) == 0
+    threads = torch.get_num_threads()
+    try:
+        assert main([*args, "--size", "32", "32", "--fps", "4", "--no-progress", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["splits"]["test"]["videos"] == 2 and metrics["splits"]["train"]["normal"] == 2
     assert metrics["splits"]["test"]["frames"] == 24  # 3 s at 4 fps, two videos
