@@ -52,14 +52,16 @@ ALTERNATIVES = (
     ("top-0.5%, sigma 2 (the old default)", dict(topk_fraction=0.005, map_smoothing_sigma=2.0)),
     ("top-1%, sigma 1", dict(topk_fraction=0.01)),
     ("SSIM+L1 error map", dict(error="ssim_l1")),
+    ("threshold: 98% quantile of val normals", dict(threshold_method="quantile", threshold_quantile=0.98)),
+    ("threshold: 99% quantile of val normals", dict(threshold_method="quantile", threshold_quantile=0.99)),
 )
 NETWORKS = {
     "report": {"config": "report"},
     "default": {"config": "default"},
-    "default without corruption": {"config": "default", "corruption": 0.0},
-    "default, corruption 0.9": {"config": "default", "corruption": 0.9},
-    "default, SSIM+L1 loss": {"config": "default", "loss": "ssim_l1"},
-    "default, SSIM+L1 loss, no corruption": {"config": "default", "loss": "ssim_l1", "corruption": 0.0},
+    "default / no corruption": {"config": "default", "corruption": 0.0},
+    "default / corruption 0.9": {"config": "default", "corruption": 0.9},
+    "default / SSIM+L1 loss": {"config": "default", "loss": "ssim_l1"},
+    "default / SSIM+L1 loss / no corruption": {"config": "default", "loss": "ssim_l1", "corruption": 0.0},
 }
 
 
@@ -87,7 +89,8 @@ def measure(network, config, val: list[TrainItem], test: list[TrainItem], truths
     normal = np.concatenate([raw[~known] for raw, known in zip(val_raw, val_labels)])
     norm = normalisation_stats(normal)
     val_scores = np.concatenate([finalise_scores(r, config, norm) for r in val_raw])
-    choice = pick_threshold(val_scores, np.concatenate(val_labels), quantile=config.threshold_quantile)
+    choice = pick_threshold(val_scores, np.concatenate(val_labels), quantile=config.threshold_quantile,
+                            method=config.threshold_method)
     val_auc = roc_auc(val_scores, np.concatenate(val_labels))
     scores, labels, area, peak_hits = [], [], [], []
     for item in test:
@@ -142,7 +145,7 @@ def main() -> int:
     results = {}
     for name in args.networks.split(","):
         epochs = args.report_epochs if name == "report" else args.epochs
-        saved = args.models / f"{name.replace(' ', '_').replace(',', '')}-{epochs}.pt" if args.models else None
+        saved = args.models / f"{name.replace(' / ', '-').replace(' ', '_')}-{epochs}.pt" if args.models else None
         if saved and saved.exists():
             detector = load_detector(saved)
             print(f"\n{name}: loaded {saved}")

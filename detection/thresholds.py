@@ -4,6 +4,9 @@ A frame is flagged when `score >= threshold` (`flag_frames`), the same rule as s
 With anomalies in validation the threshold maximises F1 and sits halfway between the lowest flagged
 score and the next lower one, so it does not rest on one sample. Without anomalies only the normal
 scores' distribution is known: the threshold is a high quantile of it, and the choice says so in `warning`.
+A detector may also ask for the quantile rule on purpose (`method="quantile"`): it then ignores validation
+anomalies and bounds the false-alarm rate instead, for users who would rather miss faint anomalies than
+review many false ones.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.errors import TrainingDataError
+
+THRESHOLD_METHODS = ("best_f1", "quantile")
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,19 @@ def flag_frames(scores: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def pick_threshold(
-    val_scores: np.ndarray, val_labels: np.ndarray | None = None, *, quantile: float = 0.99
+    val_scores: np.ndarray,
+    val_labels: np.ndarray | None = None,
+    *,
+    quantile: float = 0.99,
+    method: str = "best_f1",
 ) -> ThresholdChoice:
     """The threshold for validation scores (N,) and their frame labels (N,) bool (True = anomalous).
 
-    Best F1 when the labels hold at least one anomaly; else the `quantile` of the normal scores, with a warning.
+    method "best_f1": best F1 when the labels hold at least one anomaly; else the `quantile` of the normal
+    scores, with a warning. method "quantile": the `quantile` of the normal scores whatever the labels hold.
     """
+    if method not in THRESHOLD_METHODS:
+        raise ValueError(f"threshold method must be one of {', '.join(THRESHOLD_METHODS)}, got {method!r}")
     scores = np.asarray(val_scores, dtype=np.float64).ravel()
     if scores.size == 0:
         raise TrainingDataError("no validation scores to choose a threshold from")
@@ -47,6 +59,11 @@ def pick_threshold(
     labels = None if val_labels is None else np.asarray(val_labels, dtype=bool).ravel()
     if labels is not None and labels.shape != scores.shape:
         raise ValueError(f"{labels.size} validation labels for {scores.size} scores")
+    if method == "quantile":
+        normal = scores if labels is None else scores[~labels]
+        if normal.size == 0:
+            raise TrainingDataError("the quantile threshold needs normal validation frames, and there are none")
+        return ThresholdChoice(value=float(np.quantile(normal, quantile)), method="quantile")
     if labels is None or not labels.any():
         return _quantile_threshold(scores if labels is None else scores[~labels], quantile)
     choice = _best_f1_threshold(scores, labels)

@@ -53,7 +53,8 @@ class CAEConfig:
     video_relative: bool = False  # shift each video's scores so that its median frame scores like a normal one
     temporal_window: int = 1  # median over this many frames (odd); 1 = off
     heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
-    threshold_quantile: float = 0.99  # used when validation holds no anomalies
+    threshold_method: str = "best_f1"  # "best_f1" on validation frames; "quantile": of validation normals only
+    threshold_quantile: float = 0.99  # the quantile rule's, also used when validation holds no anomalies
     event_max_gap: float = 1.0
     event_min_duration: float = 0.0
     inference_batch: int = 64
@@ -63,6 +64,10 @@ class CAEConfig:
         for name, allowed in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("error", ERRORS), ("score", SCORES)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.threshold_method not in ("best_f1", "quantile"):
+            problems.append(f"threshold_method must be best_f1 or quantile, got {self.threshold_method!r}")
+        if not 0.0 < self.threshold_quantile < 1.0:
+            problems.append("threshold_quantile must lie strictly between 0 and 1")
         if self.input_size < 16:
             problems.append(f"input_size must be at least 16, got {self.input_size}")
         if self.sequence_length < 1:

@@ -164,7 +164,7 @@ def train_cae(
     all_raw, all_labels = np.concatenate(raw), np.concatenate(val_labels)
     normalisation = normalisation_stats(all_raw[~all_labels])
     scores = np.concatenate([finalise_scores(r, config, normalisation) for r in raw])
-    choice = pick_threshold(scores, all_labels, quantile=config.threshold_quantile)
+    choice = pick_threshold(scores, all_labels, quantile=config.threshold_quantile, method=config.threshold_method)
     if choice.warning:
         warnings.append(choice.warning)
     metrics = validation_metrics(scores, all_labels, choice)

@@ -128,3 +128,15 @@ def test_single_frame_runs_still_get_a_threshold():
     detector, report = train_cae([scene(1), scene(1, offset=5)], [], [], config=config, seed=0)
     assert np.isfinite(detector.threshold)
     assert any("threshold from the training frames" in w for w in report.warnings)
+
+
+def test_the_quantile_threshold_rule_bounds_the_validation_false_alarms():
+    config = make_config("default", {**TINY, "epochs": 2, "threshold_method": "quantile", "threshold_quantile": 0.9})
+    val = scene(20, offset=24, box_from=10)
+    labels = np.arange(20) >= 10
+    detector, report = train_cae([scene(24)], [val], [labels], config=config, seed=0)
+    normal_scores = detector.score_frames(val, np.arange(20) * 0.5).frame_scores[~labels]
+    assert detector.threshold == pytest.approx(float(np.quantile(normal_scores, 0.9)), rel=1e-5)
+    assert report.validation_metrics["threshold_method"] == "quantile"
+    with pytest.raises(ValueError, match="threshold_method"):
+        make_config("default", {"threshold_method": "median"})

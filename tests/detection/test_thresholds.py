@@ -66,3 +66,17 @@ def test_it_rejects_empty_or_broken_scores():
         pick_threshold([0.1, float("nan")])
     with pytest.raises(ValueError, match="labels"):
         pick_threshold([0.1, 0.2], [True])
+
+
+def test_the_quantile_method_ignores_validation_anomalies_on_purpose():
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 5.0, 0.35])
+    labels = np.array([False] * 10 + [True, True])  # one easy anomaly, one buried among the normals
+    best = pick_threshold(scores, labels)
+    assert best.method == "best_f1" and best.value == pytest.approx(3.0)  # halfway between 1.0 and 5.0
+    normal_only = pick_threshold(scores, labels, method="quantile", quantile=0.5)
+    assert normal_only.method == "quantile" and normal_only.warning == ""
+    assert normal_only.value == pytest.approx(np.quantile(scores[:10], 0.5))  # 0.55: the anomalies took no part
+    with pytest.raises(ValueError, match="threshold method"):
+        pick_threshold(scores, labels, method="median")
+    with pytest.raises(TrainingDataError, match="normal validation frames"):
+        pick_threshold(scores[10:], labels[10:], method="quantile")
