@@ -6,9 +6,9 @@
 "CAE detector"): a fully convolutional bottleneck trained as a denoising autoencoder (half of the training
 images get synthetic blobs pasted in, and the target is the clean frame: corruption.py) with MSE, 150 epochs
 at most; scored by the squared error, smoothed (sigma 1 px), frame score = mean of the top 0.1% of pixel
-errors, z-scored by the validation normal frames. Each part was kept because it raised the validation AUC
-(the choice among scoring variants was made on val, then confirmed on test). A temporal median
-(`temporal_window`) is available but off: it measured neutral.
+errors, z-scored by the validation normal frames, then a 3-frame temporal median. Each part was kept because
+it raised the validation AUC (the choice among scoring variants was made on val, then confirmed on test; the
+median's gain is small: +0.003 on val).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class CAEConfig:
     topk_fraction: float = 0.001  # share of the highest pixel errors averaged into the frame score
     normalise_scores: bool = True  # z-score against the validation normal frames
     video_relative: bool = False  # shift each video's scores so that its median frame scores like a normal one
-    temporal_window: int = 1  # median over this many frames (odd); 1 = off
+    temporal_window: int = 3  # median over this many frames (odd); 1 = off
     heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
     threshold_method: str = "best_f1"  # "best_f1" on validation frames; "quantile": of validation normals only
     threshold_quantile: float = 0.99  # the quantile rule's, also used when validation holds no anomalies
