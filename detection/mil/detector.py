@@ -126,6 +126,7 @@ def load_from_payload(payload: DetectorPayload) -> MILDetector:
     """Rebuild a MILDetector from a detector file's contents (detection.detector_file's loader for 'mil')."""
     settings = dict(payload.config)
     in_features = int(settings.pop("in_features"))
+    settings.setdefault("pooling", "avg")  # files saved before pooling was a setting pooled by the average
     config = MILConfig(**settings)
     described = dict(payload.extra.get("extractor", {}))
     name = described.get("name", config.extractor)

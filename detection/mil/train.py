@@ -43,8 +43,10 @@ def make_extractor(
     """The extractor a config names; the CAE one is first trained on the training split's normal videos."""
     options = {"clip_len": config.clip_len} if config.clip_len else {}
     options["device"] = pick_device(config.device or None)
-    if config.input_size and config.extractor == "mobilenet_v2":
-        options["input_size"] = config.input_size
+    if config.extractor == "mobilenet_v2":
+        options["pooling"] = config.pooling
+        if config.input_size:
+            options["input_size"] = config.input_size
     if config.extractor == "cae":
         from detection.features.cae import train_cae_extractor
 

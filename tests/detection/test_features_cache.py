@@ -56,6 +56,27 @@ def test_a_changed_extractor_misses(tmp_path, extractor, sampled):
     assert (cache.hits, cache.misses) == (0, 3)
 
 
+def test_each_pooling_has_its_own_entry(tmp_path, extractor, sampled):
+    cache = FeatureCache(tmp_path / "cache")
+    by_pooling = {
+        pooling: cache.clip_features(
+            build_extractor("mobilenet_v2", input_size=32, clip_len=2, pooling=pooling),
+            sampled.frames,
+            sampled.times,
+        )
+        for pooling in ("avg", "max", "max-avg")
+    }
+    assert (cache.hits, cache.misses) == (0, 3)
+    assert len(list((tmp_path / "cache" / "mobilenet_v2").rglob("*.npy"))) == 3
+    assert not np.allclose(by_pooling["max"], by_pooling["max-avg"])
+    again = cache.clip_features(
+        build_extractor("mobilenet_v2", input_size=32, clip_len=2, pooling="max"),
+        sampled.frames,
+        sampled.times,
+    )
+    assert cache.hits == 1 and np.array_equal(again, by_pooling["max"])
+
+
 def test_a_damaged_entry_is_recomputed(tmp_path, extractor, sampled):
     cache = FeatureCache(tmp_path / "cache")
     first = cache.clip_features(extractor, sampled.frames, sampled.times)

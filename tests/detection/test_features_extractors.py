@@ -6,7 +6,7 @@ import torch
 
 from detection.features import build_extractor
 from detection.features.clips import clip_windows
-from detection.features.mobilenet import pool_with_differences
+from detection.features.mobilenet import pool_with_differences, spatial_pool
 from detection.features.video_backbones import VIDEO_BACKBONES
 
 
@@ -31,6 +31,34 @@ def test_mobilenet_gives_one_row_per_clip_and_a_still_video_no_change():
     assert features.shape == (2, 2560) and features.dtype == np.float32
     assert np.allclose(features[:, 1280:], 0.0)
     assert features[:, :1280].std() > 0
+
+
+def test_spatial_pooling_keeps_a_single_bright_cell_that_the_average_drowns():
+    maps = torch.zeros(1, 2, 4, 4)  # (B, C, H, W): channel 0 one bright cell, channel 1 uniformly lit
+    maps[0, 0, 1, 2] = 16.0
+    maps[0, 1] = 3.0
+    assert spatial_pool(maps, "avg").tolist() == [[1.0, 3.0]]
+    assert spatial_pool(maps, "max").tolist() == [[16.0, 3.0]]
+    assert spatial_pool(maps, "max-avg").tolist() == [[15.0, 0.0]]  # a uniform change does not stand out
+    with pytest.raises(ValueError, match="unknown pooling"):
+        spatial_pool(maps, "median")
+
+
+@pytest.mark.parametrize("pooling", ["max", "max-avg"])
+def test_mobilenet_pooling_keeps_the_shape_and_gets_its_own_version(pooling):
+    avg = build_extractor("mobilenet_v2", input_size=64, clip_len=4)
+    pooled = build_extractor("mobilenet_v2", input_size=64, clip_len=4, pooling=pooling)
+    frames = np.random.default_rng(0).integers(0, 255, size=(6, 40, 40, 3), dtype=np.uint8)
+    features = pooled.clip_features(frames)
+    assert features.shape == (2, 2560) and features.dtype == np.float32
+    assert not np.allclose(features, avg.clip_features(frames))
+    assert pooled.version != avg.version and pooled.version.endswith(pooling)
+    assert pooled.describe()["pooling"] == pooling and avg.describe()["pooling"] == "avg"
+
+
+def test_mobilenet_refuses_an_unknown_pooling():
+    with pytest.raises(ValueError, match="unknown mobilenet_v2 pooling 'median'"):
+        build_extractor("mobilenet_v2", input_size=64, pooling="median")
 
 
 def test_a_video_backbone_turns_a_short_video_into_padded_clips():

@@ -96,3 +96,12 @@ def test_config_rejects_unknown_and_bad_settings():
     with pytest.raises(ValueError, match="temporal_kernel must be odd"):
         MILConfig(temporal_kernel=2)
     assert MILConfig.from_overrides({"features": "cae", "lr": "0.01"}).extractor == "cae"
+    with pytest.raises(ValueError, match="pooling must be"):
+        MILConfig(pooling="median")
+
+
+def test_the_default_pools_frames_by_max_minus_mean_and_the_paper_preset_by_the_mean():
+    assert MILConfig().pooling == "max-avg"
+    paper = MILConfig.from_overrides({"config": "paper"})
+    assert (paper.pooling, paper.pool, paper.lr) == ("avg", "max", 0.001)
+    assert MILConfig.from_overrides({"pooling": "max"}).pooling == "max"

@@ -1,13 +1,15 @@
 """Training the MIL detector on tiny real videos labelled only per video, then scoring, saving and loading it."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from detection.detector_file import load_detector
-from detection.errors import TrainingDataError
+from detection.detector_file import load_detector, read_payload
+from detection.errors import DetectorFileError, TrainingDataError
 from detection.labels import frame_labels
+from detection.mil.detector import load_from_payload
 from detection.mil.train import train_from_items
 from detection.registry import TrainItem, trainer
 from detection.types import Interval, VideoRecord
@@ -80,6 +82,25 @@ def test_a_saved_detector_loads_and_scores_the_same(trained, tmp_path):
     assert np.allclose(
         loaded.score_frames(frames, times).frame_scores, detector.score_frames(frames, times).frame_scores
     )
+
+
+def test_a_file_from_before_pooling_was_a_setting_loads_as_average_pooled(trained, tmp_path):
+    detector, _, _ = trained
+    assert detector.extractor.describe()["pooling"] == "max-avg"  # the default
+    detector.save(tmp_path / "mil.pt")
+    payload = read_payload(tmp_path / "mil.pt")
+    old_config = {key: value for key, value in payload.config.items() if key != "pooling"}
+    old_extractor = {key: value for key, value in payload.extra["extractor"].items() if key != "pooling"}
+    old_extractor["version"] = old_extractor["version"].removesuffix("-max-avg")
+    old = dataclasses.replace(payload, config=old_config, extra={**payload.extra, "extractor": old_extractor})
+    loaded = load_from_payload(old)
+    assert loaded.config.pooling == "avg" and loaded.extractor.describe()["pooling"] == "avg"
+    # and max-avg features under the average's version would mix caches: that file is refused
+    mixed = dataclasses.replace(
+        payload, extra={**payload.extra, "extractor": {**old_extractor, "pooling": "max-avg"}}
+    )
+    with pytest.raises(DetectorFileError, match="retrain"):
+        load_from_payload(mixed)
 
 
 def test_training_without_anomalous_videos_is_refused(tmp_path):
