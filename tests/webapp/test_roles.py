@@ -41,6 +41,8 @@ GET_EXPECTED = {
     "logout": POST_ONLY,
     "area_train": POST_ONLY,
     "detector_active": POST_ONLY,
+    "detector_evaluate": POST_ONLY,
+    "mission_export": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
     "video_delete": POST_ONLY,
@@ -71,7 +73,7 @@ API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users
 ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
-    ("area_train", "POST"), ("detector_active", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
+    ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
 
@@ -110,12 +112,26 @@ def world(mission, analyst):
     recon.parent.mkdir(parents=True, exist_ok=True)
     recon.write_bytes(b"\x89PNG\r\n\x1a\n")
     job = Job.objects.create(kind=Job.Kind.INGEST, video=video)
+    # A finished evaluation and export, with their files, for the URLs that serve them.
+    detector = run.detector
+    evaluation = Job.objects.create(kind=Job.Kind.EVALUATE, detector=detector, state=Job.State.SUCCEEDED)
+    folder = f"{detector.media_dir}/evaluations/{evaluation.pk}"
+    (Path(settings.MEDIA_ROOT) / folder).mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / folder / "metrics.json").write_text("{}")
+    evaluation.result = {"metrics": f"{folder}/metrics.json", "report": f"{folder}/report.md"}
+    evaluation.save(update_fields=["result"])
+    export = Job.objects.create(kind=Job.Kind.EXPORT, mission=mission, state=Job.State.SUCCEEDED)
+    export.result = {"zip": f"exports/{export.pk}/mission.zip"}
+    export.save(update_fields=["result"])
+    (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
     objects = {
         "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
     }
-    return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version()}
+    return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
+            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export}}
 
 
 def arguments(route: Route, world) -> dict:
@@ -135,8 +151,10 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["upload"].pk
         elif param in ("index", "epoch"):
             values[param] = 0
+        elif param == "job":
+            values[param] = world["jobs"][route.name].pk
         elif param == "name":
-            values[param] = "poster.jpg"
+            values[param] = "metrics.json" if route.name == "detector_evaluation_file" else "poster.jpg"
         elif param == "panel":
             values[param] = "input"
         elif param == "version":
