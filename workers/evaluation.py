@@ -24,7 +24,7 @@ from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, ScoreRun
 from webapp.jobs.models import Job
 from workers.leftovers import remove_leftovers
-from workers.progress import JobError, JobReporter, JobStopped
+from workers.progress import JobError, JobReporter
 from workers.training import jsonable
 
 HEADLINE_KEYS = ("frame_auc", "frame_ap", "precision", "recall", "f1", "video_auc", "threshold")
@@ -83,23 +83,15 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
 
 def score_missing(detector: Detector, videos: list[Video], progress: JobReporter) -> list[int]:
     """Score, with the scoring pipeline, the videos that have no ready ScoreRun of this detector."""
-    from workers.claim import describe_error
-    from workers.scoring import _fail_run, score_one
+    from workers.scoring import score_each  # loaded when a job runs, as before
 
     done = set(ScoreRun.objects.filter(detector=detector, status=ScoreRun.Status.READY).values_list("video_id", flat=True))
     missing = [v for v in videos if v.pk not in done]
-    runs, failures = [], []
-    for index, video in enumerate(missing):
-        progress.check_cancelled()
-        step = progress.span(index / len(missing), (index + 1) / len(missing))
-        step.stage(f"Scoring {video.original_name} ({index + 1} of {len(missing)} not scored yet)")
-        try:
-            runs.append(score_one(detector, video, step).pk)
-        except JobStopped:
-            raise
-        except Exception as exc:
-            _fail_run(detector, video, describe_error(exc))
-            failures.append(f"{video.original_name}: {describe_error(exc)}")
+    runs, failures = score_each(
+        [(detector, video) for video in missing], progress,
+        lambda i, d, v: f"Scoring {v.original_name} ({i + 1} of {len(missing)} not scored yet)",
+        lambda d, v, message: f"{v.original_name}: {message}",
+    )
     if failures:
         raise JobError(f"{len(failures)} of {len(missing)} labelled videos could not be scored, so the evaluation "
                        "would leave them out: " + "; ".join(failures))

@@ -48,23 +48,36 @@ def run_scoring(job: Job, reporter: JobReporter) -> dict:
         reporter.stage("Nothing to score")
         return {"runs": [], "note": "no ready video or no ready detector"}
     pairs = [(d, v) for d in detectors for v in videos]
+    runs, failures = score_each(
+        pairs, reporter,
+        lambda i, d, v: f"Scoring {v.original_name} with {d.name} ({i + 1} of {len(pairs)})",
+        lambda d, v, message: f"{v.original_name} with {d.name}: {message}",
+    )
+    if failures:
+        raise JobError(f"{len(failures)} of {len(pairs)} scorings failed: " + "; ".join(failures))
+    return {"runs": runs}
+
+
+def score_each(pairs, reporter: JobReporter, stage, failure) -> tuple[list[int], list[str]]:
+    """Score (detector, video) pairs one after another, each on its share of the progress bar, with a
+    cancellation check before each; a pair that fails gets a failed ScoreRun and a line `failure(d, v, message)`,
+    and the others still run. Returns the ids of the runs made and the failure lines."""
+    from workers.claim import describe_error
+
     runs, failures = [], []
     for index, (detector, video) in enumerate(pairs):
+        reporter.check_cancelled()
         step = reporter.span(index / len(pairs), (index + 1) / len(pairs))
-        step.stage(f"Scoring {video.original_name} with {detector.name} ({index + 1} of {len(pairs)})")
+        step.stage(stage(index, detector, video))
         try:
             runs.append(score_one(detector, video, step).pk)
         except JobStopped:
             raise
         except Exception as exc:
-            from workers.claim import describe_error
-
             message = describe_error(exc)
             _fail_run(detector, video, message)
-            failures.append(f"{video.original_name} with {detector.name}: {message}")
-    if failures:
-        raise JobError(f"{len(failures)} of {len(pairs)} scorings failed: " + "; ".join(failures))
-    return {"runs": runs}
+            failures.append(failure(detector, video, message))
+    return runs, failures
 
 
 def with_peak_reconstructions(model, frames, scores):
