@@ -122,34 +122,33 @@ def active_job(kind, **target) -> Job | None:
     return Job.objects.filter(kind=kind, state__in=Job.ACTIVE_STATES, cancel_requested=False, **target).first()
 
 
+def start_once(kind, user=None, **target) -> Job:
+    """Start a job of `kind` on one target (video=, detector= or mission=), or return the one already under way.
+    The target's row is locked first, so that two requests at once start a single job."""
+    ((_, obj),) = target.items()
+    with transaction.atomic():
+        type(obj).objects.select_for_update().filter(pk=obj.pk).first()
+        return active_job(kind, **target) or start_job(kind, user=user, **target)
+
+
 def start_ingest(video, user=None) -> Job:
     """Ingest a video (probe, checksum, frames, proxy, thumbnails); reuses an ingest already under way."""
-    with transaction.atomic():
-        type(video).objects.select_for_update().filter(pk=video.pk).first()  # two requests start one ingest
-        return active_job(Job.Kind.INGEST, video=video) or start_job(Job.Kind.INGEST, video=video, user=user)
+    return start_once(Job.Kind.INGEST, user=user, video=video)
 
 
 def start_training(detector, user=None) -> Job:
     """Train a detector on its area's labelled ready videos; reuses a training already under way."""
-    with transaction.atomic():
-        type(detector).objects.select_for_update().filter(pk=detector.pk).first()
-        existing = active_job(Job.Kind.TRAIN, detector=detector)
-        return existing or start_job(Job.Kind.TRAIN, detector=detector, user=user)
+    return start_once(Job.Kind.TRAIN, user=user, detector=detector)
 
 
 def start_evaluation(detector, user=None) -> Job:
     """Score the area's labelled videos the detector has not scored, then measure it; reuses one under way."""
-    with transaction.atomic():
-        type(detector).objects.select_for_update().filter(pk=detector.pk).first()
-        existing = active_job(Job.Kind.EVALUATE, detector=detector)
-        return existing or start_job(Job.Kind.EVALUATE, detector=detector, user=user)
+    return start_once(Job.Kind.EVALUATE, user=user, detector=detector)
 
 
 def start_export(mission, user=None) -> Job:
     """Build the mission's export zip (events CSV and JSON, standalone report, manifest); reuses one under way."""
-    with transaction.atomic():
-        type(mission).objects.select_for_update().filter(pk=mission.pk).first()
-        return active_job(Job.Kind.EXPORT, mission=mission) or start_job(Job.Kind.EXPORT, mission=mission, user=user)
+    return start_once(Job.Kind.EXPORT, user=user, mission=mission)
 
 
 def latest_output(kind, **target) -> Job | None:
