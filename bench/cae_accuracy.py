@@ -52,6 +52,7 @@ ALTERNATIVES = (
     ("top-0.5%, sigma 2 (the old default)", dict(topk_fraction=0.005, map_smoothing_sigma=2.0)),
     ("top-1%, sigma 1", dict(topk_fraction=0.01)),
     ("SSIM+L1 error map", dict(error="ssim_l1")),
+    ("threshold: plain best F1 (no one-standard-error rule)", dict(threshold_se=0.0)),
     ("threshold: 98% quantile of val normals", dict(threshold_method="quantile", threshold_quantile=0.98)),
     ("threshold: 99% quantile of val normals", dict(threshold_method="quantile", threshold_quantile=0.99)),
 )
@@ -90,7 +91,7 @@ def measure(network, config, val: list[TrainItem], test: list[TrainItem], truths
     norm = normalisation_stats(normal)
     val_scores = np.concatenate([finalise_scores(r, config, norm) for r in val_raw])
     choice = pick_threshold(val_scores, np.concatenate(val_labels), quantile=config.threshold_quantile,
-                            method=config.threshold_method)
+                            method=config.threshold_method, se_factor=config.threshold_se)
     val_auc = roc_auc(val_scores, np.concatenate(val_labels))
     scores, labels, area, peak_hits = [], [], [], []
     for item in test:

@@ -55,6 +55,9 @@ class CAEConfig:
     heatmap_pixels: int = 3844  # stored heatmap cells per frame (62x62 for square frames)
     threshold_method: str = "best_f1"  # "best_f1" on validation frames; "quantile": of validation normals only
     threshold_quantile: float = 0.99  # the quantile rule's, also used when validation holds no anomalies
+    # best_f1: the highest threshold within this many bootstrap standard errors of the best validation F1
+    # (one-standard-error rule, detection.thresholds); 0 = the plain maximum
+    threshold_se: float = 1.0
     event_max_gap: float = 1.0
     event_min_duration: float = 0.0
     inference_batch: int = 64
@@ -68,6 +71,8 @@ class CAEConfig:
             problems.append(f"threshold_method must be best_f1 or quantile, got {self.threshold_method!r}")
         if not 0.0 < self.threshold_quantile < 1.0:
             problems.append("threshold_quantile must lie strictly between 0 and 1")
+        if not self.threshold_se >= 0.0:
+            problems.append(f"threshold_se must be >= 0, got {self.threshold_se}")
         if self.input_size < 16:
             problems.append(f"input_size must be at least 16, got {self.input_size}")
         if self.sequence_length < 1:
@@ -120,6 +125,7 @@ REPORT = CAEConfig(
     score="mean",
     normalise_scores=False,
     temporal_window=1,
+    threshold_se=0.0,
 )
 DEFAULT = CAEConfig()
 PRESETS = {"report": REPORT, "default": DEFAULT}

@@ -164,7 +164,13 @@ def train_cae(
     all_raw, all_labels = np.concatenate(raw), np.concatenate(val_labels)
     normalisation = normalisation_stats(all_raw[~all_labels])
     scores = np.concatenate([finalise_scores(r, config, normalisation) for r in raw])
-    choice = pick_threshold(scores, all_labels, quantile=config.threshold_quantile, method=config.threshold_method)
+    choice = pick_threshold(
+        scores,
+        all_labels,
+        quantile=config.threshold_quantile,
+        method=config.threshold_method,
+        se_factor=config.threshold_se,
+    )
     if choice.warning:
         warnings.append(choice.warning)
     metrics = validation_metrics(scores, all_labels, choice)
@@ -234,6 +240,9 @@ def validation_metrics(scores: np.ndarray, labels: np.ndarray, choice) -> dict:
         "val_false_alarm_rate": float(flagged[~labels].mean()) if (~labels).any() else None,
         "val_f1": choice.f1,
     }
+    if choice.f1_se is not None:  # the one-standard-error rule moved the threshold up from the best F1
+        metrics["val_best_f1"] = choice.best_f1
+        metrics["val_f1_standard_error"] = choice.f1_se
     if labels.any() and (~labels).any():
         metrics["val_roc_auc"] = roc_auc(scores, labels)
         metrics["val_recall"] = float(flagged[labels].mean())

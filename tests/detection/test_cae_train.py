@@ -78,6 +78,9 @@ def test_train_from_items_uses_normal_frames_and_known_labels_only():
     assert report.validation_metrics["val_frames"] == 12
     assert report.validation_metrics["val_anomalous_frames"] == 6
     assert report.validation_metrics["threshold_method"] == "best_f1"
+    # The default takes the one-standard-error rule: never a better validation F1 than the best, never above it.
+    assert report.validation_metrics["val_f1"] <= report.validation_metrics["val_best_f1"]
+    assert report.validation_metrics["val_f1_standard_error"] >= 0.0
     warnings = " ".join(report.warnings)
     assert "left out of training" in warnings and "weak" in warnings and "unlabelled" in warnings
     assert "left out of the threshold choice" in warnings and "vweak" in warnings

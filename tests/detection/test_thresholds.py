@@ -80,3 +80,40 @@ def test_the_quantile_method_ignores_validation_anomalies_on_purpose():
         pick_threshold(scores, labels, method="median")
     with pytest.raises(TrainingDataError, match="normal validation frames"):
         pick_threshold(scores[10:], labels[10:], method="quantile")
+
+
+def test_the_one_standard_error_rule_takes_the_highest_threshold_that_validation_cannot_tell_from_the_best():
+    # Ranked: 10..6 anomalous, 5.5 normal, 5 anomalous, then five normals. Best F1 flags down to 5
+    # (6 TP, 1 FP: 12/13 = 0.923); flagging down to 6 only (5 TP, no FP) reaches 10/11 = 0.909, and down to
+    # 7 (4 TP) 8/10 = 0.8.
+    scores = np.array([10, 9, 8, 7, 6, 5.5, 5, 4, 3, 2, 1, 0.5])
+    labels = np.array([True] * 5 + [False, True] + [False] * 5)
+    plain = pick_threshold(scores, labels)
+    assert plain.value == pytest.approx(4.5) and plain.f1 == pytest.approx(12 / 13) and plain.f1_se is None
+    assert pick_threshold(scores, labels, se_factor=0.0) == plain
+    one_se = pick_threshold(scores, labels, se_factor=1.0)
+    # 12 frames resampled: the standard error of 12/13 is about 0.086, so 10/11 is within it and 0.8 is not.
+    assert one_se.f1_se == pytest.approx(0.086, abs=0.01)
+    assert one_se.value == pytest.approx(5.75)  # halfway between 6 and the normal frame at 5.5
+    assert one_se.f1 == pytest.approx(10 / 11) and one_se.best_f1 == pytest.approx(12 / 13)
+    assert one_se.method == "best_f1"
+    assert pick_threshold(scores, labels, se_factor=1.0) == one_se  # the bootstrap is seeded: it repeats
+    assert pick_threshold(scores, labels, se_factor=2.0).value == pytest.approx(6.5)  # 0.8 is within 2 SE
+    with pytest.raises(ValueError, match="se_factor"):
+        pick_threshold(scores, labels, se_factor=-1.0)
+
+
+def test_a_perfect_validation_split_leaves_no_room_for_the_rule():
+    scores = [0.1, 0.2, 0.3, 0.8, 0.9]
+    labels = [False, False, False, True, True]
+    choice = pick_threshold(scores, labels, se_factor=1.0)
+    assert choice.value == pytest.approx(0.55) and choice.f1 == pytest.approx(1.0) and choice.f1_se == 0.0
+
+
+def test_the_f1_standard_error_shrinks_with_more_frames():
+    from detection.thresholds import f1_standard_error
+
+    small = f1_standard_error(true_pos=6, flagged=8, positives=9, total=30)
+    large = f1_standard_error(true_pos=600, flagged=800, positives=900, total=3000)
+    assert 0.0 < large < small
+    assert large == pytest.approx(small / 10, rel=0.25)  # about 1 / sqrt(n)
