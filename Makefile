@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench-ingest bench-cae bench-mil bench-queue bench-pages bench-accuracy clean
+.PHONY: install demo test lint bench-ingest bench-cae bench-mil bench-queue bench-pages bench-accuracy bench-cae-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-pages: $(STAMP)
 
 bench-accuracy: $(STAMP)
 	bash bench/accuracy.sh
+
+bench-cae-seeds: $(STAMP)
+	bash bench/cae_seeds.sh
 
 clean:
 	rm -rf var/demo var/broker .pytest_cache
