@@ -53,6 +53,10 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.INGEST, video__mission=mission))
     videos = {v.original_name: v for v in Video.objects.filter(mission=mission)}
     assert all(v.status == Video.Status.READY for v in videos.values())
+    # The mission page reloads itself once the ingests are done; a goto issued before that reload would be
+    # aborted by it (net::ERR_ABORTED). The thumbnails only come with the reloaded page: wait for them.
+    for video in videos.values():
+        page.wait_for_selector(f'tr[data-video-id="{video.pk}"] td.thumb img', timeout=30_000)
 
     page.goto(videos["day1 normal.mp4"].get_absolute_url())
     wait_until(page, "document.getElementById('player').readyState >= 1")
