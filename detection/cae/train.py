@@ -240,7 +240,7 @@ def validation_metrics(scores: np.ndarray, labels: np.ndarray, choice) -> dict:
         "val_false_alarm_rate": float(flagged[~labels].mean()) if (~labels).any() else None,
         "val_f1": choice.f1,
     }
-    if choice.f1_se is not None:  # the one-standard-error rule moved the threshold up from the best F1
+    if choice.f1_se is not None:  # the one-standard-error rule was applied: the best F1 it started from
         metrics["val_best_f1"] = choice.best_f1
         metrics["val_f1_standard_error"] = choice.f1_se
     if labels.any() and (~labels).any():
