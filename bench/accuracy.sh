@@ -38,12 +38,17 @@ else
   "$PY" -m detection generate "$OUT/data" --preset benchmark --seed "$SEED"
 fi
 
+# Each variant's settings, passed only when it is in $DETECTORS (evaluate refuses settings of absent detectors).
+settings=()
+add() { case ",$DETECTORS," in *",$1="*|*",$1,"*) shift; for s in "$@"; do settings+=(--set "$s"); done ;; esac; }
+add cae cae.epochs="$CAE_EPOCHS"
+add cae_report cae_report.config=report cae_report.epochs="$REPORT_EPOCHS"
+add cae_plain cae_plain.threshold_se=0
+add cae_q98 cae_q98.threshold_method=quantile cae_q98.threshold_quantile=0.98
+add cae_ssim cae_ssim.loss=ssim_l1
+
 evaluate() {
-  "$PY" -m detection evaluate "$OUT/data/$1/manifest.csv" \
-    --detectors "$DETECTORS" \
-    --set cae.epochs="$CAE_EPOCHS" \
-    --set cae_report.config=report --set cae_report.epochs="$REPORT_EPOCHS" \
-    --set cae_plain.threshold_se=0 --set cae_q98.threshold_method=quantile --set cae_q98.threshold_quantile=0.98 --set cae_ssim.loss=ssim_l1 \
+  "$PY" -m detection evaluate "$OUT/data/$1/manifest.csv" --detectors "$DETECTORS" "${settings[@]}" \
     --seed "$SEED" --threads "$THREADS" --out "$OUT/$1"
 }
 
