@@ -52,8 +52,8 @@ def main() -> int:
          "--seed", str(args.seed), "--threads", "1", "--no-progress", "--out", str(out)],
         check=True,
     )
-    entry = json.loads((out / "metrics.json").read_text())["detectors"]["mil"]
-    splits = json.loads((out / "metrics.json").read_text())["splits"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    entry, splits = metrics["detectors"]["mil"], metrics["splits"]
     print(f"train: {splits['train']['normal']} normal + {splits['train']['anomalous']} anomalous flights")
     print(
         f"MIL on d2 with more training flights: video F1 {entry['video_f1']:.3f}, frame AUC {entry['frame_auc']:.3f}, "
