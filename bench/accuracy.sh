@@ -46,6 +46,8 @@ add cae_report cae_report.config=report cae_report.epochs="$REPORT_EPOCHS"
 add cae_plain cae_plain.threshold_se=0
 add cae_q98 cae_q98.threshold_method=quantile cae_q98.threshold_quantile=0.98
 add cae_ssim cae_ssim.loss=ssim_l1
+# MIL's default features are built on the area's CAE: hand it the `cae` trained above rather than train another.
+case ",$DETECTORS," in *",cae,"*) add mil mil.cae_detector=@cae ;; esac
 
 evaluate() {
   "$PY" -m detection evaluate "$OUT/data/$1/manifest.csv" --detectors "$DETECTORS" "${settings[@]}" \

@@ -110,16 +110,18 @@ def stage_cost(manifest: Path, names: list[str]) -> list[dict]:
         if name.startswith("mobilenet_v2@"):
             name, size = name.split("@")
             options["input_size"] = int(size)
-        if name == "cae":
+        if name in ("cae", "mobilenet_v2+cae"):  # a CAE's cost does not depend on its weights
             config = CAEConfig()
-            options = {"cae_config": config.to_dict(), "state": build_model(config).state_dict()}
-            note = "trained per area"
+            options = {**options, "cae_config": config.to_dict(), "state": build_model(config).state_dict()}
+            note = "CAE trained per area" + (", mobilenet_v2 pretrained" if name != "cae" else "")
         try:
             extractor = build_extractor(name, **options)
         except MissingWeightsError:
             extractor, note = build_extractor(name, pretrained=False, **options), "weights missing: random"
         if name == "cae":
             extractor.fit_standardisation(extractor.frame_features(frames[:4]))
+        if name == "mobilenet_v2+cae":
+            extractor.fit_standardisation(extractor.error_features(frames[:4]))
         extractor.clip_features(frames[: extractor.clip_len])  # warm-up
         started = time.monotonic()
         features = extractor.clip_features(frames)
@@ -212,7 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stages", default="data,cost,head,quality")
     parser.add_argument("--extractors", default="mobilenet_v2,cae")
-    parser.add_argument("--cost-extractors", default="mobilenet_v2,mobilenet_v2@112,cae,r3d_18,mc3_18,r2plus1d_18,s3d")
+    parser.add_argument(
+        "--cost-extractors", default="mobilenet_v2+cae,mobilenet_v2,mobilenet_v2@112,cae,r3d_18,mc3_18,r2plus1d_18,s3d"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)

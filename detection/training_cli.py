@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     train.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
-    train.add_argument("--features", help="mil: feature extractor (mobilenet_v2, cae, s3d, r3d_18, ...)")
+    train.add_argument("--features", help="mil: feature extractor (default mobilenet_v2+cae; mobilenet_v2, cae, s3d, r3d_18, ...)")
     _add_sampling(train)
     train.add_argument("--report", type=Path, help="also write the loss curve and validation metrics as JSON")
     train.set_defaults(func=run_train)

@@ -112,9 +112,10 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     reporter.stage(f"Loading frames of {len(labelled)} videos")
     items = {v.pk: TrainItem(frames=sampled_frames(v), record=records[v.pk]) for v in labelled}
     train_fn = trainer(detector.kind)
-    reporter.stage(f"Training on {len(train)} videos, validating on {len(val)}")
+    overrides, note = training_overrides(detector)
+    reporter.stage(f"Training on {len(train)} videos, validating on {len(val)}{note}")
     model, report = train_fn([items[v.pk] for v in train], [items[v.pk] for v in val],
-                             overrides=dict(detector.config), progress=reporter.span(0.05, 0.92), seed=0)
+                             overrides=overrides, progress=reporter.span(0.05, 0.92), seed=0)
     reporter.stage("Saving the model")
     folder = Path(settings.MEDIA_ROOT) / detector.media_dir
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,6 +137,42 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     return {"train_videos": [v.pk for v in train], "val_videos": [v.pk for v in val],
             "threshold": float(model.threshold), "seconds": round(report.train_seconds, 2),
             "reconstructions": images, "warnings": list(report.warnings)}
+
+
+CAE_EXTRACTORS = ("mobilenet_v2+cae", "cae")  # MIL extractors built on the area's CAE
+
+
+def training_overrides(detector: Detector) -> tuple[dict, str]:
+    """(the trainer's overrides, a note for the stage line). A MIL detector whose extractor is built on the
+    area's CAE (the default) uses the area's active, ready frame CAE rather than training one of its own, unless
+    its config names a CAE file or the epochs to train one with."""
+    overrides = dict(detector.config)
+    if detector.kind != Detector.Kind.MIL or "cae_detector" in overrides or "cae_epochs" in overrides:
+        return overrides, ""
+    from detection.mil.config import MILConfig
+
+    try:
+        extractor = MILConfig.from_overrides(overrides).extractor
+    except ValueError:
+        return overrides, ""  # the trainer names the bad setting
+    if extractor not in CAE_EXTRACTORS:
+        return overrides, ""
+    candidates = Detector.objects.filter(
+        area=detector.area_id, kind=Detector.Kind.CAE, is_active=True, status=Detector.Status.READY
+    ).exclude(artifact="")
+    from detection.cae.config import make_config
+
+    for cae in candidates:
+        options = dict(cae.config)
+        try:
+            resolved = make_config(options.pop("config", "default"), options)
+        except (ValueError, TypeError):
+            continue
+        path = Path(settings.MEDIA_ROOT) / cae.artifact
+        if not resolved.tiled and resolved.sequence_length == 1 and path.is_file():
+            overrides["cae_detector"] = str(path)
+            return overrides, f" (features from the area's CAE “{cae.name}”)"
+    return overrides, ""
 
 
 def write_reconstructions(folder: Path, reconstructions: dict) -> list[str]:

@@ -6,11 +6,14 @@
 
 The test split is touched only after a detector is trained and its threshold fixed: trainers receive the
 train and val items alone (a detector may be set to train on train+val, never on test). A detector that fails to train or score gets an entry with status "failed" and
-the reason; the others still run.
+the reason; the others still run. A setting "@NAME" hands a detector the file of the detector NAME trained
+earlier in the same run: `--set mil.cae_detector=@cae` builds the MIL's features on that CAE instead of
+training a second one.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -183,13 +186,32 @@ def training_splits(overrides: dict) -> tuple[str, ...]:
     return splits
 
 
-def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool):
+def _earlier_detector_files(overrides: dict, trained: dict, scratch: Path) -> dict:
+    """Settings that name a detector of this run as "@NAME" (a MIL's `cae_detector=@cae`) get the file of that
+    detector, trained earlier in the run, so a MIL built on the area's CAE does not train a second one."""
+    resolved = dict(overrides)
+    for key, value in overrides.items():
+        if not (isinstance(value, str) and value.startswith("@")):
+            continue
+        name = value[1:]
+        if name not in trained:
+            raise ValueError(
+                f"{key}={value}: no detector named {name!r} was trained earlier in this run; list it before this one"
+            )
+        path = scratch / f"{name}.pt"
+        if not path.exists():
+            trained[name].save(path)
+        resolved[key] = str(path)
+    return resolved
+
+
+def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool, trained: dict, scratch: Path):
     """(detector, train_seconds, warnings): trained on train (threshold on val), or loaded from its file."""
     if spec.file is not None:
         from detection.detector_file import load_detector
 
         return load_detector(spec.file), 0.0, []
-    overrides = dict(spec.overrides)
+    overrides = _earlier_detector_files(dict(spec.overrides), trained, scratch)
     splits = training_splits(overrides)
     overrides.pop("train_splits", None)
     train = [item for split in splits for item in items[split]]
@@ -239,10 +261,11 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
     return scored, warnings, seconds
 
 
-def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, show: bool):
+def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, show: bool, trained, scratch):
     kind = spec.kind if spec.file is None else "file"
     try:
-        detector, train_seconds, warnings = _obtain(spec, items, trainers, settings.seed, show)
+        detector, train_seconds, warnings = _obtain(spec, items, trainers, settings.seed, show, trained, scratch)
+        trained[spec.name] = detector
         if spec.file is not None:
             kind = getattr(detector, "kind", kind)
         scored, score_warnings, score_seconds = _score_test(spec, detector, items["test"], truth, show)
@@ -306,11 +329,14 @@ def evaluate(
         "splits": {split: _split_counts(items[split]) for split in SPLITS},
         "detectors": {},
     }
-    all_curves, errors = {}, {}
-    for spec in tqdm(settings.detectors, desc="detectors", unit="detector", disable=not show_progress):
-        entry, points, error = _evaluate_one(spec, items, trainers or {}, truth, settings, show_progress)
-        document["detectors"][spec.name] = entry
-        all_curves[spec.name] = points
-        if error:
-            errors[spec.name] = error
+    all_curves, errors, trained = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="skerry-evaluate-") as scratch:
+        for spec in tqdm(settings.detectors, desc="detectors", unit="detector", disable=not show_progress):
+            entry, points, error = _evaluate_one(
+                spec, items, trainers or {}, truth, settings, show_progress, trained, Path(scratch)
+            )
+            document["detectors"][spec.name] = entry
+            all_curves[spec.name] = points
+            if error:
+                errors[spec.name] = error
     return EvaluationResult(metrics=document, curves=all_curves, errors=errors)

@@ -35,6 +35,7 @@ from detection.types import ProgressFn, no_progress
 FEATURE_VERSION = 1
 GRID = 4
 MOTION_SIZE = 32
+ERROR_DIM = 4 + GRID * GRID  # error_statistics' width
 
 
 def _latent_module(model: nn.Module) -> nn.Module:
@@ -60,6 +61,17 @@ def motion_features(frames: np.ndarray, chunk: int = 256) -> np.ndarray:
     top = flat.topk(max(1, flat.shape[1] // 100), dim=1).values.mean(dim=1)
     grid = F.adaptive_avg_pool2d(change.unsqueeze(1), GRID).flatten(1)  # (N, 16)
     return torch.cat([flat.mean(dim=1, keepdim=True), top[:, None], grid], dim=1).numpy().astype(np.float32)
+
+
+def error_statistics(scores: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
+    """Frame scores (N,) and error maps (N, h, w) -> (N, ERROR_DIM) float32: the score, the map's mean, spread
+    and maximum, and its means on a GRID x GRID grid (where in the frame the error is)."""
+    maps = torch.from_numpy(np.asarray(heatmaps, dtype=np.float32))  # (N, h, w)
+    flat = maps.flatten(1)
+    grid = F.adaptive_avg_pool2d(maps.unsqueeze(1), GRID).flatten(1)  # (N, GRID^2)
+    score = torch.from_numpy(np.asarray(scores, dtype=np.float32))
+    error = torch.stack([score, flat.mean(1), flat.std(1), flat.amax(1)], dim=1)
+    return torch.cat([error, grid], dim=1).numpy().astype(np.float32)
 
 
 class CAEExtractor:
@@ -98,7 +110,7 @@ class CAEExtractor:
             if hasattr(self.model, "to_latent")
             else self.cae_config.latent_dim
         )
-        return latent + 4 + GRID * GRID + 2 + GRID * GRID
+        return latent + ERROR_DIM + 2 + GRID * GRID
 
     @property
     def feature_dim(self) -> int:
@@ -136,12 +148,13 @@ class CAEExtractor:
         latent = torch.cat(latents).float()  # (N, latent, h, w) or (N, 225)
         if latent.ndim == 4:
             latent = torch.cat([latent.mean(dim=(2, 3)), latent.amax(dim=(2, 3))], dim=1)
-        maps = torch.from_numpy(raw.heatmaps.astype(np.float32))  # (N, h, w)
-        flat = maps.flatten(1)
-        grid = F.adaptive_avg_pool2d(maps.unsqueeze(1), GRID).flatten(1)  # (N, 16)
-        error = torch.stack([torch.from_numpy(raw.scores), flat.mean(1), flat.std(1), flat.amax(1)], dim=1)
-        parts = [latent.cpu().numpy(), error.numpy(), grid.numpy(), motion_features(frames)]
+        parts = [latent.cpu().numpy(), error_statistics(raw.scores, raw.heatmaps), motion_features(frames)]
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def error_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N, ERROR_DIM) float32 reconstruction-error statistics, before standardisation."""
+        raw = raw_frame_scores(self.model, frames, self.cae_config, progress)
+        return error_statistics(raw.scores, raw.heatmaps)
 
     def fit_standardisation(self, per_frame: np.ndarray) -> None:
         """Set the per-dimension mean and spread from (N, frame_dim) features of normal frames."""
@@ -159,18 +172,18 @@ class CAEExtractor:
         return np.concatenate([means, maxima], axis=1).astype(np.float32)
 
 
-def train_cae_extractor(
+def area_cae(
     train: list,
     *,
-    clip_len: int = 4,
     cae_detector: str = "",
-    cae_epochs: int = 20,
+    cae_epochs: int = 0,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: ProgressFn = no_progress,
-) -> CAEExtractor:
-    """A CAE extractor for MIL training items: the CAE from `cae_detector` (a file), else trained here on the
-    items labelled normal; standardised on those normal videos' frames."""
+) -> tuple[dict, dict, list]:
+    """(CAE config dict, CAE weights on the CPU, the normal items) for feature extractors built on the area's
+    CAE: the CAE in `cae_detector` (a file), else one trained here on the training items labelled normal, with
+    the default CAE config and `cae_epochs` epochs (0: the config's own)."""
     from detection.cae.train import train_from_items as train_cae
     from detection.detector_file import load_detector
     from detection.errors import TrainingDataError
@@ -183,9 +196,27 @@ def train_cae_extractor(
         if cae.kind != "cae":
             raise TrainingDataError(f"{cae_detector} holds a {cae.kind} detector, not a CAE")
     else:
-        overrides = {"epochs": cae_epochs, "device": str(device)}
+        overrides = {"device": str(device), **({"epochs": cae_epochs} if cae_epochs else {})}
         cae, _ = train_cae(normal, [], overrides=overrides, progress=progress, seed=seed)
     state = {key: value.cpu() for key, value in cae.model.state_dict().items()}
-    extractor = CAEExtractor(cae_config=cae.config.to_dict(), state=state, clip_len=clip_len, device=device)
+    return cae.config.to_dict(), state, normal
+
+
+def train_cae_extractor(
+    train: list,
+    *,
+    clip_len: int = 4,
+    cae_detector: str = "",
+    cae_epochs: int = 0,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: ProgressFn = no_progress,
+) -> CAEExtractor:
+    """A CAE extractor for MIL training items: the CAE from `cae_detector` (a file), else trained here on the
+    items labelled normal; standardised on those normal videos' frames."""
+    cae_config, state, normal = area_cae(
+        train, cae_detector=cae_detector, cae_epochs=cae_epochs, seed=seed, device=device, progress=progress
+    )
+    extractor = CAEExtractor(cae_config=cae_config, state=state, clip_len=clip_len, device=device)
     extractor.fit_standardisation(np.concatenate([extractor.frame_features(i.frames.frames) for i in normal]))
     return extractor

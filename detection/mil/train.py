@@ -38,15 +38,26 @@ from detection.types import ProgressFn, no_progress
 
 
 def make_extractor(
-    config: MILConfig, train: list[TrainItem], progress: ProgressFn = no_progress
+    config: MILConfig, train: list[TrainItem], progress: ProgressFn = no_progress, seed: int = 0
 ) -> FeatureExtractor:
-    """The extractor a config names; the CAE one is first trained on the training split's normal videos."""
+    """The extractor a config names; those built on the area's CAE first train it on the normal videos."""
     options = {"clip_len": config.clip_len} if config.clip_len else {}
     options["device"] = pick_device(config.device or None)
-    if config.extractor == "mobilenet_v2":
+    if config.extractor in ("mobilenet_v2", "mobilenet_v2+cae"):
         options["pooling"] = config.pooling
         if config.input_size:
             options["input_size"] = config.input_size
+    if config.extractor == "mobilenet_v2+cae":
+        from detection.features.hybrid import train_hybrid_extractor
+
+        return train_hybrid_extractor(
+            train,
+            cae_detector=config.cae_detector,
+            cae_epochs=config.cae_epochs,
+            seed=seed,
+            progress=progress,
+            **options,
+        )
     if config.extractor == "cae":
         from detection.features.cae import train_cae_extractor
 
@@ -54,6 +65,7 @@ def make_extractor(
             train,
             cae_detector=config.cae_detector,
             cae_epochs=config.cae_epochs,
+            seed=seed,
             progress=progress,
             **options,
         )
@@ -154,7 +166,7 @@ def train_from_items(
             f"MIL training needs anomalous and normal videos; the training split has {len(anomalous)} anomalous "
             f"and {len(normal)} normal (of {len(train)}). Label more videos or move some into the training split."
         )
-    extractor = make_extractor(config, list(train), lambda f, s: progress(0.1 * f, s))
+    extractor = make_extractor(config, list(train), lambda f, s: progress(0.1 * f, s), seed=seed)
     bags_a = bags_of(anomalous, extractor, config, lambda f, s: progress(0.1 + 0.2 * f, s))
     bags_n = bags_of(normal, extractor, config, lambda f, s: progress(0.3 + 0.2 * f, s))
     val_a, val_n, _ = split_by_label(list(val))

@@ -239,3 +239,38 @@ def test_an_already_trained_detector_file_is_scored_with_its_own_threshold(tmp_p
     assert entry["kind"] == "cae" and entry["train_seconds"] == 0.0
     assert entry["threshold"] == pytest.approx(detector.threshold)
     assert entry["frames"] == 24
+
+
+def test_a_setting_at_name_hands_over_the_file_of_a_detector_trained_earlier_in_the_run():
+    received = []
+
+    class Saveable(BrightnessDetector):
+        def save(self, path):
+            path.write_text("weights")
+
+    def first(train_items, val_items, *, overrides, progress, seed):
+        return Saveable(0.5), _Report()
+
+    def second(train_items, val_items, *, overrides, progress, seed):
+        path = overrides["cae_detector"]
+        received.append((path, open(path).read()))
+        return BrightnessDetector(0.5), _Report()
+
+    trainers = {"area": first, "user": second}
+    result = evaluate(
+        RECORDS,
+        _settings(DetectorSpec("cae", "area"), DetectorSpec("mil", "user", {"cae_detector": "@cae"})),
+        load_frames=frame_loader(), trainers=trainers, show_progress=False,
+    )
+    assert result.metrics["detectors"]["mil"]["status"] == "ok"
+    assert received[0][0].endswith("cae.pt") and received[0][1] == "weights"
+    assert result.metrics["settings"]["detectors"]["mil"]["overrides"] == {"cae_detector": "@cae"}
+    # a name that was not trained before it is a clear error of that detector alone
+    result = evaluate(
+        RECORDS,
+        _settings(DetectorSpec("mil", "user", {"cae_detector": "@cae"}), DetectorSpec("cae", "area")),
+        load_frames=frame_loader(), trainers=trainers, show_progress=False,
+    )
+    entry = result.metrics["detectors"]["mil"]
+    assert entry["status"] == "failed" and "no detector named 'cae' was trained earlier" in entry["error"]
+    assert result.metrics["detectors"]["cae"]["status"] == "ok"

@@ -120,3 +120,57 @@ def test_a_video_without_frames_scores_empty_and_mismatched_times_are_refused(tr
     assert empty.frame_scores.shape == (0,) and empty.events == ()
     with pytest.raises(ValueError, match="4 frames but 3 times"):
         detector.score_frames(val[0].frames.frames[:4], val[0].frames.times[:3])
+
+
+@pytest.fixture(scope="module")
+def trained_hybrid(tmp_path_factory):
+    """The default extractor (mobilenet_v2 beside the area's CAE error), its CAE trained here for a few epochs."""
+    folder = tmp_path_factory.mktemp("mil-hybrid-videos")
+    train = [tiny_item(folder, i, anomalous) for i in range(4) for anomalous in (True, False)]
+    val = [tiny_item(folder, 10 + i, anomalous) for i in range(2) for anomalous in (True, False)]
+    overrides = {
+        **{key: value for key, value in FAST.items() if key != "extractor"},
+        "cae_epochs": 3,
+        "feature_cache": str(tmp_path_factory.mktemp("features")),
+    }
+    detector, report = train_from_items(train, val, overrides=overrides, seed=0)
+    return detector, report, val
+
+
+@pytest.mark.slow
+def test_the_default_extractor_trains_its_cae_and_ranks_the_anomalous_videos_first(trained_hybrid, tmp_path):
+    detector, report, val = trained_hybrid
+    assert detector.config.extractor == "mobilenet_v2+cae" and detector.extractor.name == "mobilenet_v2+cae"
+    assert report.validation_metrics["video_auc"] == 1.0
+    features = detector.extractor.clip_features(val[0].frames.frames)
+    assert np.allclose(np.linalg.norm(features[:, :2560], axis=1), 1.0)  # appearance, normalised on its own
+    assert np.allclose(np.linalg.norm(features[:, 2560:], axis=1), 1.0)  # the CAE's error statistics
+    # the file carries the CAE and its standardisation: it scores the same on its own
+    detector.save(tmp_path / "mil.pt")
+    loaded = load_detector(tmp_path / "mil.pt")
+    assert loaded.extractor.version == detector.extractor.version
+    frames, times = val[1].frames.frames, val[1].frames.times
+    assert np.allclose(
+        loaded.score_frames(frames, times).frame_scores, detector.score_frames(frames, times).frame_scores
+    )
+
+
+@pytest.mark.slow
+def test_the_default_extractor_can_take_the_areas_trained_cae_file(trained_hybrid, tmp_path):
+    from detection.cae.train import train_from_items as train_cae
+
+    _, _, val = trained_hybrid
+    folder = tmp_path / "videos"
+    train = [tiny_item(folder, i, anomalous) for i in range(2) for anomalous in (True, False)]
+    cae, _ = train_cae([item for item in train if not item.record.is_anomalous], [], overrides={"epochs": 2})
+    cae.save(tmp_path / "cae.pt")
+    overrides = {**{key: value for key, value in FAST.items() if key != "extractor"}, "iterations": 5,
+                 "cae_detector": str(tmp_path / "cae.pt"), "feature_cache": "none"}
+    detector, _ = train_from_items(train, val, overrides=overrides)
+    cae_weights = {f"cae.{key}": value for key, value in cae.model.state_dict().items()}
+    carried = detector.extractor.state_dict()
+    assert all(np.array_equal(carried[key].numpy(), value.numpy()) for key, value in cae_weights.items())
+    mil_file = tmp_path / "mil.pt"
+    detector.save(mil_file)
+    with pytest.raises(TrainingDataError, match="not a CAE"):
+        train_from_items(train, val, overrides={**overrides, "cae_detector": str(mil_file)})
