@@ -74,6 +74,28 @@ def error_statistics(scores: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
     return torch.cat([error, grid], dim=1).numpy().astype(np.float32)
 
 
+def clip_mean_max(per_frame: np.ndarray, clip_len: int) -> np.ndarray:
+    """(N, F) per-frame values -> (C, 2F) float32: per clip of `clip_windows(N, clip_len)`, [mean, max]."""
+    windows = clip_windows(len(per_frame), clip_len)
+    means = np.add.reduceat(per_frame, windows[:, 0], axis=0) / (windows[:, 1] - windows[:, 0])[:, None]
+    maxima = np.maximum.reduceat(per_frame, windows[:, 0], axis=0)
+    return np.concatenate([means, maxima], axis=1).astype(np.float32)
+
+
+def spread_of(per_frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, spread) float32 per dimension of (N, F) values of normal frames; a constant dimension gets 1e-6."""
+    return per_frame.mean(axis=0).astype(np.float32), np.maximum(per_frame.std(axis=0), 1e-6).astype(np.float32)
+
+
+def state_digest(state: dict) -> str:
+    """12 hex digits of sha1 over a state dict's names and tensors: a version that follows the weights."""
+    digest = hashlib.sha1()
+    for name, tensor in sorted(state.items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
 class CAEExtractor:
     """Clip features from a trained CAE. Frames (N, H, W, 3) uint8 RGB -> (C, 2 * frame_dim) float32."""
 
@@ -118,11 +140,7 @@ class CAEExtractor:
 
     @property
     def version(self) -> str:
-        digest = hashlib.sha1()
-        for name, tensor in sorted(self.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return f"{FEATURE_VERSION}-{digest.hexdigest()[:12]}"
+        return f"{FEATURE_VERSION}-{state_digest(self.state_dict())}"
 
     def describe(self) -> dict:
         config = self.cae_config.to_dict()
@@ -151,25 +169,16 @@ class CAEExtractor:
         parts = [latent.cpu().numpy(), error_statistics(raw.scores, raw.heatmaps), motion_features(frames)]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def error_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
-        """(N, H, W, 3) uint8 -> (N, ERROR_DIM) float32 reconstruction-error statistics, before standardisation."""
-        raw = raw_frame_scores(self.model, frames, self.cae_config, progress)
-        return error_statistics(raw.scores, raw.heatmaps)
-
     def fit_standardisation(self, per_frame: np.ndarray) -> None:
         """Set the per-dimension mean and spread from (N, frame_dim) features of normal frames."""
-        self.norm_mean = per_frame.mean(axis=0).astype(np.float32)
-        self.norm_std = np.maximum(per_frame.std(axis=0), 1e-6).astype(np.float32)
+        self.norm_mean, self.norm_std = spread_of(per_frame)
 
     def clip_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB -> (C, 2 * frame_dim) float32: per clip [mean, max] of standardised frames."""
         if self.norm_mean is None:
             raise ValueError("the CAE extractor's standardisation is not fitted (call fit_standardisation)")
         per_frame = (self.frame_features(frames, progress) - self.norm_mean) / self.norm_std  # (N, F)
-        windows = clip_windows(len(per_frame), self.clip_len)
-        means = np.add.reduceat(per_frame, windows[:, 0], axis=0) / (windows[:, 1] - windows[:, 0])[:, None]
-        maxima = np.maximum.reduceat(per_frame, windows[:, 0], axis=0)
-        return np.concatenate([means, maxima], axis=1).astype(np.float32)
+        return clip_mean_max(per_frame, self.clip_len)
 
 
 def area_cae(

@@ -21,16 +21,20 @@ file; the version is a digest of them and of mobilenet_v2's own version, so cach
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import torch
 
 from detection.cae.config import CAEConfig
 from detection.cae.model import build_model
 from detection.cae.scoring import raw_frame_scores
-from detection.features.cae import ERROR_DIM, area_cae, error_statistics
-from detection.features.clips import clip_windows
+from detection.features.cae import (
+    ERROR_DIM,
+    area_cae,
+    clip_mean_max,
+    error_statistics,
+    spread_of,
+    state_digest,
+)
 from detection.features.mobilenet import MobileNetExtractor
 from detection.types import ProgressFn, no_progress
 
@@ -95,11 +99,7 @@ class HybridExtractor:
 
     @property
     def version(self) -> str:
-        digest = hashlib.sha1()
-        for name, tensor in sorted(self.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return f"{FEATURE_VERSION}-{self.appearance.version}-{digest.hexdigest()[:12]}"
+        return f"{FEATURE_VERSION}-{self.appearance.version}-{state_digest(self.state_dict())}"
 
     def describe(self) -> dict:
         config = self.cae_config.to_dict()
@@ -130,8 +130,7 @@ class HybridExtractor:
 
     def fit_standardisation(self, per_frame: np.ndarray) -> None:
         """Set the error statistics' mean and spread from (N, ERROR_DIM) values of normal frames."""
-        self.norm_mean = per_frame.mean(axis=0).astype(np.float32)
-        self.norm_std = np.maximum(per_frame.std(axis=0), 1e-6).astype(np.float32)
+        self.norm_mean, self.norm_std = spread_of(per_frame)
 
     def clip_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB -> (C, 2560 + 2 * ERROR_DIM) float32: [appearance, error], each of length 1."""
@@ -139,10 +138,7 @@ class HybridExtractor:
             raise ValueError("the mobilenet_v2+cae extractor's standardisation is not fitted (fit_standardisation)")
         appearance = self.appearance.clip_features(frames, lambda f, s: progress(0.8 * f, s))  # (C, 2560)
         errors = (self.error_features(frames) - self.norm_mean) / self.norm_std  # (N, ERROR_DIM)
-        windows = clip_windows(len(errors), self.clip_len)
-        means = np.add.reduceat(errors, windows[:, 0], axis=0) / (windows[:, 1] - windows[:, 0])[:, None]
-        maxima = np.maximum.reduceat(errors, windows[:, 0], axis=0)
-        error = np.concatenate([means, maxima], axis=1)  # (C, 2 * ERROR_DIM)
+        error = clip_mean_max(errors, self.clip_len)  # (C, 2 * ERROR_DIM)
         progress(1.0, "mobilenet_v2+cae features")
         return np.concatenate([unit_rows(appearance), unit_rows(error)], axis=1)
 

@@ -47,28 +47,13 @@ def make_extractor(
         options["pooling"] = config.pooling
         if config.input_size:
             options["input_size"] = config.input_size
-    if config.extractor == "mobilenet_v2+cae":
+    if config.extractor in ("mobilenet_v2+cae", "cae"):  # built on the area's CAE: trained or loaded first
+        from detection.features.cae import train_cae_extractor
         from detection.features.hybrid import train_hybrid_extractor
 
-        return train_hybrid_extractor(
-            train,
-            cae_detector=config.cae_detector,
-            cae_epochs=config.cae_epochs,
-            seed=seed,
-            progress=progress,
-            **options,
-        )
-    if config.extractor == "cae":
-        from detection.features.cae import train_cae_extractor
-
-        return train_cae_extractor(
-            train,
-            cae_detector=config.cae_detector,
-            cae_epochs=config.cae_epochs,
-            seed=seed,
-            progress=progress,
-            **options,
-        )
+        build = train_hybrid_extractor if config.extractor == "mobilenet_v2+cae" else train_cae_extractor
+        cae = {"cae_detector": config.cae_detector, "cae_epochs": config.cae_epochs, "seed": seed}
+        return build(train, progress=progress, **cae, **options)
     return build_extractor(config.extractor, **options)
 
 
