@@ -205,6 +205,16 @@ def _earlier_detector_files(overrides: dict, trained: dict, scratch: Path) -> di
     return resolved
 
 
+def _referenced(specs: Sequence[DetectorSpec]) -> set[str]:
+    """Names that some detector's settings refer to as "@NAME"."""
+    return {
+        value[1:]
+        for spec in specs
+        for value in spec.overrides.values()
+        if isinstance(value, str) and value.startswith("@")
+    }
+
+
 def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool, trained: dict, scratch: Path):
     """(detector, train_seconds, warnings): trained on train (threshold on val), or loaded from its file."""
     if spec.file is not None:
@@ -265,7 +275,8 @@ def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, sh
     kind = spec.kind if spec.file is None else "file"
     try:
         detector, train_seconds, warnings = _obtain(spec, items, trainers, settings.seed, show, trained, scratch)
-        trained[spec.name] = detector
+        if spec.name in _referenced(settings.detectors):
+            trained[spec.name] = detector  # kept only when a later detector names it ("@NAME")
         if spec.file is not None:
             kind = getattr(detector, "kind", kind)
         scored, score_warnings, score_seconds = _score_test(spec, detector, items["test"], truth, show)
