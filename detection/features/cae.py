@@ -96,6 +96,33 @@ def state_digest(state: dict) -> str:
     return digest.hexdigest()[:12]
 
 
+def load_cae(
+    config: CAEConfig, state: dict, norm_mean=None, norm_std=None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, np.ndarray | None, np.ndarray | None]:
+    """(model in eval mode on `device`, standardisation mean, spread) from a CAE-built extractor's state: the CAE's
+    weights (with or without the 'cae.' prefix) and, unless given, the "norm_mean"/"norm_std" it carries."""
+    state = dict(state)
+    if norm_mean is None and "norm_mean" in state:
+        norm_mean, norm_std = state.pop("norm_mean").numpy(), state.pop("norm_std").numpy()
+    model = build_model(config)
+    model.load_state_dict({key.removeprefix("cae."): value for key, value in state.items()})
+    model.eval().to(torch.device(device))
+
+    def as_array(values):
+        return None if values is None else np.asarray(values, dtype=np.float32)
+
+    return model, as_array(norm_mean), as_array(norm_std)
+
+
+def cae_state_dict(model: nn.Module, norm_mean: np.ndarray | None, norm_std: np.ndarray | None) -> dict:
+    """The CAE's weights (under 'cae.') and the standardisation, as MIL detector files store a CAE-built extractor."""
+    state = {f"cae.{key}": value for key, value in model.state_dict().items()}
+    if norm_mean is not None:
+        state["norm_mean"] = torch.from_numpy(norm_mean)
+        state["norm_std"] = torch.from_numpy(norm_std)
+    return state
+
+
 class CAEExtractor:
     """Clip features from a trained CAE. Frames (N, H, W, 3) uint8 RGB -> (C, 2 * frame_dim) float32."""
 
@@ -115,15 +142,7 @@ class CAEExtractor:
         if self.cae_config.tiled:
             raise ValueError("the CAE feature extractor needs a non-tiled CAE (tiled=False)")
         self.clip_len = int(clip_len)
-        state = dict(state)
-        if norm_mean is None and "norm_mean" in state:
-            norm_mean, norm_std = state.pop("norm_mean").numpy(), state.pop("norm_std").numpy()
-        model_state = {key[4:] if key.startswith("cae.") else key: value for key, value in state.items()}
-        self.model = build_model(self.cae_config)
-        self.model.load_state_dict(model_state)
-        self.model.eval().to(torch.device(device))
-        self.norm_mean = None if norm_mean is None else np.asarray(norm_mean, dtype=np.float32)
-        self.norm_std = None if norm_std is None else np.asarray(norm_std, dtype=np.float32)
+        self.model, self.norm_mean, self.norm_std = load_cae(self.cae_config, state, norm_mean, norm_std, device)
 
     @property
     def frame_dim(self) -> int:
@@ -149,11 +168,7 @@ class CAEExtractor:
 
     def state_dict(self) -> dict:
         """The CAE's weights (under 'cae.') and the standardisation, as the MIL detector file stores them."""
-        state = {f"cae.{key}": value for key, value in self.model.state_dict().items()}
-        if self.norm_mean is not None:
-            state["norm_mean"] = torch.from_numpy(self.norm_mean)
-            state["norm_std"] = torch.from_numpy(self.norm_std)
-        return state
+        return cae_state_dict(self.model, self.norm_mean, self.norm_std)
 
     def frame_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
         """(N, H, W, 3) uint8 -> (N, frame_dim) float32, before standardisation."""

@@ -25,13 +25,14 @@ import numpy as np
 import torch
 
 from detection.cae.config import CAEConfig
-from detection.cae.model import build_model
 from detection.cae.scoring import raw_frame_scores
 from detection.features.cae import (
     ERROR_DIM,
     area_cae,
+    cae_state_dict,
     clip_mean_max,
     error_statistics,
+    load_cae,
     spread_of,
     state_digest,
 )
@@ -77,17 +78,7 @@ class HybridExtractor:
         self.cae_config = CAEConfig.from_dict(dict(cae_config))
         if self.cae_config.tiled or self.cae_config.sequence_length > 1:
             raise ValueError("the mobilenet_v2+cae extractor needs a frame CAE (tiled=False, sequence_length=1)")
-        state = dict(state)
-        if norm_mean is None and "norm_mean" in state:
-            norm_mean, norm_std = state.pop("norm_mean").numpy(), state.pop("norm_std").numpy()
-        model_state = {key[4:]: value for key, value in state.items() if key.startswith("cae.")}
-        model_state = model_state or state
-        self.device = torch.device(device)
-        self.model = build_model(self.cae_config)
-        self.model.load_state_dict(model_state)
-        self.model.eval().to(self.device)
-        self.norm_mean = None if norm_mean is None else np.asarray(norm_mean, dtype=np.float32)
-        self.norm_std = None if norm_std is None else np.asarray(norm_std, dtype=np.float32)
+        self.model, self.norm_mean, self.norm_std = load_cae(self.cae_config, state, norm_mean, norm_std, device)
 
     @property
     def clip_len(self) -> int:
@@ -117,11 +108,7 @@ class HybridExtractor:
 
     def state_dict(self) -> dict:
         """The CAE's weights (under 'cae.') and the error standardisation, as the MIL detector file stores them."""
-        state = {f"cae.{key}": value for key, value in self.model.state_dict().items()}
-        if self.norm_mean is not None:
-            state["norm_mean"] = torch.from_numpy(self.norm_mean)
-            state["norm_std"] = torch.from_numpy(self.norm_std)
-        return state
+        return cae_state_dict(self.model, self.norm_mean, self.norm_std)
 
     def error_features(self, frames: np.ndarray, progress: ProgressFn = no_progress) -> np.ndarray:
         """(N, H, W, 3) uint8 -> (N, ERROR_DIM) float32 error statistics, before standardisation."""
