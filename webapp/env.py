@@ -54,6 +54,19 @@ def env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def writable_dir(path: Path, setting: str) -> Path:
+    """Create `path` (and its parents) on first use and check that this process can write there; a problem is
+    an ImproperSetting naming the folder and the setting that chose it, never a traceback from deeper down."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ImproperSetting(f"cannot create the folder {path} ({reason}): set {setting} to a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ImproperSetting(f"the folder {path} is not writable by this user: set {setting} to a writable folder")
+    return path
+
+
 def parse_database_url(url: str) -> dict:
     """Turn postgres://user:pw@host:port/name or sqlite:///path into a DATABASES entry."""
     parsed = urlparse(url)

@@ -14,6 +14,7 @@ from webapp.env import (
     env_path,
     env_str,
     parse_database_url,
+    writable_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -143,6 +144,15 @@ JOB_STALE_SECONDS = env_int("SKERRY_JOB_STALE_SECONDS", 60)
 JOB_MAX_ATTEMPTS = env_int("SKERRY_JOB_MAX_ATTEMPTS", 3)
 # Prefix of every broker key, so that several deployments (or test runs) can share one Redis database.
 CELERY_KEY_PREFIX = env_str("SKERRY_CELERY_KEY_PREFIX", "")
+
+# The folders the embedded defaults write to are made on first use (a fresh clone has no var/); a folder that
+# cannot be made or written is one clear error naming it and its setting (manage.py and the worker print it).
+_sqlite_file = DATABASES["default"]["NAME"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else ":memory:"
+if _sqlite_file != ":memory:":
+    writable_dir(Path(_sqlite_file).parent, "DATABASE_URL" if os.environ.get("DATABASE_URL") else "SKERRY_VAR_DIR")
+writable_dir(MEDIA_ROOT, "SKERRY_MEDIA_ROOT" if os.environ.get("SKERRY_MEDIA_ROOT") else "SKERRY_VAR_DIR")
+if not REDIS_URL:
+    writable_dir(BROKER_DIR, "SKERRY_BROKER_DIR" if os.environ.get("SKERRY_BROKER_DIR") else "SKERRY_VAR_DIR")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -14,6 +14,8 @@ from celery.signals import worker_init
 from kombu import Queue
 from kombu import pools as kombu_pools
 
+from webapp.env import ImproperSetting
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
 app = Celery("skerry")
@@ -106,5 +108,8 @@ def keep_database_connections(**kwargs) -> None:
             database["CONN_MAX_AGE"] = WORKER_CONN_MAX_AGE
 
 
-configure(app)
+try:
+    configure(app)
+except ImproperSetting as error:  # a bad setting is one line naming it, not a traceback from celery's loader
+    raise SystemExit(f"skerry: {error}") from None
 app.autodiscover_tasks(["workers"], related_name="tasks")

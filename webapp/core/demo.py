@@ -18,6 +18,7 @@ DEMO_USER = "demo"
 DEMO_AREA = "Demo archipelago"
 # Short training, so that the demo finishes in minutes on two CPU cores; the web form trains with defaults.
 DEMO_DETECTORS = {"cae": {"epochs": 60}, "mil": {}}  # 60 MSE epochs: about half a minute on 2 cores
+DEMO_WORKER = "demo@"  # the demo worker's label starts with its node name
 
 
 def demo_password() -> str:
@@ -52,6 +53,58 @@ def import_demo_data(manifest: Path):
     return Area.objects.get(name=DEMO_AREA)
 
 
+def ingest_jobs(area) -> list:
+    """One ingest job per video of the area that is not ready yet: the one under way, or a new one (a video
+    whose earlier ingest failed or was interrupted is ingested again)."""
+    from webapp.catalog.models import Video
+    from webapp.jobs.services import start_ingest
+
+    videos = Video.objects.filter(mission__area=area).exclude(status=Video.Status.READY)
+    return [start_ingest(video) for video in videos]
+
+
+def requeue_interrupted_jobs():
+    """Jobs left running by an earlier demo's worker (Ctrl-C, a closed terminal) go back to the queue now,
+    instead of waiting for their heartbeat to go stale: this demo's worker is the only one and it is not up."""
+    from webapp.jobs.sweep import sweep_jobs
+
+    return sweep_jobs(stale_seconds=0, worker_prefix=DEMO_WORKER)
+
+
+def report_page_events(port: int, mission, username: str, password: str) -> int:
+    """Log in to the running web server as a browser would and count the event cards on the mission's report."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    base = f"http://127.0.0.1:{port}"
+    cookies = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    opener.open(f"{base}/accounts/login/", timeout=30).read()
+    token = next(c.value for c in cookies if c.name == "csrftoken")
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
+    request = urllib.request.Request(f"{base}/accounts/login/", data=form.encode(),
+                                     headers={"Referer": f"{base}/accounts/login/"})
+    opener.open(request, timeout=30).read()
+    html = opener.open(f"{base}/missions/{mission.pk}/report/", timeout=60).read().decode()
+    return len(re.findall(r'class="[^"]*\bevent-card\b', html))
+
+
+def wait_for_server(port: int, *, timeout: float = 60.0) -> bool:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5).read()
+            return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    return False
+
+
 def busiest_mission(area):
     """The area's mission with the most events (the one worth exporting), or None without missions."""
     from django.db.models import Count
@@ -66,7 +119,7 @@ def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
     commands = {
         "web": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu",
-                   "-c", "2", "-n", "demo@%h", "--loglevel", "INFO"],
+                   "-c", "2", "-n", f"{DEMO_WORKER}%h", "--loglevel", "INFO"],
         "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
                  "-s", str(log_dir / "celerybeat-schedule")],
     }

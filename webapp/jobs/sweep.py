@@ -42,7 +42,10 @@ class SweepReport:
         return "; ".join(parts) or "nothing to do"
 
 
-def sweep_jobs(*, stale_seconds: float | None = None, max_attempts: int | None = None) -> SweepReport:
+def sweep_jobs(*, stale_seconds: float | None = None, max_attempts: int | None = None,
+               worker_prefix: str = "") -> SweepReport:
+    """One sweep; `worker_prefix` limits the dead-run part to jobs of workers whose label starts with it (the
+    demo sweeps its own worker's jobs at once after stopping it, without waiting for them to go stale)."""
     stale_seconds = settings.JOB_STALE_SECONDS if stale_seconds is None else stale_seconds
     max_attempts = settings.JOB_MAX_ATTEMPTS if max_attempts is None else max_attempts
     cutoff = timezone.now() - timedelta(seconds=stale_seconds)
@@ -50,6 +53,8 @@ def sweep_jobs(*, stale_seconds: float | None = None, max_attempts: int | None =
     stale = Job.objects.filter(state=Job.State.RUNNING).filter(
         Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, started__lt=cutoff)
     )
+    if worker_prefix:
+        stale = stale.filter(worker__startswith=worker_prefix)
     for job in stale:
         _sweep_dead_run(job, max_attempts, report)
     _resend_stranded(cutoff, report)

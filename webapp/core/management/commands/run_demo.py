@@ -1,12 +1,16 @@
 """`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train, score,
-then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip."""
+then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip.
+
+With --no-serve it stops after checking the result (every job succeeded, the busiest mission's report page,
+fetched from the running server, shows events) and exits non-zero otherwise: CI runs it on a clean checkout.
+"""
 
 from __future__ import annotations
 
 import time
 
 from django.conf import settings
-from django.core.management import BaseCommand, call_command
+from django.core.management import BaseCommand, CommandError, call_command
 
 from webapp.core import demo
 
@@ -16,19 +20,32 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-serve", action="store_true", help="run the pipeline, then exit")
+        parser.add_argument("--no-serve", action="store_true",
+                            help="run the pipeline, check the report, then exit (non-zero if anything failed)")
 
     def handle(self, *args, port: int, no_serve: bool, **options):
         say = self.stdout.write
+        started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
         username, password = demo.ensure_demo_account()
+        interrupted = demo.requeue_interrupted_jobs()
+        if interrupted.requeued or interrupted.resent:
+            say(f"Resuming jobs an earlier run left unfinished: {interrupted}")
         data_dir = settings.VAR_DIR / "demo" / "data"
         say(f"Generating the demo patrols in {data_dir} (once) ...")
         manifest = demo.ensure_demo_data(data_dir)
         processes = demo.start_processes(port, settings.VAR_DIR / "demo" / "logs")
         try:
-            self.run_pipeline(manifest, say)
-            say(self.style.SUCCESS(f"\nSkerry is up: http://127.0.0.1:{port}/  login: {username} / {password}"))
+            problems = self.run_pipeline(manifest, say)
+            problems += self.check_report(port, username, password)
+            if problems:
+                say(self.style.ERROR("\nThe demo did not complete: " + "; ".join(problems)))
+                say(f"Logs: {settings.VAR_DIR / 'demo' / 'logs'}")
+                if no_serve:
+                    raise CommandError(f"{len(problems)} demo step(s) failed")
+            minutes = (time.monotonic() - started) / 60
+            say(self.style.SUCCESS(f"\nSkerry is up: http://127.0.0.1:{port}/  login: {username} / {password}"
+                                   f"  ({minutes:.1f} min)"))
             say(f"Logs: {settings.VAR_DIR / 'demo' / 'logs'}. Ctrl-C stops everything.")
             while not no_serve:
                 if any(p.poll() is not None for p in processes):
@@ -39,16 +56,25 @@ class Command(BaseCommand):
             say("\nStopping ...")
         finally:
             demo.stop_processes(processes)
+            # The worker is gone: what it was running goes back to the queue, for the next run to resume.
+            left = demo.requeue_interrupted_jobs()
+            if left.requeued:
+                say(f"Unfinished jobs {left.requeued} go back to the queue; the next `make demo` resumes them.")
 
-    def run_pipeline(self, manifest, say) -> None:
+    def run_pipeline(self, manifest, say) -> list[str]:
+        """Every step of the demo through real jobs; returns what failed (empty when everything succeeded)."""
         from webapp.detectors.models import Detector
-        from webapp.jobs.models import Job
         from webapp.jobs.services import start_evaluation, start_export, start_scoring, start_training
+
+        problems = []
+
+        def wait(what, jobs, timeout):
+            if not demo.wait_for_jobs(jobs, timeout=timeout, say=say):
+                problems.append(what)
 
         area = demo.import_demo_data(manifest)
         say("Ingesting videos ...")
-        ingest = Job.objects.filter(kind=Job.Kind.INGEST, video__mission__area=area)
-        demo.wait_for_jobs(list(ingest), timeout=900, say=say)
+        wait("ingest", demo.ingest_jobs(area), 900)
         for kind, config in demo.DEMO_DETECTORS.items():
             detector = Detector.objects.filter(area=area, kind=kind).first()
             if detector is None:
@@ -56,13 +82,29 @@ class Command(BaseCommand):
                                                    config=config, is_active=True)
             if detector.status != Detector.Status.READY:
                 say(f"Training {detector} ...")
-                demo.wait_for_jobs([start_training(detector)], timeout=1800, say=say)
+                wait(f"training {detector}", [start_training(detector)], 1800)
         say("Scoring the demo missions ...")
         jobs = [start_scoring(mission) for mission in area.missions.all()]
-        demo.wait_for_jobs([j for j in jobs if j is not None], timeout=1800, say=say)
+        wait("scoring", [j for j in jobs if j is not None], 1800)
         # Every labelled patrol is scored by now, so the evaluation only measures; both take seconds.
         say("Evaluating the CAE on the labelled patrols and exporting a mission ...")
         cae = Detector.objects.filter(area=area, kind="cae", status=Detector.Status.READY).first()
         mission = demo.busiest_mission(area)
+        if cae is None:
+            problems.append("no ready CAE to evaluate")
         follow = ([start_evaluation(cae)] if cae else []) + ([start_export(mission)] if mission else [])
-        demo.wait_for_jobs(follow, timeout=900, say=say)
+        wait("evaluation and export", follow, 900)
+        return problems
+
+    def check_report(self, port: int, username: str, password: str) -> list[str]:
+        """The busiest mission's report, fetched from the running web server, shows events."""
+        from webapp.catalog.models import Area
+
+        if not demo.wait_for_server(port):
+            return [f"the web server did not answer on port {port}"]
+        mission = demo.busiest_mission(Area.objects.get(name=demo.DEMO_AREA))
+        if mission is None:
+            return ["the demo area has no mission"]
+        cards = demo.report_page_events(port, mission, username, password)
+        self.stdout.write(f"The report of {mission} shows {cards} event(s).")
+        return [] if cards else [f"the report of {mission} shows no event"]
