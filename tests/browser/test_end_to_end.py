@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from tests.support.browser import log_in, screenshot, wait_until
+from tests.support.browser import log_in, screenshot, submit, wait_until
 from tests.support.seed import make_user
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
@@ -38,13 +38,13 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     log_in(page, "olga", PASSWORD)
     page.goto("/areas/")
     page.fill("#id_name", "East skerries")
-    page.click("button:has-text('Create area')")
+    submit(page, "button:has-text('Create area')")
     area = Area.objects.get(name="East skerries")
 
     page.goto(f"/missions/new/?area={area.pk}")
     page.fill("#id_name", "Morning patrol")
     page.fill("#id_date", "2026-11-28")
-    page.click("form button[type=submit].primary")
+    submit(page, "form button[type=submit].primary")
     mission = Mission.objects.get(area=area, name="Morning patrol")
     page.wait_for_url(f"**{mission.get_absolute_url()}")
 
@@ -69,7 +69,7 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     page.select_option("select[name=kind]", "cae")
     if page.locator("input[name=epochs]").count():
         page.fill("input[name=epochs]", "15")
-    page.click("form.inline-form button[type=submit]")
+    submit(page, "form.inline-form button[type=submit]")
     detector = Detector.objects.get(area=area, kind=Detector.Kind.CAE)
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.TRAIN, detector=detector), timeout=600)
     detector.refresh_from_db()
@@ -77,7 +77,7 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     assert detector.is_active, "the train form's 'use for new videos' is on by default"
 
     page.goto(mission.get_absolute_url())
-    page.click("button:has-text('Score mission')")
+    submit(page, "button:has-text('Score mission')")
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.SCORE), timeout=300)
 
     page.goto(f"/missions/{mission.pk}/report/")
@@ -91,12 +91,12 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     assert kept.exists(), "scoring keeps the reconstruction of each event's peak frame for the heatmap view"
     screenshot(page, "e2e-mission-report")
     page.check(f".event-card[data-event='{top.pk}'] input[name=event]")
-    page.click("button:has-text('Confirm selected')")
+    submit(page, "button:has-text('Confirm selected')")
     page.wait_for_selector(f".event-card[data-event='{top.pk}'].state-confirmed")
     top.refresh_from_db()
     assert top.review == Event.Review.CONFIRMED
 
-    page.click("button:has-text('Export mission (zip)')")
+    submit(page, "button:has-text('Export mission (zip)')")
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.EXPORT, mission=mission))
     with page.expect_download() as download:
         page.click(".export-jobs a.job-output")  # the live job list offers the zip once the job succeeds
@@ -107,9 +107,9 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     Video.objects.filter(pk=boat.pk).update(label=Video.Label.ANOMALOUS)
     LabelInterval.objects.create(video=boat, start=6.0, end=12.0, anomaly_class="boat")
     page.goto(detector.get_absolute_url())
-    page.click("button:has-text('Evaluate on labelled videos')")
+    submit(page, "button:has-text('Evaluate on labelled videos')")
     wait_for_jobs(celery_worker, Job.objects.filter(kind=Job.Kind.EVALUATE, detector=detector))
-    page.reload()
+    page.goto(detector.get_absolute_url())  # the evaluation's numbers come with a fresh page
     assert page.locator("#eval-videos").inner_text().startswith("2 (1 normal, 1 anomalous)")
     assert page.locator("#eval-frame-auc").inner_text() not in ("", "n/a")
     screenshot(page, "e2e-detector-evaluation")

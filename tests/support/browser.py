@@ -94,12 +94,23 @@ def wait_until(page, expression: str, *, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def submit(page, selector: str, *, timeout: float = 60.0) -> None:
+    """Click a button that posts a form, and return once the page the post leads to has loaded.
+
+    A click returns as soon as the click is dispatched; the post and its redirect load afterwards. A goto or
+    reload issued meanwhile races that navigation (net::ERR_ABORTED, or "Not attached to an active page" when
+    the old page is torn down under the reload), which happened on a busy machine. Waiting here removes the
+    race; the test then navigates only from a page that has finished loading."""
+    with page.expect_navigation(wait_until="load", timeout=timeout * 1000):
+        page.click(selector)
+
+
 def log_in(page, username: str, password: str) -> None:
     """Log in through the real login form; fails if the login page does not lead away from itself."""
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
