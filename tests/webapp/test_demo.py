@@ -1,0 +1,44 @@
+"""The demo's own steps that a second `make demo` relies on: interrupted jobs resume, failed ingests rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from webapp.catalog.models import Area, Mission, Video
+from webapp.core import demo
+from webapp.jobs.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def running_job(worker: str) -> Job:
+    return Job.objects.create(kind="noop", state=Job.State.RUNNING, attempts=1, worker=worker,
+                              started=timezone.now(), heartbeat=timezone.now())
+
+
+def test_jobs_of_a_stopped_demo_worker_go_back_to_the_queue_at_once(django_capture_on_commit_callbacks):
+    interrupted = running_job("demo@box pid 41")  # heartbeat seconds old: the sweep alone would wait a minute
+    elsewhere = running_job("gpu2@other pid 7")
+    with django_capture_on_commit_callbacks(execute=False):
+        report = demo.requeue_interrupted_jobs()
+    assert report.requeued == [interrupted.pk]
+    interrupted.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert interrupted.state == Job.State.QUEUED and "demo@box" in interrupted.stage
+    assert elsewhere.state == Job.State.RUNNING
+
+
+def test_a_second_run_ingests_only_the_videos_that_are_not_ready(django_capture_on_commit_callbacks):
+    area = Area.objects.create(name=demo.DEMO_AREA)
+    mission = Mission.objects.create(area=area, name="Day 1", date=dt.date(2026, 5, 1))
+    ready = Video.objects.create(mission=mission, original_name="a.mp4", status=Video.Status.READY)
+    failed = Video.objects.create(mission=mission, original_name="b.mp4", status=Video.Status.FAILED)
+    Job.objects.create(kind=Job.Kind.INGEST, video=failed, state=Job.State.FAILED, error="killed")
+    with django_capture_on_commit_callbacks(execute=False):
+        jobs = demo.ingest_jobs(area)
+    assert [job.video_id for job in jobs] == [failed.pk]
+    assert jobs[0].state == Job.State.QUEUED
+    assert not Job.objects.filter(video=ready).exists()
