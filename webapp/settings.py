@@ -131,6 +131,9 @@ UPLOAD_CHUNK_BYTES = env_int("SKERRY_UPLOAD_CHUNK_BYTES", 8 * 1024**2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_BYTES + 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 
+# `make demo` trains its CAE this many epochs when it creates it (fewer for a quicker first look).
+DEMO_CAE_EPOCHS = env_int("SKERRY_DEMO_CAE_EPOCHS", 60)
+
 # Frame sampling defaults for ingest (the origin report used 2 fps at 124x124).
 SAMPLE_FPS = float(env_str("SKERRY_SAMPLE_FPS", "2"))
 SAMPLE_SIZE = env_int("SKERRY_SAMPLE_SIZE", 124)

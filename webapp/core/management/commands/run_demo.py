@@ -75,7 +75,7 @@ class Command(BaseCommand):
         area = demo.import_demo_data(manifest)
         say("Ingesting videos ...")
         wait("ingest", demo.ingest_jobs(area), 900)
-        for kind, config in demo.DEMO_DETECTORS.items():
+        for kind, config in demo.demo_detectors().items():
             detector = Detector.objects.filter(area=area, kind=kind).first()
             if detector is None:
                 detector = Detector.objects.create(area=area, kind=kind, name=f"Demo {kind.upper()}",
