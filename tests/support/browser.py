@@ -16,7 +16,7 @@ would start a second Playwright loop in the same thread). In a test module:
 - `browser` (session scope): one chromium for the run, launched from /usr/bin/chromium (no Playwright download)
   headless with BROWSER_ARGS. Set SKERRY_BROWSER_HEADED=1 to watch it.
 - `page` (function scope): a fresh context (own cookies and localStorage) whose base_url is the live server,
-  1280x900, 15 s default timeout; browser console errors are collected in `page.console_errors` (a list),
+  1280x900, 15 s default timeout (60 s for page loads); browser console errors are collected in `page.console_errors` (a list),
   Content-Security-Policy violations included. `wait_until(page, "js expression")` replaces
   page.wait_for_function, which the CSP blocks.
 - The live server needs `django_db(transaction=True)` (pytest-django does that for live_server) and
@@ -77,6 +77,9 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(15_000)
+    # A page load waits for the server, which on a busy two-core machine (CI beside other work) took over 15 s
+    # for the review page once; waiting for an element stays at 15 s.
+    tab.set_default_navigation_timeout(60_000)
     tab.console_errors = []
     tab.on("console", lambda message: message.type == "error" and tab.console_errors.append(message.text))
     tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
