@@ -42,3 +42,12 @@ def test_a_second_run_ingests_only_the_videos_that_are_not_ready(django_capture_
     assert [job.video_id for job in jobs] == [failed.pk]
     assert jobs[0].state == Job.State.QUEUED
     assert not Job.objects.filter(video=ready).exists()
+
+
+def test_stopping_the_demo_again_and_again_never_gives_the_job_up(django_capture_on_commit_callbacks, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = running_job("demo@box pid 41")
+    Job.objects.filter(pk=job.pk).update(attempts=5)  # the user stopped the demo five times in this job
+    with django_capture_on_commit_callbacks(execute=False):
+        report = demo.requeue_interrupted_jobs()
+    assert report.requeued == [job.pk] and report.failed == []
