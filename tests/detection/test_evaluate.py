@@ -149,7 +149,7 @@ def test_the_metrics_document_follows_the_documented_schema():
     )
     document = json.loads(json.dumps(plain(result.metrics), allow_nan=False))
     assert tuple(document) == schema.TOP_LEVEL_KEYS
-    assert document["schema_version"] == schema.SCHEMA_VERSION == 1
+    assert document["schema_version"] == schema.SCHEMA_VERSION == 2
     for entry in document["detectors"].values():
         assert tuple(entry) == schema.DETECTOR_KEYS
         assert tuple(entry["confusion"]) == schema.CONFUSION_KEYS
