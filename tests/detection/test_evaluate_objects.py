@@ -3,6 +3,7 @@ events per flight hour, against cases worked out by hand."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -141,3 +142,32 @@ def test_vanished_is_listed_without_objects_and_unsized_objects_are_in_no_bucket
     assert all(row == {"objects": 0, "found": 0, "recall": None} for row in entry["per_object_size"].values())
     assert list(entry["per_object_size"]) == ["<16", "16-32", "32-64", "64-128", ">128"]
     assert entry["events"]["flight_hours"] == pytest.approx(1.5 / 3600)  # three frames 0.5 s apart
+
+
+def test_evaluate_on_the_tiny_preset_writes_the_object_sections(tmp_path):
+    from detection.cli import main
+    from detection.synth.generate import generate
+
+    data = generate(tmp_path / "tiny", preset="tiny", seed=0, jobs=1).parent
+    # tiny's own splits have no normal test video, which evaluate refuses; the same four videos, re-split
+    (data / "resplit.csv").write_text(
+        "video,label,split,intervals,classes\n"
+        "day01/patrol.mp4,normal,train,,\n"
+        "day03/patrol.mp4,anomalous,val,0-2.874;0.125-2.999,boat;smoke\n"
+        "day02/patrol.mp4,normal,test,,\n"
+        "day04/patrol.mp4,anomalous,test,0-2.999;0-2.999,drone;fire\n"
+    )
+    out = tmp_path / "out"
+    args = ["evaluate", str(data / "resplit.csv"), "--detectors", "iforest", "--out", str(out)]
+    assert main([*args, "--size", "32", "32", "--no-progress", "--threads", "1"]) == 0
+    document = json.loads((out / "metrics.json").read_text())
+    entry = document["detectors"]["iforest"]
+    assert document["schema_version"] == 2 and entry["status"] == "ok" and entry["frame_auc"] is not None
+    assert entry["object_recall"]["objects"] == entry["object_recall"]["sized_objects"] == 2
+    assert list(entry["per_object_size"]) == ["<16", "16-32", "32-64", "64-128", ">128"]
+    assert entry["per_object_size"]["<16"]["objects"] == 2  # the drone and the fire, a few pixels across at 96x96
+    assert list(entry["per_object_class"]) == ["drone", "fire", "vanished"]
+    assert entry["per_object_class"]["vanished"] == {"objects": 0, "found": 0, "recall": None}
+    assert entry["events"]["flight_hours"] == pytest.approx(2 * 3.0 / 3600)  # two 3 s test videos, probed
+    markdown = (out / "report.md").read_text()
+    assert "## Objects found per size (native pixels)" in markdown and "| vanished | 0 | – |" in markdown
