@@ -3,9 +3,11 @@
 Recall per object size and per class counts objects, not frames: a small boat seen for ten seconds is one
 object to find, not twenty frames. The generator's ground truth lists, per frame, each object in view
 (class, box, pixel count) but no identity across frames, so identities are derived here: an object in frame
-f continues the nearest object of the same class in frame f-1 (closest box centres first, at most
-MAX_STEP_FRACTION of the frame's diagonal apart); one that continues nothing starts a new object-interval.
-A ground truth that does carry an `object_id` array (a later generator may) is used as it is.
+f continues the nearest object of the same class in frame f-1 (closest box centres first); one that continues
+nothing starts a new object-interval, and so does an object back in view after a frame without it. There is
+no distance limit: the generated patrols turn sharply enough to move an object 70 px (half a 160x120 frame)
+between two frames, and a limit would count such an object twice. A ground truth that does carry an
+`object_id` array (a later generator may) is used as it is.
 
 An object's size is the side of the square of its mask's pixel area, sqrt(area), at the video's native
 resolution (the generated size scaled to the decoded one if they differ), the median over its frames, so
@@ -20,7 +22,6 @@ import numpy as np
 
 from detection.types import Interval
 
-MAX_STEP_FRACTION = 0.25  # a patrol camera moves less than a quarter of the frame between two video frames
 TIME_DECIMALS = 3  # seconds are rounded as the ground truth's own intervals are (GroundTruth.intervals)
 
 
@@ -39,7 +40,7 @@ def from_intervals(intervals: tuple[Interval, ...]) -> tuple[ObjectInterval, ...
     return tuple(ObjectInterval(i.start, i.end, i.anomaly_class or "unnamed") for i in intervals)
 
 
-def _link_by_position(frames: np.ndarray, classes: np.ndarray, boxes: np.ndarray, gate: float) -> np.ndarray:
+def _link_by_position(frames: np.ndarray, classes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """(R,) track number of each ground-truth row, linking same-class rows in consecutive frames."""
     centres = (boxes[:, :2] + boxes[:, 2:]).astype(np.float64) / 2
     track = np.full(len(frames), -1, dtype=np.int64)
@@ -50,7 +51,6 @@ def _link_by_position(frames: np.ndarray, classes: np.ndarray, boxes: np.ndarray
         if len(previous) and frames[previous[0]] == frame - 1:
             distance = np.linalg.norm(centres[rows, None] - centres[None, previous], axis=2)  # (rows, previous)
             distance[classes[rows, None] != classes[None, previous]] = np.inf
-            distance[distance > gate] = np.inf
             for flat in np.argsort(distance, axis=None):
                 r, p = np.unravel_index(flat, distance.shape)
                 if not np.isfinite(distance[r, p]):
@@ -84,9 +84,7 @@ def object_tracks(truth) -> np.ndarray:
     ids = getattr(truth, "object_id", None)
     if ids is not None:
         return _split_gaps(frames, np.asarray(ids))
-    height, width = truth.size
-    gate = MAX_STEP_FRACTION * float(np.hypot(height, width))
-    return _link_by_position(frames, np.asarray(truth.object_class), np.asarray(truth.object_box), gate)
+    return _link_by_position(frames, np.asarray(truth.object_class), np.asarray(truth.object_box))
 
 
 def _seconds(first: int, last: int, fps: float) -> tuple[float, float]:

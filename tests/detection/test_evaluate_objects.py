@@ -65,11 +65,24 @@ def test_object_ids_when_the_ground_truth_carries_them(two_boats):
     assert object_intervals(with_ids) == object_intervals(two_boats)
 
 
-def test_objects_too_far_apart_between_frames_are_different_objects():
+def test_a_sharp_turn_does_not_split_an_object():
     builder = GroundTruthBuilder(fps=1, size=SIZE, class_names=("boat",))
     builder.add_frame([("boat", _square(0, 0, 2))])
-    builder.add_frame([("boat", _square(38, 58, 2))])  # jumped across the frame: not the same boat
-    assert len(object_intervals(builder.build())) == 2
+    builder.add_frame([("boat", _square(38, 58, 2))])  # the camera turned: the one boat, across the frame
+    assert object_intervals(builder.build()) == (ObjectInterval(0.0, 1.999, "boat", 2.0),)
+
+
+def test_each_of_two_boats_in_view_continues_the_nearer_one():
+    """Boat A (2x2, left) in frames 0-2 and boat B (4x4, right) in frames 1-3, both drifting down."""
+    builder = GroundTruthBuilder(fps=1, size=SIZE, class_names=("boat",))
+    for frame in range(4):
+        a = [("boat", _square(frame, 0, 2))] if frame <= 2 else []
+        b = [("boat", _square(frame, 50, 4))] if frame >= 1 else []
+        builder.add_frame(b + a)  # listed in either order
+    assert object_intervals(builder.build()) == (
+        ObjectInterval(0.0, 2.999, "boat", 2.0),
+        ObjectInterval(1.0, 3.999, "boat", 4.0),
+    )
 
 
 def test_the_cache_falls_back_to_intervals_and_to_the_generated_size(two_boats):
