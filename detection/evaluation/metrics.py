@@ -7,7 +7,8 @@ Pure numpy and scikit-learn, on plain arrays, so that each number can be checked
   accuracy, precision, recall and F1 for the anomaly class and for the normal class (the origin report's form);
 - time: false alarms (runs of flagged normal frames) per hour of normal footage; event level (a labelled
   interval is found when a flagged event overlaps it), false events per hour, seconds to the first flag;
-- breakdowns: recall per anomaly class and per anomaly size (fraction of the frame it covers); pixel AUROC.
+- breakdowns: recall per anomaly class and per anomaly size (fraction of the frame it covers); pixel AUROC;
+- objects: the share of labelled objects (object-intervals) found, per size in native pixels and per class.
 
 Undefined values (an AUC with one class present, a precision with nothing predicted) are None, never NaN,
 so that they survive JSON and read as "no data" in the reports.
@@ -35,6 +36,17 @@ SIZE_BUCKETS: tuple[tuple[str, float, float], ...] = (
     (">2%", 0.02, float("inf")),
 )
 NOT_VISIBLE = "not visible"  # labelled anomalous, but the ground truth has no pixels in view
+
+# Object size buckets in native-resolution pixels (sqrt of the mask's area): (name, low inclusive, high exclusive).
+PIXEL_SIZE_BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("<16", 0.0, 16.0),
+    ("16-32", 16.0, 32.0),
+    ("32-64", 32.0, 64.0),
+    ("64-128", 64.0, 128.0),
+    (">128", 128.0, float("inf")),
+)
+# Classes listed even when no test object has them, so that their absence reads as "not measured".
+ALWAYS_REPORTED_CLASSES = ("vanished",)
 
 
 def _both_classes(labels: np.ndarray) -> bool:
@@ -231,3 +243,26 @@ def pixel_roc_auc(
     labels = np.concatenate([np.asarray(m[::stride], dtype=bool).ravel() for m in masks])
     values = np.concatenate([np.asarray(h[::stride], dtype=np.float32).ravel() for h in heatmaps])
     return roc_auc(labels, values)
+
+
+def pixel_size_bucket(size_px: float) -> str:
+    """The PIXEL_SIZE_BUCKETS name of an object `size_px` native pixels across (a bucket's low edge belongs to it)."""
+    return next(name for name, low, high in PIXEL_SIZE_BUCKETS if low <= size_px < high)
+
+
+def objects_found(objects: Sequence, events: Sequence[DetectedEvent]) -> list[bool]:
+    """For each object-interval (anything with start and end seconds), whether a flagged event overlaps it."""
+    return [any(overlaps(event, obj) for event in events) for obj in objects]
+
+
+def recall_by_name(names: Sequence[str], found: Sequence[bool], always: Sequence[str] = ()) -> dict:
+    """{name: {"objects": n, "found": k, "recall": k / n}} per name, `always` first and listed even when n is 0.
+
+    A recall over no objects is None: neither a perfect nor a failed score, but no measurement.
+    """
+    counts = {name: [0, 0] for name in always}
+    for name, hit in zip(names, found):
+        counts.setdefault(name, [0, 0])
+        counts[name][0] += 1
+        counts[name][1] += int(hit)
+    return {name: {"objects": n, "found": k, "recall": _ratio(k, n)} for name, (n, k) in counts.items()}

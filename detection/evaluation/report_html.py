@@ -119,6 +119,8 @@ def render_html(document: dict, curves: dict) -> str:
         ("Events", report_md.events_table(detectors, render=html_table)),
         ("Recall per anomaly class", report_md.per_class_table(detectors, render=html_table)),
         ("Recall per anomaly size", report_md.per_size_table(detectors, render=html_table)),
+        ("Objects found per size (native pixels)", report_md.object_size_table(detectors, render=html_table)),
+        ("Objects found per class", report_md.object_class_table(detectors, render=html_table)),
     ]
     failed = [
         f"<li><b>{html.escape(n)}</b>: {html.escape(str(e['error']))}</li>"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from detection.evaluation.metrics import NOT_VISIBLE, SIZE_BUCKETS
+from detection.evaluation.metrics import NOT_VISIBLE, PIXEL_SIZE_BUCKETS, SIZE_BUCKETS
 
 DASH = "–"
 
@@ -96,8 +96,9 @@ def origin_form_table(detectors: dict, prefix: str = "", render: Callable | None
 
 
 def events_table(detectors: dict, render: Callable | None = None) -> str:
+    """Intervals found, false events per hour of normal frames and per flight hour, seconds to the first flag."""
     header = ["detector", "intervals", "found", "missed", "false events", "false events/h", "mean s to flag"]
-    header += ["median s to flag"]
+    header += ["median s to flag", "flight hours", "false events/flight h"]
 
     def cells(e: dict) -> list[str]:
         ev = e["events"]
@@ -109,6 +110,8 @@ def events_table(detectors: dict, render: Callable | None = None) -> str:
             fmt_number(ev["false_events_per_hour"], 1),
             fmt_number(ev["mean_latency_seconds"], 1),
             fmt_number(ev["median_latency_seconds"], 1),
+            fmt_number(ev.get("flight_hours"), 4),  # .get: a schema 1 document has neither
+            fmt_number(ev.get("false_events_per_flight_hour"), 1),
         ]
 
     return (render or table)(header, _rows(detectors, cells))
@@ -158,6 +161,60 @@ def per_size_table(detectors: dict, render: Callable | None = None) -> str:
     return (render or table)(header, _rows(detectors, cells))
 
 
+def _found(row: dict | None) -> str:
+    """"50.0% (1/2)"; a dash where there is nothing to find."""
+    if not row or not row.get("objects"):
+        return DASH
+    return f"{fmt_percent(row['recall'])} ({row['found']}/{row['objects']})"
+
+
+def _object_rows(detectors: dict, key: str, names: Sequence[str], label: Callable[[str], str] = str) -> list:
+    """One row per name: its object count, then each detector's recall (found / objects), a dash over none."""
+    ok = {name: entry for name, entry in detectors.items() if entry["status"] == "ok"}
+    rows = []
+    for name in names:
+        tables = [entry.get(key, {}).get(name) for entry in ok.values()]
+        count = next((row["objects"] for row in tables if row is not None), 0)
+        rows.append([label(name), str(count), *[_found(row) for row in tables]])
+    return rows
+
+
+def _object_footer(detectors: dict) -> list[list[str]]:
+    """All objects together, and the all-frames AUC beside them (a subset's recall never stands alone)."""
+    ok = [entry for entry in detectors.values() if entry["status"] == "ok"]
+    overall = [entry.get("object_recall") or {} for entry in ok]
+    count = next((str(row["objects"]) for row in overall if row.get("objects") is not None), DASH)
+    auc = [fmt_number(entry["frame_auc"]) for entry in ok]
+    return [["all objects", count, *[_found(row) for row in overall]], ["frame AUC, all test frames", "", *auc]]
+
+
+def object_size_table(detectors: dict, render: Callable | None = None) -> str:
+    """Objects found per size in native pixels (schema: per_object_size), one column per detector."""
+    ok = [name for name, entry in detectors.items() if entry["status"] == "ok"]
+    if not any(detectors[name].get("per_object_size") for name in ok):
+        return "No object-level results."
+    sized = next(detectors[name]["object_recall"]["sized_objects"] for name in ok)
+    total = next(detectors[name]["object_recall"]["objects"] for name in ok)
+    note = (
+        "An object is one labelled object's contiguous appearance; it is found when a flagged event overlaps it. "
+        "Its size is sqrt(mask pixel area) at the video's native resolution, the median over its frames "
+        f"({sized} of {total} objects have a mask); a recall over no objects is a dash."
+    )
+    names = [name for name, _, _ in PIXEL_SIZE_BUCKETS]
+    rows = _object_rows(detectors, "per_object_size", names, lambda b: f"{b} px") + _object_footer(detectors)
+    return note + "\n\n" + (render or table)(["size (native)", "objects", *ok], rows)
+
+
+def object_class_table(detectors: dict, render: Callable | None = None) -> str:
+    """Objects found per class (schema: per_object_class; `vanished` always listed), one column per detector."""
+    ok = [name for name, entry in detectors.items() if entry["status"] == "ok"]
+    classes = sorted({c for name in ok for c in detectors[name].get("per_object_class", {})})
+    if not classes:
+        return "No object-level results."
+    rows = _object_rows(detectors, "per_object_class", classes) + _object_footer(detectors)
+    return (render or table)(["class", "objects", *ok], rows)
+
+
 def failures(detectors: dict) -> str:
     lines = [
         f"- **{name}** failed: {entry['error']}"
@@ -195,6 +252,10 @@ def render_markdown(document: dict) -> str:
         per_class_table(detectors),
         "## Recall per anomaly size (share of the frame)",
         per_size_table(detectors),
+        "## Objects found per size (native pixels)",
+        object_size_table(detectors),
+        "## Objects found per class",
+        object_class_table(detectors),
         "## Failures and warnings",
         failures(detectors),
     ]

@@ -266,6 +266,8 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
                 if heatmaps is None
                 else truth.masks(item.record, result.times, heatmaps.shape[1:]),
                 heatmaps=heatmaps,
+                objects=truth.objects(item.record),
+                seconds=truth.duration(item.record),
             )
         )
     return scored, warnings, seconds

@@ -1,10 +1,12 @@
-"""The schema of `metrics.json`, written by `python -m detection evaluate` (version 1).
+"""The schema of `metrics.json`, written by `python -m detection evaluate` (version 2).
 
 Keys never disappear: an undefined number (an AUC on one class, a detector that failed) is null. New keys
-may be added in a later version; renaming or removing one bumps SCHEMA_VERSION.
+may be added in a later version; renaming or removing one bumps SCHEMA_VERSION. Version 2 added the
+object-level keys (object_recall, per_object_size, per_object_class) and events' flight_hours and
+false_events_per_flight_hour; every version 1 key is still there with its meaning.
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "manifest": str,                 # the manifest evaluated, as given
       "created": str,                  # ISO 8601 UTC time of the run
       "settings": {"fps", "size", "seed", "epochs", "detectors"},
@@ -29,9 +31,13 @@ DETECTOR ENTRY (anomaly is the positive class; a frame is flagged when its score
     video_normal_precision, video_normal_recall, video_normal_f1,
     video_confusion {tp, fp, tn, fn}     video level: a video's score is its maximum frame score
     events {intervals, found, missed, false_events, false_events_per_hour,
-            mean_latency_seconds, median_latency_seconds}
+            mean_latency_seconds, median_latency_seconds, flight_hours, false_events_per_flight_hour}
                                          a labelled interval is found when a flagged event overlaps it;
-                                         latency is from its start to the first flagged frame
+                                         latency is from its start to the first flagged frame;
+                                         false_events overlap no labelled interval, false_events_per_hour
+                                         divides them by the hours of normal frames, and
+                                         false_events_per_flight_hour by flight_hours, the total length of
+                                         the evaluated test videos
     per_class {<class>: {frames, recall, intervals, found}}    frame recall and intervals found per class
     per_size {<bucket>: {frames, recall}}    frame recall by the anomaly's share of the frame
                                          (buckets "<0.1%", "0.1-0.5%", "0.5-2%", ">2%", "not visible")
@@ -39,11 +45,25 @@ DETECTOR ENTRY (anomaly is the positive class; a frame is flagged when its score
                                          normal frames plus anomalous frames covering >= min_area_fraction
                                          of the frame (null where no ground truth masks exist)
     pixel_auc                            ROC-AUC of heatmap pixels against ground-truth masks, or null
+
+OBJECT LEVEL (version 2). An object-interval is one labelled object's contiguous appearance (identities across
+frames derived from the ground truth, detection.evaluation.objects); it is found when a flagged event overlaps
+it in time, the rule `events` uses for intervals. Without ground-truth masks a labelled interval counts as one
+object of unknown size. Each row is {objects, found, recall}; recall is found / objects, null over 0 objects.
+
+    object_recall {objects, found, recall, sized_objects}    all object-intervals; sized_objects have a size
+    per_object_size {"<16", "16-32", "32-64", "64-128", ">128": row}    always all five buckets; an object's
+                                         size is sqrt(its mask's pixel area) at the video's NATIVE
+                                         resolution (not the analysis size), the median over its frames;
+                                         a bucket holds sizes from its low edge (inclusive) to its high edge
+                                         (exclusive): 16.0 is "16-32", 128.0 is ">128"
+    per_object_class {<class>: row}      every class with test objects, and "vanished" always (the objects
+                                         missing from a flight that the reference flights showed)
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TOP_LEVEL_KEYS = ("schema_version", "manifest", "created", "settings", "splits", "detectors")
 
@@ -56,7 +76,10 @@ EVENT_KEYS = (
     "false_events_per_hour",
     "mean_latency_seconds",
     "median_latency_seconds",
+    "flight_hours",
+    "false_events_per_flight_hour",
 )
+OBJECT_RECALL_KEYS = ("objects", "found", "recall", "sized_objects")
 LARGE_ANOMALY_KEYS = (
     "min_area_fraction",
     "frames",
@@ -105,6 +128,9 @@ DETECTOR_KEYS = (
     "per_size",
     "large_anomalies",
     "pixel_auc",
+    "object_recall",
+    "per_object_size",
+    "per_object_class",
 )
 
 
@@ -112,6 +138,7 @@ def empty_detector_entry(kind: str) -> dict:
     """A detector entry with every key present and every number null (the form of a failed detector)."""
     entry: dict = dict.fromkeys(DETECTOR_KEYS)
     entry.update(kind=kind, status="failed", warnings=[], per_class={}, per_size={})
+    entry.update(per_object_size={}, per_object_class={}, object_recall=dict.fromkeys(OBJECT_RECALL_KEYS))
     entry["confusion"] = dict.fromkeys(CONFUSION_KEYS)
     entry["video_confusion"] = dict.fromkeys(CONFUSION_KEYS)
     entry["events"] = dict.fromkeys(EVENT_KEYS)

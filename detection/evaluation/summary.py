@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from detection.evaluation import metrics
+from detection.evaluation.objects import ObjectInterval, from_intervals
 from detection.evaluation.schema import LARGE_ANOMALY_KEYS, empty_detector_entry
 from detection.types import DetectedEvent, Interval
 
@@ -25,6 +26,8 @@ class ScoredVideo:
     times, scores, labels: (N,) arrays (labels bool, anomaly True). classes[i] lists the anomaly classes in
     frame i; area_fraction (N,) the share of the frame the anomalies cover, or None without ground truth.
     pixel_masks (N, h, w) bool and heatmaps (N, h, w) at the same size, or None.
+    objects: its object-intervals (None: each labelled interval is one object of unknown size); seconds: its
+    length (None: the span its sampled frames cover).
     """
 
     video_id: str
@@ -38,6 +41,8 @@ class ScoredVideo:
     area_fraction: np.ndarray | None = None
     pixel_masks: np.ndarray | None = None
     heatmaps: np.ndarray | None = None
+    objects: tuple[ObjectInterval, ...] | None = None
+    seconds: float | None = None
 
 
 def _pooled(videos: Sequence[ScoredVideo]) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +80,14 @@ def _video_level(videos: Sequence[ScoredVideo], threshold: float) -> dict:
     }
 
 
+def _footage_seconds(video: ScoredVideo) -> float:
+    """The video's length; without one, its frames' span plus one step (each frame stands for a step of video)."""
+    if video.seconds is not None:
+        return float(video.seconds)
+    times = np.asarray(video.times, dtype=np.float64)
+    return float(times[-1] - times[0]) + metrics.frame_step_seconds(times) if len(times) else 0.0
+
+
 def _event_level(videos: Sequence[ScoredVideo]) -> dict:
     latencies: list[float | None] = []
     false_events = 0
@@ -84,6 +97,7 @@ def _event_level(videos: Sequence[ScoredVideo]) -> dict:
         false_events += false
     normal_seconds = sum(int((~v.labels).sum()) * metrics.frame_step_seconds(v.times) for v in videos)
     hits = [latency for latency in latencies if latency is not None]
+    flight_seconds = sum(_footage_seconds(v) for v in videos)
     return {
         "intervals": len(latencies),
         "found": len(hits),
@@ -92,6 +106,8 @@ def _event_level(videos: Sequence[ScoredVideo]) -> dict:
         "false_events_per_hour": metrics.per_hour(false_events, normal_seconds),
         "mean_latency_seconds": float(np.mean(hits)) if hits else None,
         "median_latency_seconds": float(np.median(hits)) if hits else None,
+        "flight_hours": flight_seconds / metrics.SECONDS_PER_HOUR,
+        "false_events_per_flight_hour": metrics.per_hour(false_events, flight_seconds),
     }
 
 
@@ -118,6 +134,25 @@ def _per_class(videos: Sequence[ScoredVideo], threshold: float) -> dict:
         row.setdefault("intervals", 0)
         row.setdefault("found", 0)
     return table
+
+
+def _object_level(videos: Sequence[ScoredVideo]) -> dict:
+    """Object-intervals found (a flagged event overlaps them), overall, per native pixel size and per class."""
+    objects: list[ObjectInterval] = []
+    found: list[bool] = []
+    for video in videos:
+        listed = video.objects if video.objects is not None else from_intervals(video.intervals)
+        objects += listed
+        found += metrics.objects_found(listed, video.events)
+    sized = [(metrics.pixel_size_bucket(o.size_px), hit) for o, hit in zip(objects, found) if o.size_px is not None]
+    classes = sorted({o.anomaly_class for o in objects} | set(metrics.ALWAYS_REPORTED_CLASSES))
+    buckets = [name for name, _, _ in metrics.PIXEL_SIZE_BUCKETS]
+    overall = metrics.recall_by_name(["all"] * len(objects), found, always=["all"])["all"]
+    return {
+        "object_recall": {**overall, "sized_objects": len(sized)},
+        "per_object_size": metrics.recall_by_name([b for b, _ in sized], [h for _, h in sized], always=buckets),
+        "per_object_class": metrics.recall_by_name([o.anomaly_class for o in objects], found, always=classes),
+    }
 
 
 def _sized(videos: Sequence[ScoredVideo], threshold: float) -> dict:
@@ -162,6 +197,7 @@ def summarise(
     entry["events"] = _event_level(videos)
     entry["per_class"] = _per_class(videos, threshold)
     entry.update(_sized(videos, threshold))
+    entry.update(_object_level(videos))
     entry["pixel_auc"] = _pixel_auc(videos)
     return entry
 

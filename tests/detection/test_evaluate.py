@@ -149,13 +149,14 @@ def test_the_metrics_document_follows_the_documented_schema():
     )
     document = json.loads(json.dumps(plain(result.metrics), allow_nan=False))
     assert tuple(document) == schema.TOP_LEVEL_KEYS
-    assert document["schema_version"] == schema.SCHEMA_VERSION == 1
+    assert document["schema_version"] == schema.SCHEMA_VERSION == 2
     for entry in document["detectors"].values():
         assert tuple(entry) == schema.DETECTOR_KEYS
         assert tuple(entry["confusion"]) == schema.CONFUSION_KEYS
         assert tuple(entry["events"]) == schema.EVENT_KEYS
+        assert tuple(entry["object_recall"]) == schema.OBJECT_RECALL_KEYS
     assert document["detectors"]["broken"]["error"] == "ZeroDivisionError: division by zero"
-    for key in (*schema.DETECTOR_KEYS, *schema.TOP_LEVEL_KEYS, *schema.EVENT_KEYS):
+    for key in (*schema.DETECTOR_KEYS, *schema.TOP_LEVEL_KEYS, *schema.EVENT_KEYS, *schema.OBJECT_RECALL_KEYS):
         assert key in schema.__doc__, f"{key} is not documented"
     # the keys the issue names, frozen: renaming one must be a deliberate schema change
     required = "frame_auc frame_ap threshold accuracy precision recall f1 confusion video_auc video_f1"

@@ -174,3 +174,25 @@ def test_summarise_combines_frame_video_and_event_levels():
     assert entry["events"]["found"] == 1 and entry["events"]["false_events"] == 1
     assert entry["per_class"]["boat"] == {"frames": 1, "recall": 1.0, "intervals": 1, "found": 1}
     assert entry["per_size"] == {} and entry["pixel_auc"] is None
+
+
+def test_pixel_size_buckets_take_their_low_edge():
+    sizes = (0.0, 15.99, 16.0, 31.99, 32.0, 63.99, 64.0, 127.99, 128.0, 5000.0)
+    assert [metrics.pixel_size_bucket(s) for s in sizes] == [
+        "<16", "<16", "16-32", "16-32", "32-64", "32-64", "64-128", "64-128", ">128", ">128",
+    ]
+
+
+def test_recall_by_name_counts_objects_and_is_none_over_none():
+    table = metrics.recall_by_name(["boat", "car", "boat"], [True, False, False], always=["vanished"])
+    assert table == {
+        "vanished": {"objects": 0, "found": 0, "recall": None},
+        "boat": {"objects": 2, "found": 1, "recall": 0.5},
+        "car": {"objects": 1, "found": 0, "recall": 0.0},
+    }
+
+
+def test_an_object_is_found_by_any_event_meeting_its_span():
+    objects = [Interval(10, 20), Interval(30, 35)]
+    events = [DetectedEvent(20, 25, 21, 1.0), DetectedEvent(36, 40, 37, 1.0)]  # touches the first only
+    assert metrics.objects_found(objects, events) == [True, False]

@@ -117,7 +117,7 @@ def test_the_detector_page_shows_the_latest_evaluation_and_serves_its_files(scor
     metrics_url = reverse("detector_evaluation_file", args=[detector.pk, job.pk, "metrics.json"])
     assert metrics_url in page and job.output_url == metrics_url
     served = viewer.get(metrics_url)
-    assert served.status_code == 200 and json.loads(b"".join(served.streaming_content))["schema_version"] == 1
+    assert served.status_code == 200 and json.loads(b"".join(served.streaming_content))["schema_version"] == 2
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "report.md"])).status_code == 200
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "model.pt"])).status_code == 404
     other = make_detector(make_mission("South", "P").area, "cae")

@@ -93,7 +93,7 @@ def test_an_evaluation_scores_the_labelled_videos_and_writes_metrics_json(celery
         assert entry[key] == pytest.approx(expected[key]), key
         assert job.result[key] == pytest.approx(expected[key]), key
     assert entry["confusion"] == expected["confusion"] and entry["frames"] == expected["frames"]
-    assert document["schema_version"] == 1 and entry["status"] == "ok" and entry["threshold"] == detector.threshold
+    assert document["schema_version"] == 2 and entry["status"] == "ok" and entry["threshold"] == detector.threshold
     assert document["splits"]["evaluated"] == {"videos": 4, "normal": 2, "anomalous": 2, "unlabelled": 0,
                                                "frames": expected["frames"]}
     assert (job.result["videos"], job.result["normal"], job.result["anomalous"]) == (4, 2, 2)
