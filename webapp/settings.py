@@ -146,6 +146,9 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 JOB_HEARTBEAT_SECONDS = env_int("SKERRY_JOB_HEARTBEAT_SECONDS", 10)
 JOB_STALE_SECONDS = env_int("SKERRY_JOB_STALE_SECONDS", 60)
 JOB_MAX_ATTEMPTS = env_int("SKERRY_JOB_MAX_ATTEMPTS", 3)
+# Heavy jobs (train, score, evaluate) queued or running at once that a person may start, per user and per area.
+MAX_ACTIVE_JOBS_PER_USER = env_int("SKERRY_MAX_ACTIVE_JOBS_PER_USER", 3)
+MAX_ACTIVE_JOBS_PER_AREA = env_int("SKERRY_MAX_ACTIVE_JOBS_PER_AREA", 6)
 # Prefix of every broker key, so that several deployments (or test runs) can share one Redis database.
 CELERY_KEY_PREFIX = env_str("SKERRY_CELERY_KEY_PREFIX", "")
 
