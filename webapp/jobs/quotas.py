@@ -44,14 +44,16 @@ def check_job_quota(kind, user, *, video=None, mission=None, detector=None) -> N
     """Raise JobLimitReached if `user` may not start another heavy job on `target` now.
 
     Call it inside the transaction that creates the job: the user's and the area's rows are locked first, so
-    that requests at once are counted one after the other (user before area, always, so none deadlock).
+    that requests at once are counted one after the other (user before area, always). The locks are FOR NO KEY
+    UPDATE: a plain FOR UPDATE would wait on the key-share lock that inserting a detector of the area (or any
+    row pointing at the user) takes, and two trainings started at once would deadlock on PostgreSQL.
     """
     if Job.Kind(kind) not in HEAVY_KINDS or user is None or not user.is_authenticated:
         return
     area = area_of(video=video, mission=mission, detector=detector)
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()
     if area is not None:
-        type(area).objects.select_for_update().filter(pk=area.pk).first()
+        type(area).objects.select_for_update(no_key=True).filter(pk=area.pk).first()
     mine = heavy_jobs_under_way().filter(created_by=user).count()
     if mine >= settings.MAX_ACTIVE_JOBS_PER_USER:
         raise JobLimitReached(

@@ -147,7 +147,7 @@ def check_active_uploads(session: UploadSession) -> None:
     if unfinished_uploads().filter(created_by=session.created_by_id).count() > limit:
         raise UploadRejected(
             429, f"you already have {limit} unfinished uploads, the most allowed at once; finish or cancel one "
-            "before starting another (unfinished uploads left idle are deleted after a few days)"
+            "before starting another (an administrator can remove abandoned ones with manage.py purge_uploads)"
         )
 
 
