@@ -5,7 +5,8 @@ tries, because Django's login form strips and NFKC-normalises the name before th
 (case is kept: the backend matches it exactly). So the counter keys on the form's own cleaning of the name.
 The address counter stops one client spraying many names. The counts live in the database (LoginFailures),
 not in a per-process cache, so all web processes see them. A window starts at the first failure; when it has
-passed, the counter starts again.
+passed, the counter starts again. A failure is counted after its password check, so tries sent at the same
+moment all pass the check: the bound is the limit plus the number of requests the site serves at once.
 """
 
 from __future__ import annotations
