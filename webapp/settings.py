@@ -32,7 +32,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "webapp.accounts.admin_config.ThrottledAdminConfig",  # django.contrib.admin, its login throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -102,7 +102,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# Failed logins are counted per username (as the backend looks it up) and per client address, in the database.
 LOGIN_FAILURE_LIMIT = env_int("SKERRY_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("SKERRY_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("SKERRY_LOGIN_FAILURE_WINDOW", 900)
 
 LANGUAGE_CODE = "en-us"
@@ -128,6 +130,8 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 MEDIA_ROOT = env_path("SKERRY_MEDIA_ROOT", VAR_DIR / "media")
 UPLOAD_MAX_BYTES = env_int("SKERRY_UPLOAD_MAX_BYTES", 20 * 1024**3)
 UPLOAD_CHUNK_BYTES = env_int("SKERRY_UPLOAD_CHUNK_BYTES", 8 * 1024**2)
+# Unfinished uploads one user may hold at once (each reserves its remaining bytes of the disk).
+MAX_ACTIVE_UPLOADS_PER_USER = env_int("SKERRY_MAX_ACTIVE_UPLOADS_PER_USER", 8)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_BYTES + 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 
@@ -145,6 +149,9 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 JOB_HEARTBEAT_SECONDS = env_int("SKERRY_JOB_HEARTBEAT_SECONDS", 10)
 JOB_STALE_SECONDS = env_int("SKERRY_JOB_STALE_SECONDS", 60)
 JOB_MAX_ATTEMPTS = env_int("SKERRY_JOB_MAX_ATTEMPTS", 3)
+# Heavy jobs (train, score, evaluate) queued or running at once that a person may start, per user and per area.
+MAX_ACTIVE_JOBS_PER_USER = env_int("SKERRY_MAX_ACTIVE_JOBS_PER_USER", 3)
+MAX_ACTIVE_JOBS_PER_AREA = env_int("SKERRY_MAX_ACTIVE_JOBS_PER_AREA", 6)
 # Prefix of every broker key, so that several deployments (or test runs) can share one Redis database.
 CELERY_KEY_PREFIX = env_str("SKERRY_CELERY_KEY_PREFIX", "")
 
@@ -180,7 +187,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# Behind our reverse proxy: trust its X-Forwarded-Proto, and take the client address from X-Forwarded-For.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 
 
 @pytest.fixture
@@ -12,13 +11,6 @@ def analyst(db):
     user = get_user_model().objects.create_user("alice", password="correct-horse-battery")
     user.groups.add(Group.objects.get(name="analyst"))
     return user
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_anonymous_users_are_sent_to_the_login_page(client, db):

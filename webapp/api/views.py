@@ -29,6 +29,7 @@ from webapp.catalog import labelling, pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from webapp.jobs.quotas import JobLimitReached
 from webapp.uploads import protocol
 from webapp.uploads import views as tus
 
@@ -45,6 +46,11 @@ class RolePermission(permissions.BasePermission):
 class ServiceUnavailable(APIException):
     status_code = 503
     default_detail = "background jobs are not available on this server"
+
+
+class TooManyJobs(APIException):
+    status_code = 429
+    default_detail = "too many training, scoring or evaluation jobs under way"
 
 
 class Api:
@@ -146,13 +152,15 @@ class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 class MissionScore(Api, APIView):
     """Score the mission's ready videos with the area's active detectors; answers the queued job."""
 
-    @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
         mission = get_object_or_404(Mission, pk=pk)
         try:
             job = pipeline.start_scoring(mission, user=request.user)
         except pipeline.JobsUnavailable as exc:
             raise ServiceUnavailable(str(exc)) from None
+        except JobLimitReached as exc:
+            raise TooManyJobs(str(exc)) from None
         if job is None:
             return Response({"detail": pipeline.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
@@ -178,6 +186,9 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
             except pipeline.JobsUnavailable as exc:
                 transaction.set_rollback(True)
                 raise ServiceUnavailable(str(exc)) from None
+            except JobLimitReached as exc:
+                transaction.set_rollback(True)
+                raise TooManyJobs(str(exc)) from None
         body = {"detector": s.DetectorSerializer(detector).data, "job": s.JobSerializer(job).data}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -23,6 +23,7 @@ from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Area, Video
 from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
+from webapp.jobs.quotas import JobLimitReached
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,7 +73,7 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
                                            is_active=form.cleaned_data["activate"])
         try:
             pipeline.start_training(detector, user=request.user)
-        except pipeline.JobsUnavailable as exc:
+        except (pipeline.JobsUnavailable, JobLimitReached) as exc:
             transaction.set_rollback(True)
             messages.error(request, f"Could not start training: {exc}.")
             return redirect(the_area)
@@ -135,7 +136,7 @@ def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(the_mission)
     try:
         job = pipeline.start_scoring(the_mission, user=request.user)
-    except pipeline.JobsUnavailable as exc:
+    except (pipeline.JobsUnavailable, JobLimitReached) as exc:
         messages.error(request, f"Could not start scoring: {exc}.")
     else:
         if job is None:

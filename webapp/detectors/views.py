@@ -16,6 +16,7 @@ from webapp.accounts.roles import ADMIN, require_role
 from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.models import Job
+from webapp.jobs.quotas import JobLimitReached
 from webapp.reports import evaluation
 from webapp.reports.access import detector_for
 from webapp.reports.figures import (
@@ -104,7 +105,11 @@ def detector_evaluate(request, pk: int):
     if the_detector.status != Detector.Status.READY:
         messages.error(request, f"“{the_detector.name}” is not trained yet: train it before evaluating it.")
         return redirect(the_detector)
-    services.start_evaluation(the_detector, user=request.user)
+    try:
+        services.start_evaluation(the_detector, user=request.user)
+    except JobLimitReached as exc:
+        messages.error(request, f"Could not start the evaluation: {exc}.")
+        return redirect(the_detector)
     messages.success(request, f"Evaluation of “{the_detector.name}” on the labelled videos of "
                               f"{the_detector.area.name} queued; progress shows under Jobs.")
     return redirect(the_detector)

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from webapp.jobs.models import Job
+from webapp.jobs.quotas import check_job_quota
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,20 @@ NOOP_QUEUES = ("cpu", "gpu")
 
 
 def start_job(kind, *, video=None, mission=None, detector=None, params=None, user=None) -> Job:
-    """Create a queued Job row and send its message once the surrounding transaction commits."""
+    """Create a queued Job row and send its message once the surrounding transaction commits.
+
+    A heavy job a person asks for must fit the caps (quotas.check_job_quota), else JobLimitReached.
+    """
     kind = Job.Kind(kind)
     if kind not in TASK_NAMES:
         raise ValueError(f"no task runs {kind.value!r} jobs yet")
-    job = Job.objects.create(
-        kind=kind, video=video, mission=mission, detector=detector, params=dict(params or {}),
-        created_by=user if user is not None and user.is_authenticated else None, enqueued=timezone.now(),
-    )
-    enqueue_on_commit(job)
+    with transaction.atomic():
+        check_job_quota(kind, user, video=video, mission=mission, detector=detector)
+        job = Job.objects.create(
+            kind=kind, video=video, mission=mission, detector=detector, params=dict(params or {}),
+            created_by=user if user is not None and user.is_authenticated else None, enqueued=timezone.now(),
+        )
+        enqueue_on_commit(job)
     return job
 
 
@@ -104,16 +110,20 @@ def cancel_job(job: Job, user=None) -> bool:
 
 
 def retry_job(job: Job, user=None) -> bool:
-    """Put a failed or cancelled job back in the queue with a fresh attempt count. False if not retryable."""
+    """Put a failed or cancelled job back in the queue with a fresh attempt count. False if not retryable.
+    A heavy job counts against the caps of the person retrying it (JobLimitReached if it does not fit)."""
     who = f" by {user.get_username()}" if user is not None and user.is_authenticated else ""
-    moved = Job.objects.filter(pk=job.pk, state__in=[Job.State.FAILED, Job.State.CANCELLED]).update(
-        state=Job.State.QUEUED, progress=0.0, stage=f"Retry requested{who}", eta_seconds=None, error="",
-        attempts=0, cancel_requested=False, worker="", heartbeat=None, started=None, finished=None,
-        enqueued=timezone.now(),
-    )
-    job.refresh_from_db()
-    if moved:
-        enqueue_on_commit(job)
+    with transaction.atomic():
+        if job.is_retryable:
+            check_job_quota(job.kind, user, video=job.video, mission=job.mission, detector=job.detector)
+        moved = Job.objects.filter(pk=job.pk, state__in=[Job.State.FAILED, Job.State.CANCELLED]).update(
+            state=Job.State.QUEUED, progress=0.0, stage=f"Retry requested{who}", eta_seconds=None, error="",
+            attempts=0, cancel_requested=False, worker="", heartbeat=None, started=None, finished=None,
+            enqueued=timezone.now(),
+        )
+        job.refresh_from_db()
+        if moved:
+            enqueue_on_commit(job)
     return bool(moved)
 
 

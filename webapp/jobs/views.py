@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from webapp.accounts.roles import ANALYST, VIEWER, has_role, role_required
 from webapp.jobs import services
 from webapp.jobs.models import Job
+from webapp.jobs.quotas import JobLimitReached
 
 PAGE_SIZE = 200
 FILTERS = ("video", "detector", "mission")
@@ -100,6 +101,14 @@ def _answer(request: HttpRequest, job: Job, done: bool, ok: str, no: str) -> Htt
     return _back(request)
 
 
+def _over_limit(request: HttpRequest, job: Job, message: str) -> HttpResponse:
+    """A retry the job caps refuse: 429 for the page's script, a message for a plain form post."""
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"ok": False, "message": message, "job": job_json(job, True)}, status=429)
+    messages.error(request, message)
+    return _back(request)
+
+
 @require_POST
 @role_required(ANALYST)
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -112,6 +121,9 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ANALYST)
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=pk)
-    done = services.retry_job(job, request.user)
+    try:
+        done = services.retry_job(job, request.user)
+    except JobLimitReached as exc:
+        return _over_limit(request, job, f"Job #{job.pk} was not retried: {exc}.")
     return _answer(request, job, done, f"Job #{job.pk} is queued again.",
                    f"Job #{job.pk} cannot be retried: only failed or cancelled jobs can.")

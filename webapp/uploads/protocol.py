@@ -18,6 +18,7 @@ import unicodedata
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import F, Sum
 from django.http import HttpResponse, JsonResponse
 
 from webapp.uploads import checksum
@@ -119,22 +120,52 @@ def create_session(request, mission) -> UploadSession:
         )
     if length == 0:
         raise UploadRejected(400, "the file is empty", final=True)
-    uploads = Path(settings.MEDIA_ROOT) / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(uploads).free
-    if length > free - DISK_RESERVE_BYTES:
-        raise UploadRejected(
-            507, f"the server has {human_size(max(free - DISK_RESERVE_BYTES, 0))} free for uploads, "
-            f"not enough for this {human_size(length)} file; ask an administrator to free some space", final=True
-        )
     metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     session = UploadSession.objects.create(
         mission=mission, filename=display_name(metadata.get("filename", "")), length=length, created_by=request.user
     )
+    try:  # checked after the row is in, so that two creations at once each see the other's reservation
+        check_active_uploads(session)
+        check_space(session)
+    except UploadRejected:
+        session.delete()
+        raise
     path = part_file(session)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
     return session
+
+
+def unfinished_uploads():
+    return UploadSession.objects.filter(state=UploadSession.State.RECEIVING)
+
+
+def check_active_uploads(session: UploadSession) -> None:
+    """At most MAX_ACTIVE_UPLOADS_PER_USER unfinished uploads per user (this one included), so that one account
+    cannot hold the disk with promises it never sends."""
+    limit = settings.MAX_ACTIVE_UPLOADS_PER_USER
+    if unfinished_uploads().filter(created_by=session.created_by_id).count() > limit:
+        raise UploadRejected(
+            429, f"you already have {limit} unfinished uploads, the most allowed at once; finish or cancel one "
+            "before starting another (an administrator can remove abandoned ones with manage.py purge_uploads)"
+        )
+
+
+def check_space(session: UploadSession) -> None:
+    """The bytes still to come of every unfinished upload (this one included) must fit in the free space less
+    DISK_RESERVE_BYTES: free space alone let five 20 GB uploads each fit into 62 GB."""
+    uploads = Path(settings.MEDIA_ROOT) / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    available = max(shutil.disk_usage(uploads).free - DISK_RESERVE_BYTES, 0)
+    others = unfinished_uploads().exclude(pk=session.pk)
+    promised = others.aggregate(remaining=Sum(F("length") - F("offset")))["remaining"] or 0
+    if promised + session.length <= available:
+        return
+    held = f" ({human_size(promised)} of it promised to {others.count()} unfinished upload(s))" if promised else ""
+    raise UploadRejected(
+        507, f"the server has {human_size(available)} free for uploads{held}, not enough for this "
+        f"{human_size(session.length)} file; ask an administrator to free some space", final=True
+    )
 
 
 def read_body(stream, limit: int, out) -> int:
