@@ -127,6 +127,9 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 MEDIA_ROOT = env_path("SKERRY_MEDIA_ROOT", VAR_DIR / "media")
 UPLOAD_MAX_BYTES = env_int("SKERRY_UPLOAD_MAX_BYTES", 20 * 1024**3)
+# Largest manifest import from the browser (the manifest and all its videos in one request), refused before
+# the body is read.
+IMPORT_MAX_BYTES = env_int("SKERRY_IMPORT_MAX_BYTES", 4 * 1024**3)
 UPLOAD_CHUNK_BYTES = env_int("SKERRY_UPLOAD_CHUNK_BYTES", 8 * 1024**2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_CHUNK_BYTES + 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
