@@ -118,6 +118,8 @@ def test_the_detector_page_shows_the_latest_evaluation_and_serves_its_files(scor
     assert metrics_url in page and job.output_url == metrics_url
     served = viewer.get(metrics_url)
     assert served.status_code == 200 and json.loads(b"".join(served.streaming_content))["schema_version"] == 1
+    assert served["Content-Disposition"] == 'attachment; filename="metrics.json"'
+    assert served["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "report.md"])).status_code == 200
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "model.pt"])).status_code == 404
     other = make_detector(make_mission("South", "P").area, "cae")
@@ -143,7 +145,8 @@ def test_analysts_start_an_export_and_viewers_download_it(scored, django_capture
     assert download in viewer.get(reverse("mission_report", args=[scored.pk])).content.decode()
     response = viewer.get(download)
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert f'filename="mission-{scored.pk}-export.zip"' in response["Content-Disposition"]
+    assert response["Content-Disposition"] == f'attachment; filename="mission-{scored.pk}-export.zip"'
+    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
     saved = Path(settings.MEDIA_ROOT) / "got.zip"
     saved.write_bytes(b"".join(response.streaming_content))
     assert len(zipfile.ZipFile(saved).namelist()) == 4
