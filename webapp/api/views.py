@@ -148,6 +148,7 @@ class MissionScore(Api, APIView):
 
     @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
+        require_role(request.user, Job.role_to_start(Job.Kind.SCORE))
         mission = get_object_or_404(Mission, pk=pk)
         try:
             job = pipeline.start_scoring(mission, user=request.user)
@@ -167,7 +168,7 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
         return Detector.objects.filter(area=self.kwargs["pk"])
 
     def create(self, request, *args, **kwargs):
-        require_role(request.user, ADMIN)
+        require_role(request.user, Job.role_to_start(Job.Kind.TRAIN))
         area = get_object_or_404(Area, pk=self.kwargs["pk"])
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

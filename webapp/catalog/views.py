@@ -57,7 +57,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
-    the_area = get_area_or_404(request, pk, role=ADMIN)
+    the_area = get_area_or_404(request, pk, role=Job.role_to_start(Job.Kind.TRAIN))
     form = TrainDetectorForm(request.POST)
     if not form.is_valid():
         problems = "; ".join(f"{form.fields[name].label or name}: {' '.join(errors)}"
@@ -129,7 +129,7 @@ def mission_videos_json(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_POST
 def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
-    the_mission = get_mission_or_404(request, pk, role=ANALYST)
+    the_mission = get_mission_or_404(request, pk, role=Job.role_to_start(Job.Kind.SCORE))
     if not the_mission.videos.filter(status=Video.Status.READY).exists():
         messages.error(request, "No video of this mission is ready to score yet.")
         return redirect(the_mission)

@@ -99,7 +99,7 @@ def detector_active(request, pk: int):
 @require_POST
 def detector_evaluate(request, pk: int):
     """Whoever may train starts an evaluation on the area's labelled videos (scored first where needed)."""
-    the_detector = detector_for(request, pk, role=ADMIN)
+    the_detector = detector_for(request, pk, role=Job.role_to_start(Job.Kind.EVALUATE))
     if the_detector.status != Detector.Status.READY:
         messages.error(request, f"“{the_detector.name}” is not trained yet: train it before evaluating it.")
         return redirect(the_detector)

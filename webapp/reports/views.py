@@ -159,7 +159,7 @@ def mission_report_html(request, pk: int):
 @require_POST
 def mission_export(request, pk: int):
     """Build the mission's export zip in the background (events CSV and JSON, standalone report, manifest)."""
-    mission = mission_for(request, pk, role=ANALYST)
+    mission = mission_for(request, pk, role=Job.role_to_start(Job.Kind.EXPORT))
     job = services.start_export(mission, user=request.user)
     messages.success(request, f"Export job #{job.pk} queued; its download link appears here when it is done.")
     return redirect("mission_report", pk=mission.pk)
