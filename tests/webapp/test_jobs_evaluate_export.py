@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from tests.support.seed import make_detector, make_mission, make_user, seed_scored_video
 from webapp.catalog.models import LabelInterval, Video
-from webapp.detectors.models import Detector
+from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.views import job_json
@@ -166,3 +168,20 @@ def test_the_demo_exports_its_busiest_mission(scored):
 
     make_mission(scored.area.name, "Quiet patrol")
     assert busiest_mission(scored.area) == scored
+
+
+def test_the_export_zip_quotes_formula_cells_in_both_csv_files(scored):
+    video = scored.videos.get(original_name="boat.mp4")
+    Video.objects.filter(pk=video.pk).update(original_name="=HYPERLINK(1).mp4")
+    LabelInterval.objects.filter(video=video).update(anomaly_class="@boat")
+    Event.objects.filter(score_run__video=video).update(note="+SUM(1,2)")
+    job = Job.objects.create(kind=Job.Kind.EXPORT, mission=scored)
+    assert run_job(job.pk, run_export, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    job.refresh_from_db()
+    archive = zipfile.ZipFile(Path(settings.MEDIA_ROOT) / job.result["zip"])
+    read = {name.rsplit("/", 1)[-1]: list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+            for name in archive.namelist() if name.endswith(".csv")}
+    manifest = {row["video"]: row for row in read["manifest.csv"]}
+    assert manifest["'=HYPERLINK(1).mp4"]["classes"] == "'@boat" and "calm.mp4" in manifest
+    events = [row for row in read["events.csv"] if row["video"] == "'=HYPERLINK(1).mp4"]
+    assert events and all(row["note"] == "'+SUM(1,2)" for row in events)
