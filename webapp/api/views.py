@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
-from webapp.catalog import labelling, pipeline
+from webapp.catalog import deletion, labelling, pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
@@ -85,6 +85,9 @@ class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     queryset = Mission.objects.all()
     serializer_class = s.MissionSerializer
 
+    def perform_destroy(self, instance):
+        deletion.delete_mission(instance)
+
 
 class VideoList(Api, generics.ListAPIView):
     """Videos with their probed facts, ingest status and label (?mission=, ?status=, ?label= filter)."""
@@ -101,6 +104,9 @@ class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 
     queryset = Video.objects.select_related("labelled_by")
     serializer_class = s.VideoSerializer
+
+    def perform_destroy(self, instance):
+        deletion.delete_video(instance)
 
 
 class IntervalList(Api, generics.ListCreateAPIView):
