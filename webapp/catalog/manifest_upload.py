@@ -74,9 +74,8 @@ def too_large(request: HttpRequest) -> str:
 def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
     area = get_area_or_404(request, pk, role=ANALYST)
     if request.method == "POST" and (reason := too_large(request)):
-        context = {"area": area, "form": ManifestImportForm(), "problems": [reason],
-                   "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
-        return render(request, "catalog/manifest_import.html", context, status=413)
+        return render(request, "catalog/manifest_import.html", page_context(area, ManifestImportForm(), [reason]),
+                      status=413)
     form = ManifestImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -103,5 +102,9 @@ def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{len(result.existing)} already in the area were skipped."
             )
             return redirect(area)
-    context = {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
-    return render(request, "catalog/manifest_import.html", context)
+    return render(request, "catalog/manifest_import.html", page_context(area, form, problems))
+
+
+def page_context(area, form, problems: list[str]) -> dict:
+    return {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+            "max_size": human_size(settings.IMPORT_MAX_BYTES)}
