@@ -51,8 +51,12 @@ def test_web_processes_never_import_torch():
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_disk(client):
-    response = client.get("/healthz?workers=0")
-    body = response.json()
+    from django.contrib.auth.models import Group, User
+
+    viewer = User.objects.create_user("hal")
+    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    client.force_login(viewer)
+    body = client.get("/healthz?workers=0").json()
     assert body["database"]["ok"] is True
     assert body["disk"]["ok"] in (True, False) and body["disk"]["free_bytes"] > 0
 

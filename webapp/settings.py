@@ -129,6 +129,9 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 MEDIA_ROOT = env_path("SKERRY_MEDIA_ROOT", VAR_DIR / "media")
 UPLOAD_MAX_BYTES = env_int("SKERRY_UPLOAD_MAX_BYTES", 20 * 1024**3)
+# Largest manifest import from the browser (the manifest and all its videos in one request), refused before
+# the body is read.
+IMPORT_MAX_BYTES = env_int("SKERRY_IMPORT_MAX_BYTES", 4 * 1024**3)
 UPLOAD_CHUNK_BYTES = env_int("SKERRY_UPLOAD_CHUNK_BYTES", 8 * 1024**2)
 # Unfinished uploads one user may hold at once (each reserves its remaining bytes of the disk).
 MAX_ACTIVE_UPLOADS_PER_USER = env_int("SKERRY_MAX_ACTIVE_UPLOADS_PER_USER", 8)
@@ -171,7 +174,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "webapp.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Skerry API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}

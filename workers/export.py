@@ -3,12 +3,16 @@
 The members are what the report's own download links give (`webapp.reports.exports`), unfiltered, plus
 manifest.csv: the mission's videos and labels in the library's manifest format
 (`detection.datasets.manifest`), each video named by its original file name, so that a folder holding the
-originals under those names can be read back with `python -m detection` or `manage.py import_dataset`.
+originals under those names can be read back with `python -m detection` or `manage.py import_dataset`. Names and
+classes that start with `=`, `+`, `-`, `@`, a tab or a carriage return are written with a leading `'` (as in
+events.csv), so that a spreadsheet does not run them; such a name reads back with the quote.
 The zip is written to a temporary name and moved into place at media/exports/<job id>/; a re-run rewrites it.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import tempfile
@@ -53,7 +57,17 @@ def mission_manifest(mission: Mission) -> str:
         records.append(VideoRecord(path=Path(name), label=label, split=video.split,
                                    intervals=intervals if label == "anomalous" else (), video_id=name))
     with tempfile.TemporaryDirectory() as folder:
-        return write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8")
+        return spreadsheet_safe_csv(write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8"))
+
+
+def spreadsheet_safe_csv(text: str) -> str:
+    """The same CSV with every cell passed through `spreadsheet_safe` (the library writes plain manifests)."""
+    from webapp.reports.exports import spreadsheet_safe
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in csv.reader(io.StringIO(text)))
+    return out.getvalue()
 
 
 def run_export(job: Job, reporter: JobReporter) -> dict:

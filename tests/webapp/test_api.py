@@ -17,7 +17,7 @@ from detection.score_store import save_video_scores
 from detection.types import DetectedEvent, VideoScores
 from tests.support.videos import make_video
 from tests.webapp.catalog_actors import login
-from webapp.catalog.models import LabelInterval, Video
+from webapp.catalog.models import Area, LabelInterval, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 
@@ -153,3 +153,14 @@ def test_the_reference_page_lists_the_endpoints_from_the_schema(viewer, outsider
     assert "/api/missions/{id}/uploads/" in page and "<code>GET PUT PATCH DELETE</code>" in page
     assert "An area&#x27;s detectors" in page
     assert login(outsider).get(reverse("api_docs")).status_code == 403
+
+
+def test_a_page_holds_at_most_a_thousand_rows_and_the_schema_says_so(viewer):
+    Area.objects.bulk_create(Area(name=f"Area {number}") for number in range(1005))
+    client = token_client(viewer)
+    page = client.get(reverse("api_areas") + "?limit=100000000").json()
+    assert page["count"] == 1005 and len(page["results"]) == 1000 and page["next"]
+    assert len(client.get(reverse("api_areas")).json()["results"]) == 100, "the default page is unchanged"
+    schema = login(viewer).get(reverse("api_schema") + "?format=json").json()
+    limit = next(p for p in schema["paths"]["/api/areas/"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 1000 and "at most 1000" in limit["description"]

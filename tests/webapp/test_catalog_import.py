@@ -7,11 +7,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
+from django.utils.html import escape
 
+from detection.errors import VideoError
 from tests.support.videos import make_video
 from tests.webapp.catalog_actors import login
 from webapp.catalog.models import LabelInterval, Mission, Video
+from webapp.catalog.video_files import probe_video_file
 from webapp.jobs.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +72,47 @@ def test_it_refuses_paths_that_leave_the_folder(analyst, area, clips):
 
 def test_a_viewer_cannot_import(viewer, area, clips):
     assert post(viewer, area, "video,label\n", clips).status_code == 403
+
+
+PLANTED = {"planted.js": b"fetch('/detectors/1/active', {method: 'POST'});",
+           "report.html": b"<script src='original.js'></script>"}
+
+
+def expected_refusal(tmp_path, name: str, data: bytes) -> str:
+    """The message a tus upload of the same file gets (the shared video probe)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(VideoError) as refused:
+        probe_video_file(path, name)
+    return str(refused.value)
+
+
+def test_it_refuses_files_that_are_not_videos_and_keeps_none_of_them(analyst, area, clips, tmp_path):
+    manifest = "video,label,split,intervals,classes\nday01/a.mp4,normal,,,\nday01/planted.js,normal,,,\n" \
+               "day01/report.html,,,,\n"
+    response = post(analyst, area, manifest, {"a.mp4": clips["a.mp4"], **PLANTED})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Nothing was imported" in page
+    for name, data in PLANTED.items():
+        assert escape(f"day01/{name}: {expected_refusal(tmp_path, name, data)}") in page
+    assert not Video.objects.exists() and not Mission.objects.exists()
+    media = Path(settings.MEDIA_ROOT)
+    assert not (media / "videos").exists() or not list((media / "videos").rglob("*"))
+    assert not list((media / "imports").iterdir())
+
+
+def test_it_never_stores_a_user_chosen_extension_outside_the_video_ones(analyst, area, clips):
+    disguised = {"clip.html": clips["a.mp4"]}
+    response = post(analyst, area, "video,label,split,intervals,classes\nclip.html,normal,,,\n", disguised)
+    assert response.status_code == 302
+    video = Video.objects.get(original_name="clip.html")
+    assert video.file.endswith("/original.mp4") and video.container
+    assert (Path(settings.MEDIA_ROOT) / video.file).read_bytes() == clips["a.mp4"]
+
+
+@override_settings(IMPORT_MAX_BYTES=500)
+def test_it_refuses_an_import_larger_than_the_limit_before_reading_it(analyst, area, clips):
+    response = post(analyst, area, "video,label,split,intervals,classes\nday01/a.mp4,normal,,,\n", clips)
+    assert response.status_code == 413
+    assert "larger than the 500 bytes import limit (SKERRY_IMPORT_MAX_BYTES)" in response.content.decode()
+    assert not Video.objects.exists()

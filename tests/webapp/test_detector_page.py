@@ -143,7 +143,9 @@ def test_training_curve_and_reconstructions_that_exist(client, people, scored):
     assert [t["name"] for t in curve["data"]] == ["train", "validation"] and len(curve["data"][0]["x"]) == 30
     assert "0.8125" in html
     client.force_login(people["viewer"])
-    assert client.get(reverse("detector_reconstruction", args=[cae.pk, 20])).status_code == 200
+    image = client.get(reverse("detector_reconstruction", args=[cae.pk, 20]))
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert client.get(reverse("detector_reconstruction", args=[cae.pk, 7])).status_code == 404
 
 

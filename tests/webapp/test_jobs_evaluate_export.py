@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from tests.support.seed import make_detector, make_mission, make_user, seed_scored_video
 from webapp.catalog.models import LabelInterval, Video
-from webapp.detectors.models import Detector
+from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.views import job_json
@@ -118,6 +120,8 @@ def test_the_detector_page_shows_the_latest_evaluation_and_serves_its_files(scor
     assert metrics_url in page and job.output_url == metrics_url
     served = viewer.get(metrics_url)
     assert served.status_code == 200 and json.loads(b"".join(served.streaming_content))["schema_version"] == 2
+    assert served["Content-Disposition"] == 'attachment; filename="metrics.json"'
+    assert served["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "report.md"])).status_code == 200
     assert viewer.get(reverse("detector_evaluation_file", args=[detector.pk, job.pk, "model.pt"])).status_code == 404
     other = make_detector(make_mission("South", "P").area, "cae")
@@ -143,7 +147,8 @@ def test_analysts_start_an_export_and_viewers_download_it(scored, django_capture
     assert download in viewer.get(reverse("mission_report", args=[scored.pk])).content.decode()
     response = viewer.get(download)
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert f'filename="mission-{scored.pk}-export.zip"' in response["Content-Disposition"]
+    assert response["Content-Disposition"] == f'attachment; filename="mission-{scored.pk}-export.zip"'
+    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
     saved = Path(settings.MEDIA_ROOT) / "got.zip"
     saved.write_bytes(b"".join(response.streaming_content))
     assert len(zipfile.ZipFile(saved).namelist()) == 4
@@ -163,3 +168,20 @@ def test_the_demo_exports_its_busiest_mission(scored):
 
     make_mission(scored.area.name, "Quiet patrol")
     assert busiest_mission(scored.area) == scored
+
+
+def test_the_export_zip_quotes_formula_cells_in_both_csv_files(scored):
+    video = scored.videos.get(original_name="boat.mp4")
+    Video.objects.filter(pk=video.pk).update(original_name="=HYPERLINK(1).mp4")
+    LabelInterval.objects.filter(video=video).update(anomaly_class="@boat")
+    Event.objects.filter(score_run__video=video).update(note="+SUM(1,2)")
+    job = Job.objects.create(kind=Job.Kind.EXPORT, mission=scored)
+    assert run_job(job.pk, run_export, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    job.refresh_from_db()
+    archive = zipfile.ZipFile(Path(settings.MEDIA_ROOT) / job.result["zip"])
+    read = {name.rsplit("/", 1)[-1]: list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+            for name in archive.namelist() if name.endswith(".csv")}
+    manifest = {row["video"]: row for row in read["manifest.csv"]}
+    assert manifest["'=HYPERLINK(1).mp4"]["classes"] == "'@boat" and "calm.mp4" in manifest
+    events = [row for row in read["events.csv"] if row["video"] == "'=HYPERLINK(1).mp4"]
+    assert events and all(row["note"] == "'+SUM(1,2)" for row in events)

@@ -83,3 +83,56 @@ def test_it_needs_a_role_that_may_see_the_mission(outsider, video):
 
 def test_a_missing_video_is_not_found(viewer):
     assert login(viewer).get(reverse("video_media", args=[424242, "proxy.mp4"])).status_code == 404
+
+
+def assert_never_run(response) -> None:
+    """Headers every media response carries so that no browser runs or sniffs what it gets."""
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
+
+
+@pytest.mark.parametrize("name", ["original.html", "original.js", "original.svg", "original.mov", "notes.txt",
+                                  "frames.npy", "original.HTML"])
+def test_it_sends_anything_but_known_media_as_an_opaque_download(viewer, video, name):
+    (Path(settings.MEDIA_ROOT) / video.media_dir / name).write_bytes(b"<script>alert(document.cookie)</script>")
+    response = fetch(login(viewer), video, name)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert_never_run(response)
+
+
+@pytest.mark.parametrize(("name", "content_type"), [("proxy.mp4", "video/mp4"), ("poster.jpg", "image/jpeg"),
+                                                    ("thumbs/0001.jpg", "image/jpeg"), ("clip.webm", "video/webm")])
+def test_it_sends_known_media_inline_with_the_same_protections(viewer, video, name, content_type):
+    path = Path(settings.MEDIA_ROOT) / video.media_dir / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(DATA)
+    response = fetch(login(viewer), video, name)
+    assert response["Content-Type"] == content_type and response["Content-Disposition"].startswith("inline")
+    assert_never_run(response)
+    ranged = fetch(login(viewer), video, name, Range="bytes=0-9")
+    assert ranged.status_code == 206 and ranged["Content-Type"] == content_type
+    assert_never_run(ranged)
+
+
+def test_data_files_are_attachments(viewer, video):
+    (Path(settings.MEDIA_ROOT) / video.media_dir / "scores.json").write_text("{}")
+    response = fetch(login(viewer), video, "scores.json")
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == 'attachment; filename="scores.json"'
+    assert_never_run(response)
+
+
+def test_a_refused_range_carries_the_protections_too(viewer, video):
+    response = fetch(login(viewer), video, Range="bytes=20000-")
+    assert response.status_code == 416
+    assert_never_run(response)
+
+
+def test_every_view_that_serves_stored_files_goes_through_the_one_helper():
+    """A new FileResponse elsewhere would bypass the content-type allow-list and the sandbox."""
+    root = Path(__file__).resolve().parents[2] / "webapp"
+    senders = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                     if "FileResponse(" in p.read_text(encoding="utf-8"))
+    assert senders == ["core/media.py"]

@@ -191,3 +191,22 @@ def test_a_card_opens_the_heatmap_view_at_the_event_peak(client, people, mission
     index = int(re.search(r"/frames/(\d+)/$", response["Location"]).group(1))
     assert index == round(event.peak_time * 2)  # sampled at 2 fps from 0 s
     assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
+                                  "\tcmd", "\rcmd"])
+def test_csv_text_cells_that_start_a_formula_are_quoted(client, people, mission, text):
+    event = Event.objects.order_by("-peak_score", "id").first()
+    Event.objects.filter(pk=event.pk).update(note=text)
+    rows = list(csv.DictReader(io.StringIO(
+        login(client, people["viewer"]).get(reverse("mission_events_csv", args=[mission.pk])).content.decode())))
+    assert rows[0]["note"] == "'" + text
+
+
+def test_csv_numbers_stay_numbers_even_when_negative(client, people, mission):
+    event = Event.objects.order_by("-peak_score", "id").first()
+    Event.objects.filter(pk=event.pk).update(peak_score=-0.5, note="a boat - maybe")
+    rows = list(csv.DictReader(io.StringIO(
+        login(client, people["viewer"]).get(reverse("mission_events_csv", args=[mission.pk])).content.decode())))
+    row = next(r for r in rows if int(r["id"]) == event.pk)
+    assert row["peak_score"] == "-0.5" and row["note"] == "a boat - maybe"

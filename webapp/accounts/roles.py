@@ -24,9 +24,13 @@ def role_of(user) -> str | None:
     return None
 
 
-def has_role(user, role: str) -> bool:
-    held = role_of(user)
+def role_allows(held: str | None, role: str) -> bool:
+    """Whether holding `held` (a role_of answer) grants `role`; for lists, where role_of is asked once."""
     return held is not None and RANK[held] >= RANK[role]
+
+
+def has_role(user, role: str) -> bool:
+    return role_allows(role_of(user), role)
 
 
 def require_role(user, role: str) -> None:

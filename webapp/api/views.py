@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
-from webapp.catalog import labelling, pipeline
+from webapp.catalog import deletion, labelling, pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
@@ -91,6 +91,9 @@ class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     queryset = Mission.objects.all()
     serializer_class = s.MissionSerializer
 
+    def perform_destroy(self, instance):
+        deletion.delete_mission(instance)
+
 
 class VideoList(Api, generics.ListAPIView):
     """Videos with their probed facts, ingest status and label (?mission=, ?status=, ?label= filter)."""
@@ -107,6 +110,9 @@ class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 
     queryset = Video.objects.select_related("labelled_by")
     serializer_class = s.VideoSerializer
+
+    def perform_destroy(self, instance):
+        deletion.delete_video(instance)
 
 
 class IntervalList(Api, generics.ListCreateAPIView):
@@ -154,6 +160,7 @@ class MissionScore(Api, APIView):
 
     @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
+        require_role(request.user, Job.role_to_start(Job.Kind.SCORE))
         mission = get_object_or_404(Mission, pk=pk)
         try:
             job = pipeline.start_scoring(mission, user=request.user)
@@ -175,7 +182,7 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
         return Detector.objects.filter(area=self.kwargs["pk"])
 
     def create(self, request, *args, **kwargs):
-        require_role(request.user, ADMIN)
+        require_role(request.user, Job.role_to_start(Job.Kind.TRAIN))
         area = get_object_or_404(Area, pk=self.kwargs["pk"])
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

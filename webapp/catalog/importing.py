@@ -2,8 +2,11 @@
 
 One video per manifest row, grouped into missions by folder (day01/, day02/, ...), its original copied or
 linked to MEDIA_ROOT/videos/<id>/original<ext> (with a generated video's `.gt.npz` ground truth beside it),
-with sha256, label, split and labelled intervals; then its ingest is started. A row whose checksum the area already holds is skipped, so rerunning an import creates
-nothing new. Used by `manage.py import_dataset` and the manifest upload page.
+with sha256, label, split and labelled intervals; then its ingest is started. Every file is probed first as a
+tus upload is, so a file that is not a video is refused before anything is stored, and <ext> comes from the
+allow-list in video_files.py, never from a user-chosen name. A row whose checksum the area already holds is
+skipped, so rerunning an import creates nothing new. Used by `manage.py import_dataset` and the manifest
+upload page.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.datasets.manifest import read_manifest
+from detection.errors import ManifestError, VideoError
 from detection.synth.groundtruth import groundtruth_path
 from detection.types import VideoRecord
 from webapp.catalog import pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.catalog.video_files import probe_video_file, safe_extension
 
 log = logging.getLogger(__name__)
 LINK_MODES = ("hard", "symlink")
@@ -63,12 +68,14 @@ def import_manifest(
     manifest's folder), or all in one (`mission_per_folder=False`, named `mission_name` or after the folder).
     A mission's date is an ISO date in its name if there is one, else `default_date` (today).
     `link`: None copies the files, "hard" hard-links them (copying across file systems), "symlink" links.
-    Raises ManifestError (with line numbers) before touching the database if the manifest is invalid.
+    Raises ManifestError (with line numbers) before touching the database if the manifest is invalid, and
+    ManifestError naming each file that is not a video (probed as uploads are) before storing anything.
     """
     if link not in (None, *LINK_MODES):
         raise ValueError(f"link must be one of {LINK_MODES} or None, got {link!r}")
     manifest = Path(manifest)
     records = read_manifest(manifest)
+    facts = probe_records(records)
     area, _ = Area.objects.get_or_create(name=area_name)
     result = ImportResult(area=area)
     missions: dict[str, Mission] = {}
@@ -89,13 +96,29 @@ def import_manifest(
             )
             if created:
                 result.missions.append(missions[name])
-        video = _create_video(missions[name], record, checksum, link=link, user=user)
+        video = _create_video(missions[name], record, checksum, facts[record.video_id], link=link, user=user)
         if start_ingest:
             _start_ingest(video, user, result)
         result.created.append(video)
     if progress:
         progress(1.0, "imported")
     return result
+
+
+def probe_records(records: list[VideoRecord]) -> dict[str, dict]:
+    """Each row's probed facts, by video_id; ManifestError naming every file that is not a video.
+
+    The same probe and messages as a tus upload, so the import cannot store what an upload would refuse."""
+    facts, problems = {}, []
+    for record in records:
+        path = Path(record.path)
+        try:
+            facts[record.video_id] = probe_video_file(path, path.name)
+        except VideoError as exc:
+            problems.append(f"{record.video_id}: {exc}")
+    if problems:
+        raise ManifestError(problems)
+    return facts
 
 
 def _mission_name(record: VideoRecord, manifest: Path, per_folder: bool, single_name: str | None) -> str:
@@ -116,7 +139,8 @@ def _mission_date(name: str, default_date: date | None) -> date:
     return default_date or timezone.localdate()
 
 
-def _create_video(mission: Mission, record: VideoRecord, checksum: str, *, link: str | None, user) -> Video:
+def _create_video(mission: Mission, record: VideoRecord, checksum: str, facts: dict, *, link: str | None,
+                  user) -> Video:
     """The Video row, its intervals and its original under MEDIA_ROOT, all or nothing."""
     source = Path(record.path)
     label = record.label or Video.Label.UNLABELLED
@@ -127,12 +151,13 @@ def _create_video(mission: Mission, record: VideoRecord, checksum: str, *, link:
                 mission=mission, original_name=source.name, size_bytes=source.stat().st_size, sha256=checksum,
                 label=label, split=record.split,
                 labelled_by=user if record.label else None, labelled_at=timezone.now() if record.label else None,
+                **facts,
             )
             LabelInterval.objects.bulk_create(
                 LabelInterval(video=video, start=i.start, end=i.end, anomaly_class=i.anomaly_class, created_by=user)
                 for i in record.intervals
             )
-            relative = f"{video.media_dir}/original{source.suffix.lower()}"
+            relative = f"{video.media_dir}/original{safe_extension(source.name, facts['container'])}"
             target = Path(settings.MEDIA_ROOT) / relative
             _place_file(source, target, link)
             truth = groundtruth_path(source)

@@ -2,7 +2,9 @@
 
 Browsers send bare file names, so each manifest row is matched to an uploaded file by its base name and the
 file is placed at the row's path inside a private staging folder. The staging folder is what the manifest
-reader sees; it is deleted afterwards (the importer hard-links or copies each original into videos/<id>/).
+reader sees; it is deleted afterwards (the importer hard-links or copies each original into videos/<id>/, and
+only after every file has passed the same video probe as an upload). A request larger than IMPORT_MAX_BYTES is
+refused from its Content-Length, before Django reads its files to disk.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from webapp.accounts.roles import ANALYST
 from webapp.catalog.access import get_area_or_404
 from webapp.catalog.forms import ManifestImportForm
 from webapp.catalog.importing import import_manifest
+from webapp.uploads.protocol import human_size
 
 
 def manifest_paths(manifest_text: str) -> list[str]:
@@ -54,9 +57,25 @@ def stage(folder: Path, manifest_text: str, files) -> list[str]:
     return problems
 
 
+def too_large(request: HttpRequest) -> str:
+    """Why the request body is over the import limit, or "" (read from Content-Length, so nothing is spooled)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    limit = settings.IMPORT_MAX_BYTES
+    if length <= limit:
+        return ""
+    return (f"the import is {human_size(length)}, larger than the {human_size(limit)} import limit "
+            f"(SKERRY_IMPORT_MAX_BYTES); import the videos in smaller batches")
+
+
 @require_http_methods(["GET", "POST"])
 def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
     area = get_area_or_404(request, pk, role=ANALYST)
+    if request.method == "POST" and (reason := too_large(request)):
+        return render(request, "catalog/manifest_import.html", page_context(area, ManifestImportForm(), [reason]),
+                      status=413)
     form = ManifestImportForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -83,5 +102,9 @@ def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{len(result.existing)} already in the area were skipped."
             )
             return redirect(area)
-    context = {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
-    return render(request, "catalog/manifest_import.html", context)
+    return render(request, "catalog/manifest_import.html", page_context(area, form, problems))
+
+
+def page_context(area, form, problems: list[str]) -> dict:
+    return {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+            "max_size": human_size(settings.IMPORT_MAX_BYTES)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
-from webapp.catalog import labelling, pipeline
+from webapp.catalog import deletion, labelling, pipeline
 from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Area, Video
@@ -58,7 +57,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
-    the_area = get_area_or_404(request, pk, role=ADMIN)
+    the_area = get_area_or_404(request, pk, role=Job.role_to_start(Job.Kind.TRAIN))
     form = TrainDetectorForm(request.POST)
     if not form.is_valid():
         problems = "; ".join(f"{form.fields[name].label or name}: {' '.join(errors)}"
@@ -130,7 +129,7 @@ def mission_videos_json(request: HttpRequest, pk: int) -> JsonResponse:
 
 @require_POST
 def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
-    the_mission = get_mission_or_404(request, pk, role=ANALYST)
+    the_mission = get_mission_or_404(request, pk, role=Job.role_to_start(Job.Kind.SCORE))
     if not the_mission.videos.filter(status=Video.Status.READY).exists():
         messages.error(request, "No video of this mission is ready to score yet.")
         return redirect(the_mission)
@@ -149,10 +148,8 @@ def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def mission_delete(request: HttpRequest, pk: int) -> HttpResponse:
     the_mission = get_mission_or_404(request, pk, role=ADMIN)
-    folders = [Path(settings.MEDIA_ROOT) / v.media_dir for v in the_mission.videos.all()]
     the_area, name = the_mission.area, the_mission.name
-    the_mission.delete()
-    transaction.on_commit(lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders])
+    deletion.delete_mission(the_mission)
     messages.success(request, f"Mission “{name}” and its videos deleted.")
     return redirect(the_area)
 
@@ -178,10 +175,8 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
     the_video = get_video_or_404(request, pk, role=ADMIN)
-    folder = Path(settings.MEDIA_ROOT) / the_video.media_dir
     the_mission, name = the_video.mission, the_video.original_name
-    the_video.delete()
-    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+    deletion.delete_video(the_video)
     messages.success(request, f"Video “{name}” deleted.")
     return redirect(the_mission)
 

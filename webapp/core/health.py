@@ -1,4 +1,9 @@
-"""Health checks for /healthz: database, broker, workers per queue, free disk."""
+"""Health checks for /healthz: database, broker, workers per queue, free disk.
+
+`liveness` is what anyone may ask (load balancers, the compose healthcheck): one query, no worker ping, and
+nothing about the deployment (no host names, no disk figures, no error text). `health` is the detailed report
+for signed-in users and API tokens (see webapp.core.views.healthz).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +55,12 @@ def check_disk() -> dict:
     root.mkdir(parents=True, exist_ok=True)
     usage = shutil.disk_usage(root)
     return {"ok": usage.free > 1024**3, "free_bytes": usage.free, "total_bytes": usage.total}
+
+
+def liveness() -> dict:
+    """Whether the database answers, and nothing else: fast, and safe to show anyone."""
+    alive = check_database()["ok"]
+    return {"ok": alive, "database": {"ok": alive}}
 
 
 def health(include_workers: bool = True) -> dict:

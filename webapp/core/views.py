@@ -2,9 +2,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
+from webapp.accounts.roles import VIEWER, has_role
 from webapp.catalog.models import Mission
-from webapp.core.health import health
+from webapp.core.health import health, liveness
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 
@@ -12,8 +15,25 @@ from webapp.jobs.models import Job
 @login_not_required
 @require_GET
 def healthz(request):
-    report = health(include_workers=request.GET.get("workers", "1") != "0")
+    """Anyone gets liveness (is the database reachable); a signed-in user with a role, or an API token, gets the
+    detailed report: broker, disk, and the workers per queue (pinged, about a second, unless ?workers=0)."""
+    if sees_health_details(request):
+        report = health(include_workers=request.GET.get("workers", "1") != "0")
+    else:
+        report = liveness()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+def sees_health_details(request) -> bool:
+    """A session user or a token's user holding at least the viewer role; a bad token is just anonymous."""
+    user = request.user
+    if not user.is_authenticated:
+        try:
+            found = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            return False
+        user = found[0] if found else user
+    return has_role(user, VIEWER)
 
 
 @require_GET

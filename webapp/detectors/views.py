@@ -8,11 +8,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ADMIN, require_role
+from webapp.core.media import stored_file_response
 from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -29,7 +30,7 @@ from webapp.reports.figures import (
     training_curve_figure,
 )
 
-EVALUATION_FILES = {"metrics.json": "application/json", "report.md": "text/markdown; charset=utf-8"}
+EVALUATION_FILES = ("metrics.json", "report.md")
 RECON = re.compile(r"^recon_(\d+)\.png$")
 SHOWN_EPOCHS = (0, 10, 20)
 
@@ -81,9 +82,7 @@ def detector_reconstruction(request, pk: int, epoch: int):
     path = Path(settings.MEDIA_ROOT) / the_detector.media_dir / f"recon_{epoch}.png"
     if not path.is_file():
         raise Http404(f"no reconstruction saved at epoch {epoch}")
-    response = FileResponse(open(path, "rb"), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(request, path)
 
 
 @require_POST
@@ -101,7 +100,7 @@ def detector_active(request, pk: int):
 @require_POST
 def detector_evaluate(request, pk: int):
     """Whoever may train starts an evaluation on the area's labelled videos (scored first where needed)."""
-    the_detector = detector_for(request, pk, role=ADMIN)
+    the_detector = detector_for(request, pk, role=Job.role_to_start(Job.Kind.EVALUATE))
     if the_detector.status != Detector.Status.READY:
         messages.error(request, f"“{the_detector.name}” is not trained yet: train it before evaluating it.")
         return redirect(the_detector)
@@ -126,4 +125,4 @@ def detector_evaluation_file(request, pk: int, job: int, name: str):
     path = (Path(settings.MEDIA_ROOT) / folder / name).resolve()
     if not str(folder).startswith(f"{the_detector.media_dir}/") or not path.is_file():
         raise Http404("the evaluation's files are gone")
-    return FileResponse(open(path, "rb"), content_type=EVALUATION_FILES[name])
+    return stored_file_response(request, path)

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from webapp.accounts.roles import ADMIN, ANALYST
+
 
 class Job(models.Model):
     class Kind(models.TextChoices):
@@ -23,6 +25,11 @@ class Job(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    # Who may start each kind of job. Cancelling or retrying one needs the same role: a retry runs the job
+    # again, so an analyst who may not train must not be able to re-run an admin's training either.
+    START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
+                   Kind.EXPORT: ANALYST, Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
@@ -61,6 +68,15 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} job #{self.pk} ({self.state})"
+
+    @classmethod
+    def role_to_start(cls, kind) -> str:
+        return cls.START_ROLES[cls.Kind(kind)]
+
+    @property
+    def role_to_manage(self) -> str:
+        """The role that may cancel or retry this job: the one that may start its kind."""
+        return self.role_to_start(self.kind)
 
     @property
     def is_active(self) -> bool:

@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.roles import ANALYST, VIEWER, has_role, role_required
+from webapp.accounts.roles import ANALYST, VIEWER, require_role, role_allows, role_of, role_required
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
@@ -81,9 +81,9 @@ def page_size(params) -> int:
 @require_GET
 @role_required(VIEWER)
 def job_status(request: HttpRequest) -> JsonResponse:
-    can_act = has_role(request.user, ANALYST)
+    held = role_of(request.user)
     jobs = filtered_jobs(request.GET)[: page_size(request.GET)]
-    return JsonResponse({"jobs": [job_json(job, can_act) for job in jobs]})
+    return JsonResponse({"jobs": [job_json(job, role_allows(held, job.role_to_manage)) for job in jobs]})
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -109,18 +109,24 @@ def _over_limit(request: HttpRequest, job: Job, message: str) -> HttpResponse:
     return _back(request)
 
 
-@require_POST
-@role_required(ANALYST)
-def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def job_to_manage(request: HttpRequest, pk: int) -> Job:
+    """The job, if this user may cancel or retry it: the role that may start its kind (403), else 404."""
+    require_role(request.user, ANALYST)  # the least any kind needs: others learn nothing about which jobs exist
     job = get_object_or_404(Job, pk=pk)
+    require_role(request.user, job.role_to_manage)
+    return job
+
+
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = job_to_manage(request, pk)
     done = services.cancel_job(job, request.user)
     return _answer(request, job, done, f"Job #{job.pk} is being cancelled.", f"Job #{job.pk} has already ended.")
 
 
 @require_POST
-@role_required(ANALYST)
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(Job, pk=pk)
+    job = job_to_manage(request, pk)
     try:
         done = services.retry_job(job, request.user)
     except JobLimitReached as exc:

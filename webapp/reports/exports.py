@@ -1,5 +1,8 @@
 """Events out of the app: CSV and JSON rows, and a standalone HTML report that needs no server.
 
+Text cells of every CSV written for users (here and the export zip's manifest.csv) go through
+`spreadsheet_safe`: names and notes are user text, and a spreadsheet runs a cell that starts with `=`.
+
 The standalone report inlines plotly.js (from the installed plotly package), the figures and the card
 images as data URIs, so that it opens from an e-mail attachment or a USB stick.
 """
@@ -21,6 +24,8 @@ from webapp.reports.timeline import video_timeline
 
 COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
            "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note")
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
 STANDALONE_TIMELINE_POINTS = 800  # per detector and video: the outline of the scores, not every frame
 
@@ -41,12 +46,22 @@ def event_rows(events) -> list[dict]:
     return rows
 
 
+def spreadsheet_safe(value):
+    """A text cell that starts a formula gets a leading single quote, so a spreadsheet shows it as text.
+
+    Only text: numbers (a score of -0.5) stay numbers. A reader of the file sees the quote; that is the price."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def events_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    # CRLF rows (RFC 4180): a cell holding a carriage return or a line feed is then always quoted.
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
+        writer.writerow({k: "" if row[k] is None else spreadsheet_safe(row[k]) for k in COLUMNS})
     return buffer.getvalue()
 
 

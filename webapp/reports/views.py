@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, has_role
 from webapp.catalog.models import Video
+from webapp.core.media import stored_file_response
 from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -158,7 +159,7 @@ def mission_report_html(request, pk: int):
 @require_POST
 def mission_export(request, pk: int):
     """Build the mission's export zip in the background (events CSV and JSON, standalone report, manifest)."""
-    mission = mission_for(request, pk, role=ANALYST)
+    mission = mission_for(request, pk, role=Job.role_to_start(Job.Kind.EXPORT))
     job = services.start_export(mission, user=request.user)
     messages.success(request, f"Export job #{job.pk} queued; its download link appears here when it is done.")
     return redirect("mission_report", pk=mission.pk)
@@ -172,5 +173,4 @@ def mission_export_download(request, pk: int, job: int):
     path = Path(settings.MEDIA_ROOT) / relative
     if not relative.startswith(f"exports/{the_job.pk}/") or not path.is_file():
         raise Http404("the export's zip is gone; export the mission again")
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"mission-{mission.pk}-export.zip",
-                        content_type="application/zip")
+    return stored_file_response(request, path, download_name=f"mission-{mission.pk}-export.zip")

@@ -15,38 +15,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from detection.errors import VideoError
-from detection.video.probe import probe
 from webapp.catalog import pipeline
 from webapp.catalog.models import Video
+from webapp.catalog.video_files import probe_video_file, safe_extension
 from webapp.uploads.checksum import final_digest
 from webapp.uploads.models import UploadSession
 from webapp.uploads.protocol import UploadRejected, part_file
 
 log = logging.getLogger(__name__)
-
-VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"}
-CONTAINER_EXTENSIONS = {"mp4": ".mp4", "mov": ".mov", "matroska": ".mkv", "webm": ".webm", "avi": ".avi", "mpegts": ".ts"}
-
-
-def probe_upload(path: Path, display_name: str) -> dict:
-    """Probe and decode the first frame with `detection.video.probe`; VideoError messages name the upload."""
-    try:
-        info = probe(path)
-    except VideoError as exc:
-        raise VideoError(str(exc).replace(path.name, f"“{display_name}”")) from None
-    fields = ("container", "codec", "duration", "fps", "width", "height", "rotation")
-    facts = {name: getattr(info, name) for name in fields}
-    facts["container"] = facts["container"][:40]
-    return facts
-
-
-def safe_extension(filename: str, container: str) -> str:
-    """The upload's extension if it is a known video one, else one from the probed container format."""
-    suffix = Path(filename).suffix.lower()
-    if suffix in VIDEO_EXTENSIONS:
-        return suffix
-    names = container.split(",")
-    return next((CONTAINER_EXTENSIONS[n] for n in CONTAINER_EXTENSIONS if n in names), ".video")
 
 
 def reject(session: UploadSession, status: int, message: str) -> UploadRejected:
@@ -60,7 +36,7 @@ def finish_upload(session: UploadSession) -> Video:
     """Turn a complete upload into a Video and start its ingest, or raise UploadRejected (final)."""
     path = part_file(session)
     try:
-        info = probe_upload(path, session.filename)
+        info = probe_video_file(path, session.filename)
     except VideoError as exc:
         raise reject(session, 422, str(exc)) from None
     checksum = final_digest(session.pk, session.length, path)

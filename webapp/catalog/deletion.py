@@ -1,0 +1,55 @@
+"""Deleting videos and missions: the rows first, their files once that deletion has committed.
+
+The pages and the API both delete through `delete_video` and `delete_mission`, so both remove the same files:
+a video's folder (videos/<id>/) and its score runs' folders (scores/<id>/); for a mission, those of each of its
+videos, its export zips (exports/<job>/) and the part files of its unfinished uploads (uploads/<uuid>.part).
+The files go in `transaction.on_commit`: a delete that rolls back keeps them, so no row is left pointing at
+files that are gone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from webapp.catalog.models import Mission, Video
+from webapp.jobs.models import Job
+
+
+def delete_video(video: Video) -> None:
+    """Delete the video (its intervals, jobs and score runs cascade), then its files after commit."""
+    with transaction.atomic():
+        paths = video_paths(video)
+        video.delete()
+        transaction.on_commit(lambda: remove_paths(paths))
+
+
+def delete_mission(mission: Mission) -> None:
+    """Delete the mission with its videos and uploads, then all their files after commit."""
+    with transaction.atomic():
+        paths = [path for video in mission.videos.all() for path in video_paths(video)]
+        paths += [media_path(session.part_path) for session in mission.uploads.all()]
+        exports = Job.objects.filter(mission=mission, kind=Job.Kind.EXPORT).values_list("pk", flat=True)
+        paths += [media_path(f"exports/{pk}") for pk in exports]
+        mission.delete()
+        transaction.on_commit(lambda: remove_paths(paths))
+
+
+def video_paths(video: Video) -> list[Path]:
+    return [media_path(video.media_dir), *(media_path(run.media_dir) for run in video.score_runs.all())]
+
+
+def media_path(relative: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / relative
+
+
+def remove_paths(paths: list[Path]) -> None:
+    """Remove folders and files; one already gone (or never made) is not an error."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
