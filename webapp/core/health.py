@@ -9,7 +9,6 @@ from django.db import connection
 
 from webapp.celery import app
 from webapp.jobs.kinds import QUEUES
-from workers.celery_app import app as worker_app  # noqa: F401 - scratch: breaks the import contract
 
 
 def check_database() -> dict:
