@@ -19,6 +19,9 @@ from django.conf import settings
 
 from webapp.catalog.models import Mission, Video
 from webapp.jobs.models import Job
+from webapp.reports import exports
+from webapp.reports.access import mission_events
+from webapp.reports.strip import strip_figure
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
 
@@ -57,10 +60,6 @@ def mission_manifest(mission: Mission) -> str:
 
 
 def run_export(job: Job, reporter: JobReporter) -> dict:
-    from webapp.reports import exports
-    from webapp.reports.access import mission_events
-    from webapp.reports.views import strip_figure
-
     mission = Mission.objects.select_related("area").filter(pk=job.mission_id).first()
     if mission is None:
         raise JobError("the mission of this export job was deleted")
