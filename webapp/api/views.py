@@ -18,16 +18,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
-from webapp.catalog import labelling, pipeline
+from webapp.catalog import labelling
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.uploads import protocol
 from webapp.uploads import views as tus
@@ -40,11 +40,6 @@ class RolePermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return has_role(request.user, VIEWER)
         return has_role(request.user, ADMIN if request.method == "DELETE" else ANALYST)
-
-
-class ServiceUnavailable(APIException):
-    status_code = 503
-    default_detail = "background jobs are not available on this server"
 
 
 class Api:
@@ -149,12 +144,9 @@ class MissionScore(Api, APIView):
     @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
         mission = get_object_or_404(Mission, pk=pk)
-        try:
-            job = pipeline.start_scoring(mission, user=request.user)
-        except pipeline.JobsUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
+        job = services.start_scoring(mission, user=request.user)
         if job is None:
-            return Response({"detail": pipeline.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": services.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -173,11 +165,7 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             detector = serializer.save(area=area, created_by=request.user)
-            try:
-                job = pipeline.start_training(detector, user=request.user)
-            except pipeline.JobsUnavailable as exc:
-                transaction.set_rollback(True)
-                raise ServiceUnavailable(str(exc)) from None
+            job = services.start_training(detector, user=request.user)
         body = {"detector": s.DetectorSerializer(detector).data, "job": s.JobSerializer(job).data}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
