@@ -111,3 +111,14 @@ def test_check_deploy_is_clean_with_production_values():
                             env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_worker_with_a_bad_setting_stops_with_one_line_naming_it(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SKERRY_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--help"],
+                            env=env, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["skerry: environment variable DJANGO_SECRET_KEY is required"]
