@@ -230,3 +230,19 @@ def test_progress_carries_an_eta(django_capture_on_commit_callbacks):
     job.refresh_from_db()
     assert job.eta_seconds == pytest.approx(30, abs=1) and job.stage == "a quarter"
     assert job.progress == pytest.approx(0.25)
+
+
+def test_the_broker_reader_counts_only_job_messages():
+    import base64
+    import json
+
+    from webapp.jobs.broker import job_id_of
+
+    def message(task, args):
+        body = base64.b64encode(json.dumps([args, {}, {}]).encode()).decode()
+        return {"headers": {"task": task}, "body": body, "properties": {"body_encoding": "base64"}}
+
+    assert job_id_of(message("skerry.score", [7])) == 7
+    assert job_id_of(message("skerry.ingest_piece", [7, 2])) is None, "a helper of a running job, not a queued job"
+    assert job_id_of(message("skerry.sweep", [])) is None
+    assert job_id_of(message("other.task", [7])) is None
