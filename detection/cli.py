@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from detection import training_cli
+from detection.datasets import cli as datasets_cli
 from detection.errors import DetectionError
+from detection.evaluation import cli as evaluation_cli
+from detection.features import cli as features_cli
+from detection.synth import cli as synth_cli
+from detection.video import cli as video_cli
 
 # Each module has `register(subparsers)`, which adds its subcommands with `set_defaults(func=...)`.
-COMMAND_MODULES = (
-    "detection.video.cli",
-    "detection.synth.cli",
-    "detection.datasets.cli",
-    "detection.training_cli",
-    "detection.evaluation.cli",
-    "detection.features.cli",
-)
+COMMAND_MODULES = (video_cli, synth_cli, datasets_cli, training_cli, evaluation_cli, features_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m detection", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # that part is not built yet
-            raise
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

@@ -42,15 +42,19 @@ def test_web_runs_gunicorn_on_the_real_wsgi_module():
 
 
 def test_workers_consume_the_queues_the_celery_app_declares():
-    from workers.celery_app import app
+    from webapp.celery import app
+    from webapp.jobs.kinds import QUEUES, TASKS
 
     declared = {queue.name for queue in app.conf.task_queues}
     cpu, gpu = command_of("worker-cpu"), command_of("worker-gpu")
-    for command in (cpu, gpu):
-        assert command[:2] == ["celery", "-A"] and "worker" in command
-        assert importlib.import_module(option(command, "-A")) is not None
+    for command in (cpu, gpu, command_of("beat")):
+        assert command[:2] == ["celery", "-A"]
+        started = importlib.import_module(option(command, "-A")).app
+        assert started is app and set(TASKS) <= set(started.tasks), "the worker module must register every task"
+    assert "worker" in cpu and "worker" in gpu and "beat" in command_of("beat")
     assert option(cpu, "-Q") == "cpu" and option(gpu, "-Q") == "gpu"
-    assert {"cpu", "gpu"} <= declared
+    assert declared == set(QUEUES) == {"cpu", "gpu"}
+    assert {spec.queue for spec in TASKS.values()} == declared
     assert option(gpu, "-P") == "solo" and option(gpu, "-c") == "1"
     devices = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
@@ -107,3 +111,14 @@ def test_check_deploy_is_clean_with_production_values():
                             env=env, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_worker_with_a_bad_setting_stops_with_one_line_naming_it(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SKERRY_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--help"],
+                            env=env, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["skerry: environment variable DJANGO_SECRET_KEY is required"]

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from detection.errors import DetectionError
 from webapp.jobs.models import Job
 from workers.progress import HeartbeatThread, JobCancelled, JobError, JobLost, JobReporter, JobTimedOut
 
@@ -63,8 +64,6 @@ def human_duration(seconds: float) -> str:
 
 def describe_error(exc: BaseException) -> str:
     """A message a user can act on: domain errors speak for themselves, others say where to look."""
-    from detection.errors import DetectionError
-
     if isinstance(exc, DetectionError | JobError):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (the worker log has the traceback)"

@@ -25,7 +25,8 @@ from webapp.detectors.models import Detector, ScoreRun
 from webapp.jobs.models import Job
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
-from workers.training import jsonable
+from workers.results import jsonable
+from workers.scoring import score_each
 
 HEADLINE_KEYS = ("frame_auc", "frame_ap", "precision", "recall", "f1", "video_auc", "threshold")
 LABELLED = (Video.Label.NORMAL, Video.Label.ANOMALOUS)
@@ -83,8 +84,6 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
 
 def score_missing(detector: Detector, videos: list[Video], progress: JobReporter) -> list[int]:
     """Score, with the scoring pipeline, the videos that have no ready ScoreRun of this detector."""
-    from workers.scoring import score_each  # loaded when a job runs, as before
-
     done = set(ScoreRun.objects.filter(detector=detector, status=ScoreRun.Status.READY).values_list("video_id", flat=True))
     missing = [v for v in videos if v.pk not in done]
     runs, failures = score_each(

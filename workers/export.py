@@ -23,6 +23,9 @@ from django.conf import settings
 
 from webapp.catalog.models import Mission, Video
 from webapp.jobs.models import Job
+from webapp.reports import exports
+from webapp.reports.access import mission_events
+from webapp.reports.strip import strip_figure
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
 
@@ -71,10 +74,6 @@ def spreadsheet_safe_csv(text: str) -> str:
 
 
 def run_export(job: Job, reporter: JobReporter) -> dict:
-    from webapp.reports import exports
-    from webapp.reports.access import mission_events
-    from webapp.reports.views import strip_figure
-
     mission = Mission.objects.select_related("area").filter(pk=job.mission_id).first()
     if mission is None:
         raise JobError("the mission of this export job was deleted")

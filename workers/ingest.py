@@ -13,11 +13,16 @@ import os
 import shutil
 from pathlib import Path
 
+from celery import group
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from webapp.catalog.models import Video
+from webapp.celery import app
+from webapp.jobs.kinds import HELPER_TASKS
 from webapp.jobs.models import Job
+from webapp.jobs.services import start_scoring
+from workers.claim import describe_error
 from workers.ingest_pieces import MEDIA_UNIT, PiecePlan, finish_all, prepare, work_through
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
@@ -80,13 +85,11 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
         Video.objects.filter(pk=video.pk).update(status=Video.Status.UPLOADED, error="Ingest was cancelled.")
         raise
     except Exception as exc:
-        from workers.claim import describe_error
-
         Video.objects.filter(pk=video.pk).update(status=Video.Status.FAILED, error=describe_error(exc))
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    scoring = _start_scoring(video)
+    scoring = start_scoring(video)
     return {"frames": facts["frames"], "duration": info.duration, "pieces": pieces, "warning": facts["warning"],
             "scoring_job": scoring.pk if scoring else None}
 
@@ -100,17 +103,15 @@ def _ingest_whole(source: Path, staging: Path, fps: float, size, progress) -> di
 
 
 def _ingest_in_pieces(job, source, staging, duration, pieces, fps, size, reporter: JobReporter) -> dict:
-    from celery import group
-
     from detection.video.ranges import join_sample_dirs, split_ranges
-    from workers.tasks import ingest_piece
 
     plan = PiecePlan(source=source, staging=staging, ranges=tuple(split_ranges(duration, pieces)), fps=fps,
                      size=size)
     prepare(plan)
     helpers = min(len(plan.units) - 1, int(job.params.get("helpers", len(plan.units) - 1)))
     if helpers > 0:
-        group(ingest_piece.si(job.pk, job.runs) for _ in range(helpers)).apply_async()
+        helper = app.signature(HELPER_TASKS["ingest_piece"].task, args=(job.pk, job.runs), immutable=True)
+        group(helper.clone() for _ in range(helpers)).apply_async()
     facts = finish_all(plan, reporter, 0.02, 0.9)
     reporter.stage("Joining the pieces")
     piece_units = [unit for unit in plan.units if unit != MEDIA_UNIT]
@@ -172,8 +173,3 @@ def _fill_video(video: Video, info, facts: dict, fps: float) -> None:
         raise JobError(f"this file is the same as “{twin.original_name if twin else 'another video'}” already "
                        "in this mission; delete one of them") from None
 
-
-def _start_scoring(video: Video):
-    from webapp.jobs.services import start_scoring
-
-    return start_scoring(video)

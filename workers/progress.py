@@ -122,14 +122,12 @@ class HeartbeatThread(threading.Thread):
         self.reporter = reporter
         self.interval = float(interval if interval is not None else settings.JOB_HEARTBEAT_SECONDS)
         self.stopped = threading.Event()
-        self.lost = False
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.interval):
                 try:
-                    if not self.reporter.heartbeat():
-                        self.lost = True
+                    if not self.reporter.heartbeat():  # taken over: the run's next report raises JobLost
                         return
                 except DatabaseError:  # a busy or restarting database: reconnect at the next beat
                     log.warning("job %s: heartbeat not written", self.reporter.job_id, exc_info=True)

@@ -19,10 +19,11 @@ from django.utils import timezone
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from workers.claim import describe_error
+from workers.frames import sampled_frames
 from workers.leftovers import remove_leftovers
 from workers.model_cache import cached_detector
 from workers.progress import JobError, JobReporter, JobStopped
-from workers.training import sampled_frames
 
 MATCH_OVERLAP = 0.5  # intersection over union of time spans for a new event to take an old one's review
 
@@ -62,8 +63,6 @@ def score_each(pairs, reporter: JobReporter, stage, failure) -> tuple[list[int],
     """Score (detector, video) pairs one after another, each on its share of the progress bar, with a
     cancellation check before each; a pair that fails gets a failed ScoreRun and a line `failure(d, v, message)`,
     and the others still run. Returns the ids of the runs made and the failure lines."""
-    from workers.claim import describe_error
-
     runs, failures = [], []
     for index, (detector, video) in enumerate(pairs):
         reporter.check_cancelled()

@@ -8,7 +8,6 @@ The model file is written atomically by `Detector.save`; reconstruction grids go
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -20,8 +19,12 @@ from django.utils import timezone
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs.models import Job
+from webapp.jobs.services import start_scoring
+from workers.claim import describe_error
+from workers.frames import sampled_frames
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
+from workers.results import jsonable
 
 VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
 
@@ -38,19 +41,6 @@ def video_record(video: Video):
         label = "anomalous"  # an analyst confirmed an anomaly in it
     return VideoRecord(path=Path(settings.MEDIA_ROOT) / video.file, label=label, split=video.split,
                        intervals=tuple(sorted(intervals, key=lambda i: i.start)), video_id=str(video.pk))
-
-
-def sampled_frames(video: Video):
-    """The video's frames.npy (memory-mapped) and timestamps.npy as SampledFrames; a clear error if missing."""
-    from detection.types import SampledFrames
-
-    media = Path(settings.MEDIA_ROOT)
-    frames_file, times_file = media / video.frames_path, media / video.timestamps_path
-    if not frames_file.exists() or not times_file.exists():
-        raise JobError(f"the sampled frames of “{video.original_name}” (video {video.pk}) are missing; "
-                       "ingest it again")
-    return SampledFrames(frames=np.load(frames_file, mmap_mode="r"), times=np.load(times_file),
-                         source_fps=video.fps or 0.0, warning=video.warning)
 
 
 def split_videos(videos: list[Video], records: dict) -> tuple[list[Video], list[Video]]:
@@ -89,8 +79,6 @@ def run_training(job: Job, reporter: JobReporter) -> dict:
         Detector.objects.filter(pk=detector.pk).update(status=status, error="Training was cancelled.")
         raise
     except Exception as exc:
-        from workers.claim import describe_error
-
         Detector.objects.filter(pk=detector.pk).update(status=Detector.Status.FAILED, error=describe_error(exc))
         raise
     if job.params.get("score_area"):
@@ -193,25 +181,6 @@ def write_reconstructions(folder: Path, reconstructions: dict) -> list[str]:
     return names
 
 
-def jsonable(value):
-    """Plain JSON values: numpy scalars and arrays become numbers and lists, NaN and infinities None."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
-
-
 def _score_area(detector: Detector) -> list[int]:
-    from webapp.jobs.services import start_scoring
-
     jobs = [start_scoring(m, detectors=[detector]) for m in detector.area.missions.all()]
     return [job.pk for job in jobs if job is not None]

@@ -2,100 +2,21 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from detection.errors import TrainingDataError, VideoError
 from detection.evaluation import schema
 from detection.evaluation.cli import plain
-from detection.evaluation.runner import (
-    DetectorSpec,
-    EvaluationSettings,
-    evaluate,
-    file_specs,
-    parse_detectors,
+from detection.evaluation.runner import DetectorSpec, evaluate, file_specs, parse_detectors
+from tests.support.evaluation import (
+    RECORDS,
+    BrightnessDetector,
+    SpyReport,
+    evaluation_settings,
+    frame_loader,
+    record,
+    spy_trainer,
 )
-from detection.thresholds import pick_threshold
-from detection.types import Interval, SampledFrames, VideoRecord, VideoScores, no_progress
-from tests.support.videos import scene_frame
-
-SIDE = 32
-
-
-def _record(name, split, box_from=None, count=12):
-    if box_from is None:
-        return VideoRecord(path=name, label="normal", split=split, video_id=name)
-    interval = Interval(box_from * 0.5, (count - 1) * 0.5, "box")
-    return VideoRecord(path=name, label="anomalous", split=split, intervals=(interval,), video_id=name)
-
-
-RECORDS = [
-    _record("train/a", "train"),
-    _record("train/b", "train"),
-    _record("val/n", "val"),
-    _record("val/x", "val", box_from=6),
-    _record("test/n", "test"),
-    _record("test/x", "test", box_from=4),
-]
-STARTS = {"train/a": 0, "train/b": 12, "val/n": 3, "val/x": 8, "test/n": 5, "test/x": 10}
-
-
-def frame_loader(box=(8, 8, 16)):
-    def load(record):
-        count, start = 12, STARTS[record.video_id]
-        box_from = int(record.intervals[0].start * 2) if record.intervals else None
-        frames = np.stack(
-            [
-                scene_frame(start + i, SIDE, SIDE, box if box_from is not None and i >= box_from else None)
-                for i in range(count)
-            ]
-        )
-        return SampledFrames(frames, np.arange(count) * 0.5)
-
-    return load
-
-
-class BrightnessDetector:
-    """Scores a frame by its mean brightness: the white box raises it."""
-
-    kind = "spy"
-
-    def __init__(self, threshold):
-        self.threshold = threshold
-
-    def score_frames(self, frames, times, progress=no_progress):
-        scores = np.asarray(frames, dtype=np.float64).mean(axis=(1, 2, 3))
-        return VideoScores(times=np.asarray(times), frame_scores=scores, threshold=self.threshold)
-
-
-def spy_trainer(seen):
-    def train(train_items, val_items, *, overrides, progress, seed):
-        seen.append([item.record.video_id for item in [*train_items, *val_items]])
-        scores = np.concatenate(
-            [
-                BrightnessDetector(0).score_frames(i.frames.frames, i.frames.times).frame_scores
-                for i in val_items
-            ]
-        )
-        labels = np.concatenate(
-            [
-                np.arange(len(i.frames.times)) * 0.5
-                >= (i.record.intervals[0].start if i.record.intervals else 1e9)
-                for i in val_items
-            ]
-        )
-        return BrightnessDetector(pick_threshold(scores, labels).value), _Report()
-
-    return train
-
-
-class _Report:
-    train_seconds = 0.25
-    warnings = ()
-
-
-def _settings(*specs):
-    return EvaluationSettings(detectors=tuple(specs), manifest="in-memory")
 
 
 def test_trainers_never_receive_test_videos_and_test_content_cannot_move_thresholds():
@@ -103,7 +24,7 @@ def test_trainers_never_receive_test_videos_and_test_content_cannot_move_thresho
     spec_spy, spec_iforest = DetectorSpec("spy", "spy"), DetectorSpec("iforest", "iforest")
     run = lambda box: evaluate(  # noqa: E731
         RECORDS,
-        _settings(spec_spy, spec_iforest),
+        evaluation_settings(spec_spy, spec_iforest),
         load_frames=_test_box(box),
         trainers={"spy": spy_trainer(seen)},
         show_progress=False,
@@ -127,7 +48,7 @@ def test_a_detector_that_fails_is_reported_and_the_others_still_run():
 
     result = evaluate(
         RECORDS,
-        _settings(DetectorSpec("broken", "broken"), DetectorSpec("spy", "spy")),
+        evaluation_settings(DetectorSpec("broken", "broken"), DetectorSpec("spy", "spy")),
         load_frames=frame_loader(),
         trainers={"broken": broken, "spy": spy_trainer([])},
         show_progress=False,
@@ -142,7 +63,7 @@ def test_a_detector_that_fails_is_reported_and_the_others_still_run():
 def test_the_metrics_document_follows_the_documented_schema():
     result = evaluate(
         RECORDS,
-        _settings(DetectorSpec("spy", "spy"), DetectorSpec("broken", "broken")),
+        evaluation_settings(DetectorSpec("spy", "spy"), DetectorSpec("broken", "broken")),
         load_frames=frame_loader(),
         trainers={"spy": spy_trainer([]), "broken": lambda *a, **k: 1 / 0},
         show_progress=False,
@@ -173,14 +94,14 @@ def test_the_metrics_document_follows_the_documented_schema():
 
 def test_split_problems_are_named():
     no_normal_train = [r for r in RECORDS if r.video_id not in ("train/a", "train/b")] + [
-        _record("train/z", "train", 3)
+        record("train/z", "train", 3)
     ]
     with pytest.raises(TrainingDataError, match="train split has no normal videos"):
-        evaluate(no_normal_train, _settings(DetectorSpec("iforest", "iforest")), load_frames=frame_loader())
+        evaluate(no_normal_train, evaluation_settings(DetectorSpec("iforest", "iforest")), load_frames=frame_loader())
     with pytest.raises(TrainingDataError, match="test split has no normal videos"):
-        evaluate([r for r in RECORDS if r.video_id != "test/n"], _settings(), load_frames=frame_loader())
+        evaluate([r for r in RECORDS if r.video_id != "test/n"], evaluation_settings(), load_frames=frame_loader())
     with pytest.raises(TrainingDataError, match="val split has no videos"):
-        evaluate([r for r in RECORDS if r.split != "val"], _settings(), load_frames=frame_loader())
+        evaluate([r for r in RECORDS if r.split != "val"], evaluation_settings(), load_frames=frame_loader())
 
 
 def test_a_video_that_cannot_be_read_is_named():
@@ -191,11 +112,11 @@ def test_a_video_that_cannot_be_read_is_named():
 
     with pytest.raises(VideoError, match=r"val/x \(val split\): not a video"):
         evaluate(
-            RECORDS, _settings(DetectorSpec("iforest", "iforest")), load_frames=load, show_progress=False
+            RECORDS, evaluation_settings(DetectorSpec("iforest", "iforest")), load_frames=load, show_progress=False
         )
 
 
-def test_parse_detectors_names_kinds_and_settings():
+def test_parse_detectors_names_kinds_andevaluation_settings():
     specs = parse_detectors("cae,base=iforest", epochs=3, settings=["base.n_estimators=50", "cae.loss=mse"])
     assert [(s.name, s.kind, s.overrides) for s in specs] == [
         ("cae", "cae", {"epochs": 3, "loss": "mse"}),
@@ -213,7 +134,7 @@ def test_a_detector_set_to_train_on_train_and_val_still_never_sees_test():
     spec = DetectorSpec("spy", "spy", spec.overrides)
     result = evaluate(
         RECORDS,
-        _settings(spec),
+        evaluation_settings(spec),
         load_frames=frame_loader(),
         trainers={"spy": spy_trainer(seen)},
         show_progress=False,
@@ -233,7 +154,7 @@ def test_an_already_trained_detector_file_is_scored_with_its_own_threshold(tmp_p
     detector, _ = trainer("cae")(train, val, overrides={"epochs": 1, "input_size": 32}, seed=0)
     detector.save(tmp_path / "area.pt")
     result = evaluate(
-        RECORDS, _settings(*file_specs([tmp_path / "area.pt"])), load_frames=load, show_progress=False
+        RECORDS, evaluation_settings(*file_specs([tmp_path / "area.pt"])), load_frames=load, show_progress=False
     )
     entry = result.metrics["detectors"]["file:area"]
     assert entry["status"] == "ok", entry["error"]
@@ -250,17 +171,17 @@ def test_a_setting_at_name_hands_over_the_file_of_a_detector_trained_earlier_in_
             path.write_text("weights")
 
     def first(train_items, val_items, *, overrides, progress, seed):
-        return Saveable(0.5), _Report()
+        return Saveable(0.5), SpyReport()
 
     def second(train_items, val_items, *, overrides, progress, seed):
         path = overrides["cae_detector"]
         received.append((path, open(path).read()))
-        return BrightnessDetector(0.5), _Report()
+        return BrightnessDetector(0.5), SpyReport()
 
     trainers = {"area": first, "user": second}
     result = evaluate(
         RECORDS,
-        _settings(DetectorSpec("cae", "area"), DetectorSpec("mil", "user", {"cae_detector": "@cae"})),
+        evaluation_settings(DetectorSpec("cae", "area"), DetectorSpec("mil", "user", {"cae_detector": "@cae"})),
         load_frames=frame_loader(), trainers=trainers, show_progress=False,
     )
     assert result.metrics["detectors"]["mil"]["status"] == "ok"
@@ -269,7 +190,7 @@ def test_a_setting_at_name_hands_over_the_file_of_a_detector_trained_earlier_in_
     # a name that was not trained before it is a clear error of that detector alone
     result = evaluate(
         RECORDS,
-        _settings(DetectorSpec("mil", "user", {"cae_detector": "@cae"}), DetectorSpec("cae", "area")),
+        evaluation_settings(DetectorSpec("mil", "user", {"cae_detector": "@cae"}), DetectorSpec("cae", "area")),
         load_frames=frame_loader(), trainers=trainers, show_progress=False,
     )
     entry = result.metrics["detectors"]["mil"]

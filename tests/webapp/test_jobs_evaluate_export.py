@@ -18,6 +18,7 @@ from tests.support.seed import make_detector, make_mission, make_user, seed_scor
 from webapp.catalog.models import LabelInterval, Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
+from webapp.jobs.kinds import JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.views import job_json
 from workers.claim import run_job
@@ -49,7 +50,7 @@ def test_start_evaluation_enqueues_after_commit_and_reuses_a_job_under_way(score
         job = services.start_evaluation(detector)
         assert services.start_evaluation(detector) == job
     assert (job.kind, job.detector, job.state) == (Job.Kind.EVALUATE, detector, Job.State.QUEUED)
-    assert len(callbacks) == 1 and services.TASK_NAMES[job.kind] == "skerry.evaluate"
+    assert len(callbacks) == 1 and JOB_KINDS[job.kind].task == "skerry.evaluate"
 
 
 def test_start_export_enqueues_after_commit_and_reuses_a_job_under_way(scored, django_capture_on_commit_callbacks):
@@ -57,7 +58,7 @@ def test_start_export_enqueues_after_commit_and_reuses_a_job_under_way(scored, d
         job = services.start_export(scored)
         assert services.start_export(scored) == job
     assert (job.kind, job.mission, job.state) == (Job.Kind.EXPORT, scored, Job.State.QUEUED)
-    assert len(callbacks) == 1 and services.TASK_NAMES[job.kind] == "skerry.export"
+    assert len(callbacks) == 1 and JOB_KINDS[job.kind].task == "skerry.export"
     services.cancel_job(job)
     with django_capture_on_commit_callbacks(execute=False):
         assert services.start_export(scored) != job, "a cancelled export is not reused"

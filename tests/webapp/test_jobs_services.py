@@ -12,6 +12,7 @@ from django.utils import timezone
 from webapp.catalog.models import Area, Mission, Video
 from webapp.detectors.models import Detector
 from webapp.jobs import services
+from webapp.jobs.kinds import JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.sweep import sweep_jobs
 from workers.claim import claim_job, finish_job, run_job
@@ -35,9 +36,31 @@ def test_it_enqueues_only_after_commit(django_capture_on_commit_callbacks):
 
 
 def test_every_job_kind_has_a_task_and_unknown_kinds_are_refused():
-    assert set(services.TASK_NAMES) == set(Job.Kind)
+    assert set(JOB_KINDS) == set(Job.Kind.values)
     with pytest.raises(ValueError, match="publish"):
         services.start_job("publish")
+    assert not Job.objects.exists()
+
+
+def test_each_message_carries_its_kinds_task_name_and_goes_to_its_queue(
+        video, monkeypatch, django_capture_on_commit_callbacks):
+    from webapp.celery import app
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args, queue, producer=None: sent.append((name, args, queue)))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest = services.start_job("ingest", video=video)
+        score = services.start_job("score", video=video, params={"detectors": [1]})
+        cpu, gpu = services.start_jobs("noop", [{}, {"queue": "gpu"}])
+    assert sent == [("skerry.ingest", [ingest.pk], "cpu"), ("skerry.score", [score.pk], "gpu"),
+                    ("skerry.noop", [cpu.pk], "cpu"), ("skerry.noop", [gpu.pk], "gpu")]
+
+
+def test_it_refuses_a_target_the_kind_does_not_work_on(video):
+    with pytest.raises(ValueError, match="ingest jobs do not work on a mission"):
+        services.start_job("ingest", mission=video.mission)
+    with pytest.raises(ValueError, match="noop jobs do not work on a video"):
+        services.start_job("noop", video=video)
     assert not Job.objects.exists()
 
 
@@ -207,3 +230,19 @@ def test_progress_carries_an_eta(django_capture_on_commit_callbacks):
     job.refresh_from_db()
     assert job.eta_seconds == pytest.approx(30, abs=1) and job.stage == "a quarter"
     assert job.progress == pytest.approx(0.25)
+
+
+def test_the_broker_reader_counts_only_job_messages():
+    import base64
+    import json
+
+    from webapp.jobs.broker import job_id_of
+
+    def message(task, args):
+        body = base64.b64encode(json.dumps([args, {}, {}]).encode()).decode()
+        return {"headers": {"task": task}, "body": body, "properties": {"body_encoding": "base64"}}
+
+    assert job_id_of(message("skerry.score", [7])) == 7
+    assert job_id_of(message("skerry.ingest_piece", [7, 2])) is None, "a helper of a running job, not a queued job"
+    assert job_id_of(message("skerry.sweep", [])) is None
+    assert job_id_of(message("other.task", [7])) is None

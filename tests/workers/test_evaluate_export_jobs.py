@@ -18,8 +18,8 @@ from detection.evaluation import metrics
 from detection.labels import record_frame_labels
 from detection.score_store import load_video_scores
 from detection.types import Interval, VideoRecord
+from tests.support.jobs import TINY_CAE
 from tests.support.seed import make_mission, seed_scored_video
-from tests.workers.test_train_score_pipeline import TINY_CAE
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs import services

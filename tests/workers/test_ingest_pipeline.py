@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.conf import settings
 
+from tests.support.jobs import ingest_job, uploaded_video
 from tests.support.videos import make_video
-from webapp.catalog.models import Area, Mission, Video
+from webapp.catalog.models import Video
 from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
 from workers.claim import run_job
 from workers.ingest import run_ingest
 
 pytestmark = pytest.mark.django_db
-
-
-def uploaded_video(source: Path, name: str = "dawn.mp4") -> Video:
-    area, _ = Area.objects.get_or_create(name="Harbour")
-    mission, _ = Mission.objects.get_or_create(area=area, name="Dawn", date=dt.date(2026, 5, 1))
-    video = Video.objects.create(mission=mission, original_name=name)
-    relative = f"{video.media_dir}/original{source.suffix}"
-    (Path(settings.MEDIA_ROOT) / relative).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source, Path(settings.MEDIA_ROOT) / relative)
-    Video.objects.filter(pk=video.pk).update(file=relative)
-    video.refresh_from_db()
-    return video
-
-
-def ingest_job(video: Video, **params) -> Job:
-    return Job.objects.create(kind=Job.Kind.INGEST, video=video, params={"size": 32, **params})
 
 
 def test_it_ingests_a_video_into_its_folder_and_fills_the_row(tiny_video):

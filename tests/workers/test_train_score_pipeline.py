@@ -9,38 +9,16 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from tests.support.videos import make_video
-from tests.workers.test_ingest_pipeline import ingest_job, uploaded_video
+from tests.support.jobs import TINY_CAE
 from webapp.catalog.models import LabelInterval, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers import model_cache
 from workers.claim import run_job
-from workers.ingest import run_ingest
 from workers.scoring import overlap, run_scoring
 from workers.training import run_training, split_videos, video_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-TINY_CAE = {"input_size": 16, "widths": [8, 16], "stem_stride": 2, "latent_channels": 4, "epochs": 2,
-            "batch_size": 8, "patience": 2, "temporal_window": 1, "normalise_scores": False}
-
-
-@pytest.fixture
-def area_videos(tmp_path):
-    """Two normal videos and one with a white box from 2 s on (labelled with that interval), ingested."""
-    made = []
-    for name, fps, box_from, label in (("n1.mp4", 8, None, "normal"), ("n2.mp4", 10, None, "normal"),
-                                       ("a1.mp4", 8, 2.0, "anomalous")):
-        source = make_video(tmp_path / name, seconds=4.0, fps=fps, box_from=box_from)
-        video = uploaded_video(source, name)
-        assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
-        Video.objects.filter(pk=video.pk).update(label=label)
-        if box_from is not None:
-            LabelInterval.objects.create(video=video, start=box_from, end=4.0)
-        made.append(Video.objects.get(pk=video.pk))
-    return made
-
 
 def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     area = area_videos[0].mission.area

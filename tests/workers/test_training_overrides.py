@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support.jobs import TINY_CAE
 from tests.support.seed import make_mission
-from tests.workers.test_train_score_pipeline import TINY_CAE, area_videos  # noqa: F401 (a fixture)
 from webapp.detectors.models import Detector
 from workers.training import training_overrides
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from tests.support.jobs import TINY_CAE, uploaded_video
 from tests.support.videos import make_video
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -125,8 +126,6 @@ def test_the_beat_sweep_task_requeues_a_dead_run_and_a_worker_finishes_it(celery
 
 
 def test_a_long_video_is_ingested_in_parallel_pieces_on_workers(celery_worker, worker_factory, tmp_path):
-    from tests.workers.test_ingest_pipeline import uploaded_video
-
     helper = worker_factory("helper", queues="cpu")
     try:
         source = make_video(tmp_path / "long.mp4", seconds=6.0, fps=10)
@@ -145,24 +144,24 @@ def test_a_long_video_is_ingested_in_parallel_pieces_on_workers(celery_worker, w
     assert "ingest_piece" in helper.log() or "ingest_piece" in celery_worker.log(), "no helper task was sent"
 
 
-def test_tasks_are_named_and_routed_by_queue():
-    import workers.tasks  # noqa: F401 - registers the tasks, as a worker does at start
+def test_every_task_in_the_table_is_registered_routed_and_limited_as_the_table_says():
+    from webapp.jobs.kinds import TASKS
     from workers.celery_app import app
 
     def queue(name):
         return app.amqp.router.route({}, name)["queue"].name
 
-    assert {"skerry.noop", "skerry.ingest", "skerry.ingest_piece", "skerry.train", "skerry.score",
-            "skerry.sweep"} <= set(app.tasks)
+    assert {name for name in app.tasks if name.startswith("skerry.")} == set(TASKS)
+    for name, spec in TASKS.items():
+        assert queue(name) == spec.queue, name
+        assert (app.tasks[name].soft_time_limit, app.tasks[name].time_limit) == (spec.soft_limit, spec.hard_limit)
+        assert spec.soft_limit < spec.hard_limit, name
     assert [queue(n) for n in ("skerry.ingest", "skerry.train", "skerry.score")] == ["cpu", "gpu", "gpu"]
     assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_acks_late
-    assert app.tasks["skerry.train"].soft_time_limit < app.tasks["skerry.train"].time_limit
 
 
 @pytest.mark.slow
 def test_a_detector_trains_and_scores_a_mission_on_the_worker(celery_worker, tmp_path):
-    from tests.workers.test_ingest_pipeline import uploaded_video
-    from tests.workers.test_train_score_pipeline import TINY_CAE
     from webapp.catalog.models import Video
     from webapp.detectors.models import Detector, ScoreRun
 

@@ -25,9 +25,10 @@ from rest_framework.views import APIView
 from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
-from webapp.catalog import deletion, labelling, pipeline
+from webapp.catalog import deletion, labelling
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
 from webapp.uploads import protocol
@@ -41,11 +42,6 @@ class RolePermission(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return has_role(request.user, VIEWER)
         return has_role(request.user, ADMIN if request.method == "DELETE" else ANALYST)
-
-
-class ServiceUnavailable(APIException):
-    status_code = 503
-    default_detail = "background jobs are not available on this server"
 
 
 class TooManyJobs(APIException):
@@ -163,13 +159,11 @@ class MissionScore(Api, APIView):
         require_role(request.user, Job.role_to_start(Job.Kind.SCORE))
         mission = get_object_or_404(Mission, pk=pk)
         try:
-            job = pipeline.start_scoring(mission, user=request.user)
-        except pipeline.JobsUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            job = services.start_scoring(mission, user=request.user)
         except JobLimitReached as exc:
             raise TooManyJobs(str(exc)) from None
         if job is None:
-            return Response({"detail": pipeline.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": services.NO_DETECTOR}, status=status.HTTP_409_CONFLICT)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -189,10 +183,7 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
         with transaction.atomic():
             detector = serializer.save(area=area, created_by=request.user)
             try:
-                job = pipeline.start_training(detector, user=request.user)
-            except pipeline.JobsUnavailable as exc:
-                transaction.set_rollback(True)
-                raise ServiceUnavailable(str(exc)) from None
+                job = services.start_training(detector, user=request.user)
             except JobLimitReached as exc:
                 transaction.set_rollback(True)
                 raise TooManyJobs(str(exc)) from None

@@ -29,9 +29,9 @@ from detection.datasets.manifest import read_manifest
 from detection.errors import ManifestError, VideoError
 from detection.synth.groundtruth import groundtruth_path
 from detection.types import VideoRecord
-from webapp.catalog import pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.catalog.video_files import probe_video_file, safe_extension
+from webapp.jobs import services
 
 log = logging.getLogger(__name__)
 LINK_MODES = ("hard", "symlink")
@@ -98,7 +98,7 @@ def import_manifest(
                 result.missions.append(missions[name])
         video = _create_video(missions[name], record, checksum, facts[record.video_id], link=link, user=user)
         if start_ingest:
-            _start_ingest(video, user, result)
+            services.start_ingest(video, user=user)
         result.created.append(video)
     if progress:
         progress(1.0, "imported")
@@ -188,12 +188,3 @@ def _place_file(source: Path, target: Path, link: str | None) -> None:
         except OSError as exc:
             log.warning("cannot hard-link %s (%s); copying it instead", source, exc)
     shutil.copyfile(source, target)
-
-
-def _start_ingest(video: Video, user, result: ImportResult) -> None:
-    try:
-        pipeline.start_ingest(video, user=user)
-    except pipeline.JobsUnavailable as exc:
-        video.warning = f"Ingest was not started: {exc}."
-        video.save(update_fields=["warning"])
-        result.warnings.append(f"{video.original_name}: ingest not started ({exc})")

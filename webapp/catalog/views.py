@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
-from webapp.catalog import deletion, labelling, pipeline
+from webapp.catalog import deletion, labelling
 from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Area, Video
 from webapp.detectors.models import Detector
+from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
 
@@ -71,8 +72,8 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
                                            config=form.detector_config(),
                                            is_active=form.cleaned_data["activate"])
         try:
-            pipeline.start_training(detector, user=request.user)
-        except (pipeline.JobsUnavailable, JobLimitReached) as exc:
+            services.start_training(detector, user=request.user)
+        except JobLimitReached as exc:
             transaction.set_rollback(True)
             messages.error(request, f"Could not start training: {exc}.")
             return redirect(the_area)
@@ -134,14 +135,14 @@ def mission_score(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "No video of this mission is ready to score yet.")
         return redirect(the_mission)
     try:
-        job = pipeline.start_scoring(the_mission, user=request.user)
-    except (pipeline.JobsUnavailable, JobLimitReached) as exc:
+        job = services.start_scoring(the_mission, user=request.user)
+    except JobLimitReached as exc:
         messages.error(request, f"Could not start scoring: {exc}.")
+        return redirect(the_mission)
+    if job is None:
+        messages.error(request, services.NO_DETECTOR)
     else:
-        if job is None:
-            messages.error(request, pipeline.NO_DETECTOR)
-        else:
-            messages.success(request, "Scoring queued; progress shows under Jobs.")
+        messages.success(request, "Scoring queued; progress shows under Jobs.")
     return redirect(the_mission)
 
 

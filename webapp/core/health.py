@@ -12,7 +12,8 @@ import shutil
 from django.conf import settings
 from django.db import connection
 
-QUEUES = ("cpu", "gpu")
+from webapp.celery import app
+from webapp.jobs.kinds import QUEUES
 
 
 def check_database() -> dict:
@@ -25,8 +26,6 @@ def check_database() -> dict:
 
 
 def check_broker() -> dict:
-    from workers.celery_app import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -37,8 +36,6 @@ def check_broker() -> dict:
 
 
 def check_workers(timeout: float = 1.0) -> dict:
-    from workers.celery_app import app
-
     try:
         replies = app.control.inspect(timeout=timeout).active_queues() or {}
     except Exception as exc:  # noqa: BLE001

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from django.conf import settings
 
+from webapp.jobs.kinds import JOB_TASK_NAMES, QUEUES
+
 log = logging.getLogger(__name__)
 
 
 def job_id_of(message: dict) -> int | None:
-    """The job id a Celery (protocol 2) message carries, or None for other messages."""
+    """The job id a job's Celery (protocol 2) message carries, or None for other messages (helpers, the sweep)."""
     try:
-        if not str(message.get("headers", {}).get("task", "")).startswith("skerry."):
+        if message.get("headers", {}).get("task") not in JOB_TASK_NAMES:
             return None
         body = message["body"]
         if message.get("properties", {}).get("body_encoding") == "base64":
@@ -52,8 +54,6 @@ def waiting_job_ids() -> set[int] | None:
 
 def _redis_messages() -> list:
     import redis
-
-    from workers.celery_app import QUEUES
 
     prefix = settings.CELERY_KEY_PREFIX  # kombu's own client does not prefix LRANGE/HVALS, so be explicit
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)

@@ -10,25 +10,27 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from webapp.catalog.models import Mission, Video
+from webapp.celery import app
+from webapp.detectors.models import Detector
+from webapp.jobs.kinds import JOB_KINDS, QUEUES
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import check_job_quota
 
 log = logging.getLogger(__name__)
 
-# Celery task name per job kind; queues come from the routes in workers.celery_app. A kind without a task
-# here has no pipeline, and start_job refuses it rather than strand a row.
-TASK_NAMES = {
-    Job.Kind.INGEST: "skerry.ingest",
-    Job.Kind.TRAIN: "skerry.train",
-    Job.Kind.SCORE: "skerry.score",
-    Job.Kind.EVALUATE: "skerry.evaluate",
-    Job.Kind.EXPORT: "skerry.export",
-    Job.Kind.NOOP: "skerry.noop",
-}
-NOOP_QUEUES = ("cpu", "gpu")
+NO_DETECTOR = "No ready, active detector in this area: train one on the area page first."
+
+
+def _checked(kind, targets) -> Job.Kind:
+    """The Job.Kind (ValueError for an unknown one), checked against the targets its row in JOB_KINDS allows."""
+    kind = Job.Kind(kind)
+    extra = sorted(set(targets) - set(JOB_KINDS[kind].targets))
+    if extra:
+        raise ValueError(f"{kind.value} jobs do not work on a {' or '.join(extra)}")
+    return kind
 
 
 def start_job(kind, *, video=None, mission=None, detector=None, params=None, user=None) -> Job:
@@ -36,13 +38,13 @@ def start_job(kind, *, video=None, mission=None, detector=None, params=None, use
 
     A heavy job a person asks for must fit the caps (quotas.check_job_quota), else JobLimitReached.
     """
-    kind = Job.Kind(kind)
-    if kind not in TASK_NAMES:
-        raise ValueError(f"no task runs {kind.value!r} jobs yet")
+    given = (("video", video), ("mission", mission), ("detector", detector))
+    targets = {name: obj for name, obj in given if obj is not None}
+    kind = _checked(kind, targets)
     with transaction.atomic():
         check_job_quota(kind, user, video=video, mission=mission, detector=detector)
         job = Job.objects.create(
-            kind=kind, video=video, mission=mission, detector=detector, params=dict(params or {}),
+            kind=kind, params=dict(params or {}), **targets,
             created_by=user if user is not None and user.is_authenticated else None, enqueued=timezone.now(),
         )
         enqueue_on_commit(job)
@@ -51,9 +53,7 @@ def start_job(kind, *, video=None, mission=None, detector=None, params=None, use
 
 def start_jobs(kind, params_list: list[dict], *, user=None) -> list[Job]:
     """Many target-less jobs at once (batches, benchmarks): one INSERT, one broker connection after commit."""
-    kind = Job.Kind(kind)
-    if kind not in TASK_NAMES:
-        raise ValueError(f"no task runs {kind.value!r} jobs yet")
+    kind = _checked(kind, ())
     now, owner = timezone.now(), user if user is not None and user.is_authenticated else None
     with transaction.atomic():
         jobs = Job.objects.bulk_create(
@@ -70,26 +70,22 @@ def enqueue_on_commit(job: Job) -> None:
 
 
 def send_job_message(job_id: int, kind: str, queue: str | None = None, producer=None) -> None:
-    """Publish the task message for a job. Callers stamp `enqueued` in the update that queued the job."""
-    from workers.celery_app import app
-
-    options = {"queue": queue} if queue else {}
-    app.send_task(TASK_NAMES[Job.Kind(kind)], args=[job_id], producer=producer, **options)
+    """Publish the task message for a job, by task name. Callers stamp `enqueued` in the update that queued it."""
+    spec = JOB_KINDS[Job.Kind(kind)]
+    app.send_task(spec.task, args=[job_id], queue=queue or spec.queue, producer=producer)
 
 
 def send_job_messages(messages: list[tuple[int, str, str | None]]) -> None:
-    from workers.celery_app import app
-
     with app.producer_or_acquire() as producer:
         for job_id, kind, queue in messages:
             send_job_message(job_id, kind, queue, producer=producer)
 
 
-def queue_for(kind: str, params: dict) -> str | None:
-    """An explicit queue for a job, or None to follow the task routes (only noop jobs pick their queue)."""
-    if kind == Job.Kind.NOOP and params.get("queue") in NOOP_QUEUES:
+def queue_for(kind: str, params: dict) -> str:
+    """The queue a job's message goes to: its kind's, except that noop jobs may pick theirs (params["queue"])."""
+    if kind == Job.Kind.NOOP and params.get("queue") in QUEUES:
         return params["queue"]
-    return None
+    return JOB_KINDS[Job.Kind(kind)].queue
 
 
 def cancel_job(job: Job, user=None) -> bool:
@@ -171,9 +167,6 @@ def start_scoring(target, detectors=None, user=None) -> Job | None:
 
     Returns None when there is no ready detector to score with.
     """
-    from webapp.catalog.models import Mission, Video
-    from webapp.detectors.models import Detector
-
     if isinstance(target, Video):
         area, where = target.mission.area, {"video": target}
     elif isinstance(target, Mission):
@@ -191,14 +184,3 @@ def start_scoring(target, detectors=None, user=None) -> Job | None:
                 return job
         return start_job(Job.Kind.SCORE, params={"detectors": ids}, user=user, **where)
 
-
-def jobs_for(*, video=None, detector=None, mission=None):
-    """Jobs about a video, detector or mission (a mission's also include its videos' jobs)."""
-    jobs = Job.objects.select_related("video", "detector", "mission")
-    if video is not None:
-        jobs = jobs.filter(video=video)
-    if detector is not None:
-        jobs = jobs.filter(detector=detector)
-    if mission is not None:
-        jobs = jobs.filter(Q(mission=mission) | Q(video__mission=mission))
-    return jobs

@@ -20,7 +20,7 @@ from detection.labels import record_frame_labels
 from detection.score_store import load_video_scores
 from detection.thresholds import flag_frames
 from detection.types import Interval, VideoRecord
-from webapp.detectors.models import ScoreRun
+from webapp.detectors.models import Detector, ScoreRun
 
 MAX_CURVE_POINTS = 1500
 SLIDER_STEPS = 200
@@ -167,8 +167,6 @@ def class_recall(runs: list[LabelledRun], threshold: float | None) -> dict[str, 
 
 def comparison(detector, runs: list[LabelledRun]) -> list[dict]:
     """For each other detector of the area: both measured on the videos both scored (CAE against MIL)."""
-    from webapp.detectors.models import Detector
-
     others = Detector.objects.filter(area=detector.area).exclude(pk=detector.pk).exclude(threshold=None)
     own_videos = {r.video_id for r in runs}
     pairs = []

@@ -15,15 +15,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, has_role
-from webapp.catalog.models import Video
 from webapp.core.media import stored_file_response
 from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.reports import exports
 from webapp.reports.access import mission_events, mission_for
-from webapp.reports.figures import event_strip_figure, figure_json
+from webapp.reports.figures import figure_json
 from webapp.reports.reviews import ReviewError, review_many
+from webapp.reports.strip import strip_figure
 
 CARDS_PER_PAGE = 48
 EXPORT_JOBS_SHOWN = 3
@@ -71,22 +71,6 @@ class EventFilter:
     def query(self) -> str:
         values = {"detector": self.detector, "review": self.review, "min_score": self.min_score}
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
-
-
-def strip_figure(mission, events) -> dict:
-    """The per-video strip of where the (filtered) events fall, one row per ready video."""
-    by_video: dict[int, list] = {}
-    for event in events:
-        by_video.setdefault(event.score_run.video_id, []).append(
-            {"start": event.start, "end": event.end, "peak_score": event.peak_score,
-             "url": review_url(event.score_run.video_id, event)})
-    videos = mission.videos.filter(status=Video.Status.READY).order_by("original_name", "pk")
-    return event_strip_figure([{"name": f"{v.original_name} #{v.pk}", "duration": v.duration,
-                                "events": by_video.get(v.pk, [])} for v in videos])
-
-
-def review_url(video_id: int, event) -> str:
-    return f"{reverse('video_review', args=[video_id])}?{urlencode({'event': event.pk, 't': f'{event.peak_time:.2f}'})}"
 
 
 @require_GET

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from detection.errors import VideoError
-from webapp.catalog import pipeline
 from webapp.catalog.models import Video
 from webapp.catalog.video_files import probe_video_file, safe_extension
+from webapp.jobs import services
 from webapp.uploads.checksum import final_digest
 from webapp.uploads.models import UploadSession
 from webapp.uploads.protocol import UploadRejected, part_file
@@ -66,12 +66,7 @@ def _create_video(session: UploadSession, path: Path, info: dict, checksum: str)
     try:
         video.file = relative
         video.save(update_fields=["file"])
-        try:
-            pipeline.start_ingest(video, user=session.created_by)
-        except pipeline.JobsUnavailable as exc:
-            video.warning = f"Ingest was not started: {exc}."
-            video.save(update_fields=["warning"])
-            log.warning("video %s uploaded but not ingested: %s", video.pk, exc)
+        services.start_ingest(video, user=session.created_by)
     except BaseException:
         os.replace(target, path)  # the row is rolled back: put the bytes back where the session expects them
         raise

@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from webapp.celery import app
+from webapp.jobs.kinds import QUEUES
 from webapp.jobs.models import Job
 
 
@@ -14,8 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for worker replies")
 
     def handle(self, *args, timeout=2.0, **options):
-        from workers.celery_app import QUEUES, app
-
         inspect = app.control.inspect(timeout=timeout)
         queues = inspect.active_queues() or {}
         active = inspect.active() or {}
