@@ -94,7 +94,7 @@ class Renderer:
             if anomaly.anomaly_class == VANISHED:
                 where = self._object_alpha(anomaly, t, pose)
                 if where is not None and (where[1] >= MASK_ALPHA).any():
-                    masks.append((i, self._full_mask(*where)))
+                    masks.append((i, self._full_mask(where[0], where[1])))
                 continue
             if anomaly.is_frame_level:
                 masks.append((i, np.ones(self.size, dtype=bool)))
@@ -149,7 +149,8 @@ class Renderer:
         rgba = sample_sprite(sprite, px, py, x, y, angle)
         return (slice(v0, v1), slice(u0, u1)), rgba[..., 3], rgba[..., :3]
 
-    def _full_mask(self, window, alpha, rgb=None) -> np.ndarray:
+    def _full_mask(self, window, alpha) -> np.ndarray:
+        """A frame-sized mask that is True inside `window` where the sprite's alpha reaches MASK_ALPHA."""
         mask = np.zeros(self.size, dtype=bool)
         mask[window] = alpha >= MASK_ALPHA
         return mask
