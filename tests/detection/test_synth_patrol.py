@@ -95,6 +95,30 @@ def test_the_sidecar_reads_back_to_the_camera_path_that_rendered_the_frames(patr
             assert error < 4.0 and error < 0.5 * np.abs(video[index + 1] - frame).mean()
 
 
+def test_the_area_map_by_hand_north_is_yaw_0_east_is_yaw_90_and_altitude_follows_the_footprint():
+    area = AreaMap(PATROL.area, 3072)  # 0.25 m per world px, origin at the world's centre (1536, 1536)
+    camera = np.array([[1536.0, 1536.0, -np.pi / 2, 0.625], [1936.0, 1136.0, 0.0, 0.625]])
+    poses = area.poses(camera, np.array([0.0, 1.0]), 1280)
+    assert (poses.latitude[0], poses.longitude[0]) == pytest.approx(PATROL.area.origin)
+    # 400 px east and north are 100 m: 100 / 6,371,008.8 rad of latitude, and of longitude over cos(latitude).
+    assert poses.latitude[1] - poses.latitude[0] == pytest.approx(np.degrees(100 / 6_371_008.8))
+    assert poses.longitude[1] - poses.longitude[0] == pytest.approx(
+        np.degrees(100 / (6_371_008.8 * np.cos(np.radians(59.4213)))))
+    assert poses.yaw == pytest.approx([0.0, 90.0])  # frame up to the north (world -y), then to the east
+    # 0.625 world px per frame px x 1280 px x 0.25 m = 200 m across; half of it over tan(82.1 / 2 degrees).
+    assert poses.rel_alt == pytest.approx([100 / np.tan(np.radians(41.05))] * 2)
+    assert poses.abs_alt - poses.rel_alt == pytest.approx([4.0, 4.0])
+
+
+def test_the_drone_flies_where_its_recorded_yaw_points(patrol_set):
+    for record in read_manifest(patrol_set):
+        poses = read_telemetry(record.telemetry)
+        east, north = AreaMap(SPEC.area, SPEC.world_size).origin.to_metres(poses.latitude, poses.longitude)
+        bearing = np.degrees(np.arctan2(np.diff(east), np.diff(north)))
+        off = (bearing - poses.yaw[:-1] + 180) % 360 - 180
+        assert np.median(np.abs(off)) < 25.0, record.video_id
+
+
 def test_everyday_objects_are_at_the_same_world_place_in_every_flight(patrol_set, scenes):
     listed = json.loads((patrol_set.parent / "area.json").read_text())["fixtures"]
     assert {f["kind"] for f in listed} == {"moored_boat", "parked_car", "buoy"}
