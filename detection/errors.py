@@ -1,5 +1,9 @@
 """The domain errors of `detection`: each carries a message a user can act on."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 
 class DetectionError(Exception):
     """Base class of every error `detection` raises on purpose."""
@@ -27,3 +31,12 @@ class MissingWeightsError(DetectionError):
 
 class TrainingDataError(DetectionError):
     """Training data that cannot train the asked detector (no normal videos, no anomalous ones, ...)."""
+
+
+class TelemetryError(DetectionError):
+    """A telemetry sidecar (DJI .SRT, GPX, CSV) that cannot be read; names the file and the first bad line."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str):
+        self.path, self.line = Path(path), line
+        where = f"{self.path.name} line {line}" if line is not None else self.path.name
+        super().__init__(f"{where}: {message}")

@@ -35,6 +35,7 @@ class VideoRecord:
     split: str = ""
     intervals: tuple[Interval, ...] = ()
     video_id: str = ""  # stable id: the manifest's relative path, or the web app's Video pk
+    telemetry: Path | None = None  # the video's telemetry sidecar (detection.telemetry), if it has one
 
     @property
     def is_anomalous(self) -> bool:

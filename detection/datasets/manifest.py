@@ -7,7 +7,9 @@
 Paths are relative to the manifest's folder. `label` is normal, anomalous or empty (unlabelled); `split`
 train, val, test or empty (filled by `detection.datasets.splits.assign_splits`); `intervals` anomalous spans
 in seconds joined by ';' (a video labelled anomalous without them is a weak label); `classes` one class per
-interval, optional. Extra columns are ignored.
+interval, optional. An optional `telemetry` column names the video's telemetry sidecar (a DJI .SRT, GPX, CSV;
+see `detection.telemetry`), relative like the video; manifests without it read as before. Other extra columns
+are ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from detection.errors import ManifestError, VideoError
 from detection.types import Interval, VideoRecord
 
 COLUMNS = ("video", "label", "split", "intervals", "classes")
+OPTIONAL_COLUMNS = ("telemetry",)
 LABELS = ("normal", "anomalous", "")
 SPLITS = ("train", "val", "test", "")
 DURATION_TOLERANCE = 0.05  # seconds an interval may run past the probed duration (rounding, last frame)
@@ -49,7 +52,7 @@ def read_manifest(path: Path | str, *, check_files: bool = True, probe_durations
     if missing:
         raise ManifestError([f"{path.name} line 1: missing column(s) {', '.join(missing)}; "
                              f"the header must be {','.join(COLUMNS)}"])
-    column = {name: header.index(name) for name in COLUMNS}
+    column = {name: header.index(name) for name in COLUMNS + OPTIONAL_COLUMNS if name in header}
     folder = path.parent.resolve()
     problems: list[str] = []
     records: list[VideoRecord] = []
@@ -58,6 +61,7 @@ def read_manifest(path: Path | str, *, check_files: bool = True, probe_durations
         if not any(cell.strip() for cell in row):
             continue
         cells = {name: (row[i].strip() if i < len(row) else "") for name, i in column.items()}
+        cells.setdefault("telemetry", "")
         where = f"{path.name} line {line}"
         record, row_problems = _read_row(cells, folder, where, check_files, probe_durations)
         if record is not None and record.video_id in seen:
@@ -78,14 +82,23 @@ def _read_row(cells: dict, folder: Path, where: str, check_files: bool, probe_du
     written = cells["video"].replace("\\", "/")
     if not written:
         return None, [f"{where}: the video column is empty"]
-    relative = PurePosixPath(written)
-    if relative.is_absolute() or re.match(r"^[A-Za-z]:", written) or ".." in relative.parts:
-        return None, [f"{where}: {written} escapes the manifest's folder (use a path relative to it, without ..)"]
+    relative, problem = _relative_path(written, where)
+    if problem:
+        return None, [problem]
     video_id = str(relative)
     video_path = folder / Path(*relative.parts)
     exists = video_path.is_file()
     if check_files and not exists:
         problems.append(f"{where}: file not found: {video_id}")
+    telemetry = None
+    if cells["telemetry"]:
+        sidecar, problem = _relative_path(cells["telemetry"].replace("\\", "/"), where)
+        if problem:
+            problems.append(problem)
+        else:
+            telemetry = folder / Path(*sidecar.parts)
+            if check_files and not telemetry.is_file():
+                problems.append(f"{where}: telemetry file not found: {sidecar}")
 
     label = cells["label"].lower()
     if label not in LABELS:
@@ -127,8 +140,17 @@ def _read_row(cells: dict, folder: Path, where: str, check_files: bool, probe_du
         Interval(start, end, classes[i] if len(classes) == len(spans) else "")
         for i, (start, end, _) in enumerate(spans)
     )
-    record = VideoRecord(path=video_path, label=label, split=split, intervals=intervals, video_id=video_id)
+    record = VideoRecord(path=video_path, label=label, split=split, intervals=intervals, video_id=video_id,
+                         telemetry=telemetry)
     return record, problems
+
+
+def _relative_path(written: str, where: str) -> tuple[PurePosixPath | None, str]:
+    """The path as written, or a problem if it leaves the manifest's folder."""
+    relative = PurePosixPath(written)
+    if relative.is_absolute() or re.match(r"^[A-Za-z]:", written) or ".." in relative.parts:
+        return None, f"{where}: {written} escapes the manifest's folder (use a path relative to it, without ..)"
+    return relative, ""
 
 
 def probe_duration(path: Path) -> float:
@@ -164,13 +186,17 @@ def format_seconds(value: float) -> str:
 
 
 def write_manifest(path: Path | str, records: list[VideoRecord]) -> Path:
-    """Write records as a manifest; each path is written relative to the manifest's folder (`video_id` if set)."""
+    """Write records as a manifest; each path is written relative to the manifest's folder (`video_id` if set).
+
+    The `telemetry` column is written only when some record has a sidecar, so other manifests stay as they were.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = path.parent.resolve()
+    with_telemetry = any(record.telemetry is not None for record in records)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS + OPTIONAL_COLUMNS if with_telemetry else COLUMNS)
         for record in records:
             if record.video_id:
                 relative = record.video_id
@@ -180,5 +206,9 @@ def write_manifest(path: Path | str, records: list[VideoRecord]) -> Path:
             classes = ";".join(i.anomaly_class for i in record.intervals)
             if not any(i.anomaly_class for i in record.intervals):
                 classes = ""
-            writer.writerow([relative, record.label, record.split, intervals, classes])
+            row = [relative, record.label, record.split, intervals, classes]
+            if with_telemetry:
+                sidecar = record.telemetry
+                row.append("" if sidecar is None else Path(sidecar).resolve().relative_to(folder).as_posix())
+            writer.writerow(row)
     return path

@@ -41,6 +41,19 @@ SIZE_RANGES = {
     "smoke": (50.0, 170.0),
 }
 COLOUR_MODES = ("swap", "magenta", "grey")
+# The patrol presets' class: an everyday object (a moored boat) that is not there. Its mask is where it would be.
+VANISHED = "vanished"
+# Patrol presets: sizes in frame pixels at 1280 px across and the nominal altitude, drawn log-uniformly; over
+# all classes they run from 6 to 300 px.
+PIXEL_SIZE_RANGES = {
+    "boat": (16.0, 200.0),
+    "person": (6.0, 14.0),
+    "car": (24.0, 40.0),
+    "drone": (6.0, 28.0),
+    "debris": (6.0, 60.0),
+    "fire": (10.0, 120.0),
+    "smoke": (60.0, 300.0),
+}
 
 
 @dataclass
@@ -81,8 +94,12 @@ class Anomaly:
 
 def plan_anomalies(rng: np.random.Generator, world: World, flight: Flight, classes: list[str], *,
                    frame_size: tuple[int, int], wind: tuple[float, float] = (1.0, 0.0),
-                   size_scale: float = 1.0) -> list[Anomaly]:
-    """One anomaly per entry of `classes`, spread over the video so that each comes into view."""
+                   size_scale: float = 1.0, pixel_scale: float | None = None) -> list[Anomaly]:
+    """One anomaly per entry of `classes`, spread over the video so that each comes into view.
+
+    With `pixel_scale` (world px per frame px of a 1280 px wide frame; the patrol presets), sizes are drawn
+    log-uniformly from PIXEL_SIZE_RANGES instead of SIZE_RANGES, and people stand on the rocks or swim.
+    """
     duration = flight.duration
     anomalies = []
     for i, anomaly_class in enumerate(classes):
@@ -95,9 +112,14 @@ def plan_anomalies(rng: np.random.Generator, world: World, flight: Flight, class
             mode = "desert" if anomaly_class == "foreign_scene" else str(rng.choice(COLOUR_MODES))
             anomalies.append(Anomaly(anomaly_class, t_c - length / 2, t_c + length / 2, mode=mode))
             continue
-        lo, hi = SIZE_RANGES[anomaly_class]
-        size = float(rng.uniform(lo, hi) * size_scale)
-        anomalies.append(_place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind))
+        if pixel_scale is None:
+            lo, hi = SIZE_RANGES[anomaly_class]
+            size = float(rng.uniform(lo, hi) * size_scale)
+        else:
+            lo, hi = np.log(PIXEL_SIZE_RANGES[anomaly_class])
+            size = float(np.exp(rng.uniform(lo, hi)) * pixel_scale * size_scale)
+        person_on = str(rng.choice(["land", "water"])) if pixel_scale is not None else "any"
+        anomalies.append(_place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind, person_on))
     _smoke_rises_from_fire(anomalies)
     return anomalies
 
@@ -110,11 +132,11 @@ def _smoke_rises_from_fire(anomalies: list[Anomaly]) -> None:
         smoke.path = smoke.path - smoke.path[0] + fire.path[0]
 
 
-def _place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind) -> Anomaly:
+def _place_object(rng, world, flight, anomaly_class, size, t_c, frame_size, wind, person_on="any") -> Anomaly:
     duration = flight.duration
     if anomaly_class == "car" and world.roads:
         return _car_on_road(rng, world, flight, size)
-    want = {"boat": "water", "debris": "water", "fire": "land", "person": "any", "drone": "any", "smoke": "any"}
+    want = {"boat": "water", "debris": "water", "fire": "land", "person": person_on, "drone": "any", "smoke": "any"}
     where = _find_spot(rng, world, flight.pose(t_c), frame_size, want.get(anomaly_class, "any"))
     angle = float(rng.uniform(0, 2 * np.pi))
     speed = 0.0

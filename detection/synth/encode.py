@@ -21,18 +21,18 @@ X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "threads=1:
 class H264Writer:
     """Context manager: `with H264Writer(path, width=..., height=..., fps=...) as w: w.write(rgb_uint8)`."""
 
-    def __init__(self, path: Path, *, width: int, height: int, fps: int, crf: int = 20):
+    def __init__(self, path: Path, *, width: int, height: int, fps: int, crf: int = 20, keyint: int | None = None,
+                 x264_preset: str = "veryfast"):
         if width % 2 or height % 2:
             raise ValueError(f"H.264 in yuv420p needs an even frame size, got {width}x{height}")
         self.path, self.width, self.height, self.fps, self.crf = Path(path), width, height, fps, crf
+        self.options = x264_options(crf=crf, keyint=keyint, x264_preset=x264_preset)
         self.index = 0
 
     def __enter__(self) -> H264Writer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.container = av.open(str(self.path), "w", options={"movflags": "+faststart"})
-        self.stream = self.container.add_stream(
-            "libx264", rate=self.fps, options=X264_OPTIONS | {"crf": str(self.crf)}
-        )
+        self.stream = self.container.add_stream("libx264", rate=self.fps, options=self.options)
         self.stream.width, self.stream.height, self.stream.pix_fmt = self.width, self.height, "yuv420p"
         self.stream.codec_context.time_base = Fraction(1, self.fps)
         self.stream.codec_context.thread_count = 1
@@ -51,6 +51,15 @@ class H264Writer:
                 self.container.mux(self.stream.encode(None))
         finally:
             self.container.close()
+
+
+def x264_options(*, crf: int, keyint: int | None, x264_preset: str) -> dict[str, str]:
+    """The encoder options: the repeatable settings above, a quality, and (like a drone) a fixed keyframe interval
+    if `keyint` is given, no scene-cut keyframes in between."""
+    options = X264_OPTIONS | {"crf": str(crf), "preset": x264_preset}
+    if keyint is not None:
+        options["x264-params"] += f":keyint={keyint}:min-keyint={keyint}:scenecut=0"
+    return options
 
 
 # BT.601 limited range, rows Y, Cb, Cr; applied to 0..255 RGB, plus the offsets 16, 128, 128.

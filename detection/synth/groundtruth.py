@@ -28,7 +28,8 @@ class GroundTruth:
 
     masks: (N, ceil(h * w / 8)) uint8, np.packbits of each frame's (h, w) union mask.
     object_frame, object_class (index into class_names), object_box (x0, y0, x1, y1; x1, y1 exclusive),
-    object_pixels: one row per anomaly in view per frame.
+    object_pixels: one row per anomaly in view per frame; object_latlon (rows, 2) float64 its latitude and
+    longitude (the patrol presets; NaN for frame-level anomalies), or None where the video has no telemetry.
     """
 
     fps: float
@@ -40,6 +41,7 @@ class GroundTruth:
     object_box: np.ndarray
     object_pixels: np.ndarray
     notes: dict
+    object_latlon: np.ndarray | None = None
 
     @property
     def frame_count(self) -> int:
@@ -112,8 +114,9 @@ class GroundTruth:
         return tuple(sorted(found, key=lambda i: (i.start, i.anomaly_class)))
 
     def save(self, path: Path | str) -> None:
+        extra = {} if self.object_latlon is None else {"object_latlon": self.object_latlon}
         np.savez_compressed(
-            path, version=FORMAT_VERSION, fps=self.fps, size=np.array(self.size),
+            path, version=FORMAT_VERSION, fps=self.fps, size=np.array(self.size), **extra,
             class_names=np.array(self.class_names, dtype=str), masks=self.masks,
             object_frame=self.object_frame, object_class=self.object_class,
             object_box=self.object_box, object_pixels=self.object_pixels,
@@ -129,18 +132,22 @@ class GroundTruthBuilder:
         self.fps, self.size, self.class_names = fps, size, class_names
         self.masks: list[np.ndarray] = []
         self.rows: list[tuple[int, int, int, int, int, int, int]] = []
+        self.latlon: list[tuple[float, float]] = []
+        self.has_latlon = False
 
-    def add_frame(self, objects: list[tuple[str, np.ndarray]]) -> None:
-        """One frame's anomalies in view, as (class, (h, w) bool mask)."""
+    def add_frame(self, objects: list[tuple[str, np.ndarray]], latlon: list[tuple[float, float]] | None = None) -> None:
+        """One frame's anomalies in view, as (class, (h, w) bool mask), and optionally each one's (lat, lon)."""
         frame = len(self.masks)
         union = np.zeros(self.size, dtype=bool)
-        for name, mask in objects:
+        self.has_latlon |= latlon is not None
+        for k, (name, mask) in enumerate(objects):
             ys, xs = np.nonzero(mask)
             if len(xs) == 0:
                 continue
             union |= mask
             box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
             self.rows.append((frame, self.class_names.index(name), *box, len(xs)))
+            self.latlon.append(latlon[k] if latlon is not None else (np.nan, np.nan))
         self.masks.append(np.packbits(union.ravel()))
 
     def build(self, notes: dict | None = None) -> GroundTruth:
@@ -151,6 +158,7 @@ class GroundTruthBuilder:
             object_frame=rows[:, 0].astype(np.int32), object_class=rows[:, 1].astype(np.int16),
             object_box=rows[:, 2:6].astype(np.int32), object_pixels=rows[:, 6].astype(np.int32),
             notes=dict(notes or {}),
+            object_latlon=np.array(self.latlon, dtype=np.float64).reshape(-1, 2) if self.has_latlon else None,
         )
 
 
@@ -166,4 +174,5 @@ def load_groundtruth(video_path: Path | str) -> GroundTruth | None:
             object_frame=data["object_frame"], object_class=data["object_class"],
             object_box=data["object_box"], object_pixels=data["object_pixels"],
             notes=dict(zip((str(k) for k in data["notes_keys"]), (float(v) for v in data["notes_values"]))),
+            object_latlon=data["object_latlon"] if "object_latlon" in data else None,
         )

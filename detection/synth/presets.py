@@ -8,6 +8,11 @@
   `d1/` anomalies are frames of another environment or of wrong colour; `d2/` the area flown from several
   angles and altitudes with objects edited in (every object class in validation and test). Each setting's
   train split holds normal patrols and a few anomalous ones (MIL needs both; the CAE uses normal frames only).
+- `patrol`: drone resolution (1280x720, 60 s, 4 fps, H.264 at a drone's bitrate with a keyframe every 2 s):
+  one area flown on many days along the same route at the same ground speed, each flight with a DJI `.SRT`
+  sidecar. Boats moored at a jetty, cars parked at a cottage and a buoy are there every day (normal); new
+  objects are anomalies, and so is a moored boat gone (`vanished`). Every class in validation and test.
+- `patrol_tiny`: the same at 320x180 for 4 s over three flights, for tests.
 """
 
 from __future__ import annotations
@@ -30,12 +35,26 @@ class VideoPlan:
     altitude: float = 1.0
     reverse: bool = False
     size_scale: float = 1.0  # multiplies the objects' size ranges (anomalies.SIZE_RANGES)
+    day: int = 0  # day of the season (patrol presets: sets the date, the season's vegetation tint)
 
 
 @dataclass(frozen=True)
 class DatasetPlan:
     folder: str  # "" for the output folder itself, else a subfolder with its own manifest.csv
     videos: tuple[VideoPlan, ...]
+
+
+@dataclass(frozen=True)
+class AreaSettings:
+    """Where a patrol preset's area lies on the globe, and the camera that turns a footprint into an altitude."""
+
+    origin: tuple[float, float] = (59.4213, 18.8842)  # latitude, longitude of the world's centre (Stockholm archipelago)
+    metres_per_px: float = 0.25  # metres per world pixel
+    hfov_degrees: float = 82.1  # horizontal field of view (a DJI 24 mm-equivalent lens)
+    takeoff_abs_alt: float = 4.0  # metres above sea level of the take-off point (abs_alt = rel_alt + this)
+    first_day: str = "2026-06-01T09:30:00"  # day 1's take-off, local time as the .SRT writes it
+    days_apart: int = 6  # days between consecutive day numbers
+    season_days: int = 15  # day numbers spanning the season (early summer to early autumn) for the tint
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,10 @@ class Preset:
     footprint: float  # world pixels across the frame width at nominal altitude
     datasets: tuple[DatasetPlan, ...]
     crf: int = 20
+    area: AreaSettings | None = None  # set for patrol presets: fixtures, day looks, telemetry sidecars
+    keyint: int | None = None  # frames between keyframes; None: x264's default
+    x264_preset: str = "veryfast"
+    ripple_step: int = 1  # waves rendered every n-th pixel and interpolated (see render.Renderer)
 
     @property
     def needs_foreign_world(self) -> bool:
@@ -159,7 +182,38 @@ _D2 = DatasetPlan("d2", (
 
 BENCHMARK = Preset("benchmark", 160, 120, 10, 20.0, world_size=1400, footprint=300, datasets=(_D1, _D2))
 
-PRESETS = {preset.name: preset for preset in (TINY, DEMO, BENCHMARK)}
+
+
+def _flight(day: int, split: str, *classes: str) -> VideoPlan:
+    """A patrol flight on `day` of the season; the same route and speed every day, only the day differs."""
+    return VideoPlan(f"day{day:02d}/patrol.mp4", split, classes=classes, day=day)
+
+
+# Train, validation and test days interleave over the season, so no split sees only one part of it.
+_PATROL = DatasetPlan("", (
+    *(_flight(day, "train") for day in (1, 2, 4, 5, 7, 9, 11, 13)),
+    _flight(8, "val"),
+    _flight(3, "val", "boat", "person", "car", "drone", "vanished"),
+    _flight(10, "val", "debris", "fire", "smoke", "person", "boat"),
+    _flight(12, "test"),
+    _flight(6, "test", "person", "fire", "smoke", "car", "vanished"),
+    _flight(14, "test", "boat", "drone", "debris", "person", "boat"),
+))
+
+PATROL = Preset("patrol", 1280, 720, 4, 60.0, world_size=3072, footprint=800, datasets=(_PATROL,), crf=16,
+                area=AreaSettings(), keyint=8, x264_preset="ultrafast", ripple_step=2)
+
+PATROL_TINY = Preset(
+    "patrol_tiny", 320, 180, 4, 4.0, world_size=1024, footprint=260, crf=16, area=AreaSettings(), keyint=8,
+    x264_preset="ultrafast",
+    datasets=(DatasetPlan("", (
+        _flight(1, "train"),
+        _flight(2, "val", "boat", "vanished"),
+        _flight(3, "test", "person", "vanished"),
+    )),),
+)
+
+PRESETS = {preset.name: preset for preset in (TINY, DEMO, BENCHMARK, PATROL, PATROL_TINY)}
 
 
 def get_preset(name: str) -> Preset:

@@ -3,7 +3,9 @@ anomalies, sun glint, cloud shadows, the day's light, vignetting and sensor nois
 
 `Renderer.render(t, index)` returns the frame as (H, W, 3) float32 RGB in 0..1 and, for each anomaly in
 view, its pixel mask (where its alpha is at least `MASK_ALPHA`): the ground truth comes from the same pass
-that draws the pixels, so the two cannot disagree.
+that draws the pixels, so the two cannot disagree. Fixtures (the patrol presets' everyday objects) are drawn
+the same way but are normal, so they get no mask; a `vanished` anomaly is not drawn, and its mask is where
+it would have been.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.synth.anomalies import Anomaly
+from detection.synth.anomalies import VANISHED, Anomaly
 from detection.synth.camera import frame_to_world, view_grid, world_to_frame
 from detection.synth.noise import fractal_noise, sample_periodic, sample_rgba8, smoothstep, upsample
 from detection.synth.patrol import Conditions, Flight
@@ -41,8 +43,10 @@ class Renderer:
     """Frames of one video: a world, the day's flight and conditions, and the anomalies placed in it."""
 
     def __init__(self, world: World, flight: Flight, conditions: Conditions, anomalies: list[Anomaly], *,
-                 size: tuple[int, int], seed: int, textures: Textures, foreign: World | None = None):
-        self.world, self.flight, self.conditions = world, flight, conditions
+                 size: tuple[int, int], seed: int, textures: Textures, foreign: World | None = None,
+                 fixtures: tuple[Anomaly, ...] = (), ripple_step: int = 1):
+        self.world, self.flight, self.conditions, self.fixtures = world, flight, conditions, tuple(fixtures)
+        self.ripple_step = ripple_step  # waves sampled every n-th pixel and interpolated (cheaper at 720p)
         self.anomalies, self.size, self.seed = anomalies, size, seed
         self.textures, self.foreign = textures, foreign
         height, width = size
@@ -63,10 +67,12 @@ class Renderer:
         ramp = float(smoothstep(c.light_change_at, c.light_change_at + 0.3, np.float64(t)))
         return c.gain * (1 + (c.light_change_factor - 1) * ramp)
 
-    def render(self, t: float, index: int, *, skip: tuple[int, ...] = ()) -> tuple[np.ndarray, list]:
+    def render(self, t: float, index: int, *, skip: tuple[int, ...] = (),
+               skip_fixtures: tuple[int, ...] = ()) -> tuple[np.ndarray, list]:
         """Frame `index` at `t` seconds: (H, W, 3) float32 and [(anomaly index, (H, W) bool mask), ...].
 
-        Anomalies whose index is in `skip` are left out (to compare a frame with and without one).
+        Anomalies whose index is in `skip`, and fixtures in `skip_fixtures`, are left out (to compare a frame
+        with and without one).
         """
         c = self.conditions
         height, width = self.size
@@ -77,14 +83,19 @@ class Renderer:
         texture = sample_rgba8((self.foreign if foreign else self.world).texture, wx, wy)
         rgb, water = np.ascontiguousarray(texture[..., :3]), np.ascontiguousarray(texture[..., 3])
 
-        dx, dy = np.cos(c.wave_angle), np.sin(c.wave_angle)
-        ripple = sample_periodic(self.textures.waves, wx * 0.9 + dx * 9 * t, wy * 0.9 + dy * 9 * t)
-        ripple *= 0.6
-        ripple += 0.4 * sample_periodic(self.textures.waves, wy * 0.6 - dy * 5 * t + 97, wx * 0.6 + dx * 5 * t + 31)
+        ripple = self._ripple(wx, wy, t)
         rgb *= (1 + c.wave_amplitude * water * ripple)[..., None]
 
+        for i, fixture in enumerate(self.fixtures):
+            if i not in skip_fixtures:
+                self._draw_object(rgb, water, fixture, t, pose)
         masks = []
         for i, anomaly in active:
+            if anomaly.anomaly_class == VANISHED:
+                where = self._object_alpha(anomaly, t, pose)
+                if where is not None and (where[1] >= MASK_ALPHA).any():
+                    masks.append((i, self._full_mask(where[0], where[1])))
+                continue
             if anomaly.is_frame_level:
                 masks.append((i, np.ones(self.size, dtype=bool)))
                 continue
@@ -111,8 +122,19 @@ class Renderer:
         rgb += self.noise[dy : dy + height, dx : dx + width]
         return np.clip(rgb, 0, 1), masks
 
-    def _draw_object(self, rgb, water, anomaly: Anomaly, t: float, pose) -> np.ndarray | None:
-        """Composite one object into `rgb` (and hide the water under it); its mask, or None if out of view."""
+    def _ripple(self, wx: np.ndarray, wy: np.ndarray, t: float) -> np.ndarray:
+        """The wave pattern on the view's world points (two ripple fields drifting with the wind)."""
+        c, step = self.conditions, self.ripple_step
+        if step > 1:
+            wx, wy = wx[::step, ::step], wy[::step, ::step]
+        dx, dy = np.cos(c.wave_angle), np.sin(c.wave_angle)
+        ripple = sample_periodic(self.textures.waves, wx * 0.9 + dx * 9 * t, wy * 0.9 + dy * 9 * t)
+        ripple *= 0.6
+        ripple += 0.4 * sample_periodic(self.textures.waves, wy * 0.6 - dy * 5 * t + 97, wx * 0.6 + dx * 5 * t + 31)
+        return ripple if step == 1 else upsample(ripple, *self.size)
+
+    def _object_alpha(self, anomaly: Anomaly, t: float, pose):
+        """(frame window, alpha (h, w), rgb (h, w, 3)) of one object's sprite in view, or None if out of view."""
         height, width = self.size
         x, y, angle = anomaly.pose_at(t)
         sprite = anomaly.sprite_at(t)
@@ -125,12 +147,23 @@ class Renderer:
         vv, uu = np.mgrid[v0:v1, u0:u1].astype(np.float32)
         px, py = frame_to_world(pose, uu, vv, self.size)
         rgba = sample_sprite(sprite, px, py, x, y, angle)
-        alpha = rgba[..., 3]
-        window = (slice(v0, v1), slice(u0, u1))
-        rgb[window] = rgb[window] * (1 - alpha[..., None]) + rgba[..., :3] * alpha[..., None]
-        water[window] = water[window] * (1 - alpha)
+        return (slice(v0, v1), slice(u0, u1)), rgba[..., 3], rgba[..., :3]
+
+    def _full_mask(self, window, alpha) -> np.ndarray:
+        """A frame-sized mask that is True inside `window` where the sprite's alpha reaches MASK_ALPHA."""
         mask = np.zeros(self.size, dtype=bool)
         mask[window] = alpha >= MASK_ALPHA
+        return mask
+
+    def _draw_object(self, rgb, water, anomaly: Anomaly, t: float, pose) -> np.ndarray | None:
+        """Composite one object into `rgb` (and hide the water under it); its mask, or None if out of view."""
+        where = self._object_alpha(anomaly, t, pose)
+        if where is None:
+            return None
+        window, alpha, colour = where
+        rgb[window] = rgb[window] * (1 - alpha[..., None]) + colour * alpha[..., None]
+        water[window] = water[window] * (1 - alpha)
+        mask = self._full_mask(window, alpha)
         return mask if mask.any() else None
 
 

@@ -219,3 +219,27 @@ def stamp_sprite(canvas: np.ndarray, sprite: Sprite, x: float, y: float, angle: 
     rgba = sample_sprite(sprite, xs, ys, x, y, angle)
     alpha = rgba[..., 3:]
     canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - alpha) + rgba[..., :3] * alpha
+
+
+def buoy_sprite(size: float) -> Sprite:
+    """A mooring buoy from above: a red disc with a white band and a dark top, `size` pixels across."""
+    n = int(np.ceil(size + 4))
+    xs, ys = _grid(n, n)
+    c = (n - 1) / 2
+    r = np.hypot(xs - c, ys - c)
+    disc = smoothstep(0.5, -0.5, r - size / 2)
+    band = smoothstep(0.5, -0.5, np.abs(r - size * 0.3) - max(size * 0.08, 0.4))
+    top = smoothstep(0.5, -0.5, r - max(size * 0.12, 0.5))
+    layers = [(disc, np.array([0.85, 0.12, 0.08])), (band, np.array([0.95, 0.95, 0.93])),
+              (top, np.array([0.15, 0.12, 0.12]))]
+    return Sprite(_paint(layers, (n, n)), anchor=(c, c))
+
+
+def jetty_sprite(length: float, width: float) -> Sprite:
+    """A wooden jetty along +x, anchored at its landward end: weathered planks with dark seams."""
+    w, h = int(np.ceil(length + 2)), int(np.ceil(width + 2))
+    xs, ys = _grid(h, w)
+    deck = (xs >= 1) & (xs <= length + 1) & (np.abs(ys - (h - 1) / 2) <= width / 2)
+    seams = 0.82 + 0.18 * (np.cos(xs * np.pi / 1.5) > -0.7)
+    wood = np.array([0.52, 0.46, 0.38])[None, None, :] * seams[..., None]
+    return Sprite(_paint([(deck * 1.0, wood)], (h, w)), anchor=(1.0, (h - 1) / 2))

@@ -25,6 +25,7 @@ LICHEN = np.array([0.47, 0.47, 0.40], dtype=np.float32)
 MEADOW = np.array([0.38, 0.44, 0.24], dtype=np.float32)
 FOREST = np.array([0.10, 0.20, 0.10], dtype=np.float32)
 GRAVEL = np.array([0.58, 0.54, 0.47], dtype=np.float32)
+SHORE_BAND = 0.03  # terrain heights above the waterline that the surface's shore channel resolves
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,16 @@ class World:
 
     `land` (H, W) bool; `roads` road centre lines as (K, 2) float arrays of world (x, y);
     `landmark` a world point (x, y) the patrol route passes over (the middle of the main road).
+    `surface` (H, W, 4) uint8 or None: what a day's light and season change (see `detection.synth.seasons`):
+    the terrain normal's x and y (255 * (0.5 + 0.5 n)), the height above the waterline over the shore band
+    (0 at the waterline, 255 at SHORE_BAND and above) and the share of vegetation.
     """
 
     texture: np.ndarray
     land: np.ndarray
     roads: tuple[np.ndarray, ...]
     landmark: tuple[float, float]
+    surface: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -52,8 +57,9 @@ class World:
         return not (0 <= xi < width and 0 <= yi < height) or not self.land[yi, xi]
 
 
-def build_world(seed: int, size: int, *, palette: str = "archipelago") -> World:
-    """Render the world of one area, `size` x `size` world pixels, deterministic for a seed."""
+def build_world(seed: int, size: int, *, palette: str = "archipelago", surface: bool = False) -> World:
+    """Render the world of one area, `size` x `size` world pixels, deterministic for a seed; with `surface`,
+    also the channels a day's sun, tide and season act on (the texture is the same either way)."""
     if palette == "desert":
         return _build_desert(seed, size)
     rng = np.random.default_rng([seed, 1])
@@ -102,7 +108,19 @@ def build_world(seed: int, size: int, *, palette: str = "archipelago") -> World:
     water = (~land).astype(np.float32)
     texture = _to_rgba8(colour, water)
     middle = roads[0][len(roads[0]) // 2] if roads else np.array([size / 2, size / 2])
-    return World(texture=texture, land=land, roads=roads, landmark=(float(middle[0]), float(middle[1])))
+    channels = None
+    if surface:
+        plant_share = vegetation[..., 0] * (1 - 0.6 * forest_share[..., 0]) * land
+        channels = _surface(gx * normal_z, gy * normal_z, elevation, plant_share)
+    return World(texture=texture, land=land, roads=roads, landmark=(float(middle[0]), float(middle[1])),
+                 surface=channels)
+
+
+def _surface(normal_x, normal_y, elevation, plants) -> np.ndarray:
+    shore = np.clip(elevation / SHORE_BAND, 0, 1)
+    stacked = np.stack([0.5 + 0.5 * np.clip(normal_x, -1, 1), 0.5 + 0.5 * np.clip(normal_y, -1, 1), shore,
+                        np.clip(plants, 0, 1)], axis=-1)
+    return (stacked * 255 + 0.5).astype(np.uint8)
 
 
 def _main_island(land: np.ndarray) -> np.ndarray:
