@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.core.middleware.SecurityHeadersMiddleware",
+    "webapp.core.middleware.BadParameterMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -160,9 +161,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only: what the docs and the OpenAPI schema describe (tus PATCH bodies are read raw).
+    "DEFAULT_PARSER_CLASSES": ["webapp.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 100,
+    "DEFAULT_PAGINATION_CLASS": "webapp.api.pagination.BoundedLimitOffsetPagination",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Skerry API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
 

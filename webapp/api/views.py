@@ -27,6 +27,7 @@ from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
 from webapp.catalog import labelling, pipeline
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.core.params import choice_param, id_param
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from webapp.uploads import protocol
@@ -51,11 +52,16 @@ class Api:
     permission_classes = [permissions.IsAuthenticated, RolePermission]
 
 
-def filtered(queryset, request, **params):
-    """Apply ?name=value filters for the query parameters listed (name -> field lookup)."""
-    for name, lookup in params.items():
-        value = request.query_params.get(name)
-        if value not in (None, ""):
+def filtered(queryset, request, ids=(), choices=()):
+    """Apply ?name=value filters: `ids` maps a name to an id lookup, `choices` to (lookup, allowed values).
+
+    A value that is not an id, or not one of the choices, is a 400 (webapp.core.params), never a 500."""
+    params = request.query_params
+    for name, lookup in dict(ids).items():
+        if (value := id_param(params, name)) is not None:
+            queryset = queryset.filter(**{lookup: value})
+    for name, (lookup, allowed) in dict(choices).items():
+        if (value := choice_param(params, name, allowed)) is not None:
             queryset = queryset.filter(**{lookup: value})
     return queryset
 
@@ -73,7 +79,7 @@ class MissionList(Api, generics.ListCreateAPIView):
     serializer_class = s.MissionSerializer
 
     def get_queryset(self):
-        return filtered(Mission.objects.all(), self.request, area="area")
+        return filtered(Mission.objects.all(), self.request, ids={"area": "area"})
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
@@ -93,7 +99,8 @@ class VideoList(Api, generics.ListAPIView):
 
     def get_queryset(self):
         videos = Video.objects.select_related("labelled_by")
-        return filtered(videos, self.request, mission="mission", status="status", label="label")
+        return filtered(videos, self.request, ids={"mission": "mission"}, choices={
+            "status": ("status", Video.Status.values), "label": ("label", Video.Label.values)})
 
 
 class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
@@ -216,9 +223,8 @@ class EventList(Api, generics.ListAPIView):
 
     def get_queryset(self):
         events = Event.objects.select_related("score_run", "reviewer")
-        return filtered(
-            events, self.request, video="score_run__video", mission="score_run__video__mission", review="review"
-        )
+        return filtered(events, self.request, ids={"video": "score_run__video", "mission": "score_run__video__mission"},
+                        choices={"review": ("review", Event.Review.values)})
 
 
 class UploadCreate(Api, APIView):
@@ -243,7 +249,7 @@ class UploadDetail(Api, APIView):
     def head(self, request, upload_id):
         return tus.handle(request, self.session(request, upload_id), None)
 
-    @extend_schema(request=OpenApiTypes.BINARY, responses={204: None, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT})
+    @extend_schema(request={protocol.OFFSET_CONTENT_TYPE: OpenApiTypes.BINARY}, responses={204: None, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT})
     def patch(self, request, upload_id):
         return tus.handle(request, self.session(request, upload_id), request.stream or io.BytesIO())
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from detection.datasets.manifest import unusable_path
 from detection.errors import ManifestError
 from webapp.accounts.roles import ANALYST
 from webapp.catalog.access import get_area_or_404
@@ -37,10 +38,11 @@ def stage(folder: Path, manifest_text: str, files) -> list[str]:
     by_name = {Path(f.name).name: f for f in files}
     problems = []
     for written in manifest_paths(manifest_text):
-        relative = PurePosixPath(written.replace("\\", "/"))
-        if relative.is_absolute() or ".." in relative.parts:
-            problems.append(f"{written}: the path must stay inside the manifest's folder")
+        unusable = unusable_path(written)
+        if unusable:
+            problems.append(unusable)
             continue
+        relative = PurePosixPath(written.replace("\\", "/"))
         upload = by_name.get(relative.name)
         if upload is None:
             problems.append(f"{written}: no uploaded file is called {relative.name}")
@@ -84,4 +86,4 @@ def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(area)
     context = {"area": area, "form": form, "problems": problems, "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
-    return render(request, "catalog/manifest_import.html", context)
+    return render(request, "catalog/manifest_import.html", context, status=400 if problems else 200)
