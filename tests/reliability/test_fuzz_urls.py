@@ -148,3 +148,8 @@ def test_a_report_filter_too_big_for_the_database_is_a_400_that_says_so(client, 
     assert response.status_code == 400 and "detector must be a whole number" in response.content.decode()
     assert client.get(url + "events.csv", {"detector": "abc"}).status_code == 400
 
+
+
+def test_every_number_in_a_path_is_bounded_to_64_bits():
+    unbounded = [route for route, _ in routes() if "<int:" in route]
+    assert not unbounded, f"use <id:...> (webapp.core.converters) in {unbounded}"
