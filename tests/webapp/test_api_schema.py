@@ -18,7 +18,6 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.support.seed import make_mission, make_user, seed_scored_video
-from webapp.catalog.models import Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EXAMPLES_PER_OPERATION = 30
@@ -28,10 +27,9 @@ HERE = Path(__file__).parent
 
 
 @pytest.fixture
-def admin_token(settings) -> str:
-    mission = make_mission()
-    seeded = seed_scored_video(mission, kinds=("cae", "mil"))
-    Video.objects.filter(pk=seeded.video.pk).update(labelled_by=None)  # null fields come back null
+def admin_token() -> str:
+    """Seeded rows for the generated requests to find; the video's labelled_by and the events' reviewer are null."""
+    seed_scored_video(make_mission(), kinds=("cae", "mil"))
     return Token.objects.create(user=make_user("ada", "admin")).key
 
 
