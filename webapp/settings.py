@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from webapp.core.params import MAX_ID
 from webapp.env import (
     ImproperSetting,
     env_bool,
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "webapp.core.middleware.SecurityHeadersMiddleware",
+    "webapp.core.middleware.BadParameterMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -173,11 +175,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies only: what the docs and the OpenAPI schema describe (tus PATCH bodies are read raw).
+    "DEFAULT_PARSER_CLASSES": ["webapp.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "webapp.api.schema.ApiSchema",
     "DEFAULT_PAGINATION_CLASS": "webapp.api.pagination.BoundedLimitOffsetPagination",
-    "PAGE_SIZE": 100,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Skerry API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Skerry API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so that read-only fields are not offered as request fields.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # <id:...> (webapp.core.converters): a whole number that fits a 64-bit column.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID}},
+}
 
 # Security: strict by default, relaxed only for DEBUG on loopback.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,3 +12,5 @@ urlpatterns = [
     path("", include("webapp.reports.urls")),
     path("api/", include("webapp.api.urls")),
 ]
+
+handler404 = "webapp.core.views.not_found"

@@ -28,6 +28,7 @@ SPLITS = ("train", "val", "test", "")
 DURATION_TOLERANCE = 0.05  # seconds an interval may run past the probed duration (rounding, last frame)
 _NUMBER = r"\d+(?:\.\d*)?|\.\d+"
 _INTERVAL = re.compile(rf"^\s*({_NUMBER})\s*-\s*({_NUMBER})\s*$")
+NAME_MAX = 255  # bytes in one file or folder name on Linux and macOS file systems
 
 
 def read_manifest(path: Path | str, *, check_files: bool = True, probe_durations: bool = True) -> list[VideoRecord]:
@@ -146,11 +147,27 @@ def _read_row(cells: dict, folder: Path, where: str, check_files: bool, probe_du
 
 
 def _relative_path(written: str, where: str) -> tuple[PurePosixPath | None, str]:
-    """The path as written, or a problem if it leaves the manifest's folder."""
+    """The path as written (a video's or a sidecar's), or a problem if it cannot name a file in the folder."""
+    unusable = unusable_path(written)
+    if unusable:
+        return None, f"{where}: {unusable}"
+    return PurePosixPath(written.replace("\\", "/")), ""
+
+
+def unusable_path(written: str) -> str | None:
+    """Why a manifest's `video` path cannot name a file inside its folder, or None when it can.
+
+    Checked before the path touches the file system: a NUL makes every os call raise ValueError and a
+    name over NAME_MAX bytes raises OSError, and a path that leaves the folder must never be opened."""
+    written = written.replace("\\", "/")
     relative = PurePosixPath(written)
     if relative.is_absolute() or re.match(r"^[A-Za-z]:", written) or ".." in relative.parts:
-        return None, f"{where}: {written} escapes the manifest's folder (use a path relative to it, without ..)"
-    return relative, ""
+        return f"{written} escapes the manifest's folder (use a path relative to it, without ..)"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in written):
+        return f"{written!r} contains a control character (such as NUL)"
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in relative.parts):
+        return f"{written[:60]}...: a file or folder name is longer than {NAME_MAX} bytes"
+    return None
 
 
 def probe_duration(path: Path) -> float:

@@ -66,7 +66,7 @@ def test_it_names_a_row_whose_file_was_not_uploaded(analyst, area, clips):
 def test_it_refuses_paths_that_leave_the_folder(analyst, area, clips):
     manifest = "video,label,split,intervals,classes\n../a.mp4,normal,,,\n"
     page = post(analyst, area, manifest, clips).content.decode()
-    assert "../a.mp4: the path must stay inside the manifest&#x27;s folder" in page
+    assert "../a.mp4 escapes the manifest&#x27;s folder" in page
     assert not Video.objects.exists()
 
 

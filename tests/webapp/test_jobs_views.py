@@ -69,7 +69,9 @@ def test_the_feed_filters_by_video_detector_and_mission(client, viewer, video):
 
     assert ids(f"video={video.pk}") == [mine.pk]
     assert sorted(ids(f"mission={video.mission.pk}")) == sorted([mine.pk, for_mission.pk])
-    assert ids("detector=999") == [] and ids("video=abc") == []
+    assert ids("detector=999") == []
+    refused = client.get("/jobs/status.json?video=abc")
+    assert refused.status_code == 400 and "video must be a whole number" in refused.json()["detail"]
     assert ids(f"ids={mine.pk}") == [mine.pk]
     job = client.get(f"/jobs/status.json?video={video.pk}").json()["jobs"][0]
     assert job["can_cancel"] is False and job["target"] == "dawn.mp4" and job["state"] == "queued"

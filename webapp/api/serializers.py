@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from webapp.api.fields import StrictModelSerializer
 from webapp.catalog import labelling
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 
 
-class AreaSerializer(serializers.ModelSerializer):
+class AreaSerializer(StrictModelSerializer):
     class Meta:
         model = Area
         fields = ["id", "name", "description", "created"]
 
 
-class MissionSerializer(serializers.ModelSerializer):
+class MissionSerializer(StrictModelSerializer):
     class Meta:
         model = Mission
         fields = ["id", "area", "name", "date", "drone", "operator", "notes", "created"]
@@ -33,8 +34,8 @@ class MissionSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class VideoSerializer(serializers.ModelSerializer):
-    labelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class VideoSerializer(StrictModelSerializer):
+    labelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Video
@@ -56,13 +57,14 @@ class VideoSerializer(serializers.ModelSerializer):
         return instance
 
 
-class IntervalSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class IntervalSerializer(StrictModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = LabelInterval
         fields = ["id", "video", "start", "end", "anomaly_class", "created_by", "created"]
         read_only_fields = ["video", "created_by", "created"]
+        extra_kwargs = {"start": {"min_value": 0}, "end": {"min_value": 0}}
 
     def validate(self, attrs):
         video = self.context.get("video") or self.instance.video
@@ -77,7 +79,7 @@ class IntervalSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class DetectorSerializer(serializers.ModelSerializer):
+class DetectorSerializer(StrictModelSerializer):
     class Meta:
         model = Detector
         fields = [
@@ -87,7 +89,7 @@ class DetectorSerializer(serializers.ModelSerializer):
         read_only_fields = [f for f in fields if f not in ("kind", "name")]
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(StrictModelSerializer):
     class Meta:
         model = Job
         fields = [
@@ -96,10 +98,17 @@ class JobSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class TrainingStartedSerializer(serializers.Serializer):
+    """The answer to POST /api/areas/<id>/detectors/: the new detector and its queued training job."""
+
+    detector = DetectorSerializer()
+    job = JobSerializer()
+
+
+class EventSerializer(StrictModelSerializer):
     video = serializers.IntegerField(source="score_run.video_id", read_only=True)
     detector = serializers.IntegerField(source="score_run.detector_id", read_only=True)
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Event
@@ -109,7 +118,7 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class ScoreRunSerializer(serializers.ModelSerializer):
+class ScoreRunSerializer(StrictModelSerializer):
     class Meta:
         model = ScoreRun
         fields = ["id", "detector", "video", "status", "threshold", "max_score", "frame_count", "error", "finished"]

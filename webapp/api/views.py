@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
@@ -25,8 +25,10 @@ from rest_framework.views import APIView
 from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
+from webapp.api.schema import ErrorSerializer, UploadErrorSerializer, choice_filter, id_filter
 from webapp.catalog import deletion, labelling
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.core.params import choice_param, id_param
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -53,11 +55,16 @@ class Api:
     permission_classes = [permissions.IsAuthenticated, RolePermission]
 
 
-def filtered(queryset, request, **params):
-    """Apply ?name=value filters for the query parameters listed (name -> field lookup)."""
-    for name, lookup in params.items():
-        value = request.query_params.get(name)
-        if value not in (None, ""):
+def filtered(queryset, request, ids=(), choices=()):
+    """Apply ?name=value filters: `ids` maps a name to an id lookup, `choices` to (lookup, allowed values).
+
+    A value that is not an id, or not one of the choices, is a 400 (webapp.core.params), never a 500."""
+    params = request.query_params
+    for name, lookup in dict(ids).items():
+        if (value := id_param(params, name)) is not None:
+            queryset = queryset.filter(**{lookup: value})
+    for name, (lookup, allowed) in dict(choices).items():
+        if (value := choice_param(params, name, allowed)) is not None:
             queryset = queryset.filter(**{lookup: value})
     return queryset
 
@@ -69,13 +76,14 @@ class AreaList(Api, generics.ListCreateAPIView):
     serializer_class = s.AreaSerializer
 
 
+@extend_schema_view(get=extend_schema(parameters=[id_filter("area", "area")]))
 class MissionList(Api, generics.ListCreateAPIView):
     """Missions (?area= filters); POST {"area", "name", "date", "drone", "operator", "notes"} creates one."""
 
     serializer_class = s.MissionSerializer
 
     def get_queryset(self):
-        return filtered(Mission.objects.all(), self.request, area="area")
+        return filtered(Mission.objects.all(), self.request, ids={"area": "area"})
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
@@ -91,6 +99,10 @@ class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
         deletion.delete_mission(instance)
 
 
+@extend_schema_view(get=extend_schema(parameters=[
+    id_filter("mission", "mission"), choice_filter("status", Video.Status.values),
+    choice_filter("label", Video.Label.values),
+]))
 class VideoList(Api, generics.ListAPIView):
     """Videos with their probed facts, ingest status and label (?mission=, ?status=, ?label= filter)."""
 
@@ -98,7 +110,8 @@ class VideoList(Api, generics.ListAPIView):
 
     def get_queryset(self):
         videos = Video.objects.select_related("labelled_by")
-        return filtered(videos, self.request, mission="mission", status="status", label="label")
+        return filtered(videos, self.request, ids={"mission": "mission"}, choices={
+            "status": ("status", Video.Status.values), "label": ("label", Video.Label.values)})
 
 
 class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
@@ -154,7 +167,7 @@ class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
 class MissionScore(Api, APIView):
     """Score the mission's ready videos with the area's active detectors; answers the queued job."""
 
-    @extend_schema(request=None, responses={202: s.JobSerializer, 409: OpenApiTypes.OBJECT, 429: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={202: s.JobSerializer, 409: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request, pk: int):
         require_role(request.user, Job.role_to_start(Job.Kind.SCORE))
         mission = get_object_or_404(Mission, pk=pk)
@@ -167,6 +180,7 @@ class MissionScore(Api, APIView):
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(post=extend_schema(responses={202: s.TrainingStartedSerializer, 429: ErrorSerializer}))
 class AreaDetectors(Api, generics.ListCreateAPIView):
     """An area's detectors; POST {"kind": "cae"|"mil", "name": ...} trains a new one (admin)."""
 
@@ -218,6 +232,9 @@ class VideoScores(Api, APIView):
         return Response(payload)
 
 
+@extend_schema_view(get=extend_schema(parameters=[
+    id_filter("video", "video"), id_filter("mission", "mission"), choice_filter("review", Event.Review.values),
+]))
 class EventList(Api, generics.ListAPIView):
     """Flagged events with their review state (?video=, ?mission=, ?review= filter)."""
 
@@ -225,15 +242,27 @@ class EventList(Api, generics.ListAPIView):
 
     def get_queryset(self):
         events = Event.objects.select_related("score_run", "reviewer")
-        return filtered(
-            events, self.request, video="score_run__video", mission="score_run__video__mission", review="review"
-        )
+        return filtered(events, self.request, ids={"video": "score_run__video", "mission": "score_run__video__mission"},
+                        choices={"review": ("review", Event.Review.values)})
+
+
+TUS_RESUMABLE = OpenApiParameter("Tus-Resumable", {"type": "string", "enum": [protocol.TUS_VERSION]},
+                                 OpenApiParameter.HEADER, required=True)
+UPLOAD_LENGTH = OpenApiParameter("Upload-Length", {"type": "string", "pattern": "^[0-9]{1,19}$"},
+                                 OpenApiParameter.HEADER, required=True, description="The file's size in bytes.")
+UPLOAD_OFFSET = OpenApiParameter("Upload-Offset", {"type": "string", "pattern": "^[0-9]{1,19}$"},
+                                 OpenApiParameter.HEADER, required=True)
+UPLOAD_METADATA = OpenApiParameter("Upload-Metadata", str, OpenApiParameter.HEADER,
+                                   description="filename <base64 of the name>")
 
 
 class UploadCreate(Api, APIView):
     """tus creation: POST with Upload-Length and Upload-Metadata; the answer's Location is the upload URL."""
 
-    @extend_schema(request=None, responses={201: None, 413: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, parameters=[TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA], responses={
+        201: OpenApiResponse(description="Created; the Location header is the upload's URL."),
+        **{code: UploadErrorSerializer for code in (400, 412, 413, 507)},
+    })
     def post(self, request, pk: int):
         mission = get_object_or_404(Mission, pk=pk)
         return tus.create(request, mission, "api_upload")
@@ -252,11 +281,12 @@ class UploadDetail(Api, APIView):
     def head(self, request, upload_id):
         return tus.handle(request, self.session(request, upload_id), None)
 
-    @extend_schema(request=OpenApiTypes.BINARY, responses={204: None, 409: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT})
+    @extend_schema(request={protocol.OFFSET_CONTENT_TYPE: OpenApiTypes.BINARY}, parameters=[TUS_RESUMABLE, UPLOAD_OFFSET],
+                   responses={204: None, **{code: UploadErrorSerializer for code in (400, 409, 410, 412, 413, 415, 507)}})
     def patch(self, request, upload_id):
         return tus.handle(request, self.session(request, upload_id), request.stream or io.BytesIO())
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, parameters=[TUS_RESUMABLE], responses={204: None, 412: UploadErrorSerializer})
     def delete(self, request, upload_id):
         return tus.handle(request, self.session(request, upload_id), None)
 

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from detection.datasets.manifest import unusable_path
 from detection.errors import ManifestError
 from webapp.accounts.roles import ANALYST
 from webapp.catalog.access import get_area_or_404
@@ -40,10 +41,11 @@ def stage(folder: Path, manifest_text: str, files) -> list[str]:
     by_name = {Path(f.name).name: f for f in files}
     problems = []
     for written in manifest_paths(manifest_text):
-        relative = PurePosixPath(written.replace("\\", "/"))
-        if relative.is_absolute() or ".." in relative.parts:
-            problems.append(f"{written}: the path must stay inside the manifest's folder")
+        unusable = unusable_path(written)
+        if unusable:
+            problems.append(unusable)
             continue
+        relative = PurePosixPath(written.replace("\\", "/"))
         upload = by_name.get(relative.name)
         if upload is None:
             problems.append(f"{written}: no uploaded file is called {relative.name}")
@@ -102,7 +104,8 @@ def manifest_import(request: HttpRequest, pk: int) -> HttpResponse:
                 f"{len(result.existing)} already in the area were skipped."
             )
             return redirect(area)
-    return render(request, "catalog/manifest_import.html", page_context(area, form, problems))
+    return render(request, "catalog/manifest_import.html", page_context(area, form, problems),
+                  status=400 if problems else 200)
 
 
 def page_context(area, form, problems: list[str]) -> dict:

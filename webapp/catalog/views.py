@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from webapp.catalog import deletion, labelling
 from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Area, Video
+from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -184,9 +184,9 @@ def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _json_body(request: HttpRequest) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationError("the request body is not valid JSON") from None
+        body = parse_json_body(request.body or b"{}")
+    except BadParameter as exc:
+        raise ValidationError(str(exc)) from None
     if not isinstance(body, dict):
         raise ValidationError("the request body must be a JSON object")
     return body

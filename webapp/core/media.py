@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.http import require_safe
 
 from webapp.catalog.access import get_video_or_404
+from webapp.core.params import BadParameter, quoted
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 BLOCK = 256 * 1024
@@ -34,6 +35,7 @@ DOWNLOAD_TYPES = {".json": "application/json", ".zip": "application/zip", ".csv"
 OPAQUE_TYPE = "application/octet-stream"
 # Should a stored file be opened as a document anyway, it runs in a sandbox with nothing allowed.
 MEDIA_CSP = "sandbox; default-src 'none'"
+NAME_MAX = 255  # bytes in one path component on the file systems media lives on
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -69,9 +71,16 @@ def read_span(path: Path, first: int, last: int):
 
 
 def media_file(video, name: str) -> Path:
+    """The file `name` inside the video's folder; 404 when it is not there, 400 when it cannot be a name."""
+    if "\0" in name or any(len(part.encode()) > NAME_MAX for part in name.split("/")):
+        raise BadParameter(f"{quoted(name)} cannot be a media file name (a NUL, or a part over {NAME_MAX} bytes)")
     folder = (Path(settings.MEDIA_ROOT) / video.media_dir).resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder) or not path.is_file():
+    try:
+        path = (folder / name).resolve()
+        found = path.is_relative_to(folder) and path.is_file()
+    except OSError:  # e.g. a path longer than the system allows in all
+        found = False
+    if not found:
         raise Http404("no such media file")
     return path
 

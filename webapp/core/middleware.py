@@ -1,6 +1,11 @@
-"""Security headers Django does not set itself: a Content-Security-Policy with no inline scripts."""
+"""Security headers Django does not set itself (a Content-Security-Policy with no inline scripts), and the
+400 answer to a query parameter or body that cannot be read (`webapp.core.params.BadParameter`)."""
 
 from __future__ import annotations
+
+from django.http import HttpResponseBadRequest, JsonResponse
+
+from webapp.core.params import BadParameter
 
 CSP = "; ".join(
     [
@@ -28,3 +33,23 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class BadParameterMiddleware:
+    """Answer BadParameter, raised by a page or an API view, with a 400 and its message instead of a 500.
+
+    Browsers (Accept: text/html) get the message as text; everyone else, the API's callers and the pages'
+    fetch() calls among them, DRF's error shape {"detail": message}."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, BadParameter):
+            return None
+        if "text/html" in request.headers.get("Accept", "") and not request.path.startswith("/api/"):
+            return HttpResponseBadRequest(str(exception), content_type="text/plain; charset=utf-8")
+        return JsonResponse({"detail": str(exception)}, status=400)

@@ -5,5 +5,5 @@ from webapp.core import media, views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
-    path("media/videos/<int:video_id>/<path:name>", media.video_media, name="video_media"),
+    path("media/videos/<id:video_id>/<path:name>", media.video_media, name="video_media"),
 ]

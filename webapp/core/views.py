@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -46,3 +47,10 @@ def dashboard(request):
         "active_jobs": Job.objects.filter(state__in=Job.ACTIVE_STATES)[:10],
     }
     return render(request, "core/dashboard.html", context)
+
+
+def not_found(request: HttpRequest, exception) -> HttpResponse:
+    """The 404 of a URL that matches no route: JSON under /api/, as the API's own 404s and its schema say."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

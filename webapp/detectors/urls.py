@@ -3,10 +3,10 @@ from django.urls import path
 from webapp.detectors import views
 
 urlpatterns = [
-    path("detectors/<int:pk>/", views.detector, name="detector"),
-    path("detectors/<int:pk>/active", views.detector_active, name="detector_active"),
-    path("detectors/<int:pk>/evaluate", views.detector_evaluate, name="detector_evaluate"),
-    path("detectors/<int:pk>/evaluations/<int:job>/<str:name>", views.detector_evaluation_file,
+    path("detectors/<id:pk>/", views.detector, name="detector"),
+    path("detectors/<id:pk>/active", views.detector_active, name="detector_active"),
+    path("detectors/<id:pk>/evaluate", views.detector_evaluate, name="detector_evaluate"),
+    path("detectors/<id:pk>/evaluations/<id:job>/<str:name>", views.detector_evaluation_file,
          name="detector_evaluation_file"),
-    path("detectors/<int:pk>/recon/<int:epoch>.png", views.detector_reconstruction, name="detector_reconstruction"),
+    path("detectors/<id:pk>/recon/<id:epoch>.png", views.detector_reconstruction, name="detector_reconstruction"),
 ]

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, VIEWER, require_role, role_allows, role_of, role_required
+from webapp.core.params import id_param, parse_id
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
@@ -20,19 +21,15 @@ FILTERS = ("video", "detector", "mission")
 
 
 def filtered_jobs(params) -> tuple:
-    """Jobs narrowed by ?video=, ?detector=, ?mission=, ?state=, ?kind=, ?ids=1,2 (bad values: no match)."""
+    """Jobs narrowed by ?video=, ?detector=, ?mission=, ?state=, ?kind=, ?ids=1,2; a bad id is a 400."""
     jobs = Job.objects.select_related("video", "detector", "mission")
-    try:
-        for name in ("video", "detector"):
-            if params.get(name):
-                jobs = jobs.filter(**{f"{name}_id": int(params[name])})
-        if params.get("mission"):
-            mission = int(params["mission"])
-            jobs = jobs.filter(Q(mission_id=mission) | Q(video__mission_id=mission))
-        if params.get("ids"):
-            jobs = jobs.filter(pk__in=[int(i) for i in params["ids"].split(",") if i])
-    except ValueError:
-        return Job.objects.none()
+    for name in ("video", "detector"):
+        if (value := id_param(params, name)) is not None:
+            jobs = jobs.filter(**{f"{name}_id": value})
+    if (mission := id_param(params, "mission")) is not None:
+        jobs = jobs.filter(Q(mission_id=mission) | Q(video__mission_id=mission))
+    if params.get("ids"):
+        jobs = jobs.filter(pk__in=[parse_id(i, "ids") for i in params["ids"].split(",") if i])
     if params.get("state") in Job.State.values:
         jobs = jobs.filter(state=params["state"])
     if params.get("kind") in Job.Kind.values:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from detection.score_store import load_reconstruction
 from webapp.accounts.roles import ANALYST, has_role
 from webapp.core.middleware import CSP
+from webapp.core.params import BadParameter, id_param, parse_json_body
 from webapp.reports import images
 from webapp.reports.access import event_for, event_to_review, score_run_for, video_for
 from webapp.reports.figures import figure_json
@@ -56,8 +57,10 @@ def video_review(request, pk: int):
 def _focus(request) -> dict:
     """Where the page starts: ?event= selects an event, ?t= a time (seconds); anything else is ignored."""
     focus = {"event": None, "t": None}
-    if request.GET.get("event", "").isdigit():
-        focus["event"] = int(request.GET["event"])
+    try:
+        focus["event"] = id_param(request.GET, "event")
+    except BadParameter:
+        pass
     try:
         t = float(request.GET.get("t", ""))
     except ValueError:
@@ -72,9 +75,9 @@ def event_review(request, pk: int):
     event = event_to_review(request, pk)
     if request.content_type == "application/json":
         try:
-            body = json.loads(request.body or b"{}")
-        except json.JSONDecodeError:
-            return JsonResponse({"error": "the body is not valid JSON"}, status=400)
+            body = parse_json_body(request.body or b"{}")
+        except BadParameter as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
     else:
         body = request.POST
     if not hasattr(body, "get"):

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, has_role
 from webapp.core.media import stored_file_response
+from webapp.core.params import BadParameter, id_param
 from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -35,18 +36,26 @@ class EventFilter:
     def __init__(self, params, mission):
         self.errors: list[str] = []
         self.detectors = Detector.objects.filter(score_runs__video__mission=mission).distinct().order_by("kind", "pk")
-        self.detector = self._int(params.get("detector", ""), "detector")
+        self.detector = self._id(params, "detector")
         self.review = params.get("review", "")
         if self.review and self.review not in Event.Review.values:
             self.errors.append(f"unknown review state {self.review!r}")
             self.review = ""
         self.min_score = self._float(params.get("min_score", ""), "minimum score")
 
-    def _int(self, text: str, name: str) -> int | None:
+    @classmethod
+    def strict(cls, params, mission) -> EventFilter:
+        """The filters of a download, where there is no page to show errors on: a bad value is a 400."""
+        filters = cls(params, mission)
+        if filters.errors:
+            raise BadParameter("; ".join(filters.errors))
+        return filters
+
+    def _id(self, params, name: str) -> int | None:
         try:
-            return int(text) if text else None
-        except ValueError:
-            self.errors.append(f"the {name} must be a number, not {text!r}")
+            return id_param(params, name)
+        except BadParameter as exc:
+            self.errors.append(str(exc))
             return None
 
     def _float(self, text: str, name: str) -> float | None:
@@ -88,7 +97,8 @@ def mission_report(request, pk: int):
         "export_jobs": Job.objects.filter(kind=Job.Kind.EXPORT, mission=mission)[:EXPORT_JOBS_SHOWN],
         "export_filter": f"mission={mission.pk}&kind={Job.Kind.EXPORT}&limit={EXPORT_JOBS_SHOWN}",
     }
-    return render(request, "reports/mission_report.html", context)
+    # Bad filter values are shown on the page above the unfiltered events, with a 400 status.
+    return render(request, "reports/mission_report.html", context, status=400 if filters.errors else 200)
 
 
 @require_POST
@@ -112,7 +122,7 @@ def mission_report_review(request, pk: int):
 @require_GET
 def mission_events_csv(request, pk: int):
     mission = mission_for(request, pk)
-    filters = EventFilter(request.GET, mission)
+    filters = EventFilter.strict(request.GET, mission)
     response = HttpResponse(exports.events_csv(exports.event_rows(filters.apply(mission_events(mission)))),
                             content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-events.csv"'
@@ -122,7 +132,7 @@ def mission_events_csv(request, pk: int):
 @require_GET
 def mission_events_json(request, pk: int):
     mission = mission_for(request, pk)
-    filters = EventFilter(request.GET, mission)
+    filters = EventFilter.strict(request.GET, mission)
     rows = exports.event_rows(filters.apply(mission_events(mission)))
     response = JsonResponse({"mission": exports.mission_json(mission), "events": rows})
     response["Content-Disposition"] = f'attachment; filename="mission-{mission.pk}-events.json"'
@@ -132,7 +142,7 @@ def mission_events_json(request, pk: int):
 @require_GET
 def mission_report_html(request, pk: int):
     mission = mission_for(request, pk)
-    filters = EventFilter(request.GET, mission)
+    filters = EventFilter.strict(request.GET, mission)
     events = filters.apply(mission_events(mission))
     html = exports.standalone_report(mission, events, strip_figure(mission, events))
     response = HttpResponse(html, content_type="text/html; charset=utf-8")

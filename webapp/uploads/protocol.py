@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import F, Sum
 from django.http import HttpResponse, JsonResponse
 
+from webapp.core.params import MAX_ID, MAX_ID_DIGITS
 from webapp.uploads import checksum
 from webapp.uploads.models import UploadSession
 
@@ -98,8 +99,14 @@ def display_name(raw: str) -> str:
 
 
 def parse_length(value: str | None, name: str) -> int:
+    """A byte count or offset header: ASCII digits that fit a 64-bit column (the database keeps them).
+
+    Longer numbers are refused before int(): Python will not convert 4,300+ digits, and a float of 309+
+    digits (for the size in messages) overflows."""
     if value is None or not (value.isascii() and value.isdigit()):
         raise UploadRejected(400, f"{name} must be a non-negative whole number of bytes")
+    if len(value) > MAX_ID_DIGITS or int(value) > MAX_ID:
+        raise UploadRejected(400, f"{name} is too large: at most {MAX_ID} bytes")
     return int(value)
 
 
