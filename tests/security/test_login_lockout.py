@@ -140,7 +140,7 @@ def test_the_counters_are_in_the_database_not_in_process_memory(client, sec_view
     assert not any("sec_viewer" in key for key in stored), "usernames are stored as digests"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_failures_counted_by_another_process_lock_this_one(settings, tmp_path):
     make_account("sec_viewer")
     from django.db import connection

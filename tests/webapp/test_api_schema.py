@@ -75,5 +75,5 @@ def test_the_schema_types_the_list_filters_and_bounds_the_pages(schema):
 def test_the_schema_lists_the_error_answers(schema):
     assert set(schema["paths"]["/api/missions/{id}/"]["patch"]["responses"]) == {
         "200", "400", "401", "403", "404", "415"}
-    assert {"409", "503"} <= set(schema["paths"]["/api/missions/{id}/score/"]["post"]["responses"])
+    assert {"409", "429"} <= set(schema["paths"]["/api/missions/{id}/score/"]["post"]["responses"])
     assert "202" in schema["paths"]["/api/areas/{id}/detectors/"]["post"]["responses"]

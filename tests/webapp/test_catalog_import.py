@@ -92,7 +92,7 @@ def test_it_refuses_files_that_are_not_videos_and_keeps_none_of_them(analyst, ar
                "day01/report.html,,,,\n"
     response = post(analyst, area, manifest, {"a.mp4": clips["a.mp4"], **PLANTED})
     page = response.content.decode()
-    assert response.status_code == 200 and "Nothing was imported" in page
+    assert response.status_code == 400 and "Nothing was imported" in page
     for name, data in PLANTED.items():
         assert escape(f"day01/{name}: {expected_refusal(tmp_path, name, data)}") in page
     assert not Video.objects.exists() and not Mission.objects.exists()

@@ -33,4 +33,7 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         for parameter in parameters:
             low, high = bounds[parameter["name"]]
             parameter["schema"].update(minimum=low, maximum=high)
+            if parameter["name"] == self.limit_query_param:
+                parameter["description"] = (f"Number of results to return per page (default {self.default_limit}, "
+                                             f"at most {self.max_limit}; a larger limit is a 400).")
         return parameters
