@@ -261,7 +261,7 @@ class UploadCreate(Api, APIView):
 
     @extend_schema(request=None, parameters=[TUS_RESUMABLE, UPLOAD_LENGTH, UPLOAD_METADATA], responses={
         201: OpenApiResponse(description="Created; the Location header is the upload's URL."),
-        **{code: UploadErrorSerializer for code in (400, 412, 413, 507)},
+        **{code: UploadErrorSerializer for code in (400, 412, 413, 429, 507)},
     })
     def post(self, request, pk: int):
         mission = get_object_or_404(Mission, pk=pk)
