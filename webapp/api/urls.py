@@ -17,6 +17,7 @@ urlpatterns = [
     path("videos/", views.VideoList.as_view(), name="api_videos"),
     path("videos/<int:pk>/", views.VideoDetail.as_view(), name="api_video"),
     path("videos/<int:pk>/intervals/", views.IntervalList.as_view(), name="api_video_intervals"),
+    path("videos/<int:pk>/telemetry/", views.VideoTelemetry.as_view(), name="api_video_telemetry"),
     path("videos/<int:pk>/scores/", views.VideoScores.as_view(), name="api_video_scores"),
     path("intervals/<int:pk>/", views.IntervalDetail.as_view(), name="api_interval"),
     path("events/", views.EventList.as_view(), name="api_events"),
