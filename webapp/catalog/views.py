@@ -113,6 +113,7 @@ def mission(request: HttpRequest, pk: int) -> HttpResponse:
         "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
         "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
         "upload_chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
     }
     return render(request, "catalog/mission.html", context)
 
