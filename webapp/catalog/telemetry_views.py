@@ -1,8 +1,10 @@
 """Telemetry on the pages: attach a sidecar to a video (its page, or the mission's upload box by file name) and
 the pose table the video page interpolates at the player's time.
 
-A sidecar is small, so it comes as a plain multipart POST (field `file`), refused from its Content-Length
-before Django spools it when it is over TELEMETRY_MAX_BYTES.
+A sidecar is small, so it comes as a plain multipart POST (field `file`), refused from its Content-Length when
+it is over TELEMETRY_MAX_BYTES. For an API token client that is before the body is read; a page's POST has
+already been parsed by Django's CSRF check (it looks for the form's token), which spools a large file to a
+temporary file that Django removes after the request, so a front proxy's body limit is still worth having.
 """
 
 from __future__ import annotations
