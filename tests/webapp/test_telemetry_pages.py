@@ -147,3 +147,41 @@ def test_the_pose_table_goes_only_to_those_who_may_see_the_video(analyst, viewer
     anonymous = Client().get(url)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
     assert login(viewer).get(reverse("video_poses", args=[video.pk + 1])).status_code == 404
+
+
+def test_the_mission_page_says_which_videos_have_telemetry_and_why_one_has_none(analyst, mission, srt):
+    read = Video.objects.create(mission=mission, original_name="DJI_0042.MP4")
+    refused = Video.objects.create(mission=mission, original_name="DJI_0043.MP4")
+    client = login(analyst)
+    send_to_mission(client, mission, "DJI_0042.SRT", srt)
+    send_to_mission(client, mission, "DJI_0043.SRT", MALFORMED_SRT.encode())
+    page = client.get(mission.get_absolute_url()).content.decode()
+    assert page.count('data-field="telemetry"') == 1 and "telemetry: 5 poses" in page
+    assert "“DJI_0043.SRT” line 5: [latitude: 59.3x] is not a number" in page
+    assert Video.objects.get(pk=read.pk).has_telemetry and not Video.objects.get(pk=refused.pk).has_telemetry
+    assert f'data-telemetry-endpoint="{reverse("mission_telemetry", args=[mission.pk])}"' in page
+
+
+GPX = """<?xml version="1.0"?>
+<gpx version="1.1"><trk><trkseg>
+<trkpt lat="59.3" lon="18.9"><ele>62.5</ele><time>2026-06-01T10:00:00Z</time></trkpt>
+<trkpt lat="59.301" lon="18.902"><ele>63.5</ele><time>2026-06-01T10:00:01Z</time></trkpt>
+</trkseg></trk></gpx>
+"""
+CSV = "time,lat,lon,alt,yaw\n0,59.3,18.9,60,90\n1,59.301,18.902,61,100\n"
+
+
+@pytest.mark.parametrize(("name", "text", "shown"), [
+    ("flight.gpx", GPX, {"latitude": "59.300000°", "abs_alt": "62.5 m", "rel_alt": "–", "heading": "–"}),
+    ("flight.csv", CSV, {"longitude": "18.900000°", "rel_alt": "60.0 m", "abs_alt": "–", "heading": "090.0° E"}),
+])
+def test_gpx_and_csv_sidecars_show_what_they_record_and_a_dash_for_the_rest(analyst, mission, name, text, shown):
+    video = Video.objects.create(mission=mission, original_name="flight.mp4")
+    client = login(analyst)
+    client.post(reverse("video_telemetry", args=[video.pk]), sidecar(name, text.encode()))
+    assert Video.objects.get(pk=video.pk).telemetry_file == f"videos/{video.pk}/telemetry{name[-4:]}"
+    page = client.get(video.get_absolute_url()).content.decode()
+    for field, value in shown.items():
+        assert f'data-pose="{field}">{value}<' in page, field
+    columns = client.get(reverse("video_poses", args=[video.pk])).json()["columns"]
+    assert (columns["rel_alt"] if name.endswith("gpx") else columns["abs_alt"]) == [None, None]
