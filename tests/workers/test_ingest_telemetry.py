@@ -64,3 +64,22 @@ def test_a_video_without_a_sidecar_ingests_as_before(tiny_video):
     assert not video.has_telemetry and video.telemetry_error == ""
     job.refresh_from_db()
     assert job.result["telemetry"] is None
+
+
+@pytest.mark.slow
+def test_a_generated_patrol_imported_with_its_manifest_gets_its_flight_at_ingest(tmp_path):
+    from detection.synth import generate
+    from detection.telemetry import read_telemetry
+    from webapp.catalog.importing import import_manifest
+
+    manifest = generate(tmp_path / "patrol", preset="patrol_tiny", seed=0, jobs=1)
+    result = import_manifest(manifest, area_name="Archipelago", start_ingest=False)
+    video = next(v for v in result.created if v.mission.name == "day01")
+    assert video.telemetry_name == "patrol.SRT"
+    assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
+    video.refresh_from_db()
+    flight = read_telemetry(manifest.parent / "day01" / "patrol.SRT")
+    stored = PoseTable.load(Path(settings.MEDIA_ROOT) / video.poses_path)
+    assert video.has_telemetry and video.pose_count == len(flight) == len(stored)
+    assert np.array_equal(stored.latitude, flight.latitude) and np.array_equal(stored.yaw, flight.yaw)
+    assert stored.time[-1] == pytest.approx(video.duration, abs=0.5)  # a pose per frame, over the whole video
