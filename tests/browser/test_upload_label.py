@@ -111,6 +111,7 @@ def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isol
     page.wait_for_selector("[data-pose='latitude']:has-text('59.301500°')")
     assert page.locator("[data-pose='heading']").inner_text() == "357.5° N"
     assert page.locator("[data-pose='rel_alt']").inner_text() == "61.5 m"
+    screenshot(page, "video-flight-position")
     expected = ("422 (Unprocessable Entity)", "409 (Conflict)")  # the two refused uploads above
     assert [e for e in page.console_errors if not e.endswith(expected)] == []
 
