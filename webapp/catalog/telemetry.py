@@ -23,7 +23,7 @@ from detection.errors import TelemetryError
 from detection.telemetry import PoseTable, read_telemetry
 from detection.telemetry.poses import COLUMNS
 from webapp.catalog.models import Video
-from webapp.uploads.protocol import human_size
+from webapp.uploads.protocol import display_name, human_size
 
 SIDECAR_EXTENSIONS = (".srt", ".gpx", ".csv")
 SUMMARY_FIELDS = ("telemetry_name", "telemetry_file", "telemetry_error", "has_telemetry", "pose_count",
@@ -75,6 +75,7 @@ def attach_sidecar(video: Video, name: str, chunks: Iterable[bytes], size: int) 
     """Store and read a sidecar given for `video`; a malformed one is only recorded in `telemetry_error`.
 
     SidecarRejected if it is not a sidecar or too large (nothing is stored)."""
+    name = display_name(name)  # shown on pages and in messages only; never part of a path
     suffix = sidecar_extension(name)
     check_size(name, size)
     folder = media_root() / video.media_dir
