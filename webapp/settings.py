@@ -134,6 +134,8 @@ UPLOAD_MAX_BYTES = env_int("SKERRY_UPLOAD_MAX_BYTES", 20 * 1024**3)
 # Largest manifest import from the browser (the manifest and all its videos in one request), refused before
 # the body is read.
 IMPORT_MAX_BYTES = env_int("SKERRY_IMPORT_MAX_BYTES", 4 * 1024**3)
+# Largest telemetry sidecar (.SRT, .GPX, .CSV) accepted with a video; it is read in the request that sends it.
+TELEMETRY_MAX_BYTES = env_int("SKERRY_TELEMETRY_MAX_BYTES", 64 * 1024**2)
 UPLOAD_CHUNK_BYTES = env_int("SKERRY_UPLOAD_CHUNK_BYTES", 8 * 1024**2)
 # Unfinished uploads one user may hold at once (each reserves its remaining bytes of the disk).
 MAX_ACTIVE_UPLOADS_PER_USER = env_int("SKERRY_MAX_ACTIVE_UPLOADS_PER_USER", 8)

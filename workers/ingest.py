@@ -3,7 +3,8 @@
 Everything is made in `videos/<id>/.ingest-<run>/` and moved into `videos/<id>/` only when complete, so a
 killed run leaves no half file where readers look, and a re-run overwrites the same names (idempotent). Videos
 longer than SPLIT_SECONDS are done in parallel pieces (see workers/ingest_pieces.py). When the video is ready
-and its area has active detectors, a scoring job is started.
+and its area has active detectors, a scoring job is started. A telemetry sidecar stored with the video is
+read into `poses.npz` (webapp.catalog.telemetry); a malformed one is reported on the video, which ingests anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from webapp.catalog.models import Video
+from webapp.catalog.telemetry import read_stored_sidecar
 from webapp.celery import app
 from webapp.jobs.kinds import HELPER_TASKS
 from webapp.jobs.models import Job
@@ -79,6 +81,8 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
         reporter.stage("Moving the results into place")
         _publish(staging, target)
         _fill_video(video, info, facts, fps)
+        reporter.stage("Reading the telemetry")
+        telemetry = read_stored_sidecar(video)
     except JobLost:
         raise
     except JobStopped:
@@ -91,7 +95,7 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
     scoring = start_scoring(video)
     return {"frames": facts["frames"], "duration": info.duration, "pieces": pieces, "warning": facts["warning"],
-            "scoring_job": scoring.pk if scoring else None}
+            "scoring_job": scoring.pk if scoring else None, "telemetry": telemetry}
 
 
 def _ingest_whole(source: Path, staging: Path, fps: float, size, progress) -> dict:

@@ -1,4 +1,6 @@
 // The mission page's upload box: several files at once, a progress bar each, resumable through tus.js.
+// Telemetry sidecars (.SRT, .GPX, .CSV) chosen with the videos are sent once the video of the same file name
+// stem (DJI_0042.MP4 for DJI_0042.SRT) is uploaded, as a plain POST; the server matches them by that name.
 (function () {
   "use strict";
   const box = document.getElementById("upload");
@@ -8,7 +10,20 @@
   const dropzone = box.querySelector(".dropzone");
   const maxSize = parseInt(box.dataset.maxSize, 10);
   const chunkSize = parseInt(box.dataset.chunkSize, 10);
+  const telemetryMaxSize = parseInt(box.dataset.telemetryMaxSize, 10);
+  const SIDECAR = /\.(srt|gpx|csv)$/i;
   const state = (window.skerryUploads = { active: 0 });
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // What a video and its sidecar share, as the server compares it: the name without its extension, any case.
+  function stemOf(name) {
+    const dot = name.lastIndexOf(".");
+    return (dot > 0 ? name.slice(0, dot) : name).toLowerCase();
+  }
 
   function sizeText(bytes) {
     const units = ["bytes", "KB", "MB", "GB", "TB"];
@@ -77,11 +92,60 @@
     }
   }
 
+  function showAttached(row, data) {
+    row.item.classList.add("done");
+    row.bar.value = 1;
+    const link = document.createElement("a");
+    link.href = data.video_url;
+    link.textContent = data.video_name;
+    row.status.replaceChildren("Telemetry of ", link, `: ${data.pose_count} poses.`);
+  }
+
+  // Send a sidecar once `ready` (the uploads of its videos in this batch) has settled.
+  async function attachSidecar(file, ready) {
+    const row = addRow(file);
+    row.item.classList.add("sidecar");
+    if (file.size > telemetryMaxSize) {
+      row.item.classList.add("failed");
+      row.status.textContent = `Too large: ${sizeText(file.size)}, the telemetry limit is ${sizeText(telemetryMaxSize)}.`;
+      return;
+    }
+    state.active += 1;
+    row.status.textContent = "Waiting for its video…";
+    try {
+      await ready;
+      row.status.textContent = "Reading the telemetry…";
+      const body = new FormData();
+      body.append("file", file);
+      const response = await fetch(box.dataset.telemetryEndpoint, {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() }, body,
+      });
+      let data = {};
+      try { data = await response.json(); } catch (e) { /* an HTML error page */ }
+      if (response.ok) {
+        showAttached(row, data);
+      } else {
+        row.item.classList.add("failed");
+        row.status.textContent = `Not attached: ${data.telemetry_error || data.error || `the server answered ${response.status}`}`;
+      }
+    } catch (err) {
+      row.item.classList.add("failed");
+      row.status.textContent = `Not attached: ${err.message}. Add it from the video's page.`;
+    } finally {
+      state.active -= 1;
+    }
+  }
+
   function take(files) {
-    Array.from(files).forEach((file) => {
+    const chosen = Array.from(files);
+    const uploads = chosen.filter((file) => !SIDECAR.test(file.name)).map((file) => {
       const waiting = list.querySelector(`li.unfinished[data-name="${CSS.escape(file.name)}"]`);
       if (waiting) waiting.remove();
-      upload(file);
+      return { stem: stemOf(file.name), done: upload(file) };
+    });
+    chosen.filter((file) => SIDECAR.test(file.name)).forEach((file) => {
+      const videos = uploads.filter((u) => u.stem === stemOf(file.name)).map((u) => u.done);
+      attachSidecar(file, Promise.all(videos));
     });
   }
 

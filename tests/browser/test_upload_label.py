@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_user, seed_scored_video
+from tests.support.telemetry import write_flight_srt
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.jobs.models import Job
@@ -70,20 +71,25 @@ def test_an_analyst_uploads_a_video_sees_it_ingested_and_labels_an_interval(
     assert page.console_errors == []
 
 
-def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isolated_broker, tmp_path):  # noqa: F811
+def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isolated_broker, settings, tmp_path):  # noqa: F811
     junk = tmp_path / "notes.mp4"
     junk.write_bytes(bytes(range(256)) * 64)
     good = make_video(tmp_path / "good.mp4", seconds=2)
+    sidecar = write_flight_srt(tmp_path / "good.SRT")  # chosen with its video, matched by the name
     make_user("anna", "analyst", password=PASSWORD)
     area = Area.objects.create(name="North Skerries")
     mission = Mission.objects.create(area=area, name="Dawn patrol", date=dt.date(2026, 11, 28))
 
     log_in(page, "anna", PASSWORD)
     page.goto(mission.get_absolute_url())
-    page.set_input_files("#upload-files", [str(junk), str(good)])
+    page.set_input_files("#upload-files", [str(junk), str(sidecar), str(good)])
     failed = page.wait_for_selector("#upload-list .upload.failed")
-    page.wait_for_selector("#upload-list .upload.done")
+    page.wait_for_selector("#upload-list .upload.done:not(.sidecar)")
     assert "Rejected: “notes.mp4” is not a video file" in failed.inner_text()
+    attached = page.wait_for_selector("#upload-list .upload.sidecar.done")
+    assert "Telemetry of good.mp4: 5 poses." in attached.inner_text()
+    video = Video.objects.get(mission=mission)
+    assert video.has_telemetry and video.telemetry_name == "good.SRT"
     screenshot(page, "mission-rejected-upload")
     assert list(mission.videos.values_list("original_name", flat=True)) == ["good.mp4"]
     page.wait_for_selector("#reload-videos")  # the rejection stays on screen; the new video is a click away
@@ -94,6 +100,20 @@ def test_several_files_at_once_each_with_its_own_outcome(page, live_server, isol
     again = page.wait_for_selector("#upload-list .upload.failed")
     assert "Rejected: “good.mp4” is already in this mission as “good.mp4”" in again.inner_text()
     assert mission.videos.count() == 1
+
+    # The video page follows the flight as the player seeks: 0.75 s is half way between the second and third poses.
+    shutil.copyfile(good, Path(settings.MEDIA_ROOT) / video.proxy_path)
+    Video.objects.filter(pk=video.pk).update(has_proxy=True)
+    page.goto(video.get_absolute_url())
+    wait_until(page, "document.getElementById('player').readyState >= 1 "
+                     "&& document.getElementById('flight').dataset.state === 'loaded'")
+    page.evaluate("document.getElementById('player').currentTime = 0.75")
+    page.wait_for_selector("[data-pose='latitude']:has-text('59.301500°')")
+    assert page.locator("[data-pose='heading']").inner_text() == "357.5° N"
+    assert page.locator("[data-pose='rel_alt']").inner_text() == "61.5 m"
+    screenshot(page, "video-flight-position")
+    expected = ("422 (Unprocessable Entity)", "409 (Conflict)")  # the two refused uploads above
+    assert [e for e in page.console_errors if not e.endswith(expected)] == []
 
 
 def test_an_upload_cut_off_mid_way_resumes_after_a_reload(page, live_server, settings, tmp_path):  # noqa: F811

@@ -116,3 +116,24 @@ def test_it_refuses_an_import_larger_than_the_limit_before_reading_it(analyst, a
     assert response.status_code == 413
     assert "larger than the 500 bytes import limit (SKERRY_IMPORT_MAX_BYTES)" in response.content.decode()
     assert not Video.objects.exists()
+
+
+def test_it_imports_each_video_with_the_sidecar_its_telemetry_column_names(analyst, area, clips, tmp_path):
+    from tests.support.telemetry import write_flight_srt
+
+    srt = write_flight_srt(tmp_path / "a.SRT").read_bytes()
+    manifest = ("video,label,split,intervals,classes,telemetry\nday01/a.mp4,normal,train,,,day01/a.SRT\n"
+                "day02/b.mp4,anomalous,test,1.0-2.5,boat,\n")
+    response = post(analyst, area, manifest, {**clips, "a.SRT": srt})
+    assert response.status_code == 302, response.content.decode()
+    a, b = Video.objects.get(original_name="a.mp4"), Video.objects.get(original_name="b.mp4")
+    assert a.telemetry_name == "a.SRT" and (Path(settings.MEDIA_ROOT) / a.telemetry_file).read_bytes() == srt
+    assert b.telemetry_file == ""
+
+
+def test_it_names_a_sidecar_the_manifest_lists_but_the_form_lacks(analyst, area, clips):
+    manifest = "video,label,split,intervals,classes,telemetry\nday01/a.mp4,normal,train,,,day01/a.SRT\n"
+    response = post(analyst, area, manifest, clips)
+    assert response.status_code == 200
+    assert "day01/a.SRT: no uploaded file is called a.SRT" in response.content.decode()
+    assert not Video.objects.exists()

@@ -110,3 +110,34 @@ def test_a_bad_manifest_is_refused_with_line_numbers_and_nothing_is_created(mani
     assert "manifest.csv line 5: file not found: day03/missing.mp4" in str(caught.value)
     assert "manifest.csv line 6: unknown label 'odd'" in str(caught.value)
     assert (Area.objects.count(), Video.objects.count()) == (0, 0)
+
+
+def test_the_telemetry_column_brings_each_sidecar_with_its_video_and_ingest_reads_it(manifest):
+    from tests.support.jobs import ingest_job
+    from tests.support.telemetry import write_flight_srt
+    from workers.claim import run_job
+    from workers.ingest import run_ingest
+
+    sidecar = write_flight_srt(manifest.parent / "day01" / "a.SRT")
+    manifest.write_text(
+        "video,label,split,intervals,classes,telemetry\n"
+        "day01/a.mp4,normal,train,,,day01/a.SRT\n"
+        "day02/c.mp4,,,,,\n"
+    )
+    run(manifest, "--area", "Skerries", "--no-ingest")
+    a, c = Video.objects.get(original_name="a.mp4"), Video.objects.get(original_name="c.mp4")
+    assert (a.telemetry_name, a.telemetry_file) == ("a.SRT", f"videos/{a.pk}/telemetry.srt")
+    assert (Path(settings.MEDIA_ROOT) / a.telemetry_file).read_bytes() == sidecar.read_bytes()
+    assert (c.telemetry_name, c.telemetry_file) == ("", "")
+    assert run_job(ingest_job(a).pk, run_ingest, worker="test") == "succeeded"
+    a.refresh_from_db()
+    assert a.has_telemetry and a.pose_count == 5 and (Path(settings.MEDIA_ROOT) / a.poses_path).is_file()
+
+
+def test_a_telemetry_file_of_an_unknown_kind_is_refused_before_anything_is_stored(manifest):
+    (manifest.parent / "day01" / "a.kml").write_text("<kml/>")
+    manifest.write_text("video,label,split,intervals,classes,telemetry\nday01/a.mp4,normal,train,,,day01/a.kml\n")
+    with pytest.raises(CommandError) as caught:
+        run(manifest, "--area", "Skerries", "--no-ingest")
+    assert "day01/a.mp4: “a.kml” is not a telemetry sidecar" in str(caught.value)
+    assert Video.objects.count() == 0 and not (Path(settings.MEDIA_ROOT) / "videos").exists()

@@ -21,7 +21,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.support.seed import seed_scored_video
+from tests.support.telemetry import write_flight_srt
 from tests.webapp.catalog_actors import login
+from webapp.catalog import telemetry
 from webapp.catalog.models import LabelInterval
 from webapp.jobs.models import Job
 from webapp.reports.plotlyjs import plotly_js_version
@@ -59,6 +61,8 @@ GET_EXPECTED = {
     "api_mission_score": POST_ONLY,
     "api_upload_create": POST_ONLY,
     "api_upload": POST_ONLY,
+    "mission_telemetry": POST_ONLY,
+    "video_telemetry": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
 }
 # The write methods tried per URL (default POST).
@@ -112,6 +116,8 @@ def world(mission, analyst):
     recon.parent.mkdir(parents=True, exist_ok=True)
     recon.write_bytes(b"\x89PNG\r\n\x1a\n")
     job = Job.objects.create(kind=Job.Kind.INGEST, video=video)
+    sidecar = write_flight_srt(Path(settings.MEDIA_ROOT) / "flight.SRT")
+    telemetry.attach_sidecar(video, sidecar.name, [sidecar.read_bytes()], sidecar.stat().st_size)
     # A finished evaluation and export, with their files, for the URLs that serve them.
     detector = run.detector
     evaluation = Job.objects.create(kind=Job.Kind.EVALUATE, detector=detector, state=Job.State.SUCCEEDED)

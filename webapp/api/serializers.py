@@ -42,7 +42,8 @@ class VideoSerializer(StrictModelSerializer):
         fields = [
             "id", "mission", "original_name", "size_bytes", "sha256", "container", "codec", "duration", "fps",
             "width", "height", "rotation", "status", "error", "warning", "frame_count", "has_proxy", "label",
-            "split", "labelled_by", "labelled_at", "created",
+            "split", "labelled_by", "labelled_at", "created", "has_telemetry", "telemetry_name", "telemetry_error",
+            "pose_count", "start_latitude", "start_longitude", "end_latitude", "end_longitude",
         ]
         read_only_fields = [f for f in fields if f != "label"]
 
@@ -55,6 +56,30 @@ class VideoSerializer(StrictModelSerializer):
         if "label" in validated_data:
             labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
         return instance
+
+
+class SidecarUploadSerializer(serializers.Serializer):
+    """A telemetry sidecar sent as multipart form data."""
+
+    file = serializers.FileField(help_text="DJI .SRT, GPX track or CSV flight log (time,lat,lon,alt[,yaw])")
+
+
+class TelemetrySerializer(serializers.Serializer):
+    """A video's telemetry: the sidecar's name, whether its poses were read, where the flight starts and ends,
+    and why the last sidecar sent could not be read (with its line number). `poses` (GET only) holds every
+    column of the pose table, null where the sidecar does not record a value."""
+
+    video = serializers.IntegerField()
+    telemetry_name = serializers.CharField()
+    telemetry_error = serializers.CharField()
+    has_telemetry = serializers.BooleanField()
+    pose_count = serializers.IntegerField()
+    start_latitude = serializers.FloatField(allow_null=True)
+    start_longitude = serializers.FloatField(allow_null=True)
+    end_latitude = serializers.FloatField(allow_null=True)
+    end_longitude = serializers.FloatField(allow_null=True)
+    poses = serializers.DictField(child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
+                                  required=False, allow_null=True)
 
 
 class IntervalSerializer(StrictModelSerializer):

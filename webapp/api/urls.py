@@ -17,6 +17,7 @@ urlpatterns = [
     path("videos/", views.VideoList.as_view(), name="api_videos"),
     path("videos/<id:pk>/", views.VideoDetail.as_view(), name="api_video"),
     path("videos/<id:pk>/intervals/", views.IntervalList.as_view(), name="api_video_intervals"),
+    path("videos/<id:pk>/telemetry/", views.VideoTelemetry.as_view(), name="api_video_telemetry"),
     path("videos/<id:pk>/scores/", views.VideoScores.as_view(), name="api_video_scores"),
     path("intervals/<id:pk>/", views.IntervalDetail.as_view(), name="api_interval"),
     path("events/", views.EventList.as_view(), name="api_events"),

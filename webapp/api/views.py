@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, permissions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import APIException
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,8 +27,10 @@ from detection.score_store import load_video_scores
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
 from webapp.api import serializers as s
 from webapp.api.schema import ErrorSerializer, UploadErrorSerializer, choice_filter, id_filter
-from webapp.catalog import deletion, labelling
+from webapp.catalog import deletion, labelling, telemetry
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.catalog.telemetry import SidecarRejected
+from webapp.catalog.telemetry_views import uploaded_sidecar
 from webapp.core.params import choice_param, id_param
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs import services
@@ -230,6 +233,36 @@ class VideoScores(Api, APIView):
                 "segment_bounds": None if scores.segment_bounds is None else scores.segment_bounds.tolist(),
             })
         return Response(payload)
+
+
+class VideoTelemetry(Api, APIView):
+    """A video's telemetry sidecar. GET: its summary and pose table. POST multipart `file` (a DJI .SRT, GPX or
+    CSV, at most SKERRY_TELEMETRY_MAX_BYTES): attach or replace it; it is read at once (200), or refused with
+    its line-numbered reason (422, the video and any earlier poses unchanged)."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses={200: s.TelemetrySerializer})
+    def get(self, request, pk: int):
+        video = get_object_or_404(Video, pk=pk)
+        poses = telemetry.load_poses(video)
+        columns = None if poses is None else telemetry.pose_columns(poses)
+        return Response({**telemetry.telemetry_state(video), "poses": columns})
+
+    @extend_schema(request={"multipart/form-data": s.SidecarUploadSerializer},
+                   responses={200: s.TelemetrySerializer, 400: ErrorSerializer, 413: ErrorSerializer,
+                              422: s.TelemetrySerializer})
+    def post(self, request, pk: int):
+        video = get_object_or_404(Video, pk=pk)
+        try:
+            upload = uploaded_sidecar(request)
+            telemetry.attach_sidecar(video, upload.name, upload.chunks(), upload.size)
+        except SidecarRejected as exc:
+            return Response({"detail": str(exc)}, status=exc.status)
+        body = telemetry.telemetry_state(video)
+        if video.telemetry_error:
+            return Response({**body, "detail": video.telemetry_error}, status=422)
+        return Response(body)
 
 
 @extend_schema_view(get=extend_schema(parameters=[

@@ -64,8 +64,10 @@ class MultipleFileField(forms.FileField):
 
 
 class ManifestImportForm(forms.Form):
-    manifest = forms.FileField(help_text="CSV with the columns video,label,split,intervals,classes.")
-    videos = MultipleFileField(help_text="Every video the manifest lists; matched to its rows by file name.")
+    manifest = forms.FileField(help_text="CSV with the columns video,label,split,intervals,classes and, optionally, "
+                                         "telemetry.")
+    videos = MultipleFileField(help_text="Every video the manifest lists, and the telemetry sidecars of its "
+                                         "telemetry column; matched to its rows by file name.")
     mission_per_folder = forms.BooleanField(
         required=False, initial=True, label="One mission per folder of the manifest (day01/, day02/, …)"
     )

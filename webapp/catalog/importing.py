@@ -1,8 +1,8 @@
 """Load a dataset manifest (detection.datasets.manifest) into the catalog: an area, missions, labelled videos.
 
 One video per manifest row, grouped into missions by folder (day01/, day02/, ...), its original copied or
-linked to MEDIA_ROOT/videos/<id>/original<ext> (with a generated video's `.gt.npz` ground truth beside it),
-with sha256, label, split and labelled intervals; then its ingest is started. Every file is probed first as a
+linked to MEDIA_ROOT/videos/<id>/original<ext> (with a generated video's `.gt.npz` ground truth beside it, and
+the row's `telemetry` sidecar as videos/<id>/telemetry<ext>, read at ingest), with sha256, label, split and labelled intervals; then its ingest is started. Every file is probed first as a
 tus upload is, so a file that is not a video is refused before anything is stored, and <ext> comes from the
 allow-list in video_files.py, never from a user-chosen name. A row whose checksum the area already holds is
 skipped, so rerunning an import creates nothing new. Used by `manage.py import_dataset` and the manifest
@@ -30,6 +30,7 @@ from detection.errors import ManifestError, VideoError
 from detection.synth.groundtruth import groundtruth_path
 from detection.types import VideoRecord
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.catalog.telemetry import SidecarRejected, place_sidecar, sidecar_extension
 from webapp.catalog.video_files import probe_video_file, safe_extension
 from webapp.jobs import services
 
@@ -106,7 +107,8 @@ def import_manifest(
 
 
 def probe_records(records: list[VideoRecord]) -> dict[str, dict]:
-    """Each row's probed facts, by video_id; ManifestError naming every file that is not a video.
+    """Each row's probed facts, by video_id; ManifestError naming every file that is not a video, and every
+    telemetry sidecar of a kind the app does not read.
 
     The same probe and messages as a tus upload, so the import cannot store what an upload would refuse."""
     facts, problems = {}, []
@@ -116,6 +118,11 @@ def probe_records(records: list[VideoRecord]) -> dict[str, dict]:
             facts[record.video_id] = probe_video_file(path, path.name)
         except VideoError as exc:
             problems.append(f"{record.video_id}: {exc}")
+        if record.telemetry is not None:
+            try:
+                sidecar_extension(Path(record.telemetry).name)
+            except SidecarRejected as exc:
+                problems.append(f"{record.video_id}: {exc}")
     if problems:
         raise ManifestError(problems)
     return facts
@@ -144,7 +151,7 @@ def _create_video(mission: Mission, record: VideoRecord, checksum: str, facts: d
     """The Video row, its intervals and its original under MEDIA_ROOT, all or nothing."""
     source = Path(record.path)
     label = record.label or Video.Label.UNLABELLED
-    target = None
+    target, placed = None, []
     try:
         with transaction.atomic():
             video = Video.objects.create(
@@ -163,11 +170,14 @@ def _create_video(mission: Mission, record: VideoRecord, checksum: str, facts: d
             truth = groundtruth_path(source)
             if truth.is_file():  # a generated video's per-frame ground truth travels with it, for evaluation
                 _place_file(truth, groundtruth_path(target), link)
+            if record.telemetry is not None:
+                placed.append(place_sidecar(video, Path(record.telemetry),
+                                            lambda src, dst: _place_file(src, dst, link)))
             video.file = relative
             video.save(update_fields=["file"])
     except BaseException:
         if target is not None:
-            for path in (target, groundtruth_path(target)):
+            for path in (target, groundtruth_path(target), *placed):
                 if path.exists() or path.is_symlink():
                     path.unlink()
         raise

@@ -1,7 +1,8 @@
 """Import a labelled dataset from the browser: a manifest CSV and its videos, through `catalog.importing`.
 
-Browsers send bare file names, so each manifest row is matched to an uploaded file by its base name and the
-file is placed at the row's path inside a private staging folder. The staging folder is what the manifest
+Browsers send bare file names, so each file a manifest row names (its video, and its telemetry sidecar if the
+optional `telemetry` column gives one) is matched to an uploaded file by its base name and placed at the row's
+path inside a private staging folder. The staging folder is what the manifest
 reader sees; it is deleted afterwards (the importer hard-links or copies each original into videos/<id>/, and
 only after every file has passed the same video probe as an upload). A request larger than IMPORT_MAX_BYTES is
 refused from its Content-Length, before Django reads its files to disk.
@@ -31,9 +32,10 @@ from webapp.uploads.protocol import human_size
 
 
 def manifest_paths(manifest_text: str) -> list[str]:
-    """The `video` column of a manifest, as written."""
+    """The files a manifest names, as written: each row's video, and its telemetry sidecar if it has one."""
     rows = csv.DictReader(io.StringIO(manifest_text))
-    return [(row.get("video") or "").strip() for row in rows if (row.get("video") or "").strip()]
+    columns = ("video", "telemetry")
+    return [(row.get(name) or "").strip() for row in rows for name in columns if (row.get(name) or "").strip()]
 
 
 def stage(folder: Path, manifest_text: str, files) -> list[str]:

@@ -89,6 +89,17 @@ class Video(models.Model):
     sample_fps = models.FloatField(default=2.0)
     has_proxy = models.BooleanField(default=False)
 
+    # The flight's telemetry sidecar (DJI .SRT, GPX, CSV) and what reading it gave: poses.npz and a summary.
+    telemetry_name = models.CharField(max_length=255, blank=True, help_text="The sidecar's uploaded name, for display.")
+    telemetry_file = models.CharField(max_length=500, blank=True, help_text="Path of the sidecar, relative to MEDIA_ROOT.")
+    telemetry_error = models.TextField(blank=True, help_text="Why the last sidecar given could not be read.")
+    has_telemetry = models.BooleanField(default=False, help_text="poses.npz holds the flight's poses.")
+    pose_count = models.PositiveIntegerField(default=0)
+    start_latitude = models.FloatField(null=True, blank=True)
+    start_longitude = models.FloatField(null=True, blank=True)
+    end_latitude = models.FloatField(null=True, blank=True)
+    end_longitude = models.FloatField(null=True, blank=True)
+
     label = models.CharField(max_length=16, choices=Label.choices, default=Label.UNLABELLED)
     split = models.CharField(max_length=8, choices=Split.choices, default=Split.AUTO, blank=True)
     labelled_by = models.ForeignKey(
@@ -133,6 +144,10 @@ class Video(models.Model):
     @property
     def poster_path(self) -> str:
         return f"{self.media_dir}/poster.jpg"
+
+    @property
+    def poses_path(self) -> str:
+        return f"{self.media_dir}/poses.npz"
 
     @property
     def is_ready(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.catalog import manifest_upload, views
+from webapp.catalog import manifest_upload, telemetry_views, views
 
 urlpatterns = [
     path("areas/", views.areas, name="areas"),
@@ -10,10 +10,13 @@ urlpatterns = [
     path("missions/new/", views.mission_create, name="mission_create"),
     path("missions/<id:pk>/", views.mission, name="mission"),
     path("missions/<id:pk>/videos.json", views.mission_videos_json, name="mission_videos_json"),
+    path("missions/<id:pk>/telemetry", telemetry_views.mission_telemetry, name="mission_telemetry"),
     path("missions/<id:pk>/score/", views.mission_score, name="mission_score"),
     path("missions/<id:pk>/delete/", views.mission_delete, name="mission_delete"),
     path("videos/<id:pk>/", views.video, name="video"),
     path("videos/<id:pk>/delete/", views.video_delete, name="video_delete"),
+    path("videos/<id:pk>/telemetry", telemetry_views.video_telemetry, name="video_telemetry"),
+    path("videos/<id:pk>/poses.json", telemetry_views.video_poses, name="video_poses"),
     path("videos/<id:pk>/label", views.video_label, name="video_label"),
     path("videos/<id:pk>/intervals", views.video_intervals, name="video_intervals"),
     path("intervals/<id:pk>/delete", views.interval_delete, name="interval_delete"),

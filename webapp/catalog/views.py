@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
-from webapp.catalog import deletion, labelling
+from webapp.catalog import deletion, labelling, telemetry
 from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Area, Video
@@ -113,6 +113,7 @@ def mission(request: HttpRequest, pk: int) -> HttpResponse:
         "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
         "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
         "upload_chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
     }
     return render(request, "catalog/mission.html", context)
 
@@ -161,6 +162,7 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
     the_video.has_poster = has_poster(the_video)
     siblings = list(the_video.mission.videos.values_list("pk", flat=True))
     index = siblings.index(the_video.pk)
+    poses = telemetry.load_poses(the_video)
     context = {
         "video": the_video,
         "mission": the_video.mission,
@@ -169,6 +171,8 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
         "next_id": siblings[index + 1] if index + 1 < len(siblings) else None,
         "jobs": the_video.jobs.all()[:10],
         "labels": Video.Label.choices,
+        "pose": telemetry.pose_readout(poses, 0.0) if poses is not None else None,
+        "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
     }
     return render(request, "catalog/video.html", context)
 
