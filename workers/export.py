@@ -49,16 +49,12 @@ def manifest_name(video: Video, taken: set[str]) -> str:
 def mission_manifest(mission: Mission) -> str:
     """manifest.csv text for the mission's videos (label, split, intervals and classes from the catalog)."""
     from detection.datasets.manifest import write_manifest
-    from detection.types import Interval, VideoRecord
 
     taken: set[str] = set()
     records = []
     for video in mission.videos.prefetch_related("intervals").order_by("original_name", "pk"):
-        label = "" if video.label == Video.Label.UNLABELLED else video.label
-        intervals = tuple(Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all())
         name = manifest_name(video, taken)
-        records.append(VideoRecord(path=Path(name), label=label, split=video.split,
-                                   intervals=intervals if label == "anomalous" else (), video_id=name))
+        records.append(video.as_record(path=Path(name), video_id=name))
     with tempfile.TemporaryDirectory() as folder:
         return spreadsheet_safe_csv(write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8"))
 

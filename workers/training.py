@@ -1,7 +1,7 @@
 """The training pipeline: a Detector row -> its area's labelled ready videos -> detection's trainer -> model.pt.
 
-Labels come from the catalog (video label, LabelIntervals) and from reviews: confirmed events of earlier score
-runs count as anomalous intervals. Dismissed events need no change: outside the intervals frames are normal.
+Labels come from `Video.as_record` (the catalog's label and intervals, and confirmed events of earlier score
+runs as anomalous intervals; dismissed events need no change: outside the intervals frames are normal).
 The split is each video's `split` when set (test videos are never used), else a deterministic one per label.
 The model file is written atomically by `Detector.save`; reconstruction grids go to recon_<epoch>.png.
 """
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from webapp.catalog.models import Video
-from webapp.detectors.models import Detector, Event
+from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
 from webapp.jobs.services import start_scoring
 from workers.claim import describe_error
@@ -27,20 +27,6 @@ from workers.progress import JobError, JobLost, JobReporter, JobStopped
 from workers.results import jsonable
 
 VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
-
-
-def video_record(video: Video):
-    """The VideoRecord of a catalog video: its label and intervals, plus confirmed events as intervals."""
-    from detection.types import Interval, VideoRecord
-
-    intervals = [Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
-    confirmed = Event.objects.filter(score_run__video=video, review=Event.Review.CONFIRMED)
-    intervals += [Interval(e.start, e.end, "confirmed event") for e in confirmed]
-    label = "" if video.label == Video.Label.UNLABELLED else video.label
-    if confirmed:
-        label = "anomalous"  # an analyst confirmed an anomaly in it
-    return VideoRecord(path=Path(settings.MEDIA_ROOT) / video.file, label=label, split=video.split,
-                       intervals=tuple(sorted(intervals, key=lambda i: i.start)), video_id=str(video.pk))
 
 
 def split_videos(videos: list[Video], records: dict) -> tuple[list[Video], list[Video]]:
@@ -91,7 +77,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
 
     reporter.stage("Gathering labelled videos")
     videos = training_videos(detector)
-    records = {v.pk: video_record(v) for v in videos}
+    records = {v.pk: v.as_record() for v in videos}
     labelled = [v for v in videos if records[v.pk].label]
     if not labelled:
         raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
