@@ -15,8 +15,6 @@ Files go to media/detectors/<id>/evaluations/<job id>/ through temporary names; 
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +22,11 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
+from detection.atomic_files import write_text
 from detection.evaluation import plot_data
 from detection.evaluation.schema import SCHEMA_VERSION
 from detection.evaluation.summary import ScoredVideo, summarise
+from detection.json_values import json_text, plain_json
 from detection.labels import record_frame_labels
 from detection.score_store import load_video_scores
 from detection.types import VideoRecord
@@ -36,7 +36,6 @@ from webapp.jobs.models import Job
 from webapp.reports.evaluation import evaluation_inputs
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
-from workers.results import jsonable
 from workers.scoring import score_each
 
 HEADLINE_KEYS = ("frame_auc", "frame_ap", "precision", "recall", "f1", "video_auc", "threshold")
@@ -169,7 +168,7 @@ def evaluation_document(detector: Detector, videos: list[Video], records: dict[i
     entry["warnings"] = [*warnings, *entry["warnings"]]
     used = {int(s.video_id) for s in scored}
     chosen = [v for v in videos if v.pk in used]
-    return jsonable({
+    return plain_json({
         "schema_version": SCHEMA_VERSION,
         "manifest": "",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -218,9 +217,6 @@ def write_outputs(folder: Path, document: dict, curves: dict) -> None:
     """metrics.json, curves.json and report.md, each written to a temporary name and moved into place."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_leftovers(folder, ".*")  # a killed earlier run's temporary files
-    for name, text in (("metrics.json", json.dumps(document, indent=1, allow_nan=False)),
-                       ("curves.json", json.dumps(jsonable(curves), allow_nan=False)),
-                       ("report.md", report_markdown(document))):
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, folder / name)
+    write_text(folder / "metrics.json", json_text(document, indent=1))
+    write_text(folder / "curves.json", json_text(curves))
+    write_text(folder / "report.md", report_markdown(document))

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import tempfile
 import zipfile
 from pathlib import Path
 
 from django.conf import settings
 
+from detection.atomic_files import replacing
 from webapp.catalog.models import Mission, Video
 from webapp.jobs.models import Job
 from webapp.reports import exports
@@ -93,8 +93,6 @@ def write_zip(target: Path, folder: str, texts: dict[str, str]) -> None:
     """Members under `folder/` in the zip, written to a temporary name and moved into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(target.parent, ".*")  # a killed earlier run's partial zip
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with replacing(target) as staging, zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in MEMBERS:
             archive.writestr(f"{folder}/{name}", texts[name])
-    os.replace(temporary, target)

@@ -8,7 +8,6 @@ The model file is written atomically by `Detector.save`; reconstruction grids go
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from detection.atomic_files import replacing
+from detection.json_values import plain_json
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
@@ -24,7 +25,6 @@ from workers.claim import describe_error
 from workers.frames import sampled_frames
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
-from workers.results import jsonable
 
 VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
 
@@ -96,11 +96,11 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     remove_leftovers(folder, ".*")  # temporary files of a killed earlier run
     model.save(folder / "model.pt")  # written to a temporary name and moved into place
     images = write_reconstructions(folder, report.reconstructions)
-    metrics = jsonable({**report.validation_metrics, "warnings": list(report.warnings)})
+    metrics = plain_json({**report.validation_metrics, "warnings": list(report.warnings)})
     with transaction.atomic():
         Detector.objects.filter(pk=detector.pk).update(
             status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),
-            validation_metrics=metrics, training_curve=jsonable(list(report.curve)), trained=timezone.now(),
+            validation_metrics=metrics, training_curve=plain_json(list(report.curve)), trained=timezone.now(),
             error="",
         )
         detector.training_videos.set(labelled)
@@ -160,9 +160,8 @@ def write_reconstructions(folder: Path, reconstructions: dict) -> list[str]:
         bottom = np.concatenate(list(outputs), axis=1)
         grid = np.concatenate([top, bottom], axis=0)  # (2H, B*W, 3)
         name = f"recon_{int(epoch)}.png"
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        Image.fromarray(grid).save(temporary, format="PNG")
-        os.replace(temporary, folder / name)
+        with replacing(folder / name) as staging:
+            Image.fromarray(grid).save(staging, format="PNG")
         names.append(name)
     return names
 

@@ -6,8 +6,8 @@ import pytest
 
 from detection.errors import TrainingDataError, VideoError
 from detection.evaluation import schema
-from detection.evaluation.cli import plain
 from detection.evaluation.runner import DetectorSpec, evaluate, file_specs, parse_detectors
+from detection.json_values import json_text
 from tests.support.evaluation import (
     RECORDS,
     BrightnessDetector,
@@ -68,7 +68,7 @@ def test_the_metrics_document_follows_the_documented_schema():
         trainers={"spy": spy_trainer([]), "broken": lambda *a, **k: 1 / 0},
         show_progress=False,
     )
-    document = json.loads(json.dumps(plain(result.metrics), allow_nan=False))
+    document = json.loads(json_text(result.metrics))
     assert tuple(document) == schema.TOP_LEVEL_KEYS
     assert document["schema_version"] == schema.SCHEMA_VERSION == 2
     for entry in document["detectors"].values():
