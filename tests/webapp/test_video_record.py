@@ -41,7 +41,8 @@ def test_a_labelled_anomalous_video_keeps_its_intervals_in_time_order():
 def test_confirmed_events_are_anomalous_intervals_and_dismissed_ones_change_nothing():
     video = make_video(Video.Label.ANOMALOUS, [(5.0, 6.0, "boat")])
     review(video, (1.0, 2.0, Event.Review.CONFIRMED), (3.0, 3.5, Event.Review.DISMISSED),
-           (7.0, 7.5, Event.Review.UNREVIEWED))
+           (7.0, 7.5, Event.Review.UNREVIEWED), (5.5, 6.5, Event.Review.CONFIRMED))
+    # the confirmed event over the labelled boat is that boat: the analyst's interval and class stand alone
     assert video.as_record().intervals == (Interval(1.0, 2.0, "confirmed event"), Interval(5.0, 6.0, "boat"))
 
 
