@@ -27,9 +27,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from detection.cae.scoring import finalise_scores, normalisation_stats, raw_frame_scores  # noqa: E402
-from detection.cae.train import roc_auc, train_from_items  # noqa: E402
+from detection.cae.train import train_from_items  # noqa: E402
 from detection.datasets.manifest import read_manifest  # noqa: E402
 from detection.detector_file import load_detector  # noqa: E402
+from detection.evaluation.metrics import roc_auc  # noqa: E402
 from detection.labels import record_frame_labels  # noqa: E402
 from detection.registry import TrainItem  # noqa: E402
 from detection.synth.groundtruth import load_groundtruth  # noqa: E402
@@ -92,7 +93,7 @@ def measure(network, config, val: list[TrainItem], test: list[TrainItem], truths
     val_scores = np.concatenate([finalise_scores(r, config, norm) for r in val_raw])
     choice = pick_threshold(val_scores, np.concatenate(val_labels), quantile=config.threshold_quantile,
                             method=config.threshold_method, se_factor=config.threshold_se)
-    val_auc = roc_auc(val_scores, np.concatenate(val_labels))
+    val_auc = roc_auc(np.concatenate(val_labels), val_scores)
     scores, labels, area, peak_hits = [], [], [], []
     for item in test:
         raw = raw_frame_scores(network, item.frames.frames, config)
@@ -125,7 +126,7 @@ def rates(scores: np.ndarray, labels: np.ndarray, flagged: np.ndarray) -> dict:
     precision = true_pos / max(1, int(flagged.sum()))
     recall = true_pos / max(1, int(labels.sum()))
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"auc": roc_auc(scores, labels), "f1": f1, "precision": precision, "recall": recall,
+    return {"auc": roc_auc(labels, scores), "f1": f1, "precision": precision, "recall": recall,
             "false_alarm_rate": float(flagged[~labels].mean())}
 
 

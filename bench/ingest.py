@@ -33,6 +33,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from detection.atomic_files import replacing
 from detection.video.ingest import ingest_video
 from detection.video.probe import probe
 from detection.video.sampling import sample_frames
@@ -77,32 +78,31 @@ def generate_clip(
         for _ in range(6)
     ]
     side = max(8, height // 40) // 2 * 2
-    temporary = path.with_suffix(".partial.mp4")
-    with av.open(str(temporary), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.gop_size = gop
-        stream.codec_context.time_base = Fraction(1, fps)
-        stream.options = {"preset": preset}
-        for index in range(int(seconds * fps)):
-            phase = index / fps
-            x = int(margin_x * (1 + np.sin(phase * 0.21) * np.cos(phase * 0.05))) // 2 * 2
-            y = int(margin_y * (1 + np.sin(phase * 0.13 + 1.0))) // 2 * 2
-            plane_y = luma[y : y + height, x : x + width] + noise[index % 8]
-            for ox, oy, vx, vy in objects:
-                px, py = int(ox + vx * index) % (width - side), int(oy + vy * index) % (height - side)
-                plane_y[py : py + side, px : px + side] = 225
-            # yuv420p as PyAV wants it: Y rows, then the U and V planes each packed into rows of `width`
-            chroma = [
-                np.ascontiguousarray(plane[y // 2 : (y + height) // 2, x // 2 : (x + width) // 2])
-                for plane in (chroma_u, chroma_v)
-            ]
-            planes = [plane_y] + [plane.reshape(-1, width) for plane in chroma]
-            frame = av.VideoFrame.from_ndarray(np.concatenate(planes), format="yuv420p")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    os.replace(temporary, path)
+    with replacing(path, suffix=".mp4") as temporary:  # PyAV picks the container by the extension
+        with av.open(str(temporary), "w") as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.codec_context.gop_size = gop
+            stream.codec_context.time_base = Fraction(1, fps)
+            stream.options = {"preset": preset}
+            for index in range(int(seconds * fps)):
+                phase = index / fps
+                x = int(margin_x * (1 + np.sin(phase * 0.21) * np.cos(phase * 0.05))) // 2 * 2
+                y = int(margin_y * (1 + np.sin(phase * 0.13 + 1.0))) // 2 * 2
+                plane_y = luma[y : y + height, x : x + width] + noise[index % 8]
+                for ox, oy, vx, vy in objects:
+                    px, py = int(ox + vx * index) % (width - side), int(oy + vy * index) % (height - side)
+                    plane_y[py : py + side, px : px + side] = 225
+                # yuv420p as PyAV wants it: Y rows, then the U and V planes each packed into rows of `width`
+                chroma = [
+                    np.ascontiguousarray(plane[y // 2 : (y + height) // 2, x // 2 : (x + width) // 2])
+                    for plane in (chroma_u, chroma_v)
+                ]
+                planes = [plane_y] + [plane.reshape(-1, width) for plane in chroma]
+                frame = av.VideoFrame.from_ndarray(np.concatenate(planes), format="yuv420p")
+                frame.pts = index
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
     return path
 
 

@@ -151,7 +151,7 @@ def stage_head() -> list[dict]:
 
 def evaluate(detector, test: list[TrainItem]) -> dict:
     """The origin report's form: accuracy, P/R/F1 per class, confusion matrix; plus frame AUC, class recall."""
-    from sklearn.metrics import roc_auc_score
+    from detection.evaluation.metrics import roc_auc
 
     truth, flagged, frame_scores, frame_truth, per_class = [], [], [], [], {}
     for item in test:
@@ -180,7 +180,7 @@ def evaluate(detector, test: list[TrainItem]) -> dict:
         "anomaly": prf(tp, fp, fn),
         "normal": prf(tn, fn, fp),
         "confusion": {"true_anomaly": [tp, fn], "true_normal": [fp, tn]},
-        "frame_auc": float(roc_auc_score(np.concatenate(frame_truth), np.concatenate(frame_scores))),
+        "frame_auc": roc_auc(np.concatenate(frame_truth), np.concatenate(frame_scores)),
         "class_recall": {name: float(np.mean(found)) for name, found in sorted(per_class.items())},
     }
 

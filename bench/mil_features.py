@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
 from detection.cae.scoring import raw_frame_scores
 from detection.evaluation.cli import read_records
+from detection.evaluation.metrics import roc_auc
 from detection.features import build_extractor
 from detection.features.cae import train_cae_extractor
 from detection.features.clips import clip_windows, frame_clip_index
@@ -156,14 +156,14 @@ def run(rows: list[dict], groups: list[str], seed: int) -> str:
     threshold = pick_threshold(val_scores, val_labels).value
     test = [r for r in rows if r["split"] == "test"]
     scores = [frame_scores(r) for r in test]
-    auc = roc_auc_score(np.concatenate([r["frame_labels"] for r in test]), np.concatenate(scores))
+    auc = roc_auc(np.concatenate([r["frame_labels"] for r in test]), np.concatenate(scores))
     video = np.array([s.max() for s in scores])
     truth = np.array([r["label"] == "anomalous" for r in test])
     flagged = video >= threshold
     tp, fp, fn = int((flagged & truth).sum()), int((flagged & ~truth).sum()), int((~flagged & truth).sum())
     f1 = 2 * tp / max(1, 2 * tp + fp + fn)
     return (f"frame AUC {auc:.3f}  video F1 {f1:.2f} (TP {tp} FP {fp} FN {fn})  "
-            f"val video AUC {roc_auc_score(val_labels, val_scores):.2f}")
+            f"val video AUC {roc_auc(val_labels, val_scores):.2f}")
 
 
 def upper_bound(rows: list[dict]) -> None:
@@ -180,7 +180,7 @@ def upper_bound(rows: list[dict]) -> None:
         scaler = StandardScaler().fit(stack(fit, groups))
         model = LogisticRegression(C=0.01, max_iter=2000, class_weight="balanced")
         model.fit(scaler.transform(stack(fit, groups)), np.concatenate([r["frame_labels"] for r in fit]))
-        auc = roc_auc_score(np.concatenate([r["frame_labels"] for r in test]),
+        auc = roc_auc(np.concatenate([r["frame_labels"] for r in test]),
                             model.decision_function(scaler.transform(stack(test, groups))))
         print(f"frame-supervised upper bound, {'+'.join(groups)}: test frame AUC {auc:.3f}", flush=True)
 

@@ -14,13 +14,12 @@ so a new kind plugs in with one line here and no import of its code until a file
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from detection.atomic_files import replacing
 from detection.errors import DetectorFileError
 from detection.types import Detector
 
@@ -66,15 +65,8 @@ def save_detector(
         "normalisation": dict(normalisation or {}),
         "extra": dict(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    with replacing(path) as staging:
+        torch.save(payload, staging)
 
 
 def read_payload(path: Path) -> DetectorPayload:

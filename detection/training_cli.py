@@ -10,13 +10,14 @@ detection.score_store (default folder: VIDEO's folder / <stem>.scores).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from detection import registry
+from detection.atomic_files import write_text
+from detection.json_values import json_text
 from detection.types import ProgressFn
 
 DEFAULT_SIZE = (124, 124)
@@ -147,7 +148,7 @@ def run_train(args: argparse.Namespace) -> int:
             "warnings": list(report.warnings),
             "train_seconds": report.train_seconds,
         }
-        args.report.write_text(json.dumps(document, indent=1, default=float))
+        write_text(args.report, json_text(document, indent=1))
     return 0
 
 

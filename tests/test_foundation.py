@@ -31,15 +31,16 @@ def test_it_rejects_bad_booleans(monkeypatch):
         env_bool("SKERRY_FLAG")
 
 
-def test_web_processes_never_import_torch():
-    """Load settings and every URL module in a fresh interpreter; torch must not be loaded."""
+def test_web_processes_never_import_torch_or_scikit_learn():
+    """Load settings and every URL module in a fresh interpreter; torch and scikit-learn must not be loaded
+    (models run in workers; metrics are computed by the evaluate job, pages read its files)."""
     code = (
         "import django, sys, importlib; django.setup();"
         "from django.urls import get_resolver;"
         "resolver = get_resolver(); resolver.url_patterns;"
         "import webapp.wsgi;"
         "mods = [m for m in list(sys.modules) if m.startswith('webapp') and m.endswith('urls')];"
-        "print(json.dumps({'torch': 'torch' in sys.modules, 'urls': mods}))"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'sklearn': 'sklearn' in sys.modules, 'urls': mods}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + code], capture_output=True, text=True, check=True,
@@ -47,7 +48,7 @@ def test_web_processes_never_import_torch():
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert "webapp.urls" in report["urls"] and len(report["urls"]) >= 5
-    assert report["torch"] is False
+    assert report["torch"] is False and report["sklearn"] is False
 
 
 @pytest.mark.django_db

@@ -1,31 +1,41 @@
-"""The evaluation pipeline: a detector -> its area's labelled videos scored -> metrics.json and report.md.
+"""The evaluation pipeline: a detector -> its area's labelled videos scored -> metrics.json, curves.json, report.md.
 
-Videos labelled normal or anomalous that the detector has not scored yet are scored first, with the scoring
-pipeline's own `score_one` (so their ScoreRuns and events are the ones the reports show). The numbers come
-from `detection.evaluation.summary.summarise`, the same code as `python -m detection evaluate`, and the
-document follows `detection.evaluation.schema` (one detector entry). Frame truth is the catalog's: a normal
-video is all negative, an anomalous one is positive inside its labelled intervals; an anomalous video without
-intervals has no frame truth and is left out with a warning, as the library's runner does.
+Videos with labels (`Video.as_record`: labelled normal or anomalous, or with a confirmed event) that the
+detector has not scored yet are scored first, with the scoring pipeline's own `score_one` (so their ScoreRuns
+and events are the ones the reports show). The numbers come from `detection.evaluation.summary.summarise`,
+the same code as `python -m detection evaluate`, and the document follows `detection.evaluation.schema` (one
+detector entry). curves.json holds what the detector page draws (`detection.evaluation.plot_data`): the page
+reads these files and computes nothing. The job's result records `evaluation_inputs`, which the page compares
+to say when the numbers are stale. Frame truth is the record's: a normal video is all negative, an anomalous
+one is positive inside its intervals; an anomalous video without intervals has no frame truth and is left out
+with a warning, as the library's runner does.
 
 Files go to media/detectors/<id>/evaluations/<job id>/ through temporary names; a re-run rewrites them.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Q
 
+from detection.atomic_files import write_text
+from detection.evaluation import plot_data
+from detection.evaluation.schema import SCHEMA_VERSION
+from detection.evaluation.summary import ScoredVideo, summarise
+from detection.json_values import json_text, plain_json
+from detection.labels import record_frame_labels
+from detection.score_store import load_video_scores
+from detection.types import VideoRecord
 from webapp.catalog.models import Video
-from webapp.detectors.models import Detector, ScoreRun
+from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from webapp.reports.evaluation import evaluation_inputs
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
-from workers.results import jsonable
 from workers.scoring import score_each
 
 HEADLINE_KEYS = ("frame_auc", "frame_ap", "precision", "recall", "f1", "video_auc", "threshold")
@@ -38,17 +48,18 @@ def evaluation_dir(detector_id: int, job_id: int) -> str:
 
 
 def labelled_videos(detector: Detector) -> list[Video]:
-    """The area's ready videos labelled normal or anomalous, with their intervals."""
-    videos = Video.objects.filter(mission__area=detector.area_id, status=Video.Status.READY, label__in=LABELLED)
+    """The area's ready videos labelled normal or anomalous, or with a confirmed event (`Video.as_record`)."""
+    videos = Video.objects.filter(mission__area=detector.area_id, status=Video.Status.READY)
+    videos = videos.filter(Q(label__in=LABELLED) | Q(score_runs__events__review=Event.Review.CONFIRMED)).distinct()
     return list(videos.select_related("mission").prefetch_related("intervals").order_by("pk"))
 
 
-def check_classes(detector: Detector, videos: list[Video]) -> None:
+def check_classes(detector: Detector, records: list[VideoRecord]) -> None:
     """A JobError saying what to label when the videos cannot measure anything."""
     area = detector.area.name
-    normal = sum(v.label == Video.Label.NORMAL for v in videos)
-    anomalous = sum(v.label == Video.Label.ANOMALOUS and bool(v.intervals.all()) for v in videos)
-    if not videos:
+    normal = sum(r.label == Video.Label.NORMAL for r in records)
+    anomalous = sum(r.label == Video.Label.ANOMALOUS and bool(r.intervals) for r in records)
+    if not records:
         raise JobError(f"area “{area}” has no ready video labelled normal or anomalous: label some of its videos "
                        "(at least one normal, and one anomalous with its anomalous intervals marked), then "
                        "evaluate again")
@@ -64,22 +75,28 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
         raise JobError("the detector of this evaluation job was deleted")
     if detector.status != Detector.Status.READY:
         raise JobError(f"{detector.name} is not trained ({detector.get_status_display().lower()}): train it first")
+    if detector.threshold is None:
+        raise JobError(f"{detector.name} has no threshold: train it again")
     reporter.stage("Gathering labelled videos")
     videos = labelled_videos(detector)
-    check_classes(detector, videos)
+    check_classes(detector, [v.as_record() for v in videos])
     scored = score_missing(detector, videos, reporter.span(0.0, 0.85))
     reporter.progress(0.85, "Computing the metrics", force=True)
-    document = evaluation_document(detector, videos, job)
+    inputs = evaluation_inputs(detector)  # taken before the labels are read: a change from here on reads as stale
+    records = {v.pk: v.as_record() for v in videos}
+    measured, warnings = scored_videos(detector, videos, records)
+    document = evaluation_document(detector, videos, records, measured, warnings, job)
+    curves = page_curves(detector, videos, records, measured)
     reporter.check_cancelled()
-    reporter.progress(0.95, "Writing metrics.json and report.md", force=True)
+    reporter.progress(0.95, "Writing metrics.json, curves.json and report.md", force=True)
     folder = evaluation_dir(detector.pk, job.pk)
-    write_outputs(Path(settings.MEDIA_ROOT) / folder, document)
+    write_outputs(Path(settings.MEDIA_ROOT) / folder, document, curves)
     entry = document["detectors"][detector.name]
     counts = document["splits"]["evaluated"]
-    return {"metrics": f"{folder}/metrics.json", "report": f"{folder}/report.md", "scored": scored,
-            "videos": counts["videos"], "normal": counts["normal"], "anomalous": counts["anomalous"],
-            "frames": entry["frames"], **{key: entry[key] for key in HEADLINE_KEYS},
-            "warnings": entry["warnings"]}
+    return {"metrics": f"{folder}/metrics.json", "curves": f"{folder}/curves.json", "report": f"{folder}/report.md",
+            "scored": scored, "videos": counts["videos"], "normal": counts["normal"],
+            "anomalous": counts["anomalous"], "frames": entry["frames"], **{key: entry[key] for key in HEADLINE_KEYS},
+            "warnings": entry["warnings"], "inputs": inputs}
 
 
 def score_missing(detector: Detector, videos: list[Video], progress: JobReporter) -> list[int]:
@@ -97,40 +114,52 @@ def score_missing(detector: Detector, videos: list[Video], progress: JobReporter
     return runs
 
 
-def scored_videos(detector: Detector, videos: list[Video]) -> tuple[list, list[str]]:
-    """(ScoredVideo per video with frame truth, warnings) from the detector's saved scores."""
-    from detection.evaluation.summary import ScoredVideo
-    from detection.labels import record_frame_labels
-    from detection.score_store import load_video_scores
-    from detection.types import Interval, VideoRecord
-
+def scored_videos(detector: Detector, videos: list[Video], records: dict[int, VideoRecord]) -> tuple[list, list[str]]:
+    """(ScoredVideo per video with frame truth and a ready score run of `detector`, warnings)."""
     runs = {r.video_id: r for r in ScoreRun.objects.filter(detector=detector, status=ScoreRun.Status.READY)}
     scored, warnings = [], []
-    for video in videos:
-        intervals = tuple(Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all())
-        record = VideoRecord(path=Path(video.file or "."), label=video.label, intervals=intervals, video_id=str(video.pk))
+    for video in (v for v in videos if v.pk in runs):
+        record = records[video.pk]
         scores = load_video_scores(Path(settings.MEDIA_ROOT) / runs[video.pk].media_dir, with_heatmaps=False)
         labels = record_frame_labels(scores.times, record)
         if labels is None:
             warnings.append(f"{video.original_name} (video {video.pk}): anomalous without intervals, left out")
             continue
-        scored.append(ScoredVideo(video_id=str(video.pk), is_anomalous=record.is_anomalous,
+        scored.append(ScoredVideo(video_id=record.video_id, is_anomalous=record.is_anomalous,
                                   times=np.asarray(scores.times, dtype=np.float64),
                                   scores=np.asarray(scores.frame_scores, dtype=np.float64), labels=labels,
-                                  intervals=intervals, events=scores.events))
+                                  intervals=record.intervals, events=scores.events))
     return scored, warnings
 
 
-def evaluation_document(detector: Detector, videos: list[Video], job: Job) -> dict:
-    """The metrics.json document (detection.evaluation.schema), with where its videos came from."""
-    from detection.evaluation.schema import SCHEMA_VERSION
-    from detection.evaluation.summary import summarise
+def page_curves(detector: Detector, videos: list[Video], records: dict[int, VideoRecord], measured: list) -> dict:
+    """curves.json: what the detector page draws (detection.evaluation.plot_data), and the area's other
+    detectors side by side with this one on the videos both scored."""
+    labels, scores = plot_data.pooled(measured)
+    sides = []
+    others = Detector.objects.filter(area=detector.area_id).exclude(pk=detector.pk).exclude(threshold=None)
+    for other in others.order_by("kind", "pk"):
+        theirs, _ = scored_videos(other, videos, records)
+        common = {s.video_id for s in theirs} & {s.video_id for s in measured}
+        if common:
+            sides.append({"detector_id": other.pk, "name": other.name, "kind": other.kind, "videos": len(common),
+                          "rows": [plot_data.curve_row(_title(detector), [s for s in measured if s.video_id in common],
+                                                       detector.threshold),
+                                   plot_data.curve_row(_title(other), [s for s in theirs if s.video_id in common],
+                                                       other.threshold)]})
+    return {"own": plot_data.curve_row(_title(detector), measured, detector.threshold),
+            "slider": plot_data.threshold_table(labels, scores, detector.threshold),
+            "class_peaks": plot_data.class_peaks(measured), "comparisons": sides}
 
-    scored, warnings = scored_videos(detector, videos)
-    threshold = detector.threshold
-    if threshold is None:
-        raise JobError(f"{detector.name} has no threshold: train it again")
-    entry = summarise(detector.kind, scored, threshold, train_seconds=0.0, score_seconds=0.0)
+
+def _title(detector: Detector) -> str:
+    return f"{detector.name} ({detector.kind})"
+
+
+def evaluation_document(detector: Detector, videos: list[Video], records: dict[int, VideoRecord], scored: list,
+                        warnings: list[str], job: Job) -> dict:
+    """The metrics.json document (detection.evaluation.schema), with where its videos came from."""
+    entry = summarise(detector.kind, scored, detector.threshold, train_seconds=0.0, score_seconds=0.0)
     entry["score_seconds"] = entry["score_fps"] = entry["train_seconds"] = None  # not measured here
     trained_on = set(detector.training_videos.values_list("pk", flat=True))
     overlap = sum(int(s.video_id) in trained_on for s in scored)
@@ -139,7 +168,7 @@ def evaluation_document(detector: Detector, videos: list[Video], job: Job) -> di
     entry["warnings"] = [*warnings, *entry["warnings"]]
     used = {int(s.video_id) for s in scored}
     chosen = [v for v in videos if v.pk in used]
-    return jsonable({
+    return plain_json({
         "schema_version": SCHEMA_VERSION,
         "manifest": "",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -148,12 +177,12 @@ def evaluation_document(detector: Detector, videos: list[Video], job: Job) -> di
                      "detectors": {detector.name: {"kind": detector.kind, "overrides": detector.config,
                                                    "file": detector.artifact}}},
         "splits": {"evaluated": {
-            "videos": len(chosen), "normal": sum(v.label == Video.Label.NORMAL for v in chosen),
-            "anomalous": sum(v.label == Video.Label.ANOMALOUS for v in chosen), "unlabelled": 0,
+            "videos": len(chosen), "normal": sum(not s.is_anomalous for s in scored),
+            "anomalous": sum(s.is_anomalous for s in scored), "unlabelled": 0,
             "frames": int(sum(len(s.times) for s in scored))}},
         "detectors": {detector.name: entry},
         "source": {"area": detector.area.name, "area_id": detector.area_id, "detector_id": detector.pk,
-                   "job_id": job.pk, "videos": [{"id": v.pk, "name": v.original_name, "label": v.label,
+                   "job_id": job.pk, "videos": [{"id": v.pk, "name": v.original_name, "label": records[v.pk].label,
                                                  "mission": v.mission.name, "trained_on": v.pk in trained_on}
                                                 for v in chosen]},
     })
@@ -184,11 +213,10 @@ def report_markdown(document: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_outputs(folder: Path, document: dict) -> None:
-    """metrics.json and report.md, each written to a temporary name and moved into place."""
+def write_outputs(folder: Path, document: dict, curves: dict) -> None:
+    """metrics.json, curves.json and report.md, each written to a temporary name and moved into place."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_leftovers(folder, ".*")  # a killed earlier run's temporary files
-    for name, text in (("metrics.json", json.dumps(document, indent=1)), ("report.md", report_markdown(document))):
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, folder / name)
+    write_text(folder / "metrics.json", json_text(document, indent=1))
+    write_text(folder / "curves.json", json_text(curves))
+    write_text(folder / "report.md", report_markdown(document))

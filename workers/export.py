@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import tempfile
 import zipfile
 from pathlib import Path
 
 from django.conf import settings
 
+from detection.atomic_files import replacing
 from webapp.catalog.models import Mission, Video
 from webapp.jobs.models import Job
 from webapp.reports import exports
@@ -49,16 +49,12 @@ def manifest_name(video: Video, taken: set[str]) -> str:
 def mission_manifest(mission: Mission) -> str:
     """manifest.csv text for the mission's videos (label, split, intervals and classes from the catalog)."""
     from detection.datasets.manifest import write_manifest
-    from detection.types import Interval, VideoRecord
 
     taken: set[str] = set()
     records = []
     for video in mission.videos.prefetch_related("intervals").order_by("original_name", "pk"):
-        label = "" if video.label == Video.Label.UNLABELLED else video.label
-        intervals = tuple(Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all())
         name = manifest_name(video, taken)
-        records.append(VideoRecord(path=Path(name), label=label, split=video.split,
-                                   intervals=intervals if label == "anomalous" else (), video_id=name))
+        records.append(video.as_record(path=Path(name), video_id=name))
     with tempfile.TemporaryDirectory() as folder:
         return spreadsheet_safe_csv(write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8"))
 
@@ -97,8 +93,6 @@ def write_zip(target: Path, folder: str, texts: dict[str, str]) -> None:
     """Members under `folder/` in the zip, written to a temporary name and moved into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(target.parent, ".*")  # a killed earlier run's partial zip
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with replacing(target) as staging, zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in MEMBERS:
             archive.writestr(f"{folder}/{name}", texts[name])
-    os.replace(temporary, target)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from detection.atomic_files import write_text
 from workers.progress import JobReporter
 
 MEDIA_UNIT = "media"
@@ -103,9 +104,7 @@ def run_unit(plan: PiecePlan, unit: str, should_stop) -> None:
                                 progress=progress)
         facts = {"frames": len(sampled.times), "warning": sampled.warning}
     done = _done_path(plan, unit)
-    temporary = done.with_suffix(".tmp")
-    temporary.write_text(json.dumps(facts))
-    os.replace(temporary, done)
+    write_text(done, json.dumps(facts))
 
 
 def prepare(plan: PiecePlan) -> None:

@@ -8,12 +8,12 @@ write_result (bool: write media/noop/<job id>.json through a temporary name).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from django.conf import settings
 
+from detection.atomic_files import temporaries_of, write_text
 from webapp.jobs.models import Job
 from workers.leftovers import remove_leftovers
 from workers.progress import JobReporter
@@ -35,7 +35,5 @@ def run_noop(job: Job, reporter: JobReporter) -> dict:
 
 def write_result_file(path: Path, result: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(path.parent, f".{path.name}.*")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(result))
-    os.replace(temporary, path)
+    remove_leftovers(path.parent, temporaries_of(path))
+    write_text(path, json.dumps(result))

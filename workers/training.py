@@ -1,14 +1,13 @@
 """The training pipeline: a Detector row -> its area's labelled ready videos -> detection's trainer -> model.pt.
 
-Labels come from the catalog (video label, LabelIntervals) and from reviews: confirmed events of earlier score
-runs count as anomalous intervals. Dismissed events need no change: outside the intervals frames are normal.
+Labels come from `Video.as_record` (the catalog's label and intervals, and confirmed events of earlier score
+runs as anomalous intervals; dismissed events need no change: outside the intervals frames are normal).
 The split is each video's `split` when set (test videos are never used), else a deterministic one per label.
 The model file is written atomically by `Detector.save`; reconstruction grids go to recon_<epoch>.png.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,31 +15,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from detection.atomic_files import replacing
+from detection.json_values import plain_json
 from webapp.catalog.models import Video
-from webapp.detectors.models import Detector, Event
+from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
 from webapp.jobs.services import start_scoring
 from workers.claim import describe_error
 from workers.frames import sampled_frames
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
-from workers.results import jsonable
 
 VALIDATION_EVERY = 5  # automatic split: every 5th video of each label validates
-
-
-def video_record(video: Video):
-    """The VideoRecord of a catalog video: its label and intervals, plus confirmed events as intervals."""
-    from detection.types import Interval, VideoRecord
-
-    intervals = [Interval(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
-    confirmed = Event.objects.filter(score_run__video=video, review=Event.Review.CONFIRMED)
-    intervals += [Interval(e.start, e.end, "confirmed event") for e in confirmed]
-    label = "" if video.label == Video.Label.UNLABELLED else video.label
-    if confirmed:
-        label = "anomalous"  # an analyst confirmed an anomaly in it
-    return VideoRecord(path=Path(settings.MEDIA_ROOT) / video.file, label=label, split=video.split,
-                       intervals=tuple(sorted(intervals, key=lambda i: i.start)), video_id=str(video.pk))
 
 
 def split_videos(videos: list[Video], records: dict) -> tuple[list[Video], list[Video]]:
@@ -91,7 +77,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
 
     reporter.stage("Gathering labelled videos")
     videos = training_videos(detector)
-    records = {v.pk: video_record(v) for v in videos}
+    records = {v.pk: v.as_record() for v in videos}
     labelled = [v for v in videos if records[v.pk].label]
     if not labelled:
         raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
@@ -110,11 +96,11 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     remove_leftovers(folder, ".*")  # temporary files of a killed earlier run
     model.save(folder / "model.pt")  # written to a temporary name and moved into place
     images = write_reconstructions(folder, report.reconstructions)
-    metrics = jsonable({**report.validation_metrics, "warnings": list(report.warnings)})
+    metrics = plain_json({**report.validation_metrics, "warnings": list(report.warnings)})
     with transaction.atomic():
         Detector.objects.filter(pk=detector.pk).update(
             status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),
-            validation_metrics=metrics, training_curve=jsonable(list(report.curve)), trained=timezone.now(),
+            validation_metrics=metrics, training_curve=plain_json(list(report.curve)), trained=timezone.now(),
             error="",
         )
         detector.training_videos.set(labelled)
@@ -174,9 +160,8 @@ def write_reconstructions(folder: Path, reconstructions: dict) -> list[str]:
         bottom = np.concatenate(list(outputs), axis=1)
         grid = np.concatenate([top, bottom], axis=0)  # (2H, B*W, 3)
         name = f"recon_{int(epoch)}.png"
-        temporary = folder / f".{name}.{os.getpid()}.tmp"
-        Image.fromarray(grid).save(temporary, format="PNG")
-        os.replace(temporary, folder / name)
+        with replacing(folder / name) as staging:
+            Image.fromarray(grid).save(staging, format="PNG")
         names.append(name)
     return names
 

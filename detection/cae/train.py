@@ -42,6 +42,7 @@ from detection.cae.scoring import (
 from detection.cae.tiling import cut_tiles, tile_grid
 from detection.device import autocast, pick_device
 from detection.errors import TrainingDataError
+from detection.evaluation.metrics import roc_auc
 from detection.labels import record_frame_labels
 from detection.registry import TrainingReport, TrainItem
 from detection.thresholds import pick_threshold
@@ -244,18 +245,9 @@ def validation_metrics(scores: np.ndarray, labels: np.ndarray, choice) -> dict:
         metrics["val_best_f1"] = choice.best_f1
         metrics["val_f1_standard_error"] = choice.f1_se
     if labels.any() and (~labels).any():
-        metrics["val_roc_auc"] = roc_auc(scores, labels)
+        metrics["val_roc_auc"] = roc_auc(labels, scores)
         metrics["val_recall"] = float(flagged[labels].mean())
     return metrics
-
-
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve as the chance that an anomaly outscores a normal frame (ties count half)."""
-    values, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    mid_ranks = np.cumsum(counts) - (counts - 1) / 2.0  # average 1-based rank of each distinct value
-    ranks = mid_ranks[inverse]
-    positives, negatives = labels.sum(), (~labels).sum()
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
 def normal_runs(frames: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:

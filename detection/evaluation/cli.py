@@ -8,16 +8,14 @@ writes DIR/metrics.json (schema: detection.evaluation.schema), DIR/report.md and
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from detection.atomic_files import write_text
 from detection.evaluation.report_html import render_html
 from detection.evaluation.report_md import render_markdown, summary_table
 from detection.evaluation.runner import EvaluationSettings, evaluate, file_specs, parse_detectors
+from detection.json_values import json_text
 
 DEFAULT_DETECTORS = "cae,mil,iforest,nearest,patchcore"
 
@@ -106,25 +104,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def plain(value):
-    """A JSON-safe copy: numpy scalars to Python numbers, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_outputs(out: Path, result) -> None:
     """metrics.json, report.md, report.html and (when a detector failed) errors.log under `out`."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(plain(result.metrics), indent=1, allow_nan=False))
-    (out / "report.md").write_text(render_markdown(result.metrics))
-    (out / "report.html").write_text(render_html(result.metrics, result.curves))
+    write_text(out / "metrics.json", json_text(result.metrics, indent=1))
+    write_text(out / "report.md", render_markdown(result.metrics))
+    write_text(out / "report.html", render_html(result.metrics, result.curves))
     errors = "\n\n".join(f"== {name}\n{text}" for name, text in result.errors.items())
     if errors:
-        (out / "errors.log").write_text(errors)
+        write_text(out / "errors.log", errors)

@@ -105,6 +105,21 @@ def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> dict[str, int
     }
 
 
+def confusion_at_thresholds(labels: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """{"tp", "fp", "tn", "fn"}, each (T,): the confusion at each of `thresholds` at once, by sorting.
+
+    Flagged as `flag_frames` flags (the rule is read from it, so the two cannot drift apart).
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    side = "left" if bool(flag_frames(np.array([1.0]), 1.0)[0]) else "right"  # is a score equal to it flagged?
+    positives, negatives = np.sort(scores[labels]), np.sort(scores[~labels])
+    tp = len(positives) - np.searchsorted(positives, thresholds, side=side)  # (T,)
+    fp = len(negatives) - np.searchsorted(negatives, thresholds, side=side)  # (T,)
+    return {"tp": tp, "fp": fp, "tn": len(negatives) - fp, "fn": len(positives) - tp}
+
+
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -4,6 +4,9 @@
     result.metrics   # the metrics.json document (schema in detection.evaluation.schema)
     result.curves    # {name: ROC/PR points and per-video timelines} for the HTML report
 
+Event metrics use the events each detector returns with its scores (merged with its own settings), the
+ones the web app's score runs store, so the CLI and the evaluate job measure the same events.
+
 The test split is touched only after a detector is trained and its threshold fixed: trainers receive the
 train and val items alone (a detector may be set to train on train+val, never on test). A detector that fails to train or score gets an entry with status "failed" and
 the reason; the others still run. A setting "@NAME" hands a detector the file of the detector NAME trained
@@ -31,7 +34,6 @@ from detection.evaluation.baselines import BASELINES, train_baseline
 from detection.evaluation.groundtruth import GroundTruthCache
 from detection.evaluation.schema import SCHEMA_VERSION, empty_detector_entry
 from detection.evaluation.summary import ScoredVideo, curves, summarise
-from detection.events import merge_events
 from detection.labels import record_frame_labels
 from detection.registry import TrainItem
 from detection.types import SampledFrames, VideoRecord
@@ -250,7 +252,6 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
         heatmaps = None
         if result.heatmaps is not None:
             heatmaps = np.asarray(result.heatmaps, dtype=np.float32) * np.float32(result.heatmap_scale)
-        events = merge_events(result.times, result.frame_scores, detector.threshold)
         scored.append(
             ScoredVideo(
                 video_id=item.record.video_id or str(item.record.path),
@@ -259,7 +260,7 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
                 scores=np.asarray(result.frame_scores, dtype=np.float64),
                 labels=labels,
                 intervals=item.record.intervals,
-                events=events,
+                events=tuple(result.events),  # the detector's own, merged as it is configured to
                 classes=truth.classes(item.record, result.times),
                 area_fraction=truth.area_fraction(item.record, result.times),
                 pixel_masks=None

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from detection.atomic_files import replacing
 from detection.features.clips import FeatureExtractor, clip_windows
 from detection.types import ProgressFn, no_progress
 
@@ -68,15 +68,8 @@ class FeatureCache:
         return features
 
     def store(self, path: Path, features: np.ndarray) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, np.asarray(features, dtype=np.float32), allow_pickle=False)
-            os.replace(staging, path)
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        with replacing(path) as staging, staging.open("wb") as stream:
+            np.save(stream, np.asarray(features, dtype=np.float32), allow_pickle=False)
 
     def clip_features(
         self,

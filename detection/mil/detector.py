@@ -23,6 +23,7 @@ from detection.events import merge_events
 from detection.features import build_extractor
 from detection.features.cache import FeatureCache
 from detection.features.clips import FeatureExtractor, clip_windows, frame_clip_index
+from detection.json_values import plain_json
 from detection.mil.bags import clip_scores_from_segments, segment_bounds, segment_features
 from detection.mil.config import MILConfig
 from detection.mil.model import MILHead, build_head
@@ -118,7 +119,7 @@ class MILDetector:
             state=state,
             config={**self.config.to_dict(), "in_features": self.in_features},
             threshold=self.threshold,
-            extra={"extractor": self.extractor.describe(), "validation": _plain(self.validation)},
+            extra={"extractor": self.extractor.describe(), "validation": plain_json(self.validation)},
         )
 
 
@@ -161,14 +162,3 @@ def rebuild_extractor(described: dict, state: dict, device: torch.device) -> Fea
     if state:
         options["state"] = state
     return build_extractor(described["name"], **options)
-
-
-def _plain(value):
-    """Numbers, strings, lists and dicts only, as detector files hold (weights_only loading)."""
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value

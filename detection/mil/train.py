@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from detection.device import pick_device
 from detection.errors import TrainingDataError
+from detection.evaluation.metrics import roc_auc
 from detection.features import build_extractor
 from detection.features.clips import FeatureExtractor
 from detection.labels import record_frame_labels
@@ -207,15 +207,8 @@ def choose_threshold(detector: MILDetector, items: list[TrainItem], config: MILC
         "threshold_f1": choice.f1,
         "videos": len(items),
         "video_accuracy": float(np.mean(flagged == labels)),
-        "video_auc": _auc(np.asarray(video_scores), labels),
+        "video_auc": roc_auc(labels, np.asarray(video_scores)),
     }
     if frame_scores:
-        metrics["frame_auc"] = _auc(np.concatenate(frame_scores), np.concatenate(frame_labels))
+        metrics["frame_auc"] = roc_auc(np.concatenate(frame_labels), np.concatenate(frame_scores))
     return metrics, choice.warning
-
-
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """ROC-AUC, or None when only one class is present."""
-    if labels.all() or not labels.any():
-        return None
-    return float(roc_auc_score(labels, scores))

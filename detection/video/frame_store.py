@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.atomic_files import replacing, temporary_name
+
 _HEADER_BYTES = 128  # fixed, so the real frame count can be written over the placeholder at the end
 
 
@@ -24,11 +26,6 @@ def _npy_header(shape: tuple[int, ...]) -> bytes:
     if len(body) != room:
         raise ValueError(f"frame shape {shape} does not fit a {_HEADER_BYTES}-byte .npy header")
     return magic + len(body).to_bytes(2, "little") + body
-
-
-def temporary_name(path: Path) -> Path:
-    """A sibling name for writing `path` before it is moved into place."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 class FrameArrayWriter:
@@ -64,12 +61,10 @@ class FrameArrayWriter:
 
 
 def save_array_atomically(path: Path, array: np.ndarray) -> Path:
-    """`np.save` under a temporary name, then `os.replace` onto `path`."""
+    """`np.save` under a temporary name, then moved onto `path` (`detection.atomic_files`)."""
     path = Path(path)
-    temporary = temporary_name(path)
-    with temporary.open("wb") as handle:
+    with replacing(path) as staging, staging.open("wb") as handle:
         np.save(handle, array)
-    os.replace(temporary, path)
     return path
 
 

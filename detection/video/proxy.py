@@ -14,10 +14,10 @@ from pathlib import Path
 
 import av
 
+from detection.atomic_files import temporary_name
 from detection.errors import VideoError
 from detection.types import ProgressFn, no_progress
 from detection.video.decode import FrameReader
-from detection.video.frame_store import temporary_name
 from detection.video.probe import normalise_rotation, open_video, stream_duration, stream_origin
 
 # The filters that turn a frame stored with rotation metadata upright (rotation is counter-clockwise degrees).
@@ -54,7 +54,7 @@ class ProxyEncoder:
         self.keyframe_seconds = keyframe_seconds
         self.origin = stream_origin(source)
         self.size: tuple[int, int] | None = None
-        self._temporary = temporary_name(self.out_path).with_suffix(".mp4")
+        self._temporary = temporary_name(self.out_path, ".mp4")  # PyAV picks the container by the extension
         self._output = None
         self._stream = None
         self._graph = None

@@ -8,7 +8,6 @@ one sheet however long the video.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +15,10 @@ import av
 import numpy as np
 from PIL import Image
 
+from detection.atomic_files import replacing, write_text
 from detection.errors import VideoError
 from detection.types import ProgressFn, no_progress
 from detection.video.decode import FrameReader
-from detection.video.frame_store import temporary_name
 from detection.video.probe import open_video, stream_duration
 from detection.video.proxy import proxy_size
 from detection.video.sampling import TimestampSelector, frame_to_rgb, use_keyframes
@@ -52,9 +51,8 @@ def _vtt_time(seconds: float) -> str:
 
 
 def _save_jpeg(image: np.ndarray, path: Path, quality: int = 85) -> Path:
-    temporary = temporary_name(path)
-    Image.fromarray(image).save(temporary, format="JPEG", quality=quality)
-    os.replace(temporary, path)
+    with replacing(path) as staging:
+        Image.fromarray(image).save(staging, format="JPEG", quality=quality)
     return path
 
 
@@ -141,9 +139,7 @@ class ThumbnailSheets:
         for (time, sheet, x, y), end in zip(self.cues, ends):
             lines += [f"{_vtt_time(time)} --> {_vtt_time(end)}", f"{sheet}#xywh={x},{y},{width},{height}", ""]
         vtt = self.out_dir / VTT_FILE
-        temporary = temporary_name(vtt)
-        temporary.write_text("\n".join(lines), encoding="utf-8")
-        os.replace(temporary, vtt)
+        write_text(vtt, "\n".join(lines))
         return ThumbnailSet(self.poster, vtt, tuple(self.sheets), len(self.cues), self.interval)
 
 

@@ -14,7 +14,11 @@ from PIL import Image
 
 from tests.support.browser import launch
 from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.catalog.models import Video
 from webapp.detectors.models import Event
+from webapp.jobs.models import Job
+from workers.claim import run_job
+from workers.evaluation import run_evaluation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -152,6 +156,10 @@ def test_detector_slider_updates_the_numbers(live_server, browser_page, seeded):
         small = frames[:, ::blur, ::blur].repeat(blur, 1).repeat(blur, 2)
         Image.fromarray(np.concatenate([np.concatenate(list(frames), 1), np.concatenate(list(small), 1)], 0)).save(
             folder / f"recon_{epoch}.png")
+    seed_scored_video(seeded.video.mission, name="calm.mp4", seconds=30, frame_size=48, heatmap_size=12, anomalies=(),
+                      label=Video.Label.NORMAL, seed=9)
+    job = Job.objects.create(kind=Job.Kind.EVALUATE, detector=detector)  # the page draws what the job wrote
+    assert run_job(job.pk, run_evaluation, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
     log_in(page, live_server, make_user("vera", "viewer"))
     page.goto(live_server.url + reverse("detector", args=[seeded.runs["cae"].detector_id]))
     page.wait_for_selector("[data-figure='fig-roc'][data-ready='1']", timeout=20_000)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detection.cae.config import make_config
-from detection.cae.train import normal_runs, roc_auc, train_cae, train_from_items
+from detection.cae.train import normal_runs, train_cae, train_from_items
 from detection.errors import TrainingDataError
 from detection.registry import TrainItem, trainer
 from detection.types import Interval, SampledFrames, VideoRecord
@@ -102,10 +102,6 @@ def test_normal_runs_split_around_labelled_frames():
     frames = np.arange(8)
     runs = normal_runs(frames, np.array([1, 0, 0, 1, 1, 0, 0, 0], bool))
     assert [r.tolist() for r in runs] == [[1, 2], [5, 6, 7]]
-
-
-def test_roc_auc_counts_ties_as_half():
-    assert roc_auc(np.array([0.1, 0.4, 0.4, 0.9]), np.array([False, False, True, True])) == pytest.approx(0.875)
 
 
 def test_sequence_mode_trains_and_scores_windows_of_frames():

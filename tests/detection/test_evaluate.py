@@ -6,8 +6,8 @@ import pytest
 
 from detection.errors import TrainingDataError, VideoError
 from detection.evaluation import schema
-from detection.evaluation.cli import plain
 from detection.evaluation.runner import DetectorSpec, evaluate, file_specs, parse_detectors
+from detection.json_values import json_text
 from tests.support.evaluation import (
     RECORDS,
     BrightnessDetector,
@@ -68,7 +68,7 @@ def test_the_metrics_document_follows_the_documented_schema():
         trainers={"spy": spy_trainer([]), "broken": lambda *a, **k: 1 / 0},
         show_progress=False,
     )
-    document = json.loads(json.dumps(plain(result.metrics), allow_nan=False))
+    document = json.loads(json_text(result.metrics))
     assert tuple(document) == schema.TOP_LEVEL_KEYS
     assert document["schema_version"] == schema.SCHEMA_VERSION == 2
     for entry in document["detectors"].values():
@@ -196,3 +196,27 @@ def test_a_setting_at_name_hands_over_the_file_of_a_detector_trained_earlier_in_
     entry = result.metrics["detectors"]["mil"]
     assert entry["status"] == "failed" and "no detector named 'cae' was trained earlier" in entry["error"]
     assert result.metrics["detectors"]["cae"]["status"] == "ok"
+
+
+def test_event_metrics_use_the_events_the_detector_returns_not_a_default_merge():
+    """A detector merges events with its own settings; the runner measures those, as the evaluate job does."""
+    from dataclasses import replace
+
+    from detection.types import DetectedEvent
+
+    class OwnEvents(BrightnessDetector):
+        def score_frames(self, frames, times, progress=None):
+            result = super().score_frames(frames, times)
+            return replace(result, events=(DetectedEvent(0.0, 0.0, 0.0, 1.0),))  # one event, before any anomaly
+
+    def train(train_items, val_items, *, overrides, progress, seed):
+        threshold = spy_trainer([])(train_items, val_items, overrides=overrides, progress=progress, seed=seed)[0]
+        return OwnEvents(threshold.threshold), SpyReport()
+
+    result = evaluate(RECORDS, evaluation_settings(DetectorSpec("own", "own"), DetectorSpec("spy", "spy")),
+                      load_frames=frame_loader(), trainers={"own": train, "spy": spy_trainer([])},
+                      show_progress=False)
+    own, spy = result.metrics["detectors"]["own"], result.metrics["detectors"]["spy"]
+    assert own["frame_auc"] == spy["frame_auc"] and own["confusion"] == spy["confusion"]  # the same frame scores
+    assert (own["events"]["found"], own["events"]["false_events"]) == (0, 2)
+    assert (spy["events"]["intervals"], spy["events"]["found"], spy["events"]["false_events"]) == (1, 1, 0)

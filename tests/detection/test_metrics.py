@@ -196,3 +196,14 @@ def test_an_object_is_found_by_any_event_meeting_its_span():
     objects = [Interval(10, 20), Interval(30, 35)]
     events = [DetectedEvent(20, 25, 21, 1.0), DetectedEvent(36, 40, 37, 1.0)]  # touches the first only
     assert metrics.objects_found(objects, events) == [True, False]
+
+
+def test_confusion_at_thresholds_matches_a_hand_worked_example():
+    labels = np.array([True, True, False, False, False])
+    scores = np.array([0.9, 0.4, 0.4, 0.2, 0.1])
+    counts = metrics.confusion_at_thresholds(labels, scores, np.array([0.4, 0.15]))
+    # >= 0.4: 0.9, 0.4 (pos) and 0.4 (neg) flagged; >= 0.15: 0.9, 0.4 (pos), 0.4, 0.2 (neg) flagged
+    assert {k: v.tolist() for k, v in counts.items()} == {"tp": [2, 2], "fp": [1, 2], "tn": [2, 1], "fn": [0, 0]}
+    for i, threshold in enumerate((0.4, 0.15)):
+        assert metrics.confusion_counts(labels, metrics.flag_frames(scores, threshold)) == {
+            k: int(v[i]) for k, v in counts.items()}

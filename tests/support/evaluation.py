@@ -4,6 +4,7 @@
 import numpy as np
 
 from detection.evaluation.runner import EvaluationSettings
+from detection.events import merge_events
 from detection.thresholds import pick_threshold
 from detection.types import Interval, SampledFrames, VideoRecord, VideoScores, no_progress
 from tests.support.videos import scene_frame
@@ -49,12 +50,14 @@ class BrightnessDetector:
 
     kind = "spy"
 
-    def __init__(self, threshold):
+    def __init__(self, threshold, event_max_gap=1.0):
         self.threshold = threshold
+        self.event_max_gap = event_max_gap
 
     def score_frames(self, frames, times, progress=no_progress):
         scores = np.asarray(frames, dtype=np.float64).mean(axis=(1, 2, 3))
-        return VideoScores(times=np.asarray(times), frame_scores=scores, threshold=self.threshold)
+        events = merge_events(times, scores, self.threshold, max_gap=self.event_max_gap)
+        return VideoScores(times=np.asarray(times), frame_scores=scores, threshold=self.threshold, events=events)
 
 
 def spy_trainer(seen):

@@ -1,4 +1,8 @@
-"""The detector page: roles, training figures, and evaluation numbers against `detection.evaluation.metrics`."""
+"""The detector page: roles, training figures, and the evaluate job's numbers against `detection.evaluation.metrics`.
+
+The page reads what the evaluate job wrote (metrics.json, curves.json): the tests run the job in-process
+(`run_job` with `run_evaluation`), then check that the request loads no score array, that its queries are few
+and bounded, and that its numbers are those of `detection.evaluation` on the same scores."""
 
 from __future__ import annotations
 
@@ -18,8 +22,12 @@ from detection.labels import frame_labels
 from detection.score_store import load_video_scores
 from detection.types import Interval
 from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.catalog.labelling import add_interval
 from webapp.catalog.models import Video
-from webapp.reports import evaluation
+from webapp.detectors.models import Event
+from webapp.jobs.models import Job
+from workers.claim import run_job
+from workers.evaluation import run_evaluation
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +64,19 @@ def truth(scored, kind: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(labels), np.concatenate(scores).astype(np.float64)
 
 
+def evaluate(detector) -> Job:
+    job = Job.objects.create(kind=Job.Kind.EVALUATE, detector=detector)
+    assert run_job(job.pk, run_evaluation, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def evaluated(scored):
+    evaluate(scored["cae"])
+    return scored
+
+
 def detector_page(client, user, detector) -> str:
     client.force_login(user)
     response = client.get(reverse("detector", args=[detector.pk]))
@@ -68,8 +89,8 @@ def embedded(html: str, element_id: str):
 
 
 @pytest.mark.parametrize("role", ["viewer", "analyst", "admin"])
-def test_every_role_reads_the_detector_page(client, people, scored, role):
-    html = detector_page(client, people[role], scored["cae"])
+def test_every_role_reads_the_detector_page(client, people, evaluated, role):
+    html = detector_page(client, people[role], evaluated["cae"])
     assert 'id="threshold-slider"' in html and "Validation metrics" in html
 
 
@@ -85,10 +106,10 @@ def test_it_rejects_users_without_a_role(client, people, scored):
     assert client.get(reverse("detector", args=[999999])).status_code == 403
 
 
-def test_the_slider_numbers_agree_with_detection_metrics(client, people, scored):
-    table = embedded(detector_page(client, people["viewer"], scored["cae"]), "slider-data")
-    labels, scores = truth(scored, "cae")
-    assert table["thresholds"][table["index"]] == pytest.approx(scored["cae"].threshold)
+def test_the_slider_numbers_agree_with_detection_metrics(client, people, evaluated):
+    table = embedded(detector_page(client, people["viewer"], evaluated["cae"]), "slider-data")
+    labels, scores = truth(evaluated, "cae")
+    assert table["thresholds"][table["index"]] == pytest.approx(evaluated["cae"].threshold)
     assert len(table["thresholds"]) > 50
     for i, threshold in enumerate(table["thresholds"]):
         confusion = metrics.confusion_counts(labels, metrics.flag_frames(scores, threshold))
@@ -98,14 +119,14 @@ def test_the_slider_numbers_agree_with_detection_metrics(client, people, scored)
             assert table[key][i] == pytest.approx(expected[key]) if expected[key] is not None else table[key][i] is None
 
 
-def test_curves_and_confusion_agree_with_detection_metrics(client, people, scored):
-    html = detector_page(client, people["viewer"], scored["cae"])
-    labels, scores = truth(scored, "cae")
+def test_curves_and_confusion_agree_with_detection_metrics(client, people, evaluated):
+    html = detector_page(client, people["viewer"], evaluated["cae"])
+    labels, scores = truth(evaluated, "cae")
     roc = embedded(html, "fig-roc")
     go.Figure(roc)
     assert f"AUC {metrics.roc_auc(labels, scores):.3f}" in roc["data"][0]["name"]
     confusion = embedded(html, "fig-confusion")["data"][0]["z"]
-    expected = metrics.confusion_counts(labels, metrics.flag_frames(scores, scored["cae"].threshold))
+    expected = metrics.confusion_counts(labels, metrics.flag_frames(scores, evaluated["cae"].threshold))
     assert confusion == [[expected["tp"], expected["fn"]], [expected["fp"], expected["tn"]]]
     pr = embedded(html, "fig-pr")
     assert f"AP {metrics.average_precision(labels, scores):.3f}" in pr["data"][0]["name"]
@@ -113,21 +134,81 @@ def test_curves_and_confusion_agree_with_detection_metrics(client, people, score
     assert pr["data"][0]["x"] == pytest.approx(points["recall"]) and pr["data"][0]["y"] == pytest.approx(points["precision"])
 
 
-def test_scores_per_class_follow_the_labels(client, people, scored):
-    html = detector_page(client, people["viewer"], scored["cae"])
+def test_scores_per_class_follow_the_labels(client, people, evaluated):
+    html = detector_page(client, people["viewer"], evaluated["cae"])
     boxes = {trace["name"]: trace["y"] for trace in embedded(html, "fig-classes")["data"]}
     assert set(boxes) == {"normal", "boat", "person"}
-    calm = scored["videos"][2].runs["cae"]
+    calm = evaluated["videos"][2].runs["cae"]
     assert boxes["normal"] == [pytest.approx(calm.max_score)]
 
 
-def test_cae_and_mil_side_by_side_on_the_same_videos(client, people, scored):
-    html = detector_page(client, people["viewer"], scored["cae"])
+def test_cae_and_mil_side_by_side_on_the_same_videos(client, people, evaluated):
+    html = detector_page(client, people["viewer"], evaluated["cae"])
     assert "Side by side with MIL v1 (mil) on 3 common videos" in html
     bars = embedded(html, "fig-compare-0")
     go.Figure(bars)
-    labels, mil_scores = truth(scored, "mil")
+    labels, mil_scores = truth(evaluated, "mil")
     assert bars["data"][1]["y"][0] == pytest.approx(metrics.roc_auc(labels, mil_scores))
+
+
+def test_the_page_renders_from_the_job_files_without_loading_scores(client, people, evaluated, monkeypatch,
+                                                                    django_assert_max_num_queries):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a score array was loaded in a request")
+
+    import detection.score_store
+
+    monkeypatch.setattr(detection.score_store, "load_video_scores", refuse)
+    monkeypatch.setattr(np, "load", refuse)
+    client.force_login(people["viewer"])
+    url = reverse("detector", args=[evaluated["cae"].pk])
+    client.get(url)  # the session and the user's groups, cached from here on
+    with django_assert_max_num_queries(16):
+        html = client.get(url).content.decode()
+    assert 'id="fig-roc"' in html and 'id="slider-data"' in html and "out of date" not in html
+    for number in range(5):  # more score runs of other videos make no more queries
+        seed_scored_video(evaluated["videos"][0].video.mission, name=f"more{number}.mp4", anomalies=(),
+                          label=Video.Label.UNLABELLED, seed=10 + number)
+    with django_assert_max_num_queries(16):
+        client.get(url)
+
+
+def test_the_headline_numbers_are_detection_evaluation_on_the_same_scores(client, people, evaluated):
+    html = detector_page(client, people["viewer"], evaluated["cae"])
+    labels, scores = truth(evaluated, "cae")
+    confusion = metrics.confusion_counts(labels, metrics.flag_frames(scores, evaluated["cae"].threshold))
+    rates = metrics.classification_rates(confusion)
+
+    def cell(element_id: str) -> str:
+        return re.search(rf'id="{element_id}">(.*?)</td>', html, re.S).group(1)
+
+    assert cell("eval-frame-auc") == f"{metrics.roc_auc(labels, scores):.4g}"
+    assert cell("eval-ap") == f"{metrics.average_precision(labels, scores):.4g}"
+    assert cell("eval-prf") == " / ".join(f"{rates[k]:.4g}" for k in ("precision", "recall", "f1"))
+    assert cell("eval-videos").startswith("3 (1 normal, 2 anomalous)")
+
+
+def test_before_any_evaluation_the_page_shows_no_numbers_even_with_scores(client, people, scored):
+    html = detector_page(client, people["viewer"], scored["mil"])
+    assert "Not evaluated yet" in html and 'id="fig-roc"' not in html and 'id="slider-data"' not in html
+
+
+def test_a_label_change_marks_the_evaluation_stale(client, people, evaluated):
+    add_interval(evaluated["videos"][0].video, 2.0, 3.0, "person", people["analyst"])
+    html = detector_page(client, people["viewer"], evaluated["cae"])
+    assert 'id="eval-stale"' in html and "labels or reviews of the area&#x27;s videos changed" in html
+    evaluate(evaluated["cae"])
+    assert 'id="eval-stale"' not in detector_page(client, people["viewer"], evaluated["cae"])
+
+
+def test_a_review_or_a_new_score_run_marks_the_evaluation_stale(client, people, evaluated):
+    event = Event.objects.filter(score_run__detector=evaluated["mil"]).first()
+    Event.objects.filter(pk=event.pk).update(review=Event.Review.CONFIRMED)
+    assert "labels or reviews" in detector_page(client, people["viewer"], evaluated["cae"])
+    evaluate(evaluated["cae"])
+    seed_scored_video(evaluated["videos"][0].video.mission, name="new.mp4", anomalies=(), label=Video.Label.NORMAL,
+                      seed=20)
+    assert "score runs changed (4 then, 5 now)" in detector_page(client, people["viewer"], evaluated["cae"])
 
 
 def test_training_curve_and_reconstructions_that_exist(client, people, scored):
@@ -153,15 +234,8 @@ def test_a_detector_without_labelled_scores_says_so(client, people):
     mission = make_mission()
     seeded = seed_scored_video(mission, anomalies=(), label=Video.Label.UNLABELLED)
     html = detector_page(client, people["viewer"], seeded.runs["cae"].detector)
-    assert "has frame labels" in html and "No reconstruction images" in html
-
-
-def test_counts_at_matches_a_hand_worked_example():
-    labels = np.array([True, True, False, False, False])
-    scores = np.array([0.9, 0.4, 0.4, 0.2, 0.1])
-    counts = evaluation.counts_at(labels, scores, np.array([0.4, 0.15]))
-    # >= 0.4: 0.9, 0.4 (pos) and 0.4 (neg) flagged; >= 0.15: 0.9, 0.4 (pos), 0.4, 0.2 (neg) flagged
-    assert {k: v.tolist() for k, v in counts.items()} == {"tp": [2, 2], "fp": [1, 2], "fn": [0, 0], "tn": [2, 1]}
+    assert "Not evaluated yet" in html and "No reconstruction images" in html
+    assert 'id="fig-roc"' not in html and 'id="threshold-slider"' not in html
 
 
 def test_an_admin_switches_whether_a_detector_scores_new_videos(db):

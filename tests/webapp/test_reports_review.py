@@ -203,15 +203,16 @@ def test_plotly_js_is_served_from_the_installed_package_and_cached(client):
     assert client.get(reverse("plotly_js", args=["0.0.1"])).status_code == 404
 
 
-def test_web_code_of_the_reports_never_imports_torch():
+def test_web_code_of_the_reports_never_imports_torch_or_scikit_learn():
     import subprocess
     import sys
 
     code = ("import django, sys; django.setup(); import webapp.reports.views, webapp.reports.review, "
-            "webapp.reports.exports, webapp.reports.evaluation, webapp.detectors.views; print('torch' in sys.modules)")
+            "webapp.reports.exports, webapp.reports.evaluation, webapp.detectors.views; "
+            "print('torch' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "webapp.settings"})
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False", "metrics are computed by the evaluate job, not in web processes"
 
 
 def test_a_video_without_scores_says_so(client, people):

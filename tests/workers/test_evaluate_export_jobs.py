@@ -101,7 +101,10 @@ def test_an_evaluation_scores_the_labelled_videos_and_writes_metrics_json(celery
     report = (Path(settings.MEDIA_ROOT) / job.result["report"]).read_text()
     assert report.startswith("# Evaluation") and "tiny" in report
     folder = Path(settings.MEDIA_ROOT) / job.result["metrics"]
-    assert sorted(p.name for p in folder.parent.iterdir()) == ["metrics.json", "report.md"], "no temporary files"
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["curves.json", "metrics.json", "report.md"], \
+        "no temporary files"
+    curves = json.loads((Path(settings.MEDIA_ROOT) / job.result["curves"]).read_text())
+    assert curves["own"]["frame_auc"] == pytest.approx(expected["frame_auc"]) and curves["comparisons"] == []
 
     again = celery_worker.wait_for(services.start_evaluation(detector), timeout=120)
     assert again.state == Job.State.SUCCEEDED and again.result["scored"] == [], "scored videos are not rescored"

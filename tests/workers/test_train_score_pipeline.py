@@ -16,7 +16,7 @@ from webapp.jobs.models import Job
 from workers import model_cache
 from workers.claim import run_job
 from workers.scoring import overlap, run_scoring
-from workers.training import run_training, split_videos, video_record
+from workers.training import run_training, split_videos
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -90,12 +90,12 @@ def test_confirmed_events_count_as_anomalous_intervals(area_videos):
     run = ScoreRun.objects.create(detector=detector, video=normal)
     Event.objects.create(score_run=run, start=1.0, end=2.0, peak_time=1.5, peak_score=3.0, review="confirmed")
     Event.objects.create(score_run=run, start=3.0, end=3.5, peak_time=3.2, peak_score=2.0, review="dismissed")
-    record = video_record(normal)
+    record = normal.as_record()
     assert record.label == "anomalous" and [(i.start, i.end) for i in record.intervals] == [(1.0, 2.0)]
 
 
 def test_the_automatic_split_is_deterministic_and_validates_each_label(area_videos):
-    records = {v.pk: video_record(v) for v in area_videos}
+    records = {v.pk: v.as_record() for v in area_videos}
     train, val = split_videos(area_videos, records)
     assert [v.pk for v in val] == [area_videos[1].pk]  # the later of the two normal videos
     assert split_videos(area_videos, records) == (train, val)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+
+from detection.types import Interval, VideoRecord
+
+CONFIRMED_EVENT_CLASS = "confirmed event"
 
 
 class Area(models.Model):
@@ -152,6 +159,28 @@ class Video(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    def as_record(self, *, path: Path | None = None, video_id: str | None = None) -> VideoRecord:
+        """This video as `detection`'s VideoRecord: the one labelling rule of training, evaluation and export.
+
+        Reviews are labels. A confirmed event (of any detector's score run) is an anomalous interval of class
+        "confirmed event", unless it overlaps a labelled interval (which already says it, with its class), and
+        makes the video anomalous, whatever its label says. Dismissed and unreviewed
+        events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
+        count only in an anomalous video (a normal video is all normal); an unlabelled video without a
+        confirmed event has label "" and no frame truth. `path` defaults to the original under MEDIA_ROOT,
+        `video_id` to the pk. Intervals are prefetchable (`prefetch_related("intervals")`).
+        """
+        event = apps.get_model("detectors", "Event")  # catalog sits below detectors: no import, no cycle
+        confirmed = event.objects.filter(score_run__video=self, review=event.Review.CONFIRMED).order_by("start")
+        intervals = [Interval(i.start, i.end, i.anomaly_class) for i in self.intervals.all()]
+        labelled = list(intervals)
+        intervals += [Interval(e.start, e.end, CONFIRMED_EVENT_CLASS) for e in confirmed
+                      if not any(e.start <= i.end and e.end >= i.start for i in labelled)]
+        label = self.Label.ANOMALOUS.value if confirmed else ("" if self.label == self.Label.UNLABELLED else self.label)
+        kept = tuple(sorted(intervals, key=lambda i: (i.start, i.end))) if label == self.Label.ANOMALOUS else ()
+        return VideoRecord(path=Path(settings.MEDIA_ROOT) / self.file if path is None else path, label=label,
+                           split=self.split, intervals=kept, video_id=str(self.pk) if video_id is None else video_id)
 
 
 class LabelInterval(models.Model):

@@ -30,7 +30,7 @@ from webapp.reports.figures import (
     training_curve_figure,
 )
 
-EVALUATION_FILES = ("metrics.json", "report.md")
+EVALUATION_FILES = ("metrics.json", "curves.json", "report.md")
 RECON = re.compile(r"^recon_(\d+)\.png$")
 SHOWN_EPOCHS = (0, 10, 20)
 
@@ -44,32 +44,36 @@ def reconstruction_epochs(detector) -> list[int]:
     return sorted({e for e in found if e in SHOWN_EPOCHS} | {found[-1]})
 
 
+def evaluation_figures(shown: evaluation.ShownEvaluation | None) -> dict[str, str]:
+    """The evaluation's figures as JSON, from the points its job wrote (nothing is computed here)."""
+    if shown is None:
+        return {}
+    own, threshold = shown.curves["own"], shown.entry["threshold"]
+    figures = {"roc": roc_figure([own]), "pr": pr_figure([own]), "confusion": confusion_figure(own["confusion"]),
+               "classes": class_scores_figure(shown.curves["class_peaks"], threshold=threshold)}
+    return {name: figure_json(figure) for name, figure in figures.items()}
+
+
+def comparison_figures(shown: evaluation.ShownEvaluation | None) -> list[dict]:
+    """The side-by-side sections: each with its two rows and (element id, figure JSON) pairs."""
+    pairs = shown.curves["comparisons"] if shown else []
+    return [{**pair, "figures": [(f"fig-compare-{n}", figure_json(comparison_figure(pair["rows"]))),
+                                 (f"fig-compare-roc-{n}", figure_json(roc_figure(pair["rows"])))]}
+            for n, pair in enumerate(pairs)]
+
+
 @require_GET
 def detector(request, pk: int):
     the_detector = detector_for(request, pk)
-    runs = evaluation.labelled_runs(the_detector)
-    labels, scores = evaluation.pooled(runs)
-    own = evaluation.summary(f"{the_detector.name} ({the_detector.kind})", runs, the_detector.threshold)
-    pairs = evaluation.comparison(the_detector, runs)
-    figures = {"curve": training_curve_figure(the_detector.training_curve or [])} if the_detector.training_curve else {}
-    if len(labels):
-        figures["roc"] = roc_figure([own])
-        figures["pr"] = pr_figure([own])
-        figures["classes"] = class_scores_figure(evaluation.class_scores(runs), threshold=the_detector.threshold)
-        if "confusion" in own:
-            figures["confusion"] = confusion_figure(own["confusion"])
-    for number, pair in enumerate(pairs):
-        pair["figures"] = [(f"fig-compare-{number}", figure_json(comparison_figure(pair["rows"]))),
-                           (f"fig-compare-roc-{number}", figure_json(roc_figure(pair["rows"])))]
+    shown = evaluation.latest_evaluation(the_detector)
+    figures = evaluation_figures(shown)
+    if the_detector.training_curve:
+        figures["curve"] = figure_json(training_curve_figure(the_detector.training_curve))
     context = {
-        "detector": the_detector, "summary": own, "pairs": pairs, "runs": runs,
-        "figures": {name: figure_json(fig) for name, fig in figures.items()},
-        "slider": evaluation.slider_table(labels, scores, the_detector.threshold),
-        "class_recall": evaluation.class_recall(runs, the_detector.threshold),
+        "detector": the_detector, "shown": shown, "figures": figures, "pairs": comparison_figures(shown),
         "epochs": reconstruction_epochs(the_detector),
         "jobs": the_detector.jobs.all()[:10],
-        "evaluation": services.latest_output(Job.Kind.EVALUATE, detector=the_detector),
-        "scored": the_detector.score_runs.count(), "flag_rule": evaluation.FLAG_RULE,
+        "scored": the_detector.score_runs.count(),
         "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
         .order_by("-max_score")[:200],
     }
@@ -116,7 +120,7 @@ def detector_evaluate(request, pk: int):
 
 @require_GET
 def detector_evaluation_file(request, pk: int, job: int, name: str):
-    """metrics.json or report.md of one of the detector's succeeded evaluations."""
+    """metrics.json, curves.json or report.md of one of the detector's succeeded evaluations."""
     the_detector = detector_for(request, pk)
     if name not in EVALUATION_FILES:
         raise Http404("no such evaluation file")

@@ -188,8 +188,8 @@ def _spans_decades(data: list[dict]) -> bool:
 
 
 def roc_figure(curves: list[dict]) -> dict:
-    """ROC curves, one per detector: [{"name", "fpr", "tpr", "auc"}], with the chance diagonal."""
-    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AUC", c.get("auc")),
+    """ROC curves, one per detector: [{"name", "fpr", "tpr", "frame_auc"}], with the chance diagonal."""
+    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AUC", c.get("frame_auc")),
              "x": c["fpr"], "y": c["tpr"], "line": {"color": DETECTOR_COLOURS[i % 5], "width": 2}} for i, c in enumerate(curves)]
     data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
                  "line": {"dash": "dot", "color": "#999"}, "hoverinfo": "skip"})
@@ -199,8 +199,8 @@ def roc_figure(curves: list[dict]) -> dict:
 
 
 def pr_figure(curves: list[dict]) -> dict:
-    """Precision-recall curves: [{"name", "curve_recall", "curve_precision", "ap"}]."""
-    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AP", c.get("ap")),
+    """Precision-recall curves: [{"name", "curve_recall", "curve_precision", "frame_ap"}]."""
+    data = [{"type": "scatter", "mode": "lines", "name": _with_score(c["name"], "AP", c.get("frame_ap")),
              "x": c["curve_recall"], "y": c["curve_precision"], "line": {"shape": "hv", "color": DETECTOR_COLOURS[i % 5], "width": 2}}
             for i, c in enumerate(curves)]
     return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "Precision-recall"},
