@@ -6,9 +6,10 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.template.loader import render_to_string
 
+from tests.support.teams import give_role
 from webapp.catalog.models import Area, Mission, Video
 from webapp.jobs.models import Job
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def make_user(name: str, role: str | None) -> User:
     user = User.objects.create_user(username=name, password="pw-" + name)
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        give_role(user, role)
     return user
 
 

@@ -6,12 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from webapp.accounts.models import default_team
+
 
 class Area(models.Model):
     """A patrolled region. Detectors are trained per area, since normal looks different in each."""
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    # Who sees it: members of this team, in their role there (webapp.accounts.roles.role_in_team).
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="areas", default=default_team)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -114,6 +118,10 @@ class Video(models.Model):
         return reverse("video", args=[self.pk])
 
     @property
+    def area(self) -> Area:
+        return self.mission.area
+
+    @property
     def media_dir(self) -> str:
         """This video's folder, relative to MEDIA_ROOT."""
         return f"videos/{self.pk}"
@@ -155,3 +163,7 @@ class LabelInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:.1f}-{self.end:.1f}s {self.anomaly_class}".strip()
+
+    @property
+    def area(self) -> Area:
+        return self.video.mission.area
