@@ -18,11 +18,13 @@ class AreaForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, teams: list[int] | None = None, **kwargs):
+        kwargs.setdefault("instance", Area(team_id=None))  # never the default team by omission
         super().__init__(*args, **kwargs)
         choices = Team.objects.all() if teams is None else Team.objects.filter(pk__in=teams)
         self.fields["team"].queryset = choices
         self.fields["team"].help_text = "Only its members will see the area."
-        self.initial["team"] = choices[0].pk if len(choices) == 1 else None  # never the default team by omission
+        if len(choices) == 1:
+            self.initial["team"] = choices[0].pk
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
