@@ -82,10 +82,13 @@ def test_a_member_holds_their_team_role_and_nothing_in_other_teams(owner, teamma
     assert role_in_team(owner, north.pk) == "admin" and role_of(outsider) == "analyst"
 
 
-def test_a_site_admin_is_admin_of_every_team(north, south):
+def test_a_site_admin_is_admin_of_every_team(north, south, north_mission, south_mission):
     boss = User.objects.create_user("bo")
     boss.groups.add(Group.objects.get_or_create(name="admin")[0])
     assert role_in_team(boss, north.pk) == role_in_team(boss, south.pk) == "admin"
+    areas = login(boss).get(reverse("areas")).content.decode()
+    assert "North Skerries" in areas and "South Reef" in areas
+    assert login(boss).get(reverse("mission", args=[south_mission.pk])).status_code == 200
 
 
 def test_the_area_and_mission_lists_show_only_the_members_teams(teammate, outsider, north_mission, south_mission):
