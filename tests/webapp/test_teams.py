@@ -160,3 +160,10 @@ def test_missions_and_videos_inherit_their_team_through_the_area(teammate, north
     video = Video.objects.create(mission=north_mission, original_name="a.mp4")
     assert video.area.team == north
     assert role_in_team(teammate, video.area.team_id) == ANALYST
+
+
+def test_site_admins_manage_teams_and_memberships_in_djangos_admin(north, teammate):
+    boss = User.objects.create_superuser("root", password=None)
+    client = login(boss)
+    assert client.get(reverse("admin:accounts_team_change", args=[north.pk])).status_code == 200
+    assert "tove" in client.get(reverse("admin:accounts_membership_changelist")).content.decode()
