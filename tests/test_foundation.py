@@ -53,10 +53,12 @@ def test_web_processes_never_import_torch_or_scikit_learn():
 
 @pytest.mark.django_db
 def test_healthz_reports_database_broker_and_disk(client, settings):
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
+
+    from tests.support.teams import give_role
 
     viewer = User.objects.create_user("hal")
-    viewer.groups.add(Group.objects.get_or_create(name="viewer")[0])
+    give_role(viewer, "viewer")
     client.force_login(viewer)  # anonymous callers get liveness only
     body = client.get("/healthz?workers=0").json()
     assert body["database"] == {"ok": True, "engine": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"}

@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.browser import log_in, wait_until
 from tests.support.seed import make_user, seed_scored_video
+from tests.support.teams import give_role
+from webapp.accounts.models import Team
 from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.detectors.models import Detector, Event
 
@@ -18,8 +20,10 @@ HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>"\
 
 def test_hostile_names_and_notes_render_as_text_everywhere(page, live_server):  # noqa: F811
 
-    make_user("hedda", "admin", password="a-long-xss-test-password")
-    hostile_area = Area.objects.create(name="Area " + HOSTILE, description=HOSTILE)
+    hedda = make_user("hedda", None, password="a-long-xss-test-password")
+    hostile_team = Team.objects.create(name="Team " + HOSTILE)  # shown on the areas page and its form
+    give_role(hedda, "admin", hostile_team)
+    hostile_area = Area.objects.create(name="Area " + HOSTILE, description=HOSTILE, team=hostile_team)
     hostile_mission = Mission.objects.create(area=hostile_area, name="Mission " + HOSTILE, date=dt.date(2026, 11, 28),
                                      drone=HOSTILE, operator=HOSTILE, notes=HOSTILE)
     seeded = seed_scored_video(hostile_mission, proxy=True, seconds=4.0, anomalies=((1.0, 3.0, "boat"),))

@@ -6,10 +6,10 @@ from django.contrib.auth import get_user_model
 
 @pytest.fixture
 def analyst(db):
-    from django.contrib.auth.models import Group
+    from tests.support.teams import give_role
 
     user = get_user_model().objects.create_user("alice", password="correct-horse-battery")
-    user.groups.add(Group.objects.get(name="analyst"))
+    give_role(user, "analyst")
     return user
 
 

@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
+from tests.support.teams import give_role
 from tests.support.worker import REPO_ROOT, database_url
 
 PASSWORD = "correct-horse-battery"
@@ -19,7 +20,7 @@ PASSWORD = "correct-horse-battery"
 
 def make_account(username: str, role: str = "viewer", **fields) -> User:
     user = User.objects.create_user(username, password=PASSWORD, **fields)
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    give_role(user, role)
     return user
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from detection.events import merge_events
 from detection.score_store import save_video_scores
 from detection.types import VideoScores
+from tests.support.teams import give_role
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
@@ -34,7 +35,7 @@ class SeededVideo:
 
 
 def make_user(username: str, role: str | None, *, password: str | None = None) -> User:
-    """A user in the role's group (viewer, analyst, admin), or in none when role is None.
+    """A user with the role (viewer, analyst, admin) in the default team, or with none when role is None.
 
     Without a password the account cannot log in by form (tests use force_login): hashing costs ~0.5 s."""
     user = User(username=username)
@@ -44,7 +45,7 @@ def make_user(username: str, role: str | None, *, password: str | None = None) -
         user.set_unusable_password()
     user.save()
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        give_role(user, role)
     return user
 
 

@@ -11,9 +11,10 @@ import base64
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.support.teams import give_role
 from webapp.catalog.models import Area, Mission
 
 __all__ = ["viewer", "analyst", "admin", "outsider", "area", "mission", "login", "make_user", "tus_create", "tus_patch", "tus_upload"]
@@ -22,10 +23,11 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 
 def make_user(username: str, role: str | None, password: str | None = None) -> User:
-    """A user in the role's group; without a password (no slow hashing) unless one is given."""
+    """A user with the role in the default team (where the `area` fixture is); without a password (no slow
+    hashing) unless one is given."""
     user = User.objects.create_user(username=username, password=password)
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        give_role(user, role)
     return user
 
 

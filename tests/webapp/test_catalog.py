@@ -27,15 +27,20 @@ def test_the_dashboard_lists_recent_missions(viewer, mission):
     assert mission.get_absolute_url() in page.content.decode()
 
 
-def test_it_lists_areas_and_lets_an_analyst_create_one(viewer, analyst, area):
+def test_it_lists_areas_and_lets_a_team_admin_create_one_in_their_team(viewer, admin, area):
     assert "North Skerries" in login(viewer).get(reverse("areas")).content.decode()
-    response = login(analyst).post(reverse("areas"), {"name": "South Reef", "description": ""})
+    response = login(admin).post(reverse("areas"), {"name": "South Reef", "team": area.team_id, "description": ""})
     created = Area.objects.get(name="South Reef")
     assert response.status_code == 302 and response["Location"] == created.get_absolute_url()
+    assert created.team == area.team
 
 
-def test_it_rejects_a_duplicate_area_name_with_a_message(analyst, area):
-    response = login(analyst).post(reverse("areas"), {"name": "north skerries"})
+def test_it_rejects_area_creation_by_an_analyst(analyst, area):
+    assert login(analyst).post(reverse("areas"), {"name": "Nope", "team": area.team_id}).status_code == 403
+
+
+def test_it_rejects_a_duplicate_area_name_with_a_message(admin, area):
+    response = login(admin).post(reverse("areas"), {"name": "north skerries", "team": area.team_id})
     assert response.status_code == 200
     assert "An area called “north skerries” already exists." in response.content.decode()
     assert Area.objects.count() == 1
@@ -156,5 +161,5 @@ def test_a_missing_mission_is_not_found(viewer):
 def test_a_refusal_explains_which_role_is_needed(viewer, area):
     page = login(viewer).post(reverse("areas"), {"name": "Nope"})
     assert page.status_code == 403
-    assert "This needs the analyst role." in page.content.decode()
+    assert "This needs the admin role." in page.content.decode()
     assert "vera (viewer)" in page.content.decode()

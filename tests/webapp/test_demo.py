@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from webapp.accounts.roles import role_in_team
 from webapp.catalog.models import Area, Mission, Video
 from webapp.core import demo
 from webapp.jobs.models import Job
@@ -51,3 +53,13 @@ def test_stopping_the_demo_again_and_again_never_gives_the_job_up(django_capture
     with django_capture_on_commit_callbacks(execute=False):
         report = demo.requeue_interrupted_jobs()
     assert report.requeued == [job.pk] and report.failed == []
+
+
+def test_the_demo_user_is_admin_of_the_demo_team_and_sees_the_demo_area(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # no slow hashing here
+    username, _ = demo.ensure_demo_account()
+    demo.ensure_demo_account()  # a second run changes nothing
+    area = Area.objects.create(name=demo.DEMO_AREA, team=demo.demo_team())
+    user = get_user_model().objects.get(username=username)
+    assert role_in_team(user, area.team_id) == "admin" and user.memberships.count() == 1
+    assert not user.is_superuser and not user.groups.exists()  # a team admin, not a site admin

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from tests.support.videos import make_video
+from webapp.accounts.models import Team
 from webapp.catalog.importing import import_manifest
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.jobs.models import Job
@@ -64,6 +65,14 @@ def test_it_creates_the_area_missions_and_labelled_videos(manifest):
     assert (Path(settings.MEDIA_ROOT) / b.media_dir / "original.gt.npz").read_bytes() == b"generated ground truth"
     assert not (Path(settings.MEDIA_ROOT) / a.media_dir / "original.gt.npz").exists()
     assert Job.objects.count() == 0
+
+
+def test_a_new_area_goes_to_the_team_named_or_the_default_team(manifest):
+    Team.objects.create(name="North team")
+    run(manifest, "--area", "Skerries", "--team", "North team", "--no-ingest")
+    assert Area.objects.get(name="Skerries").team.name == "North team"
+    with pytest.raises(CommandError, match="no team called 'Nobody'"):
+        run(manifest, "--area", "Elsewhere", "--team", "Nobody", "--no-ingest")
 
 
 def test_a_rerun_creates_nothing_new(manifest):

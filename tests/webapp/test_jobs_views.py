@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.template.loader import render_to_string
 
+from tests.support.teams import give_role
 from webapp.catalog.models import Area, Mission, Video
 from webapp.jobs.models import Job
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def make_user(name: str, role: str | None) -> User:
     user = User.objects.create_user(username=name, password="pw-" + name)
     if role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        give_role(user, role)
     return user
 
 
@@ -41,7 +42,7 @@ def video():
 
 def test_it_lists_jobs_with_state_progress_stage_and_error(client, viewer, video):
     Job.objects.create(kind="ingest", video=video, state="running", progress=0.4, stage="sampling frames")
-    Job.objects.create(kind="noop", state="failed", error="disk full on /media")
+    Job.objects.create(kind="noop", video=video, state="failed", error="disk full on /media")
     client.force_login(viewer)
     page = client.get("/jobs/").content.decode()
     assert "sampling frames" in page and "disk full on /media" in page and 'value="0.4"' in page
@@ -50,9 +51,9 @@ def test_it_lists_jobs_with_state_progress_stage_and_error(client, viewer, video
     assert "jobs/jobs.js" in page
 
 
-def test_analysts_get_cancel_and_retry_buttons(client, analyst):
-    Job.objects.create(kind="noop", state="queued")
-    Job.objects.create(kind="noop", state="failed", error="x")
+def test_analysts_get_cancel_and_retry_buttons(client, analyst, video):
+    Job.objects.create(kind="noop", video=video, state="queued")
+    Job.objects.create(kind="noop", video=video, state="failed", error="x")
     client.force_login(analyst)
     page = client.get("/jobs/").content.decode()
     assert "Cancel</button>" in page and "Retry</button>" in page
@@ -77,8 +78,8 @@ def test_the_feed_filters_by_video_detector_and_mission(client, viewer, video):
     assert job["can_cancel"] is False and job["target"] == "dawn.mp4" and job["state"] == "queued"
 
 
-def test_it_refuses_cancel_to_viewers_and_outsiders(client, viewer):
-    job = Job.objects.create(kind="noop")
+def test_it_refuses_cancel_to_viewers_and_outsiders(client, viewer, video):
+    job = Job.objects.create(kind="noop", video=video)
     client.force_login(viewer)
     assert client.post(f"/jobs/{job.pk}/cancel").status_code == 403
     client.force_login(make_user("olaf", None))
@@ -91,8 +92,8 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert client.get("/jobs/status.json").status_code == 302
 
 
-def test_an_analyst_cancels_and_retries(client, analyst, django_capture_on_commit_callbacks):
-    job = Job.objects.create(kind="noop")
+def test_an_analyst_cancels_and_retries(client, analyst, video, django_capture_on_commit_callbacks):
+    job = Job.objects.create(kind="noop", video=video)
     client.force_login(analyst)
     response = client.post(f"/jobs/{job.pk}/cancel", {"next": "/jobs/?state=cancelled"})
     assert response.status_code == 302 and response.url == "/jobs/?state=cancelled"
@@ -105,8 +106,8 @@ def test_an_analyst_cancels_and_retries(client, analyst, django_capture_on_commi
     assert again.status_code == 409 and "cannot be retried" in again.json()["message"]
 
 
-def test_it_never_redirects_off_site(client, analyst):
-    job = Job.objects.create(kind="noop")
+def test_it_never_redirects_off_site(client, analyst, video):
+    job = Job.objects.create(kind="noop", video=video)
     client.force_login(analyst)
     response = client.post(f"/jobs/{job.pk}/cancel", {"next": "https://evil.example/"})
     assert response.url == "/jobs/"
@@ -119,9 +120,9 @@ def test_the_include_follows_the_page_it_is_on(video):
     assert f'data-jobs-filter="mission={video.mission.pk}&amp;limit=20"' in html
 
 
-def test_the_feed_honours_a_limit(client, viewer):
+def test_the_feed_honours_a_limit(client, viewer, video):
     for _ in range(3):
-        Job.objects.create(kind="noop")
+        Job.objects.create(kind="noop", video=video)
     client.force_login(viewer)
     assert len(client.get("/jobs/status.json?limit=2").json()["jobs"]) == 2
     assert len(client.get("/jobs/status.json?limit=x").json()["jobs"]) == 3
@@ -130,7 +131,7 @@ def test_the_feed_honours_a_limit(client, viewer):
 def test_the_include_renders_for_other_pages(video, rf, analyst):
     job = Job.objects.create(kind="ingest", video=video, state="running", progress=0.5, stage="decoding")
     html = render_to_string("jobs/_job_list.html", {"jobs": video.jobs.all(), "jobs_filter": f"video={video.pk}",
-                                                    "user_role": "analyst", "csrf_token": "t"})
+                                                    "user": analyst, "csrf_token": "t"})
     assert f'data-job-id="{job.pk}"' in html and f'data-jobs-filter="video={video.pk}"' in html
     assert "Cancel</button>" in html and "decoding" in html
 
@@ -143,8 +144,8 @@ ACTS = [(kind, role) for kind in MAY_START for role in RANKS]
 
 
 @pytest.mark.parametrize(("kind", "role"), ACTS)
-def test_cancel_needs_the_role_that_may_start_the_kind(client, kind, role):
-    job = Job.objects.create(kind=kind, state="queued")
+def test_cancel_needs_the_role_that_may_start_the_kind(client, kind, role, video):
+    job = Job.objects.create(kind=kind, video=video, state="queued")
     client.force_login(make_user(f"{role}-1", role))
     allowed = RANKS[role] >= RANKS[MAY_START[kind]]
     assert client.post(f"/jobs/{job.pk}/cancel").status_code == (302 if allowed else 403)
@@ -153,8 +154,8 @@ def test_cancel_needs_the_role_that_may_start_the_kind(client, kind, role):
 
 
 @pytest.mark.parametrize(("kind", "role"), ACTS)
-def test_retry_needs_the_role_that_may_start_the_kind(client, kind, role, django_capture_on_commit_callbacks):
-    job = Job.objects.create(kind=kind, state="failed", error="boom")
+def test_retry_needs_the_role_that_may_start_the_kind(client, kind, role, video, django_capture_on_commit_callbacks):
+    job = Job.objects.create(kind=kind, video=video, state="failed", error="boom")
     client.force_login(make_user(f"{role}-1", role))
     allowed = RANKS[role] >= RANKS[MAY_START[kind]]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -164,9 +165,9 @@ def test_retry_needs_the_role_that_may_start_the_kind(client, kind, role, django
     assert (job.state, len(callbacks)) == ((Job.State.QUEUED, 1) if allowed else (Job.State.FAILED, 0))
 
 
-def test_analysts_get_no_buttons_for_an_admins_training_job(client, analyst):
-    training = Job.objects.create(kind="train", state="failed", error="x")
-    scoring = Job.objects.create(kind="score", state="failed", error="y")
+def test_analysts_get_no_buttons_for_an_admins_training_job(client, analyst, video):
+    training = Job.objects.create(kind="train", video=video, state="failed", error="x")
+    scoring = Job.objects.create(kind="score", video=video, state="failed", error="y")
     client.force_login(analyst)
     page = client.get("/jobs/").content.decode()
     assert f'action="/jobs/{training.pk}/retry"' not in page and f'action="/jobs/{scoring.pk}/retry"' in page
@@ -180,3 +181,14 @@ def test_analysts_get_no_buttons_for_an_admins_training_job(client, analyst):
 def test_a_missing_job_is_not_found_for_those_who_may_act(client, analyst):
     client.force_login(analyst)
     assert client.post("/jobs/424242/cancel").status_code == 404
+
+
+def test_a_job_without_a_target_is_the_site_admins_alone(client, analyst):
+    job = Job.objects.create(kind="noop", state="failed", error="x")
+    client.force_login(analyst)
+    assert client.get("/jobs/status.json").json()["jobs"] == []
+    assert client.post(f"/jobs/{job.pk}/retry").status_code == 404
+    boss = make_user("bo", None)
+    boss.groups.add(Group.objects.get_or_create(name="admin")[0])
+    client.force_login(boss)
+    assert [j["id"] for j in client.get("/jobs/status.json").json()["jobs"]] == [job.pk]

@@ -1,4 +1,5 @@
-"""The role matrix: every URL in the resolver, requested as anonymous, no-role, viewer, analyst and admin.
+"""The role matrix: every URL in the resolver, requested as anonymous, no-role, viewer, analyst and admin, and
+as an analyst of another team (`stranger`).
 
 URLs are read from Django's resolver, so a new URL is checked as soon as it exists. Its arguments come
 from one seeded catalog (`world` and `arguments`); its expected statuses from `GET_EXPECTED` and the write rules below.
@@ -8,10 +9,17 @@ Rules: anonymous users are sent to the login page (401/403 on the API); logged-i
 403; viewers read (GET) but every write is refused (403, or 405 where the URL takes no writes); analysts
 write except where `ADMIN_WRITES` says only admins may. Writes by analysts and admins that are allowed are
 not sent (they would start jobs); their behaviour is covered by each app's own tests.
+
+Teams: every object of the seeded catalog belongs to the default team, where viewer, analyst and admin hold
+their roles. The stranger is an analyst of another team, which has an area of its own: every URL about one
+of the default team's objects (pages, JSON, media files, exports, uploads, the API) answers them 404, reads
+and writes alike (405 where the URL takes no such method); pages that are not about one object behave as
+for an analyst, and never show the default team's area, missions or videos.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,17 +29,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.support.seed import seed_scored_video
+from tests.support.teams import give_role
 from tests.support.telemetry import write_flight_srt
-from tests.webapp.catalog_actors import login
+from tests.webapp.catalog_actors import login, make_user
+from webapp.accounts.models import Team
 from webapp.catalog import telemetry
-from webapp.catalog.models import LabelInterval
+from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.jobs.models import Job
 from webapp.reports.plotlyjs import plotly_js_version
 from webapp.uploads.models import UploadSession
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ("anonymous", "outsider", "viewer", "analyst", "admin")
+ROLES = ("anonymous", "outsider", "viewer", "analyst", "admin", "stranger")
 # Public: the login page, the health check, and the plotly.js library file (no data in it).
 PUBLIC = {"login", "healthz", "plotly_js"}
 # Pages a logged-in user without a role may open: the dashboard says to ask for a role, and shows no data.
@@ -77,6 +87,7 @@ API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users
 ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
+    ("areas", "POST"), ("api_areas", "POST"),  # a new area goes to a team its creator is admin of
     ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
@@ -175,8 +186,19 @@ def clients(users) -> dict[str, Client]:
 
 
 @pytest.fixture
-def actors(outsider, viewer, analyst, admin):
-    return clients({"outsider": outsider, "viewer": viewer, "analyst": analyst, "admin": admin})
+def stranger(db):
+    """An analyst of another team, which has an area and a mission of its own."""
+    team = Team.objects.create(name="South team")
+    area = Area.objects.create(name="South Reef", team=team)
+    Mission.objects.create(area=area, name="Noon patrol", date=dt.date(2026, 11, 29))
+    user = make_user("sven", None)
+    give_role(user, "analyst", team)
+    return user
+
+
+@pytest.fixture
+def actors(outsider, viewer, analyst, admin, stranger):
+    return clients({"outsider": outsider, "viewer": viewer, "analyst": analyst, "admin": admin, "stranger": stranger})
 
 
 def send(client: Client, method: str, url: str):
@@ -194,6 +216,23 @@ def refused_anonymous(route: Route, response) -> str | None:
     return None
 
 
+def about_one_object(route: Route) -> bool:
+    return bool(route.params)
+
+
+def stranger_read_problem(route: Route, response, expected: tuple, secrets) -> str | None:
+    """None if another team's analyst got what they should: 404 for one of our objects, else an analyst's
+    answer without any of our area's names in it."""
+    code = response.status_code
+    if about_one_object(route):
+        wanted = {405} if 405 in expected else {404}
+        return None if code in wanted else f"another team's analyst got {code}, not {wanted}"
+    if code != expected[1]:
+        return f"another team's analyst got {code}, an analyst {expected[1]}"
+    leaked = [name for name in secrets if name.encode() in response.content]
+    return f"another team's analyst sees {leaked}" if leaked else None
+
+
 def read_problems(route: Route, url: str, actors) -> list[str]:
     got = {role: send(actors[role], "GET", url) for role in ROLES}
     if route.name in PUBLIC:
@@ -201,6 +240,7 @@ def read_problems(route: Route, url: str, actors) -> list[str]:
         return [] if codes <= {200, 503} else [f"public page answered {codes}"]
     problems = [refused_anonymous(route, got["anonymous"])]
     expected = GET_EXPECTED.get(route.name, (200, 200, 200))
+    problems.append(stranger_read_problem(route, got["stranger"], expected, actors["secrets"]))
     outsider_ok = {200} if route.name in ROLELESS_PAGES else {403} | ({405} & set(expected))
     if got["outsider"].status_code not in outsider_ok:
         problems.append(f"a user without a role got {got['outsider'].status_code}")
@@ -219,6 +259,11 @@ def write_problems(route: Route, url: str, actors) -> list[str]:
         problems.append(anonymous and f"{method}: {anonymous}")
         outsider = send(actors["outsider"], method, url).status_code
         problems.append(outsider not in (403, 405) and f"{method} by a user without a role: {outsider}")
+        stranger = send(actors["stranger"], method, url).status_code
+        if about_one_object(route):
+            problems.append(stranger not in (404, 405) and f"{method} by another team's analyst: {stranger}, not 404")
+        elif (route.name, method) in ADMIN_WRITES:
+            problems.append(stranger != 403 and f"{method} by another team's analyst: {stranger} (admins only)")
         if (route.name, method) in VIEWER_WRITES:
             continue
         viewer = send(actors["viewer"], method, url).status_code
@@ -231,6 +276,7 @@ def write_problems(route: Route, url: str, actors) -> list[str]:
 
 def matrix(world, actors, check) -> list[str]:
     failures = []
+    actors = {**actors, "secrets": (world["mission"].area.name, world["mission"].name, world["video"].original_name)}
     for route in ROUTES:
         url = reverse(route.name, kwargs=arguments(route, world))
         if route.name == "healthz":

@@ -5,23 +5,45 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from webapp.accounts.models import Team
+from webapp.accounts.roles import ADMIN, teams_where
 from webapp.api.fields import StrictModelSerializer
 from webapp.catalog import labelling
+from webapp.catalog.access import areas_where
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 
 
+def requester(serializer):
+    request = serializer.context.get("request")
+    return request.user if request is not None else None
+
+
 class AreaSerializer(StrictModelSerializer):
     class Meta:
         model = Area
-        fields = ["id", "name", "description", "created"]
+        fields = ["id", "name", "team", "description", "created"]
+        extra_kwargs = {"team": {"required": True}}  # never the default team by omission
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if (user := requester(self)) is not None:  # a new area goes to a team its creator is admin of
+            teams = teams_where(user, ADMIN)
+            fields["team"].queryset = Team.objects.all() if teams is None else Team.objects.filter(pk__in=teams)
+        return fields
 
 
 class MissionSerializer(StrictModelSerializer):
     class Meta:
         model = Mission
         fields = ["id", "area", "name", "date", "drone", "operator", "notes", "created"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if (user := requester(self)) is not None:  # another team's area is "not found", like a missing one
+            fields["area"].queryset = areas_where(user)
+        return fields
 
     def validate(self, attrs):
         area = attrs.get("area", getattr(self.instance, "area", None))

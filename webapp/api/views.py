@@ -1,6 +1,8 @@
 """The REST API for ground stations and scripts: token auth, roles as on the pages, tus uploads.
 
-Reading needs the viewer role, writing the analyst role, deleting the admin role (see RolePermission).
+Reading needs the viewer role, writing the analyst role, deleting the admin role (see RolePermission), in the
+team of the object's area: every queryset holds only the user's teams' rows, so another team's object is 404
+and its rows are absent from the lists.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.types import OpenApiTypes
@@ -24,11 +26,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.score_store import load_video_scores
-from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role
+from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, has_role, require_role, visible
 from webapp.api import serializers as s
 from webapp.api.schema import ErrorSerializer, UploadErrorSerializer, choice_filter, id_filter
 from webapp.catalog import deletion, labelling, telemetry
-from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.catalog.access import (
+    areas_where,
+    check_area,
+    get_area_or_404,
+    get_mission_or_404,
+    get_video_or_404,
+)
+from webapp.catalog.models import LabelInterval, Mission, Video
 from webapp.catalog.telemetry import SidecarRejected
 from webapp.catalog.telemetry_views import uploaded_sidecar
 from webapp.core.params import choice_param, id_param
@@ -41,12 +50,26 @@ from webapp.uploads import views as tus
 
 
 class RolePermission(permissions.BasePermission):
+    """Lists: the role in some team (viewer to read, analyst to create). One object: any role to look it up, then
+    the role in the team of its area (`check_area`: 404 for another team's, 403 for too low a role)."""
+
     message = "your role does not allow this"
 
     def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
+        if request.method in permissions.SAFE_METHODS or view.kwargs:
             return has_role(request.user, VIEWER)
-        return has_role(request.user, ADMIN if request.method == "DELETE" else ANALYST)
+        return has_role(request.user, ANALYST)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if obj.area is not None:  # only site admins get a job without a target (Job.visible_to)
+            check_area(request.user, obj.area, needed_role(request.method, view))
+        return True
+
+
+def needed_role(method: str, view) -> str:
+    if method in permissions.SAFE_METHODS:
+        return VIEWER
+    return getattr(view, "delete_role", ADMIN) if method == "DELETE" else ANALYST
 
 
 class TooManyJobs(APIException):
@@ -73,10 +96,16 @@ def filtered(queryset, request, ids=(), choices=()):
 
 
 class AreaList(Api, generics.ListCreateAPIView):
-    """Areas; POST {"name", "description"} creates one."""
+    """Areas of your teams; POST {"name", "team", "description"} creates one in a team you are admin of."""
 
-    queryset = Area.objects.all()
     serializer_class = s.AreaSerializer
+
+    def get_queryset(self):
+        return areas_where(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        require_role(request.user, ADMIN)
+        return super().create(request, *args, **kwargs)
 
 
 @extend_schema_view(get=extend_schema(parameters=[id_filter("area", "area")]))
@@ -86,17 +115,25 @@ class MissionList(Api, generics.ListCreateAPIView):
     serializer_class = s.MissionSerializer
 
     def get_queryset(self):
-        return filtered(Mission.objects.all(), self.request, ids={"area": "area"})
+        return filtered(visible(Mission.objects.all(), self.request.user, "area__team"), self.request,
+                        ids={"area": "area"})
 
     def perform_create(self, serializer):
+        check_area(self.request.user, serializer.validated_data["area"], ANALYST)
         serializer.save(created_by=self.request.user)
 
 
 class MissionDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     """One mission; PATCH edits it; DELETE removes it with its videos (admin)."""
 
-    queryset = Mission.objects.all()
     serializer_class = s.MissionSerializer
+
+    def get_queryset(self):
+        return visible(Mission.objects.select_related("area"), self.request.user, "area__team")
+
+    def perform_update(self, serializer):
+        check_area(self.request.user, serializer.validated_data.get("area", serializer.instance.area), ANALYST)
+        serializer.save()
 
     def perform_destroy(self, instance):
         deletion.delete_mission(instance)
@@ -112,7 +149,7 @@ class VideoList(Api, generics.ListAPIView):
     serializer_class = s.VideoSerializer
 
     def get_queryset(self):
-        videos = Video.objects.select_related("labelled_by")
+        videos = visible(Video.objects.select_related("labelled_by"), self.request.user, "mission__area__team")
         return filtered(videos, self.request, ids={"mission": "mission"}, choices={
             "status": ("status", Video.Status.values), "label": ("label", Video.Label.values)})
 
@@ -120,8 +157,11 @@ class VideoList(Api, generics.ListAPIView):
 class VideoDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     """Read a video; PATCH {"label": ...} labels it (who and when are recorded)."""
 
-    queryset = Video.objects.select_related("labelled_by")
     serializer_class = s.VideoSerializer
+
+    def get_queryset(self):
+        videos = Video.objects.select_related("labelled_by", "mission__area")
+        return visible(videos, self.request.user, "mission__area__team")
 
     def perform_destroy(self, instance):
         deletion.delete_video(instance)
@@ -133,10 +173,10 @@ class IntervalList(Api, generics.ListCreateAPIView):
     serializer_class = s.IntervalSerializer
 
     def video(self) -> Video:
-        return get_object_or_404(Video, pk=self.kwargs["pk"])
+        return get_video_or_404(self.request, self.kwargs["pk"], role=needed_role(self.request.method, self))
 
     def get_queryset(self):
-        return LabelInterval.objects.filter(video=self.kwargs["pk"]).select_related("created_by")
+        return LabelInterval.objects.filter(video=self.video()).select_related("created_by")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "video": self.video()}
@@ -151,20 +191,12 @@ class IntervalList(Api, generics.ListCreateAPIView):
 class IntervalDetail(Api, generics.RetrieveUpdateDestroyAPIView):
     """One interval; PATCH moves it, DELETE removes it (analyst)."""
 
-    queryset = LabelInterval.objects.select_related("video", "created_by")
     serializer_class = s.IntervalSerializer
+    delete_role = ANALYST  # removing a label is labelling work, not an admin deletion
 
-    def check_object_permissions(self, request, obj):
-        # Removing a label is labelling work, not an admin deletion.
-        if request.method == "DELETE":
-            require_role(request.user, ANALYST)
-            return
-        super().check_object_permissions(request, obj)
-
-    def get_permissions(self):
-        if self.request.method == "DELETE":
-            return [permissions.IsAuthenticated()]
-        return super().get_permissions()
+    def get_queryset(self):
+        intervals = LabelInterval.objects.select_related("video__mission__area", "created_by")
+        return visible(intervals, self.request.user, "video__mission__area__team")
 
 
 class MissionScore(Api, APIView):
@@ -172,8 +204,7 @@ class MissionScore(Api, APIView):
 
     @extend_schema(request=None, responses={202: s.JobSerializer, 409: ErrorSerializer, 429: ErrorSerializer})
     def post(self, request, pk: int):
-        require_role(request.user, Job.role_to_start(Job.Kind.SCORE))
-        mission = get_object_or_404(Mission, pk=pk)
+        mission = get_mission_or_404(request, pk, role=Job.role_to_start(Job.Kind.SCORE))
         try:
             job = services.start_scoring(mission, user=request.user)
         except JobLimitReached as exc:
@@ -190,11 +221,10 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
     serializer_class = s.DetectorSerializer
 
     def get_queryset(self):
-        return Detector.objects.filter(area=self.kwargs["pk"])
+        return Detector.objects.filter(area=get_area_or_404(self.request, self.kwargs["pk"]))
 
     def create(self, request, *args, **kwargs):
-        require_role(request.user, Job.role_to_start(Job.Kind.TRAIN))
-        area = get_object_or_404(Area, pk=self.kwargs["pk"])
+        area = get_area_or_404(request, self.kwargs["pk"], role=Job.role_to_start(Job.Kind.TRAIN))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
@@ -211,8 +241,10 @@ class AreaDetectors(Api, generics.ListCreateAPIView):
 class JobDetail(Api, generics.RetrieveAPIView):
     """A background job: state, progress, stage, error."""
 
-    queryset = Job.objects.all()
     serializer_class = s.JobSerializer
+
+    def get_queryset(self):
+        return Job.visible_to(self.request.user)
 
 
 class VideoScores(Api, APIView):
@@ -220,7 +252,7 @@ class VideoScores(Api, APIView):
 
     @extend_schema(responses=s.ScoreArraysSerializer(many=True))
     def get(self, request, pk: int):
-        video = get_object_or_404(Video, pk=pk)
+        video = get_video_or_404(request, pk)
         payload = []
         for run in ScoreRun.objects.filter(video=video, status=ScoreRun.Status.READY):
             scores = load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, with_heatmaps=False)
@@ -244,7 +276,7 @@ class VideoTelemetry(Api, APIView):
 
     @extend_schema(responses={200: s.TelemetrySerializer})
     def get(self, request, pk: int):
-        video = get_object_or_404(Video, pk=pk)
+        video = get_video_or_404(request, pk)
         poses = telemetry.load_poses(video)
         columns = None if poses is None else telemetry.pose_columns(poses)
         return Response({**telemetry.telemetry_state(video), "poses": columns})
@@ -253,7 +285,7 @@ class VideoTelemetry(Api, APIView):
                    responses={200: s.TelemetrySerializer, 400: ErrorSerializer, 413: ErrorSerializer,
                               422: s.TelemetrySerializer})
     def post(self, request, pk: int):
-        video = get_object_or_404(Video, pk=pk)
+        video = get_video_or_404(request, pk, role=ANALYST)
         try:
             upload = uploaded_sidecar(request)
             telemetry.attach_sidecar(video, upload.name, upload.chunks(), upload.size)
@@ -274,10 +306,10 @@ class EventList(Api, generics.ListAPIView):
     serializer_class = s.EventSerializer
 
     def get_queryset(self):
-        events = Event.objects.select_related("score_run", "reviewer")
+        events = visible(Event.objects.select_related("score_run", "reviewer"), self.request.user,
+                         "score_run__video__mission__area__team")
         return filtered(events, self.request, ids={"video": "score_run__video", "mission": "score_run__video__mission"},
                         choices={"review": ("review", Event.Review.values)})
-
 
 TUS_RESUMABLE = OpenApiParameter("Tus-Resumable", {"type": "string", "enum": [protocol.TUS_VERSION]},
                                  OpenApiParameter.HEADER, required=True)
@@ -297,7 +329,7 @@ class UploadCreate(Api, APIView):
         **{code: UploadErrorSerializer for code in (400, 412, 413, 429, 507)},
     })
     def post(self, request, pk: int):
-        mission = get_object_or_404(Mission, pk=pk)
+        mission = get_mission_or_404(request, pk, role=ANALYST)
         return tus.create(request, mission, "api_upload")
 
     def options(self, request, *args, **kwargs):

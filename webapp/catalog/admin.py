@@ -10,7 +10,8 @@ class LabelIntervalInline(admin.TabularInline):
 
 @admin.register(Area)
 class AreaAdmin(admin.ModelAdmin):
-    list_display = ("name", "created")
+    list_display = ("name", "team", "created")
+    list_filter = ("team",)
     search_fields = ("name",)
 
 

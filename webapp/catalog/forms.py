@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from django import forms
 
+from webapp.accounts.models import Team
 from webapp.catalog.models import Area, Mission
 from webapp.detectors.models import Detector
 
 
 class AreaForm(forms.ModelForm):
+    """A new area, in one of `teams` (the ids of the teams where its creator is admin; None: any team)."""
+
     class Meta:
         model = Area
-        fields = ["name", "description"]
+        fields = ["name", "team", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, teams: list[int] | None = None, **kwargs):
+        kwargs.setdefault("instance", Area(team_id=None))  # never the default team by omission
+        super().__init__(*args, **kwargs)
+        choices = Team.objects.all() if teams is None else Team.objects.filter(pk__in=teams)
+        self.fields["team"].queryset = choices
+        self.fields["team"].help_text = "Only its members will see the area."
+        if len(choices) == 1:
+            self.initial["team"] = choices[0].pk
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -22,10 +34,17 @@ class AreaForm(forms.ModelForm):
 
 
 class MissionForm(forms.ModelForm):
+    """A new mission, in one of `areas` (those where its creator may work)."""
+
     class Meta:
         model = Mission
         fields = ["area", "name", "date", "drone", "operator", "notes"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, areas=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if areas is not None:
+            self.fields["area"].queryset = areas
 
     def clean(self):
         cleaned = super().clean()

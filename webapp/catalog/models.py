@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 
 from detection.types import Interval, VideoRecord
+from webapp.accounts.models import default_team
 
 CONFIRMED_EVENT_CLASS = "confirmed event"
 
@@ -19,6 +20,8 @@ class Area(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    # Who sees it: members of this team, in their role there (webapp.accounts.roles.role_in_team).
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="areas", default=default_team)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +135,10 @@ class Video(models.Model):
         return reverse("video", args=[self.pk])
 
     @property
+    def area(self) -> Area:
+        return self.mission.area
+
+    @property
     def media_dir(self) -> str:
         """This video's folder, relative to MEDIA_ROOT."""
         return f"videos/{self.pk}"
@@ -199,3 +206,7 @@ class LabelInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:.1f}-{self.end:.1f}s {self.anomaly_class}".strip()
+
+    @property
+    def area(self) -> Area:
+        return self.video.mission.area

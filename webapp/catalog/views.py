@@ -14,11 +14,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
+from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role, teams_where
 from webapp.catalog import deletion, labelling, telemetry
-from webapp.catalog.access import get_area_or_404, get_interval_or_404, get_mission_or_404, get_video_or_404
+from webapp.catalog.access import (
+    area_page_roles,
+    areas_where,
+    check_area,
+    get_area_or_404,
+    get_interval_or_404,
+    get_mission_or_404,
+    get_video_or_404,
+)
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
-from webapp.catalog.models import Area, Video
+from webapp.catalog.models import Video
 from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Detector
 from webapp.jobs import services
@@ -29,15 +37,16 @@ from webapp.jobs.quotas import JobLimitReached
 @require_http_methods(["GET", "POST"])
 def areas(request: HttpRequest) -> HttpResponse:
     require_role(request.user, VIEWER)
-    form = AreaForm()
+    admin_of = teams_where(request.user, ADMIN)
+    form = AreaForm(teams=admin_of) if admin_of != [] else None
     if request.method == "POST":
-        require_role(request.user, ANALYST)
-        form = AreaForm(request.POST)
+        require_role(request.user, ADMIN)  # of some team: the form offers only those teams
+        form = AreaForm(request.POST, teams=admin_of)
         if form.is_valid():
             area = form.save()
             messages.success(request, f"Area “{area.name}” created.")
             return redirect(area)
-    listing = Area.objects.annotate(
+    listing = areas_where(request.user).select_related("team").annotate(
         mission_count=Count("missions", distinct=True), detector_count=Count("detectors", distinct=True)
     )
     return render(request, "catalog/areas.html", {"areas": listing, "form": form})
@@ -47,6 +56,7 @@ def areas(request: HttpRequest) -> HttpResponse:
 def area(request: HttpRequest, pk: int) -> HttpResponse:
     the_area = get_area_or_404(request, pk)
     context = {
+        **area_page_roles(request.user, the_area),
         "area": the_area,
         "missions": the_area.missions.annotate(video_count=Count("videos"))[:50],
         "detectors": the_area.detectors.all(),
@@ -84,16 +94,18 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mission_create(request: HttpRequest) -> HttpResponse:
     require_role(request.user, ANALYST)
+    areas = areas_where(request.user, ANALYST)
     if request.method == "POST":
-        form = MissionForm(request.POST)
+        form = MissionForm(request.POST, areas=areas)
         if form.is_valid():
+            check_area(request.user, form.cleaned_data["area"], ANALYST)
             mission = form.save(commit=False)
             mission.created_by = request.user
             mission.save()
             messages.success(request, f"Mission “{mission.name}” created. Add its videos below.")
             return redirect(mission)
     else:
-        form = MissionForm(initial={"area": request.GET.get("area"), "date": timezone.localdate()})
+        form = MissionForm(initial={"area": request.GET.get("area"), "date": timezone.localdate()}, areas=areas)
     return render(request, "catalog/mission_create.html", {"form": form})
 
 
@@ -108,6 +120,7 @@ def mission(request: HttpRequest, pk: int) -> HttpResponse:
     for each in videos:
         each.has_poster = has_poster(each)
     context = {
+        **area_page_roles(request.user, the_mission.area),
         "mission": the_mission,
         "videos": videos,
         "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
@@ -164,6 +177,7 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
     index = siblings.index(the_video.pk)
     poses = telemetry.load_poses(the_video)
     context = {
+        **area_page_roles(request.user, the_video.mission.area),
         "video": the_video,
         "mission": the_video.mission,
         "intervals": [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")],
@@ -214,7 +228,7 @@ def video_label(request: HttpRequest, pk: int) -> JsonResponse:
 def video_intervals(request: HttpRequest, pk: int) -> JsonResponse:
     the_video = get_video_or_404(request, pk)
     if request.method == "POST":
-        require_role(request.user, ANALYST)
+        check_area(request.user, the_video.mission.area, ANALYST)
         try:
             body = _json_body(request)
             interval = labelling.add_interval(

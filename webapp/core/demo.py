@@ -12,10 +12,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 DEMO_USER = "demo"
 DEMO_AREA = "Demo archipelago"
+DEMO_TEAM = "Demo team"
 def demo_detectors() -> dict[str, dict]:
     """The detectors the demo trains, by kind, with their config: a short CAE training (SKERRY_DEMO_CAE_EPOCHS),
     so that the demo finishes in minutes on two CPU cores; the web form trains with the defaults."""
@@ -27,12 +27,20 @@ def demo_password() -> str:
     return os.environ.get("SKERRY_DEMO_PASSWORD", "skerry-demo-2026")
 
 
+def demo_team():
+    from webapp.accounts.models import Team
+
+    return Team.objects.get_or_create(name=DEMO_TEAM)[0]
+
+
 def ensure_demo_account() -> tuple[str, str]:
-    """An admin-role account named demo; its password is reset to the demo password each run."""
+    """An account named demo, admin of the demo team; its password is reset to the demo password each run."""
+    from webapp.accounts.models import Membership
+
     user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
     user.set_password(demo_password())
     user.save()
-    user.groups.add(Group.objects.get(name="admin"))
+    Membership.objects.update_or_create(user=user, team=demo_team(), defaults={"role": Membership.Role.ADMIN})
     return DEMO_USER, demo_password()
 
 
@@ -47,10 +55,11 @@ def ensure_demo_data(data_dir: Path, *, seed: int = 3) -> Path:
 
 
 def import_demo_data(manifest: Path):
-    """Load the manifest into the web app (idempotent by checksum) and return the area."""
+    """Load the manifest into the web app (idempotent by checksum) and return the area (the demo team's)."""
     from webapp.catalog.importing import import_manifest
     from webapp.catalog.models import Area
 
+    Area.objects.get_or_create(name=DEMO_AREA, defaults={"team": demo_team()})
     import_manifest(manifest, area_name=DEMO_AREA, start_ingest=True, default_date=date.today())
     return Area.objects.get(name=DEMO_AREA)
 

@@ -6,7 +6,7 @@ from django.views.defaults import page_not_found
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from webapp.accounts.roles import VIEWER, has_role
+from webapp.accounts.roles import VIEWER, has_role, visible
 from webapp.catalog.models import Mission
 from webapp.core.health import health, liveness
 from webapp.detectors.models import Event
@@ -39,12 +39,14 @@ def sees_health_details(request) -> bool:
 
 @require_GET
 def dashboard(request):
+    user = request.user
+    unreviewed = visible(Event.objects.filter(review=Event.Review.UNREVIEWED), user,
+                         "score_run__video__mission__area__team")
     context = {
-        "missions": Mission.objects.select_related("area")[:10],
-        "unreviewed": Event.objects.filter(review=Event.Review.UNREVIEWED)
-        .select_related("score_run__video__mission", "score_run__detector")[:10],
-        "unreviewed_count": Event.objects.filter(review=Event.Review.UNREVIEWED).count(),
-        "active_jobs": Job.objects.filter(state__in=Job.ACTIVE_STATES)[:10],
+        "missions": visible(Mission.objects.select_related("area"), user, "area__team")[:10],
+        "unreviewed": unreviewed.select_related("score_run__video__mission", "score_run__detector")[:10],
+        "unreviewed_count": unreviewed.count(),
+        "active_jobs": Job.visible_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
     }
     return render(request, "core/dashboard.html", context)
 

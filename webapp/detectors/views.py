@@ -12,7 +12,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.roles import ADMIN, require_role
+from webapp.accounts.roles import ADMIN
+from webapp.catalog.access import area_page_roles
 from webapp.core.media import stored_file_response
 from webapp.detectors.models import Detector
 from webapp.jobs import services
@@ -70,6 +71,7 @@ def detector(request, pk: int):
     if the_detector.training_curve:
         figures["curve"] = figure_json(training_curve_figure(the_detector.training_curve))
     context = {
+        **area_page_roles(request.user, the_detector.area),
         "detector": the_detector, "shown": shown, "figures": figures, "pairs": comparison_figures(shown),
         "epochs": reconstruction_epochs(the_detector),
         "jobs": the_detector.jobs.all()[:10],
@@ -92,8 +94,7 @@ def detector_reconstruction(request, pk: int, epoch: int):
 @require_POST
 def detector_active(request, pk: int):
     """Admins choose whether a detector scores new videos of its area."""
-    the_detector = detector_for(request, pk)
-    require_role(request.user, ADMIN)
+    the_detector = detector_for(request, pk, role=ADMIN)
     active = request.POST.get("active") == "1"
     Detector.objects.filter(pk=the_detector.pk).update(is_active=active)
     state = "now scores new videos" if active else "no longer scores new videos"

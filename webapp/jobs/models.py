@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from webapp.accounts.roles import ADMIN, ANALYST
+from webapp.accounts.roles import ADMIN, ANALYST, role_allows, role_in_team, visible
 
 
 class Job(models.Model):
@@ -69,6 +69,15 @@ class Job(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} job #{self.pk} ({self.state})"
 
+    # How a job reaches its area's team, by its target; jobs with no target are the site admins'.
+    TEAM_PATHS = ("video__mission__area__team", "mission__area__team", "detector__area__team")
+
+    @classmethod
+    def visible_to(cls, user):
+        """The jobs of the user's teams' areas, with what deciding their team and showing their target needs."""
+        jobs = cls.objects.select_related("video__mission__area", "detector__area", "mission__area")
+        return visible(jobs, user, *cls.TEAM_PATHS)
+
     @classmethod
     def role_to_start(cls, kind) -> str:
         return cls.START_ROLES[cls.Kind(kind)]
@@ -94,6 +103,17 @@ class Job(models.Model):
     def target(self):
         """The video, mission or detector the job works on, if any."""
         return self.video or self.detector or self.mission
+
+    @property
+    def area(self):
+        """The area of the job's target, whose team decides who sees the job; None for a job without one."""
+        target = self.target
+        return target.area if target else None
+
+    def may_be_managed_by(self, user) -> bool:
+        """Whether `user` may cancel or retry this job: role_to_manage within the team of the job's area."""
+        area = self.area
+        return role_allows(role_in_team(user, area.team_id if area else None), self.role_to_manage)
 
     @property
     def output_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.roles import ANALYST, VIEWER, require_role, role_allows, role_of, role_required
+from webapp.accounts.roles import VIEWER, require_role, role_required
 from webapp.core.params import id_param, parse_id
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -20,9 +21,9 @@ PAGE_SIZE = 200
 FILTERS = ("video", "detector", "mission")
 
 
-def filtered_jobs(params) -> tuple:
-    """Jobs narrowed by ?video=, ?detector=, ?mission=, ?state=, ?kind=, ?ids=1,2; a bad id is a 400."""
-    jobs = Job.objects.select_related("video", "detector", "mission")
+def filtered_jobs(params, user) -> tuple:
+    """The user's jobs narrowed by ?video=, ?detector=, ?mission=, ?state=, ?kind=, ?ids=1,2; a bad id is a 400."""
+    jobs = Job.visible_to(user).select_related("video", "detector", "mission")
     for name in ("video", "detector"):
         if (value := id_param(params, name)) is not None:
             jobs = jobs.filter(**{f"{name}_id": value})
@@ -62,7 +63,7 @@ def job_json(job: Job, can_act: bool) -> dict:
 @require_GET
 @role_required(VIEWER)
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = filtered_jobs(request.GET)[:PAGE_SIZE]
+    jobs = filtered_jobs(request.GET, request.user)[:PAGE_SIZE]
     query = "&".join(f"{k}={request.GET[k]}" for k in (*FILTERS, "state", "kind") if request.GET.get(k))
     return render(request, "jobs/list.html", {"jobs": jobs, "jobs_filter": query, "states": Job.State.choices,
                                               "kinds": Job.Kind.choices, "chosen": request.GET})
@@ -78,9 +79,8 @@ def page_size(params) -> int:
 @require_GET
 @role_required(VIEWER)
 def job_status(request: HttpRequest) -> JsonResponse:
-    held = role_of(request.user)
-    jobs = filtered_jobs(request.GET)[: page_size(request.GET)]
-    return JsonResponse({"jobs": [job_json(job, role_allows(held, job.role_to_manage)) for job in jobs]})
+    jobs = filtered_jobs(request.GET, request.user)[: page_size(request.GET)]
+    return JsonResponse({"jobs": [job_json(job, job.may_be_managed_by(request.user)) for job in jobs]})
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -107,10 +107,12 @@ def _over_limit(request: HttpRequest, job: Job, message: str) -> HttpResponse:
 
 
 def job_to_manage(request: HttpRequest, pk: int) -> Job:
-    """The job, if this user may cancel or retry it: the role that may start its kind (403), else 404."""
-    require_role(request.user, ANALYST)  # the least any kind needs: others learn nothing about which jobs exist
-    job = get_object_or_404(Job, pk=pk)
-    require_role(request.user, job.role_to_manage)
+    """The job, if this user may cancel or retry it: another team's job is not found (404); within the user's
+    team, cancelling or retrying needs the role that may start its kind (403)."""
+    require_role(request.user, VIEWER)
+    job = get_object_or_404(Job.visible_to(request.user), pk=pk)
+    if not job.may_be_managed_by(request.user):
+        raise PermissionDenied(f"cancelling or retrying a {job.kind} job needs the {job.role_to_manage} role")
     return job
 
 

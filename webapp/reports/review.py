@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from detection.score_store import load_reconstruction
-from webapp.accounts.roles import ANALYST, has_role
+from webapp.catalog.access import area_page_roles
 from webapp.core.middleware import CSP
 from webapp.core.params import BadParameter, id_param, parse_json_body
 from webapp.reports import images
@@ -45,9 +45,10 @@ def video_review(request, pk: int):
     figure = payload.pop("figure")
     # json.dumps + str.replace in json_data: a few ms for the ~400 KB of a 2-hour video (json_script's
     # per-character translate costs tens).
-    context = {"video": video, "mission": video.mission, "payload": payload, "payload_json": json.dumps(payload),
+    roles = area_page_roles(request.user, video.mission.area)
+    context = {**roles, "video": video, "mission": video.mission, "payload": payload, "payload_json": json.dumps(payload),
                "figure_json": figure_json(figure),
-               "proxy_url": proxy_url(video), "can_review": has_role(request.user, ANALYST),
+               "proxy_url": proxy_url(video), "can_review": roles["can_edit"],
                "focus": _focus(request)}
     response = render(request, "reports/video_review.html", context)
     response["Content-Security-Policy"] = REVIEW_CSP

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.accounts.roles import ANALYST, has_role
+from webapp.accounts.roles import ANALYST
+from webapp.catalog.access import area_page_roles
 from webapp.core.media import stored_file_response
 from webapp.core.params import BadParameter, id_param
 from webapp.detectors.models import Detector, Event
@@ -88,9 +89,10 @@ def mission_report(request, pk: int):
     filters = EventFilter(request.GET, mission)
     events = filters.apply(mission_events(mission))
     page = Paginator(events, CARDS_PER_PAGE).get_page(request.GET.get("page"))
+    roles = area_page_roles(request.user, mission.area)
     context = {
-        "mission": mission, "filters": filters, "page": page, "total": page.paginator.count,
-        "can_review": has_role(request.user, ANALYST), "reviews": Event.Review.choices,
+        **roles, "mission": mission, "filters": filters, "page": page, "total": page.paginator.count,
+        "can_review": roles["can_edit"], "reviews": Event.Review.choices,
         "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run"))),
         "query": filters.query(),
         "export": services.latest_output(Job.Kind.EXPORT, mission=mission),

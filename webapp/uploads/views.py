@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from webapp.accounts.roles import ADMIN, ANALYST, has_role, require_role
-from webapp.catalog.access import get_mission_or_404
+from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role
+from webapp.catalog.access import check_area, get_mission_or_404
 from webapp.uploads import protocol
 from webapp.uploads.finalize import finish_upload
 from webapp.uploads.models import UploadSession
@@ -16,10 +16,12 @@ from webapp.uploads.protocol import UploadRejected
 
 
 def get_upload_or_404(request, upload_id) -> UploadSession:
-    """An upload session of this user (admins see all): others' uploads are not found."""
-    require_role(request.user, ANALYST)
-    session = get_object_or_404(UploadSession.objects.select_related("mission", "video"), pk=upload_id)
-    if session.created_by_id != request.user.pk and not has_role(request.user, ADMIN):
+    """An upload session of this user (their team's admins see all of the team's): others' uploads are not found;
+    a user who may no longer work in the mission's area is refused."""
+    require_role(request.user, VIEWER)
+    session = get_object_or_404(UploadSession.objects.select_related("mission__area", "video"), pk=upload_id)
+    held = check_area(request.user, session.mission.area, ANALYST)
+    if session.created_by_id != request.user.pk and held != ADMIN:
         raise Http404("no such upload")
     return session
 

@@ -1,13 +1,11 @@
-"""Template filters for job lists: whether the viewer's role may act on a job (Job.role_to_manage)."""
+"""Template filters for job lists: whether the person looking may act on a job (Job.may_be_managed_by)."""
 
 from django import template
-
-from webapp.accounts.roles import role_allows
 
 register = template.Library()
 
 
 @register.filter
-def manageable_with(job, role: str | None) -> bool:
-    """`{% if job|manageable_with:user_role %}`: may that role cancel or retry this job?"""
-    return role_allows(role, job.role_to_manage)
+def manageable_by(job, user) -> bool:
+    """`{% if job|manageable_by:user %}`: may that user cancel or retry this job (their role in its team)?"""
+    return job.may_be_managed_by(user)

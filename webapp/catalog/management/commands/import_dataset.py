@@ -1,6 +1,6 @@
 """`python manage.py import_dataset MANIFEST --area NAME`: load a manifest's labelled videos into the catalog.
 
-Creates the area, one mission per folder (day01/, ...), the videos with labels, splits and intervals, copies
+Creates the area (in --team, else in the Default team; an existing area keeps its team), one mission per folder (day01/, ...), the videos with labels, splits and intervals, copies
 (or links, with --link) each original under MEDIA_ROOT, and starts ingest (unless --no-ingest). Rows whose
 checksum the area already holds are skipped, so a rerun creates nothing new.
 """
@@ -14,7 +14,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.errors import ManifestError
+from webapp.accounts.models import Team
 from webapp.catalog.importing import LINK_MODES, import_manifest
+from webapp.catalog.models import Area
 
 
 class Command(BaseCommand):
@@ -23,6 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("manifest", type=Path, help="manifest.csv (video,label,split,intervals,classes)")
         parser.add_argument("--area", required=True, help="area name (created if missing)")
+        parser.add_argument("--team", help="name of an existing team a new area belongs to (default: Default team)")
         parser.add_argument("--mission-per-folder", action=argparse.BooleanOptionalAction, default=True,
                             help="one mission per folder of the manifest (default); --no-mission-per-folder "
                                  "puts every video in one mission")
@@ -35,6 +38,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["manifest"].is_file():
             raise CommandError(f"no manifest at {options['manifest']}")
+        if options["team"]:
+            team = Team.objects.filter(name=options["team"]).first()
+            if team is None:
+                raise CommandError(f"no team called {options['team']!r}; create it in the admin first")
+            Area.objects.get_or_create(name=options["area"], defaults={"team": team})
         try:
             result = import_manifest(
                 options["manifest"], area_name=options["area"], mission_per_folder=options["mission_per_folder"],
