@@ -134,6 +134,6 @@ def test_it_imports_each_video_with_the_sidecar_its_telemetry_column_names(analy
 def test_it_names_a_sidecar_the_manifest_lists_but_the_form_lacks(analyst, area, clips):
     manifest = "video,label,split,intervals,classes,telemetry\nday01/a.mp4,normal,train,,,day01/a.SRT\n"
     response = post(analyst, area, manifest, clips)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "day01/a.SRT: no uploaded file is called a.SRT" in response.content.decode()
     assert not Video.objects.exists()

@@ -28,7 +28,7 @@ def old_schema():
 
 
 # Serialized rollback: the tests after this one find the database's first rows (content types...) as they were.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_existing_areas_and_group_roles_move_into_the_default_team(old_schema):
     apps = old_schema
     Group, User, Area = apps.get_model("auth", "Group"), apps.get_model("auth", "User"), apps.get_model("catalog", "Area")

@@ -181,6 +181,10 @@ class IntervalList(Api, generics.ListCreateAPIView):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "video": self.video()}
 
+    def create(self, request, *args, **kwargs):
+        self.video()  # who may label this video is settled before the body is read: 404/403 come before a 415
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = labelling.add_interval(
