@@ -6,9 +6,8 @@ a manifest; `detection.synth.groundtruth.load_groundtruth` reads the truth back.
 
 from __future__ import annotations
 
+# Imported eagerly: a lazy wrapper named like its submodule was replaced by that submodule as soon as the
+# submodule was first imported, so `from detection.synth import generate` then gave a module (seen in a test run).
+from detection.synth.generate import generate
 
-def generate(out_dir, *, preset: str = "demo", seed: int = 0, **overrides):
-    """Generate a preset's dataset under `out_dir`; returns the manifest path (see `generate.generate`)."""
-    from detection.synth.generate import generate as run
-
-    return run(out_dir, preset=preset, seed=seed, **overrides)
+__all__ = ["generate"]
