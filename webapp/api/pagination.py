@@ -20,12 +20,12 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     max_limit = MAX_LIMIT
 
     def get_limit(self, request) -> int:
-        text = request.query_params.get(self.limit_query_param, "")
-        return parse_whole(text, self.limit_query_param, 1, self.max_limit) if text else self.default_limit
+        text = request.query_params.get(self.limit_query_param)  # empty is a 400, as the schema allows none
+        return self.default_limit if text is None else parse_whole(text, self.limit_query_param, 1, self.max_limit)
 
     def get_offset(self, request) -> int:
-        text = request.query_params.get(self.offset_query_param, "")
-        return parse_whole(text, self.offset_query_param, 0, MAX_ID) if text else 0
+        text = request.query_params.get(self.offset_query_param)
+        return 0 if text is None else parse_whole(text, self.offset_query_param, 0, MAX_ID)
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

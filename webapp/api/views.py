@@ -84,13 +84,14 @@ class Api:
 def filtered(queryset, request, ids=(), choices=()):
     """Apply ?name=value filters: `ids` maps a name to an id lookup, `choices` to (lookup, allowed values).
 
-    A value that is not an id, or not one of the choices, is a 400 (webapp.core.params), never a 500."""
+    A value that is not an id, or not one of the choices, is a 400 (webapp.core.params), never a 500; so is an
+    empty one, which the schema does not allow either."""
     params = request.query_params
     for name, lookup in dict(ids).items():
-        if (value := id_param(params, name)) is not None:
+        if (value := id_param(params, name, empty_is_absent=False)) is not None:
             queryset = queryset.filter(**{lookup: value})
     for name, (lookup, allowed) in dict(choices).items():
-        if (value := choice_param(params, name, allowed)) is not None:
+        if (value := choice_param(params, name, allowed, empty_is_absent=False)) is not None:
             queryset = queryset.filter(**{lookup: value})
     return queryset
 

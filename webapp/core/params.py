@@ -39,16 +39,19 @@ def parse_id(text: str, name: str) -> int:
     return parse_whole(text, name, 1, MAX_ID)
 
 
-def id_param(params, name: str) -> int | None:
-    """The query parameter `name` as an id, None when absent or empty; BadParameter when not an id."""
+def id_param(params, name: str, *, empty_is_absent: bool = True) -> int | None:
+    """The query parameter `name` as an id, None when absent (or empty, for a page's form that sends empty
+    fields); BadParameter when not an id. The API passes empty_is_absent=False: its schema allows no empty value."""
     text = params.get(name)
-    return None if text in (None, "") else parse_id(text, name)
+    if text is None or (text == "" and empty_is_absent):
+        return None
+    return parse_id(text, name)
 
 
-def choice_param(params, name: str, choices) -> str | None:
-    """The query parameter `name` when it is one of `choices`, None when absent or empty."""
+def choice_param(params, name: str, choices, *, empty_is_absent: bool = True) -> str | None:
+    """The query parameter `name` when it is one of `choices`, None when absent (or empty, as for id_param)."""
     text = params.get(name)
-    if text in (None, ""):
+    if text is None or (text == "" and empty_is_absent):
         return None
     if text not in choices:
         raise BadParameter(f"{name} must be one of {', '.join(map(str, choices))}, not {quoted(text)}")
