@@ -61,11 +61,9 @@ def mission_manifest(mission: Mission) -> str:
 
 def spreadsheet_safe_csv(text: str) -> str:
     """The same CSV with every cell passed through `spreadsheet_safe` (the library writes plain manifests)."""
-    from webapp.reports.exports import spreadsheet_safe
-
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in csv.reader(io.StringIO(text)))
+    writer.writerows([exports.spreadsheet_safe(cell) for cell in row] for row in csv.reader(io.StringIO(text)))
     return out.getvalue()
 
 
