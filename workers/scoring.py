@@ -20,7 +20,7 @@ from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers.claim import describe_error
-from workers.frames import sampled_frames
+from workers.frames import detector_frames
 from workers.leftovers import remove_leftovers
 from workers.model_cache import cached_detector
 from workers.progress import JobError, JobReporter, JobStopped
@@ -91,6 +91,31 @@ def with_peak_reconstructions(model, frames, scores):
     return dataclasses.replace(scores, extras={**scores.extras, "reconstructions": (peaks, images)})
 
 
+def with_peak_comparisons(model, frames, scores):
+    """Keep today's frame and the aligned reference frame of each event's peak for the compare view, when the
+    model compares flights (CHANGE)."""
+    compare = getattr(model, "comparison_images", None)
+    if compare is None or not scores.events:
+        return scores
+    kept = compare(frames.frames, scores)
+    if kept is None:
+        return scores
+    return dataclasses.replace(scores, extras={**scores.extras, "comparisons": kept})
+
+
+def flight_poses(model, video: Video) -> dict:
+    """`poses=` for a detector that uses telemetry, from the video's sidecar; nothing otherwise."""
+    if not getattr(model, "uses_telemetry", False) or video.telemetry_path is None:
+        return {}
+    from detection.errors import TelemetryError
+    from detection.telemetry import read_telemetry
+
+    try:
+        return {"poses": read_telemetry(video.telemetry_path)}
+    except (OSError, TelemetryError) as exc:
+        raise JobError(f"the telemetry of “{video.original_name}” could not be read: {exc}") from exc
+
+
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     from detection.score_store import save_video_scores
 
@@ -98,8 +123,9 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     if not detector.artifact or not model_file.exists():
         raise JobError(f"the model file of {detector.name} is missing; train it again")
     model = cached_detector(model_file)
-    frames = sampled_frames(video)
-    scores = with_peak_reconstructions(model, frames, model.score_frames(frames.frames, frames.times, progress=progress))
+    frames = detector_frames(video, detector.kind)
+    scores = model.score_frames(frames.frames, frames.times, progress=progress, **flight_poses(model, video))
+    scores = with_peak_comparisons(model, frames, with_peak_reconstructions(model, frames, scores))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
@@ -128,11 +154,14 @@ def replace_events(run: ScoreRun, detected) -> None:
     """Make the run's events exactly `detected`, carrying reviews over to matching new events."""
     old = list(Event.objects.select_for_update().filter(score_run=run))
     reviewed = [e for e in old if e.review != Event.Review.UNREVIEWED]
+    references = reference_videos(detected)
     taken: set[int] = set()
     new_rows = []
     for found in detected:
         row = Event(score_run=run, start=found.start, end=found.end, peak_time=found.peak_time,
-                    peak_score=found.peak_score, peak_x=found.peak_x, peak_y=found.peak_y)
+                    peak_score=found.peak_score, peak_x=found.peak_x, peak_y=found.peak_y,
+                    change=getattr(found, "change", ""), reference_time=getattr(found, "reference_time", None),
+                    reference_video_id=references.get(getattr(found, "reference_id", "")))
         best = max((e for e in reviewed if e.pk not in taken),
                    key=lambda e: overlap(e.start, e.end, found.start, found.end), default=None)
         if best is not None and overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP:
@@ -143,6 +172,14 @@ def replace_events(run: ScoreRun, detected) -> None:
     keep = [e.pk for e in reviewed if e.pk not in taken]
     Event.objects.filter(score_run=run).exclude(pk__in=keep).delete()
     Event.objects.bulk_create(new_rows)
+
+
+def reference_videos(detected) -> dict[str, int]:
+    """The reference flights the events name (their `reference_id` is the Video's pk, as `as_record` sets
+    it) that still exist, as {reference_id: pk}; a deleted one leaves the event without its reference."""
+    ids = {e.reference_id for e in detected if getattr(e, "reference_id", "").isdigit()}
+    found = Video.objects.filter(pk__in=[int(i) for i in ids]).values_list("pk", flat=True)
+    return {str(pk): pk for pk in found}
 
 
 def _fail_run(detector: Detector, video: Video, message: str) -> None:

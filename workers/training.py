@@ -3,11 +3,14 @@
 Labels come from `Video.as_record` (the catalog's label and intervals, and confirmed events of earlier score
 runs as anomalous intervals; dismissed events need no change: outside the intervals frames are normal).
 The split is each video's `split` when set (test videos are never used), else a deterministic one per label.
+A CHANGE detector trains on the area's reference flights instead (webapp.catalog.references: pinned and recent
+normal ones), at native resolution, and validates on every other labelled video.
 The model file is written atomically by `Detector.save`; reconstruction grids go to recon_<epoch>.png.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +21,12 @@ from django.utils import timezone
 from detection.atomic_files import replacing
 from detection.json_values import plain_json
 from webapp.catalog.models import Video
+from webapp.catalog.references import reference_set
 from webapp.detectors.models import Detector
 from webapp.jobs.models import Job
 from webapp.jobs.services import start_scoring
 from workers.claim import describe_error
-from workers.frames import sampled_frames
+from workers.frames import detector_frames
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobLost, JobReporter, JobStopped
 
@@ -79,12 +83,22 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     videos = training_videos(detector)
     records = {v.pk: v.as_record() for v in videos}
     labelled = [v for v in videos if records[v.pk].label]
-    if not labelled:
-        raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
-                       "anomalous first")
-    train, val = split_videos(labelled, records)
-    reporter.stage(f"Loading frames of {len(labelled)} videos")
-    items = {v.pk: TrainItem(frames=sampled_frames(v), record=records[v.pk]) for v in labelled}
+    if detector.compares_flights:
+        train, val = reference_split(detector, labelled)
+        used = train + val
+    else:
+        if not labelled:
+            raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
+                           "anomalous first")
+        train, val = split_videos(labelled, records)
+        used = labelled
+    if detector.compares_flights:
+        # A reference flight is normal by the analyst's choice (a pinned one may be unlabelled), and the
+        # trainer takes the normal train items as its references.
+        records.update({v.pk: dataclasses.replace(records[v.pk], label=Video.Label.NORMAL.value, intervals=())
+                        for v in train})
+    reporter.stage(f"Loading frames of {len(used)} videos")
+    items = {v.pk: TrainItem(frames=detector_frames(v, detector.kind), record=records[v.pk]) for v in used}
     train_fn = trainer(detector.kind)
     overrides, note = training_overrides(detector)
     reporter.stage(f"Training on {len(train)} videos, validating on {len(val)}{note}")
@@ -103,7 +117,8 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
             validation_metrics=metrics, training_curve=plain_json(list(report.curve)), trained=timezone.now(),
             error="",
         )
-        detector.training_videos.set(labelled)
+        detector.training_videos.set(used)
+        detector.reference_videos.set(train if detector.compares_flights else [])
         if Detector.objects.filter(pk=detector.pk, is_active=True).exists():
             # The newly trained detector replaces the area's earlier active one of the same kind.
             Detector.objects.filter(area=detector.area_id, kind=detector.kind, is_active=True).exclude(
@@ -113,6 +128,17 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
             "reconstructions": images, "warnings": list(report.warnings)}
 
 
+def reference_split(detector: Detector, labelled: list[Video]) -> tuple[list[Video], list[Video]]:
+    """A CHANGE detector's (train, val): its reference flights, and every other labelled video to set the
+    threshold on (normals) and measure it (anomalous ones)."""
+    references = reference_set(detector.area, detector.reference_count)
+    if not references:
+        raise JobError(f"no reference flight in area “{detector.area.name}”: label some ready videos normal or "
+                       "pin one as a reference flight first")
+    chosen = {v.pk for v in references}
+    return references, [v for v in labelled if v.pk not in chosen]
+
+
 CAE_EXTRACTORS = ("mobilenet_v2+cae", "cae")  # MIL extractors built on the area's CAE
 
 
@@ -120,7 +146,7 @@ def training_overrides(detector: Detector) -> tuple[dict, str]:
     """(the trainer's overrides, a note for the stage line). A MIL detector whose extractor is built on the
     area's CAE (the default) uses the area's active, ready frame CAE rather than training one of its own, unless
     its config names a CAE file or the epochs to train one with."""
-    overrides = dict(detector.config)
+    overrides = detector.trainer_overrides()
     if detector.kind != Detector.Kind.MIL or "cae_detector" in overrides or "cae_epochs" in overrides:
         return overrides, ""
     from detection.mil.config import MILConfig

@@ -178,6 +178,11 @@
     selected = index;
     const event = events[index];
     byId("event-info").textContent = describe(event);
+    const compare = byId("compare-link");
+    if (compare) {  // a CHANGE event: today's frame beside the reference flight's
+      compare.hidden = !event.compare;
+      compare.href = event.compare || "#";
+    }
     if (note) note.value = event.note || "";
     rows.forEach((row, id) => row.classList.toggle("selected", id === event.id));
     if (jump) seek(event.start);

@@ -6,6 +6,7 @@ from django import forms
 
 from webapp.accounts.models import Team
 from webapp.catalog.models import Area, Mission
+from webapp.catalog.references import DEFAULT_REFERENCE_COUNT, MAX_REFERENCE_COUNT
 from webapp.detectors.models import Detector
 
 
@@ -55,17 +56,27 @@ class MissionForm(forms.ModelForm):
 
 
 class TrainDetectorForm(forms.Form):
-    kind = forms.ChoiceField(choices=Detector.Kind.choices)
+    kind = forms.ChoiceField(choices=Detector.Kind.choices, initial=Detector.Kind.CHANGE)
     name = forms.CharField(max_length=120, required=False, help_text="Defaults to the kind and the date.")
     epochs = forms.IntegerField(min_value=1, max_value=1000, required=False,
-                                help_text="Passes over the training data; empty for the detector's default.")
+                                help_text="Passes over the training data (CAE, MIL); empty for the detector's default.")
+    references = forms.IntegerField(
+        min_value=1, max_value=MAX_REFERENCE_COUNT, required=False, label="Reference flights",
+        help_text=f"CHANGE: how many of the area's most recent normal flights to compare with, besides the pinned "
+                  f"ones; empty for {DEFAULT_REFERENCE_COUNT}.")
     activate = forms.BooleanField(required=False, initial=True,
                                   help_text="Score new videos with it once trained, replacing the area's "
                                             "previous detector of this kind.")
 
     def detector_config(self) -> dict:
+        """The Detector's config: epochs for the trained networks, the reference count for CHANGE (which
+        trains no network, so has no epochs)."""
+        if self.cleaned_data["kind"] == Detector.Kind.CHANGE:
+            references = self.cleaned_data.get("references")
+            return {Detector.REFERENCES_KEY: references} if references else {}
         epochs = self.cleaned_data.get("epochs")
         return {"epochs": epochs} if epochs else {}
+
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -116,6 +116,9 @@ class Video(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     labelled_at = models.DateTimeField(null=True, blank=True)
+    # An analyst's choice: always among the flights a CHANGE detector compares new ones with
+    # (webapp.catalog.references), besides the area's most recent normal ones.
+    reference_pinned = models.BooleanField(default=False, help_text="Always a reference flight for CHANGE detectors.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -176,7 +179,8 @@ class Video(models.Model):
         events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
         count only in an anomalous video (a normal video is all normal); an unlabelled video without a
         confirmed event has label "" and no frame truth. `path` defaults to the original under MEDIA_ROOT,
-        `video_id` to the pk. Intervals are prefetchable (`prefetch_related("intervals")`).
+        `video_id` to the pk; `telemetry` is the stored sidecar, when one was read. Intervals are prefetchable
+        (`prefetch_related("intervals")`).
         """
         event = apps.get_model("detectors", "Event")  # catalog sits below detectors: no import, no cycle
         confirmed = event.objects.filter(score_run__video=self, review=event.Review.CONFIRMED).order_by("start")
@@ -187,7 +191,15 @@ class Video(models.Model):
         label = self.Label.ANOMALOUS.value if confirmed else ("" if self.label == self.Label.UNLABELLED else self.label)
         kept = tuple(sorted(intervals, key=lambda i: (i.start, i.end))) if label == self.Label.ANOMALOUS else ()
         return VideoRecord(path=Path(settings.MEDIA_ROOT) / self.file if path is None else path, label=label,
-                           split=self.split, intervals=kept, video_id=str(self.pk) if video_id is None else video_id)
+                           split=self.split, intervals=kept, video_id=str(self.pk) if video_id is None else video_id,
+                           telemetry=self.telemetry_path)
+
+    @property
+    def telemetry_path(self) -> Path | None:
+        """The stored telemetry sidecar under MEDIA_ROOT, when one was attached and read."""
+        if not (self.has_telemetry and self.telemetry_file):
+            return None
+        return Path(settings.MEDIA_ROOT) / self.telemetry_file
 
 
 class LabelInterval(models.Model):

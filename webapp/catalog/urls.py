@@ -17,6 +17,7 @@ urlpatterns = [
     path("videos/<id:pk>/delete/", views.video_delete, name="video_delete"),
     path("videos/<id:pk>/telemetry", telemetry_views.video_telemetry, name="video_telemetry"),
     path("videos/<id:pk>/poses.json", telemetry_views.video_poses, name="video_poses"),
+    path("videos/<id:pk>/reference", views.video_reference, name="video_reference"),
     path("videos/<id:pk>/label", views.video_label, name="video_label"),
     path("videos/<id:pk>/intervals", views.video_intervals, name="video_intervals"),
     path("intervals/<id:pk>/delete", views.interval_delete, name="interval_delete"),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role, teams_where
-from webapp.catalog import deletion, labelling, telemetry
+from webapp.catalog import deletion, labelling, references, telemetry
 from webapp.catalog.access import (
     area_page_roles,
     areas_where,
@@ -61,6 +61,8 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "missions": the_area.missions.annotate(video_count=Count("videos"))[:50],
         "detectors": the_area.detectors.all(),
         "train_form": TrainDetectorForm(),
+        "references": references.reference_set(the_area),
+        "default_references": references.DEFAULT_REFERENCE_COUNT,
         "jobs": Job.objects.filter(detector__area=the_area).select_related("detector")[:10],
     }
     return render(request, "catalog/area.html", context)
@@ -212,6 +214,23 @@ def _json_body(request: HttpRequest) -> dict:
 
 def _error(exc: ValidationError) -> JsonResponse:
     return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+
+
+@require_POST
+def video_reference(request: HttpRequest, pk: int) -> HttpResponse:
+    """An analyst pins a video as a reference flight of its area's CHANGE detectors, or unpins it."""
+    the_video = get_video_or_404(request, pk, role=ANALYST)
+    pinned = request.POST.get("pinned") == "1"
+    try:
+        references.set_pinned(the_video, pinned)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        state = "is now pinned as a reference flight" if pinned else "is no longer pinned as a reference flight"
+        messages.success(request, f"“{the_video.original_name}” {state}; CHANGE detectors trained from now on "
+                                  "use the new reference set.")
+    back = the_video.mission.area if request.POST.get("back") == "area" else the_video
+    return redirect(back)
 
 
 @require_POST

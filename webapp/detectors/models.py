@@ -13,6 +13,7 @@ class Detector(models.Model):
     class Kind(models.TextChoices):
         CAE = "cae", "Convolutional autoencoder"
         MIL = "mil", "Multiple-instance ranking"
+        CHANGE = "change", "Change against earlier flights"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to train"
@@ -20,11 +21,16 @@ class Detector(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    # The config key of a CHANGE detector's reference count: the web app's choice, not the trainer's.
+    REFERENCES_KEY = "references"
+
     area = models.ForeignKey("catalog.Area", on_delete=models.CASCADE, related_name="detectors")
     kind = models.CharField(max_length=8, choices=Kind.choices)
     name = models.CharField(max_length=120)
     config = models.JSONField(default=dict, blank=True)
     training_videos = models.ManyToManyField("catalog.Video", blank=True, related_name="trained_detectors")
+    # CHANGE only: the earlier flights each new one is compared with (set when training succeeds).
+    reference_videos = models.ManyToManyField("catalog.Video", blank=True, related_name="reference_for")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     is_active = models.BooleanField(default=False, help_text="Active detectors score new videos of the area.")
     artifact = models.CharField(max_length=500, blank=True, help_text="Path of model.pt relative to MEDIA_ROOT.")
@@ -44,6 +50,23 @@ class Detector(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("detector", args=[self.pk])
+
+    @property
+    def compares_flights(self) -> bool:
+        """A CHANGE detector compares each flight with reference flights of the area rather than judging it
+        alone: it trains on those references and its events name the reference they were compared with."""
+        return self.kind == self.Kind.CHANGE
+
+    @property
+    def reference_count(self) -> int:
+        """How many recent normal flights a CHANGE detector compares with, besides the pinned ones."""
+        from webapp.catalog.references import DEFAULT_REFERENCE_COUNT
+
+        return int(self.config.get(self.REFERENCES_KEY) or DEFAULT_REFERENCE_COUNT)
+
+    def trainer_overrides(self) -> dict:
+        """The config as the detection trainer's overrides: without the web app's own keys."""
+        return {k: v for k, v in self.config.items() if k != self.REFERENCES_KEY}
 
     @property
     def media_dir(self) -> str:
@@ -89,6 +112,11 @@ class Event(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         DISMISSED = "dismissed", "Dismissed"
 
+    class Change(models.TextChoices):
+        NONE = "", "–"
+        NEW = "new", "New"
+        VANISHED = "vanished", "Vanished"
+
     score_run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="events")
     start = models.FloatField()
     end = models.FloatField()
@@ -97,6 +125,11 @@ class Event(models.Model):
     # Where in the frame: the heatmap peak, as fractions of width and height (0..1).
     peak_x = models.FloatField(null=True, blank=True)
     peak_y = models.FloatField(null=True, blank=True)
+    # CHANGE events: what changed, and the reference flight and instant today's frame was compared with.
+    change = models.CharField(max_length=8, choices=Change.choices, default=Change.NONE, blank=True)
+    reference_video = models.ForeignKey("catalog.Video", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="reference_events")
+    reference_time = models.FloatField(null=True, blank=True, help_text="Seconds into the reference flight.")
     review = models.CharField(max_length=16, choices=Review.choices, default=Review.UNREVIEWED, db_index=True)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     reviewed_at = models.DateTimeField(null=True, blank=True)

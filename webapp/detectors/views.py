@@ -75,6 +75,7 @@ def detector(request, pk: int):
         "detector": the_detector, "shown": shown, "figures": figures, "pairs": comparison_figures(shown),
         "epochs": reconstruction_epochs(the_detector),
         "jobs": the_detector.jobs.all()[:10],
+        "references": the_detector.reference_videos.select_related("mission").order_by("-mission__date", "-pk"),
         "scored": the_detector.score_runs.count(),
         "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
         .order_by("-max_score")[:200],

@@ -32,7 +32,8 @@ def detector_for(request, pk: int, role: str = VIEWER) -> Detector:
 def event_for(request, pk: int, role: str = VIEWER) -> Event:
     require_role(request.user, VIEWER)
     event = get_object_or_404(
-        Event.objects.select_related("score_run__video__mission__area", "score_run__detector"), pk=pk
+        Event.objects.select_related("score_run__video__mission__area", "score_run__detector",
+                                     "reference_video__mission"), pk=pk
     )
     check_area(request.user, event.score_run.video.mission.area, role)
     return event
@@ -45,5 +46,5 @@ def event_to_review(request, pk: int) -> Event:
 def mission_events(mission: Mission):
     """All events of a mission's videos, best first, with what a card shows."""
     return (Event.objects.filter(score_run__video__mission=mission)
-            .select_related("score_run__video", "score_run__detector", "reviewer")
+            .select_related("score_run__video", "score_run__detector", "reviewer", "reference_video__mission")
             .order_by("-peak_score", "id"))

@@ -70,13 +70,16 @@ def envelope(times: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np
     return times[index], values[index]
 
 
+NOT_COMPARED_COLOURS = {"no reference": "#9aa3a8", "alignment failed": "#f0a04b"}
+
+
 def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: float | None = None,
                     max_points: int = 3000) -> dict:
     """The review timeline: one row per detector, frame scores (min/max envelope), segment scores as steps,
     the threshold as a line, labelled intervals shaded over all rows, events shaded in their row by review.
 
     tracks: [{"name", "kind", "times", "scores", "threshold", "segment_bounds" (S, 2) | None,
-    "segment_scores" (S,) | None}]; intervals: [(start, end, class)];
+    "segment_scores" (S,) | None, "not_compared" [{"start", "end", "name"}] (CHANGE)}]; intervals: [(start, end, class)];
     events: [{"row", "start", "end", "review", "id", "peak_time", "peak_score"}] (peaks are also drawn as markers).
     """
     rows = max(1, len(tracks))
@@ -107,6 +110,12 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
             shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
                            "y0": track["threshold"], "y1": track["threshold"], "name": "threshold",
                            "line": {"color": "#b3261e", "width": 1, "dash": "dash"}})
+        for span in track.get("not_compared") or ():
+            # A band along the bottom of the row: frames a CHANGE detector could not compare (never alarms).
+            shapes.append({"type": "rect", "xref": "x", "x0": span["start"], "x1": span["end"],
+                           "yref": f"y{axis} domain", "y0": 0, "y1": 0.12, "line": {"width": 0}, "layer": "below",
+                           "fillcolor": NOT_COMPARED_COLOURS.get(span["name"], "#9aa3a8"),
+                           "name": span["name"].replace(" ", "-")})
     marker_colours = {"unreviewed": "#d62728", "confirmed": "#8c1414", "dismissed": "#8a8a8a"}
     for row in range(len(tracks)):
         # Peaks as markers too: a 6-second event is under a pixel wide on a 2-hour axis, a marker is not.

@@ -119,3 +119,11 @@ def event_thumbnail_png(event) -> bytes | None:
     """PNG of the event's peak frame with its heatmap, enlarged for a card; None without frames."""
     image = frame_with_heatmap(event.score_run.video, event.score_run, event.peak_time)
     return None if image is None else png_bytes(upscale_for_display(image, 192))
+
+
+def fit_width(image: np.ndarray, width: int) -> np.ndarray:
+    """The image scaled down (never up) to at most `width` pixels wide, keeping its aspect ratio."""
+    height, current = image.shape[:2]
+    if current <= width:
+        return image
+    return resize(image, (max(1, round(height * width / current)), width))

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from detection.score_store import load_video_scores
 from webapp.detectors.models import Event, ScoreRun
+from webapp.reports.comparison import status_spans
 from webapp.reports.figures import timeline_figure, typed_array
 
 MAX_POINTS = 3000  # a wide screen is ~1,500-2,500 px; min/max pairs keep every peak
@@ -39,12 +40,14 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
             continue
         track_of_run[run.pk] = len(tracks)
         tracks.append({"run": run, "scores": scores})
-    events = list(Event.objects.filter(score_run__in=[t["run"] for t in tracks]).order_by("start", "id"))
+    events = list(Event.objects.filter(score_run__in=[t["run"] for t in tracks]).select_related("score_run__detector")
+                  .order_by("start", "id"))
     intervals = [(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
     figure = timeline_figure(
         [{"name": t["run"].detector.name, "kind": t["run"].detector.kind, "times": t["scores"].times,
           "scores": t["scores"].frame_scores, "threshold": t["scores"].threshold,
-          "segment_bounds": t["scores"].segment_bounds, "segment_scores": t["scores"].segment_scores}
+          "segment_bounds": t["scores"].segment_bounds, "segment_scores": t["scores"].segment_scores,
+          "not_compared": frames_not_compared(t["scores"])}
          for t in tracks],
         intervals=intervals,
         events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk,
@@ -56,6 +59,12 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
             "intervals": intervals, "missing": missing}
 
 
+def frames_not_compared(scores) -> list[dict]:
+    """A CHANGE run's spans of frames with no reference or a failed alignment (empty for other kinds)."""
+    status = scores.extras.get("frame_status")
+    return status_spans(scores.times, status) if status is not None else []
+
+
 def review_payload(video) -> dict:
     """Figure, tracks (full-resolution times and scores, sent once), events and intervals for the page."""
     timeline = video_timeline(video)
@@ -65,6 +74,7 @@ def review_payload(video) -> dict:
         "figure": timeline["figure"],
         "tracks": [_track_json(t["run"], t["scores"], row) for row, t in enumerate(timeline["tracks"])],
         "events": [_event_json(e, row_of[e.score_run_id]) for e in timeline["events"]],
+        "has_status": any(frames_not_compared(t["scores"]) for t in timeline["tracks"]),
         "intervals": [{"start": s, "end": e, "class": c} for s, e, c in timeline["intervals"]],
         "urls": {"review": reverse("event_review", args=[0]), "heatmap": reverse("heatmap_png", args=[0, 0]),
                  "heatmap_view": reverse("heatmap_view", args=[0, 0]),
@@ -87,4 +97,5 @@ def _track_json(run: ScoreRun, scores, row: int) -> dict:
 def _event_json(event: Event, row: int) -> dict:
     return {"id": event.pk, "run": event.score_run_id, "row": row, "start": event.start, "end": event.end,
             "peak_time": event.peak_time, "peak_score": event.peak_score, "review": event.review,
-            "note": event.note}
+            "note": event.note,
+            "compare": reverse("event_compare", args=[event.pk]) if event.score_run.detector.compares_flights else ""}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.reports import plotlyjs, review, views
+from webapp.reports import compare_views, plotlyjs, review, views
 
 urlpatterns = [
     path("missions/<id:pk>/report/", views.mission_report, name="mission_report"),
@@ -15,6 +15,9 @@ urlpatterns = [
     path("events/<id:pk>/review/", review.event_review, name="event_review"),
     path("events/<id:pk>/heatmap/", review.event_heatmap, name="event_heatmap"),
     path("events/<id:pk>/thumbnail.png", review.event_thumbnail, name="event_thumbnail"),
+    path("events/<id:pk>/compare/", compare_views.event_compare, name="event_compare"),
+    path("events/<id:pk>/compare/<str:panel>.png", compare_views.event_compare_image, name="event_compare_image"),
+    path("events/<id:pk>/reference.png", compare_views.event_reference_thumbnail, name="event_reference_thumbnail"),
     path("runs/<id:pk>/heatmaps/<id:index>.png", review.heatmap_png, name="heatmap_png"),
     path("runs/<id:pk>/frames/<id:index>/", review.heatmap_view, name="heatmap_view"),
     path("runs/<id:pk>/frames/<id:index>/<str:panel>.png", review.heatmap_view_image, name="heatmap_view_image"),

@@ -50,3 +50,4 @@ def metric(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
+
