@@ -50,4 +50,3 @@ def metric(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
-
