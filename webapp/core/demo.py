@@ -18,8 +18,9 @@ DEMO_AREA = "Demo archipelago"
 DEMO_TEAM = "Demo team"
 def demo_detectors() -> dict[str, dict]:
     """The detectors the demo trains, by kind, with their config: a short CAE training (SKERRY_DEMO_CAE_EPOCHS),
-    so that the demo finishes in minutes on two CPU cores; the web form trains with the defaults."""
-    return {"cae": {"epochs": settings.DEMO_CAE_EPOCHS}, "mil": {}}
+    so that the demo finishes in minutes on two CPU cores; the web form trains with the defaults. CHANGE
+    compares each patrol with the area's normal ones (it trains no network: its cost is decoding them)."""
+    return {"cae": {"epochs": settings.DEMO_CAE_EPOCHS}, "mil": {}, "change": {}}
 DEMO_WORKER = "demo@"  # the demo worker's label starts with its node name
 
 
@@ -84,10 +85,25 @@ def requeue_interrupted_jobs():
     return sweep_jobs(stale_seconds=0, worker_prefix=DEMO_WORKER, max_attempts=sys.maxsize)
 
 
+def top_change_event(area):
+    """The highest-scoring event of the area's CHANGE detectors (the one the demo opens the compare view of)."""
+    from webapp.detectors.models import Detector, Event
+
+    return (Event.objects.filter(score_run__detector__area=area, score_run__detector__kind=Detector.Kind.CHANGE)
+            .order_by("-peak_score", "pk").first())
+
+
 def report_page_events(port: int, mission, username: str, password: str) -> int:
     """Log in to the running web server as a browser would and count the event cards on the mission's report."""
-    import http.cookiejar
     import re
+
+    html = fetch_page(port, f"/missions/{mission.pk}/report/", username, password)
+    return len(re.findall(r'class="[^"]*\bevent-card\b', html))
+
+
+def fetch_page(port: int, path: str, username: str, password: str) -> str:
+    """A page of the running web server, fetched after logging in as a browser would."""
+    import http.cookiejar
     import urllib.parse
     import urllib.request
 
@@ -100,8 +116,7 @@ def report_page_events(port: int, mission, username: str, password: str) -> int:
     request = urllib.request.Request(f"{base}/accounts/login/", data=form.encode(),
                                      headers={"Referer": f"{base}/accounts/login/"})
     opener.open(request, timeout=30).read()
-    html = opener.open(f"{base}/missions/{mission.pk}/report/", timeout=60).read().decode()
-    return len(re.findall(r'class="[^"]*\bevent-card\b', html))
+    return opener.open(f"{base}{path}", timeout=60).read().decode()
 
 
 def wait_for_server(port: int, *, timeout: float = 60.0) -> bool:

@@ -1,8 +1,9 @@
-"""`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train, score,
-then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip.
+"""`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train (CAE, MIL and
+CHANGE), score, then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip.
 
 With --no-serve it stops after checking the result (every job succeeded, the busiest mission's report page,
-fetched from the running server, shows events) and exits non-zero otherwise: CI runs it on a clean checkout.
+fetched from the running server, shows events, and the compare view of the top CHANGE event shows today's frame
+and the reference's) and exits non-zero otherwise: CI runs it on a clean checkout.
 """
 
 from __future__ import annotations
@@ -107,4 +108,21 @@ class Command(BaseCommand):
             return ["the demo area has no mission"]
         cards = demo.report_page_events(port, mission, username, password)
         self.stdout.write(f"The report of {mission} shows {cards} event(s).")
-        return [] if cards else [f"the report of {mission} shows no event"]
+        problems = [] if cards else [f"the report of {mission} shows no event"]
+        return problems + self.check_compare_view(port, username, password)
+
+    def check_compare_view(self, port: int, username: str, password: str) -> list[str]:
+        """The top CHANGE event's compare view, fetched from the running server, shows both frames."""
+        from django.urls import reverse
+
+        from webapp.catalog.models import Area
+
+        event = demo.top_change_event(Area.objects.get(name=demo.DEMO_AREA))
+        if event is None:
+            return ["the CHANGE detector flagged no event"]
+        path = reverse("event_compare", args=[event.pk])
+        html = demo.fetch_page(port, path, username, password)
+        self.stdout.write(f"The top CHANGE event ({event.score_run.video}, {event.peak_time:.1f} s): "
+                          f"http://127.0.0.1:{port}{path}")
+        shown = all(reverse("event_compare_image", args=[event.pk, panel]) in html for panel in ("today", "reference"))
+        return [] if shown else [f"the compare view of event {event.pk} shows no comparison images"]
