@@ -28,6 +28,7 @@ FORMAT_VERSION = 1
 LOADERS = {
     "cae": "detection.cae.scoring",
     "mil": "detection.mil.detector",
+    "change": "detection.change.detector",
 }
 
 

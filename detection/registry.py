@@ -17,7 +17,11 @@ from detection.types import SampledFrames, VideoRecord
 KINDS = {
     "cae": "detection.cae.train",
     "mil": "detection.mil.train",
+    "change": "detection.change.train",
 }
+
+# The frame size (width, height) each kind samples at; None = the video's native size (the kind resizes).
+FRAME_SIZES: dict[str, tuple[int, int] | None] = {"cae": (124, 124), "mil": (124, 124), "change": None}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,13 @@ class TrainingReport:
     validation_metrics: dict = field(default_factory=dict)
     train_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+
+
+def frame_size(kind: str, overrides: dict | None = None) -> tuple[int, int] | None:
+    """The (width, height) a kind's frames are sampled at, None for native (a tiled CAE, CHANGE)."""
+    if kind == "cae" and (overrides or {}).get("tiled"):
+        return None
+    return FRAME_SIZES.get(kind, (124, 124))
 
 
 def trainer(kind: str):

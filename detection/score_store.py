@@ -4,6 +4,11 @@ Layout: `scores.npz` (times, frame_scores, threshold, heatmap_scale, and segment
 present), `heatmaps.npy` ((N, h, w) uint8, memory-mappable) when present, `events.json`, and
 `reconstructions.npz` (indices (K,), images (K, S, S, 3) uint8) for the few frames whose reconstruction was
 kept (event peaks), when the detector can reconstruct: `extras["reconstructions"] = (indices, images)`.
+A CHANGE detector's per-frame reference facts (`extras` frame_status (N,) uint8: 0 ok, 1 no reference,
+2 alignment failed; reference_ids (str list); reference_index (N,) int, -1 none; reference_times (N,) float)
+go into `scores.npz` too and come back in `extras`; `comparisons.npz` (indices (K,), today and reference
+(K, h, w, 3) uint8: the reference warped into today's view) holds its event peaks' compare images, from
+`extras["comparisons"]`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from detection.types import DetectedEvent, VideoScores
+
+REFERENCE_EXTRAS = {"frame_status": np.uint8, "reference_index": np.int64, "reference_times": np.float64}
 
 
 def save_video_scores(directory: Path, scores: VideoScores) -> None:
@@ -34,6 +41,11 @@ def save_video_scores(directory: Path, scores: VideoScores) -> None:
         if scores.segment_scores is not None:
             arrays["segment_scores"] = np.asarray(scores.segment_scores, dtype=np.float32)
             arrays["segment_bounds"] = np.asarray(scores.segment_bounds, dtype=np.float64)
+        for key, dtype in REFERENCE_EXTRAS.items():
+            if key in scores.extras:
+                arrays[key] = np.asarray(scores.extras[key], dtype=dtype)
+        if "reference_ids" in scores.extras:
+            arrays["reference_ids"] = np.array([str(v) for v in scores.extras["reference_ids"]], dtype=np.str_)
         np.savez(staging / "scores.npz", **arrays)
         if scores.heatmaps is not None:
             np.save(staging / "heatmaps.npy", np.asarray(scores.heatmaps, dtype=np.uint8))
@@ -43,6 +55,11 @@ def save_video_scores(directory: Path, scores: VideoScores) -> None:
             indices, images = kept
             np.savez(staging / "reconstructions.npz", indices=np.asarray(indices, dtype=np.int64),
                      images=np.asarray(images, dtype=np.uint8))
+        compared = scores.extras.get("comparisons")
+        if compared is not None:
+            indices, today, reference = compared
+            np.savez(staging / "comparisons.npz", indices=np.asarray(indices, dtype=np.int64),
+                     today=np.asarray(today, dtype=np.uint8), reference=np.asarray(reference, dtype=np.uint8))
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(staging, directory)
@@ -60,6 +77,9 @@ def load_video_scores(directory: Path, *, with_heatmaps: bool = True) -> VideoSc
     if with_heatmaps and heatmap_file.exists():
         heatmaps = np.load(heatmap_file, mmap_mode="r")
     events = tuple(DetectedEvent(**e) for e in json.loads((directory / "events.json").read_text()))
+    extras = {key: arrays[key] for key in REFERENCE_EXTRAS if key in arrays}
+    if "reference_ids" in arrays:
+        extras["reference_ids"] = [str(v) for v in arrays["reference_ids"]]
     return VideoScores(
         times=arrays["times"],
         frame_scores=arrays["frame_scores"],
@@ -69,6 +89,7 @@ def load_video_scores(directory: Path, *, with_heatmaps: bool = True) -> VideoSc
         heatmap_scale=float(arrays["heatmap_scale"]),
         segment_scores=arrays.get("segment_scores"),
         segment_bounds=arrays.get("segment_bounds"),
+        extras=extras,
     )
 
 
@@ -80,3 +101,14 @@ def load_reconstruction(directory: Path, index: int) -> np.ndarray | None:
     with np.load(path) as data:
         where = np.flatnonzero(data["indices"] == index)
         return data["images"][where[0]] if len(where) else None
+
+
+def load_comparison(directory: Path, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(today, reference warped into today's view), each (h, w, 3) uint8, of frame `index`, or None when that
+    frame's comparison was not kept (or the detector keeps none)."""
+    path = Path(directory) / "comparisons.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        where = np.flatnonzero(data["indices"] == index)
+        return (data["today"][where[0]], data["reference"][where[0]]) if len(where) else None

@@ -42,6 +42,8 @@ def register(subparsers) -> None:
     score.add_argument("model", type=Path, help="detector file written by `train`")
     score.add_argument("video", type=Path)
     score.add_argument("--out", type=Path, help="scores folder (default: VIDEO's folder/<stem>.scores)")
+    score.add_argument("--telemetry", type=Path, help="the video's telemetry sidecar (default: VIDEO's .SRT, "
+                       ".gpx or .csv beside it), for detectors that use it (change)")
     _add_sampling(score)
     score.set_defaults(func=run_score)
 
@@ -49,8 +51,8 @@ def register(subparsers) -> None:
 def _add_sampling(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=2.0, help="frames sampled per second (default 2)")
     parser.add_argument(
-        "--size", type=_parse_size, help="sampled frame size WIDTHxHEIGHT or 'native' (default: 124x124, or "
-        "native for a tiled CAE)"
+        "--size", type=_parse_size, help="sampled frame size WIDTHxHEIGHT or 'native' (default: the kind's own: "
+        "124x124 for the CAE and MIL, native for a tiled CAE and for change)"
     )
     parser.add_argument("--cache-dir", type=Path, help="sampled-frame cache (default: beside the videos)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (fewer is faster on a busy machine)")
@@ -94,10 +96,13 @@ def overrides_from(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def _frame_size(args: argparse.Namespace, tiled: bool) -> tuple[int, int] | None:
-    if args.size == "native" or (args.size is None and tiled):
+def _frame_size(args: argparse.Namespace, kind: str, overrides: dict) -> tuple[int, int] | None:
+    """--size when given ('native': None), else the kind's own size (registry.frame_size: None = native)."""
+    if args.size == "native":
         return None
-    return args.size or DEFAULT_SIZE
+    if args.size is not None:
+        return args.size
+    return registry.frame_size(kind, overrides)
 
 
 def _tqdm_progress(bar: tqdm) -> ProgressFn:
@@ -123,7 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
     _set_threads(args)
     overrides = overrides_from(args)
     records = assign_splits(read_manifest(args.manifest), seed=args.seed)
-    size = _frame_size(args, tiled=bool(overrides.get("tiled")))
+    size = _frame_size(args, args.kind, overrides)
     cache_dir = args.cache_dir or args.manifest.resolve().parent / ".frame-cache"
     items = {"train": [], "val": []}
     chosen = [r for r in records if r.split in items]
@@ -152,6 +157,19 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _telemetry(args: argparse.Namespace):
+    """The scored video's poses: --telemetry, else a sidecar beside the video (same stem, .SRT/.srt/.gpx/.csv)."""
+    from detection.telemetry import read_telemetry
+
+    if args.telemetry is not None:
+        return read_telemetry(args.telemetry)
+    for suffix in (".SRT", ".srt", ".gpx", ".csv"):
+        candidate = args.video.with_suffix(suffix)
+        if candidate.is_file():
+            return read_telemetry(candidate)
+    return None
+
+
 def run_score(args: argparse.Namespace) -> int:
     from detection.detector_file import load_detector
     from detection.score_store import save_video_scores
@@ -160,11 +178,17 @@ def run_score(args: argparse.Namespace) -> int:
     _set_threads(args)
     detector = load_detector(args.model)
     config = getattr(detector, "config", None)
-    size = _frame_size(args, tiled=bool(getattr(config, "tiled", False)))
+    size = _frame_size(args, detector.kind, {"tiled": bool(getattr(config, "tiled", False))})
     cache_dir = args.cache_dir or args.video.resolve().parent / ".frame-cache"
     sampled = frames_for(args.video, fps=args.fps, size=size, cache_dir=cache_dir)
     with tqdm(total=1000, desc=f"score {args.video.name}", unit="‰") as bar:
-        scores = detector.score_frames(sampled.frames, sampled.times, progress=_tqdm_progress(bar))
+        if getattr(detector, "uses_telemetry", False):
+            scores = detector.score_frames(sampled.frames, sampled.times, progress=_tqdm_progress(bar),
+                                           poses=_telemetry(args))
+        else:
+            scores = detector.score_frames(sampled.frames, sampled.times, progress=_tqdm_progress(bar))
+        if hasattr(detector, "with_comparisons"):
+            scores = detector.with_comparisons(sampled.frames, scores)
     out = args.out or args.video.resolve().parent / f"{args.video.stem}.scores"
     save_video_scores(out, scores)
     flagged = int(np.sum(scores.frame_scores >= scores.threshold))

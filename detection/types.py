@@ -62,6 +62,9 @@ class DetectedEvent:
     peak_score: float
     peak_x: float | None = None
     peak_y: float | None = None
+    change: str = ""  # CHANGE events: "new" (there today, not in the references) or "vanished"
+    reference_id: str = ""  # CHANGE events: the video_id of the reference flight compared at the peak
+    reference_time: float | None = None  # seconds into that reference flight
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ class Detector(Protocol):
     threshold: float
 
     def score_frames(self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress) -> VideoScores:
-        """Score sampled frames of one video ((N, H, W, 3) uint8 RGB at `times` seconds)."""
+        """Score sampled frames of one video ((N, H, W, 3) uint8 RGB at `times` seconds). A detector whose
+        `uses_telemetry` is True also takes `poses=` (a detection.telemetry.PoseTable or None)."""
         ...
 
     def save(self, path: Path) -> None:

@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -217,12 +217,26 @@ def _referenced(specs: Sequence[DetectorSpec]) -> set[str]:
     }
 
 
-def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool, trained: dict, scratch: Path):
-    """(detector, train_seconds, warnings): trained on train (threshold on val), or loaded from its file."""
+def frame_size_of(kind: str, overrides: dict, settings: EvaluationSettings) -> tuple[int, int] | None:
+    """The size a detector's frames are sampled at: the settings' size for the CAE, MIL and the baselines
+    (unless the kind samples at native size: a tiled CAE, CHANGE), None for native."""
+    if kind not in registry.KINDS:
+        return settings.size
+    size = registry.frame_size(kind, overrides)
+    return None if size is None else settings.size
+
+
+def _obtain(spec: DetectorSpec, items, trainers, settings: EvaluationSettings, show: bool, trained: dict,
+            scratch: Path):
+    """(detector, train_seconds, warnings, items): trained on train (threshold on val), or loaded from its file;
+    `items(size)` gives the splits' frames at a size, and the ones at this detector's size come back."""
     if spec.file is not None:
         from detection.detector_file import load_detector
 
-        return load_detector(spec.file), 0.0, []
+        detector = load_detector(spec.file)
+        overrides = {"tiled": bool(getattr(getattr(detector, "config", None), "tiled", False))}
+        return detector, 0.0, [], items(frame_size_of(getattr(detector, "kind", ""), overrides, settings))
+    items = items(frame_size_of(spec.kind, spec.overrides, settings))
     overrides = _earlier_detector_files(dict(spec.overrides), trained, scratch)
     splits = training_splits(overrides)
     overrides.pop("train_splits", None)
@@ -233,17 +247,20 @@ def _obtain(spec: DetectorSpec, items: dict, trainers, seed: int, show: bool, tr
     with tqdm(total=1000, desc=f"train {spec.name}", disable=not show, leave=False) as bar:
         started = time.perf_counter()
         detector, report = _trainer(spec, trainers)(
-            train, items["val"], overrides=overrides, progress=_tqdm_progress(bar), seed=seed
+            train, items["val"], overrides=overrides, progress=_tqdm_progress(bar), seed=settings.seed
         )
         elapsed = time.perf_counter() - started
-    return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings]
+    return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings], items
 
 
 def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, show: bool):
     scored, warnings, seconds = [], [], 0.0
     for item in tqdm(test, desc=f"score {spec.name}", unit="video", disable=not show, leave=False):
         started = time.perf_counter()
-        result = detector.score_frames(item.frames.frames, item.frames.times)
+        if getattr(detector, "uses_telemetry", False):
+            result = detector.score_frames(item.frames.frames, item.frames.times, poses=_poses(item.record))
+        else:
+            result = detector.score_frames(item.frames.frames, item.frames.times)
         seconds += time.perf_counter() - started
         labels = record_frame_labels(result.times, item.record)
         if labels is None:
@@ -274,10 +291,21 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
     return scored, warnings, seconds
 
 
+def _poses(record: VideoRecord):
+    """The record's telemetry poses, or None without a sidecar."""
+    if record.telemetry is None:
+        return None
+    from detection.telemetry import read_telemetry
+
+    return read_telemetry(record.telemetry)
+
+
 def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, show: bool, trained, scratch):
     kind = spec.kind if spec.file is None else "file"
     try:
-        detector, train_seconds, warnings = _obtain(spec, items, trainers, settings.seed, show, trained, scratch)
+        detector, train_seconds, warnings, items = _obtain(
+            spec, items, trainers, settings, show, trained, scratch
+        )
         if spec.name in _referenced(settings.detectors):
             trained[spec.name] = detector  # kept only when a later detector names it ("@NAME")
         if spec.file is not None:
@@ -293,6 +321,15 @@ def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, sh
     )
     entry["warnings"] = [*warnings, *score_warnings, *entry["warnings"]]
     return entry, curves(scored), ""
+
+
+def _sized(load_frames: FrameLoader, size: tuple[int, int] | None) -> FrameLoader:
+    """A caller's loader asked for another size: it is called with `size=` when it accepts it."""
+    import inspect
+
+    if "size" in inspect.signature(load_frames).parameters:
+        return partial(load_frames, size=size)
+    return load_frames
 
 
 def _split_counts(items: list[TrainItem]) -> dict:
@@ -321,8 +358,23 @@ def evaluate(
     replaced, e.g. by tests; `ground_truth` supplies classes, sizes and masks of generated videos.
     """
     by_split = split_records(records)
-    load = load_frames or default_frame_loader(settings)
-    items = {split: load_split(by_split[split], load, split, show=show_progress) for split in SPLITS}
+    loaded: dict = {}
+
+    def items_at(size: tuple[int, int] | None) -> dict[str, list[TrainItem]]:
+        """The splits' frames at `size` (None: native), loaded once per size."""
+        key = None if size is None else tuple(size)
+        if key not in loaded:
+            if load_frames is not None:
+                load = load_frames if key == tuple(settings.size) else _sized(load_frames, key)
+            else:
+                load = default_frame_loader(replace(settings, size=key))
+            loaded[key] = {split: load_split(by_split[split], load, split, show=show_progress) for split in SPLITS}
+        return loaded[key]
+
+    first = settings.detectors[0] if settings.detectors else None
+    first_size = settings.size if first is None or first.file is not None else frame_size_of(
+        first.kind, first.overrides, settings)
+    items = items_at(first_size)
     truth = ground_truth or GroundTruthCache()
     document = {
         "schema_version": SCHEMA_VERSION,
@@ -347,7 +399,7 @@ def evaluate(
     with tempfile.TemporaryDirectory(prefix="skerry-evaluate-") as scratch:
         for spec in tqdm(settings.detectors, desc="detectors", unit="detector", disable=not show_progress):
             entry, points, error = _evaluate_one(
-                spec, items, trainers or {}, truth, settings, show_progress, trained, Path(scratch)
+                spec, items_at, trainers or {}, truth, settings, show_progress, trained, Path(scratch)
             )
             document["detectors"][spec.name] = entry
             all_curves[spec.name] = points

@@ -1,0 +1,135 @@
+"""Comparing one frame of today with a few aligned reference frames: distance maps on the comparison grid.
+
+For each candidate reference (already aligned: a homography from the reference's analysis pixels to
+today's), two distances per grid cell, each the minimum over shifts of the reference of up to
+`neighbourhood` cells (residual misalignment):
+- colour: the squared difference of the colour detail (features.colour_detail: log intensity without its
+  large-scale component), max-pooled from the detail resolution to the grid;
+- cnn: the mean squared difference of the early MobileNetV2 features of today's frame and of the reference
+  warped into today's view (warped first, so a reversed heading compares like with like).
+Cells the warped reference does not cover are NaN. `normalise` divides each branch by the normal variation
+expected at that place (the candidate's leave-one-out residual, warped alike, plus a global scale), and
+`combine` takes the minimum over candidates per branch and the larger of the two branches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from detection.change.features import Grid
+
+BRANCHES = ("colour", "cnn")
+
+
+@dataclass(frozen=True)
+class PairMaps:
+    """One candidate's distances on the grid: (2, gh, gw) float32 [colour, cnn], NaN where not covered."""
+
+    distances: np.ndarray
+    detail: np.ndarray  # (dh, dw, 3) float32: the reference's colour detail warped into today's view
+
+
+def resize_homography(homography: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
+    """The same mapping for both images resized from `from_size` (w, h) to `to_size` (w, h), pixel centres kept."""
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    scale = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
+    return scale @ np.asarray(homography, dtype=np.float64) @ np.linalg.inv(scale)
+
+
+def warp(image: np.ndarray, homography: np.ndarray, size: tuple[int, int], *, border: int = cv2.BORDER_REFLECT):
+    """`image` warped by `homography` into a `size` (w, h) grid (linear interpolation)."""
+    return cv2.warpPerspective(image, homography, size, flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int, int], erode: int = 1) -> np.ndarray:
+    """(h, w) bool: the cells of a `size` grid the warped image covers, `erode` cells in from its edge."""
+    ones = np.ones((from_size[1], from_size[0]), np.float32)
+    covered = warp(ones, homography, size, border=cv2.BORDER_CONSTANT) > 0.99
+    if erode > 0:
+        covered = cv2.erode(covered.astype(np.uint8), np.ones((2 * erode + 1,) * 2, np.uint8)) > 0
+    return covered
+
+
+def shift_min(today: torch.Tensor, reference: torch.Tensor, radius: int) -> torch.Tensor:
+    """(h, w) min over shifts |dx|, |dy| <= radius of the mean over channels of (today - shifted reference)^2.
+
+    today, reference: (C, h, w); NaN in the reference marks cells it does not cover (NaN shifts are ignored).
+    """
+    h, w = today.shape[-2:]
+    padded = F.pad(reference.unsqueeze(0), (radius,) * 4, mode="constant", value=float("nan"))[0]
+    best = None
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            distance = (today - padded[:, dy : dy + h, dx : dx + w]).square().mean(dim=0)
+            best = distance if best is None else torch.fmin(best, distance)
+    return best
+
+
+def pair_distances(
+    today_detail: np.ndarray,
+    today_features: torch.Tensor | None,
+    reference_detail: np.ndarray,
+    reference_features: torch.Tensor | None,
+    covered: np.ndarray,
+    grid: Grid,
+    radius: int,
+) -> np.ndarray:
+    """(2, gh, gw) [colour, cnn] distances of one aligned pair (both already in today's view), NaN where the
+    reference does not cover the cell; a branch given no features is NaN throughout."""
+    cells_w, cells_h = grid.cells
+    detail_w, detail_h = grid.detail_cells
+    covered_detail = cv2.resize(covered.astype(np.uint8), (detail_w, detail_h), interpolation=cv2.INTER_NEAREST) > 0
+    reference = torch.from_numpy(np.where(covered_detail[..., None], reference_detail, np.nan)).permute(2, 0, 1)
+    today = torch.from_numpy(np.ascontiguousarray(today_detail)).permute(2, 0, 1)
+    factor = max(1, round(detail_w / cells_w))
+    colour = shift_min(today, reference, radius * factor) * 3.0  # summed over the three channels
+    colour = F.adaptive_max_pool2d(torch.nan_to_num(colour, nan=-1.0)[None, None], (cells_h, cells_w))[0, 0]
+    colour[colour < 0] = float("nan")
+    result = np.full((2, cells_h, cells_w), np.nan, np.float32)
+    result[0] = colour.numpy()
+    if today_features is not None and reference_features is not None:
+        mask = torch.from_numpy(covered).to(reference_features.device)
+        masked = torch.where(mask, reference_features, torch.full_like(reference_features, float("nan")))
+        result[1] = shift_min(today_features, masked, radius).cpu().numpy()
+    result[:, ~covered] = np.nan
+    return result
+
+
+def normalise(distances: np.ndarray, residual: np.ndarray | None, scales: np.ndarray) -> np.ndarray:
+    """(2, gh, gw) distances divided by the normal variation: global `scales` (2,) plus, when given, the
+    candidate's leave-one-out residual at each place (2, gh, gw, already in today's view)."""
+    expected = scales[:, None, None] if residual is None else scales[:, None, None] + np.nan_to_num(residual)
+    return distances / expected
+
+
+def combine(normalised: list[np.ndarray], branches: tuple[bool, bool]) -> tuple[np.ndarray, np.ndarray]:
+    """(map (gh, gw) float32 with NaN where no candidate covers, best (gh, gw) int: the candidate that
+    explains each cell best) from the candidates' normalised (2, gh, gw) maps."""
+    stack = np.stack(normalised)  # (K, 2, gh, gw)
+    used = [b for b, on in enumerate(branches) if on]
+    per_branch = np.fmin.reduce(stack[:, used], axis=0)  # (len(used), gh, gw)
+    with np.errstate(invalid="ignore"):
+        result = np.fmax.reduce(per_branch, axis=0)
+    total = np.nan_to_num(stack[:, used], nan=np.inf).sum(axis=1)  # (K, gh, gw)
+    return result.astype(np.float32), np.argmin(total, axis=0)
+
+
+def smooth_map(values: np.ndarray, sigma: float) -> np.ndarray:
+    """NaN-free (gh, gw) map (uncovered cells 0) smoothed by a Gaussian of `sigma` cells."""
+    filled = np.nan_to_num(values, nan=0.0).astype(np.float32)
+    if sigma <= 0:
+        return filled
+    return cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+
+
+def local_contrast(detail: np.ndarray, x: int, y: int, radius: int) -> float:
+    """Standard deviation of the grey colour detail in a window of `radius` pixels around (x, y)."""
+    grey = np.nanmean(detail, axis=2)
+    window = grey[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
+    window = window[np.isfinite(window)]
+    return float(window.std()) if window.size else 0.0

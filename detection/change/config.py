@@ -1,0 +1,93 @@
+"""The CHANGE detector's settings: analysis size, candidates, comparison, normal variation, threshold, events.
+
+Every field can be overridden by name (`--set KEY=VALUE` in the CLI, `NAME.key=value` in `evaluate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class ChangeConfig:
+    name: str = "default"
+    # Analysis size: frames wider than this are resized to it (aspect kept); narrower ones are kept as they are.
+    analysis_width: int = 1280
+    # Alignment runs on a copy at most this wide (the homography is rescaled to the analysis size).
+    align_width: int = 640
+    # Reference frames are stored in the index as JPEG at the analysis size, at this quality.
+    jpeg_quality: int = 90
+    # Candidates: this many reference frames (from different flights) per frame of today.
+    candidates: int = 3
+    # With telemetry: a reference position farther than this many altitudes from today's is no reference.
+    max_distance_altitudes: float = 0.5
+    # CNN branch: MobileNetV2 (ImageNet) truncated after this block (6: stride 8, 32 channels).
+    cnn_block: int = 6
+    cnn_width: int = 0  # 0: the CNN sees the analysis size; else frames are resized to this width first
+    use_cnn: bool = True
+    use_colour: bool = True
+    use_alignment: bool = True
+    # The comparison grid: both branches give one value per `grid_stride` analysis pixels.
+    grid_stride: int = 8
+    # Residual misalignment: minimum distance over shifts of up to this many grid cells in each direction.
+    neighbourhood: int = 1
+    # Colour: differences of log intensity, minus their large-scale component (light, cloud shadows),
+    # blurred with a Gaussian of this fraction of the frame width.
+    background_sigma: float = 0.04
+    # Normal variation (leave-one-out residuals of the references, PaDiM-like): on or off.
+    normal_variation: bool = True
+    # Map smoothing (grid cells, Gaussian sigma) before taking the frame's maximum.
+    map_sigma: float = 1.0
+    # Persistence: a frame keeps its score only if this many consecutive frames are at least as high
+    # (a grey-scale opening over time); 1 turns it off.
+    persistence: int = 2
+    # Threshold: this quantile of the validation normal frames' scores (a fixed false-alarm rate).
+    false_alarm_quantile: float = 0.995
+    heatmap_pixels: int = 4096
+    event_max_gap: float = 1.0
+    event_min_duration: float = 0.0
+    display_width: int = 640  # comparison images kept for event peaks
+    device: str = ""  # "" = CUDA when present
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ChangeConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown CHANGE config keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        types = {f.name: f.type for f in fields(cls)}
+        converted = {}
+        for key, value in values.items():
+            kind = types[key]
+            if kind == "bool" and isinstance(value, str):
+                value = value.lower() in ("1", "true", "yes")
+            elif kind in ("int", "float", "bool"):
+                value = {"int": int, "float": float, "bool": bool}[kind](value)
+            else:
+                value = str(value)
+            converted[key] = value
+        config = cls(**converted)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        if self.analysis_width < 32 or self.align_width < 32:
+            raise ValueError("analysis_width and align_width must be at least 32 pixels")
+        if self.candidates < 1:
+            raise ValueError("candidates must be at least 1")
+        if not (self.use_cnn or self.use_colour):
+            raise ValueError("use_cnn and use_colour cannot both be off: nothing would be compared")
+        if not 0.0 < self.false_alarm_quantile < 1.0:
+            raise ValueError("false_alarm_quantile must lie strictly between 0 and 1")
+        if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1:
+            raise ValueError("persistence >= 1, neighbourhood >= 0 and grid_stride >= 1 are required")
+
+
+def make_config(overrides: dict) -> ChangeConfig:
+    """The default config with `overrides` applied (unknown keys are an error naming the known ones)."""
+    values = ChangeConfig().to_dict()
+    values.update(overrides)
+    return ChangeConfig.from_dict(values)

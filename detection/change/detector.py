@@ -1,0 +1,339 @@
+"""The trained CHANGE detector: today's flight compared frame by frame with the reference flights.
+
+Per frame of today: candidate reference frames from different flights (timeline.match_by_pose with
+telemetry, else timeline.match_by_descriptors); each aligned with align.align_pair (at `align_width`) and
+compared (compare.py); the distances divided by the normal variation at that place; the minimum over
+candidates; the frame score is the maximum of the smoothed map. Scores then pass a persistence filter (a
+grey-scale opening over `persistence` consecutive frames: a one-frame spike is dropped, a lasting change keeps
+its height). A frame with no reference nearby has status 1 ("no reference") and score 0; one whose candidates
+all failed to align has status 2 and score 0: both are reported in `extras`, never raised as alarms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from scipy.ndimage import grey_opening
+
+from detection.cae.anomaly_map import heatmap_shape, quantise
+from detection.change import compare
+from detection.change.config import ChangeConfig
+from detection.change.features import CNNFeatures, Grid, analysis_frame, colour_detail, grid_for
+from detection.change.index import ReferenceIndex
+from detection.detector_file import DetectorPayload, save_detector
+from detection.device import pick_device
+from detection.events import merge_events
+from detection.types import ProgressFn, VideoScores, no_progress
+
+STATUS_OK, STATUS_NO_REFERENCE, STATUS_ALIGNMENT_FAILED = 0, 1, 2
+GRID_WIDTH = 160  # comparison cells across the frame (fewer when the frame has fewer pixels)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    status: int
+    raw: np.ndarray | None  # (2, gh, gw) min-over-candidates distances before normalisation (leave-one-out)
+    map: np.ndarray | None  # (gh, gw) normalised change map, NaN-free
+    score: float
+    reference: int  # global reference frame index that explains the peak best, -1 none
+    change: int  # +1 new, -1 vanished, 0 unknown
+    peak: tuple[int, int] = (0, 0)  # (x, y) grid cell of the peak
+
+
+def poses_in_metres(poses, times: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """(N, 3) [east, north, altitude] metres at `times` from a PoseTable (altitude: rel_alt, else abs_alt)."""
+    from detection.telemetry import GeoOrigin
+
+    at = poses.at(np.asarray(times, dtype=np.float64))
+    east, north = GeoOrigin(*origin).to_metres(at.latitude, at.longitude)
+    altitude = np.where(np.isfinite(at.rel_alt), at.rel_alt, at.abs_alt)
+    return np.stack([east, north, altitude], axis=1)
+
+
+class Comparator:
+    """Aligns and compares frames of today with reference frames of an index (or of frames being indexed)."""
+
+    def __init__(self, config: ChangeConfig, analysis_size: tuple[int, int], device: torch.device):
+        self.config = config
+        self.size = tuple(analysis_size)
+        self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
+        self.cnn = CNNFeatures(config.cnn_block, device=device) if config.use_cnn else None
+        align_w = min(config.align_width, self.size[0])
+        self.align_size = (align_w, max(1, round(self.size[1] * align_w / self.size[0])))
+
+    def _small(self, frame: np.ndarray) -> np.ndarray:
+        return analysis_frame(frame, self.align_size)
+
+    def homography(self, today: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
+        """Reference -> today homography at the analysis size, or None when alignment failed."""
+        if not self.config.use_alignment:
+            return np.eye(3)
+        from detection.change.align import align_pair
+
+        result = align_pair(self._small(today), self._small(reference))
+        if not result.ok:
+            return None
+        return compare.resize_homography(result.homography, self.align_size, self.size)
+
+    def compare_frame(
+        self,
+        today: np.ndarray,
+        references: list[tuple[int, np.ndarray]],
+        *,
+        residuals: np.ndarray | None = None,
+        scales: np.ndarray | None = None,
+    ) -> FrameResult:
+        """Compare analysis frame `today` with candidates [(global index, analysis frame)]. Without `scales`
+        only `raw` is filled (the leave-one-out pass); with them the normalised map, score and peak too."""
+        if not references:
+            return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
+        aligned = []
+        for global_index, reference in references:
+            homography = self.homography(today, reference)
+            if homography is not None:
+                aligned.append((global_index, reference, homography))
+        if not aligned:
+            return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
+        grid = self.grid
+        cells, detail_cells = grid.cells, grid.detail_cells
+        today_detail = colour_detail(today, grid, self.config.background_sigma)
+        warped = [compare.warp(ref, h, self.size) for _, ref, h in aligned]
+        features = self.cnn(np.stack([today, *warped]), grid) if self.cnn is not None else None
+        pairs, details = [], []
+        for k, (_, reference, h) in enumerate(aligned):
+            to_detail = compare.resize_homography(h, self.size, detail_cells)
+            ref_detail = colour_detail(analysis_frame(reference, self.size), grid, self.config.background_sigma)
+            ref_detail = compare.warp(ref_detail, to_detail, detail_cells)
+            to_grid = compare.resize_homography(h, self.size, cells)
+            covered = compare.coverage(cells, to_grid, cells, erode=1)
+            distances = compare.pair_distances(
+                today_detail, None if features is None else features[0],
+                ref_detail, None if features is None else features[k + 1],
+                covered, grid, self.config.neighbourhood,
+            )
+            pairs.append((distances, to_grid, covered))
+            details.append(ref_detail)
+        branches = (self.config.use_colour, self.config.use_cnn)
+        raw = np.stack([p[0] for p in pairs])
+        with np.errstate(all="ignore"):
+            raw_min = np.fmin.reduce(raw, axis=0)
+        if scales is None:
+            return FrameResult(STATUS_OK, raw_min, None, 0.0, aligned[0][0], 0)
+        normalised = []
+        for (global_index, _, _), (distances, to_grid, _covered) in zip(aligned, pairs):
+            expected = None
+            if residuals is not None and self.config.normal_variation:
+                stored = residuals[global_index].astype(np.float32)  # (2, gh, gw) in the reference's view
+                expected = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE) for b in stored])
+            normalised.append(compare.normalise(distances, expected, scales))
+        combined, best = compare.combine(normalised, branches)
+        smoothed = compare.smooth_map(combined, self.config.map_sigma)
+        y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
+        winner = int(best[y, x])
+        factor = detail_cells[0] / cells[0]
+        radius = max(2, round(2 * factor))
+        dx, dy = round((x + 0.5) * factor - 0.5), round((y + 0.5) * factor - 0.5)
+        today_contrast = compare.local_contrast(today_detail, dx, dy, radius)
+        reference_contrast = compare.local_contrast(details[winner], dx, dy, radius)
+        change = 1 if today_contrast >= reference_contrast else -1
+        return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+
+
+def persistence_filter(scores: np.ndarray, length: int) -> np.ndarray:
+    """A grey-scale opening over `length` consecutive frames: each frame keeps the highest level that some run of
+    `length` frames including it all reach."""
+    if length <= 1 or len(scores) < length:
+        return np.asarray(scores, dtype=np.float32)
+    return grey_opening(np.asarray(scores, dtype=np.float32), size=length, mode="nearest")
+
+
+class ChangeDetector:
+    """A trained CHANGE detector; see the module docstring."""
+
+    kind = "change"
+    uses_telemetry = True
+
+    def __init__(self, config: ChangeConfig, index: ReferenceIndex, threshold: float, *, extra: dict | None = None):
+        self.config = config
+        self.index = index
+        self.threshold = float(threshold)
+        self.extra = dict(extra or {})
+        self.device = pick_device(config.device or None)
+        self._comparator: Comparator | None = None
+        self._cache: dict[int, np.ndarray] = {}
+
+    @property
+    def comparator(self) -> Comparator:
+        if self._comparator is None:
+            self._comparator = Comparator(self.config, self.index.analysis_size, self.device)
+        return self._comparator
+
+    def reference_frame(self, index: int) -> np.ndarray:
+        if index not in self._cache:
+            if len(self._cache) > 64:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[index] = self.index.frame(index)
+        return self._cache[index]
+
+    # -- matching -------------------------------------------------------------------------------------------
+    def candidates(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1):
+        """(N, K) global reference indices (-1 none) and (N,) no-reference flags for today's frames."""
+        from detection.change import timeline
+
+        flights = [f for f in range(len(self.index.reference_ids)) if f != exclude_flight]
+        members = [self.index.flight_indices(f) for f in flights]
+        members = [m for m in members if len(m)]
+        if not members:
+            return np.full((len(frames), 1), -1), np.ones(len(frames), bool)
+        k = min(self.config.candidates, len(members))
+        if poses is not None and self.index.has_poses and self.index.origin is not None:
+            today = poses if isinstance(poses, np.ndarray) else poses_in_metres(poses, times, self.index.origin)
+            altitude = np.nanmedian(np.abs(today[:, 2])) if np.isfinite(today[:, 2]).any() else 100.0
+            matches = timeline.match_by_pose(
+                today, [self.index.poses[m] for m in members], k=k,
+                max_distance=float(self.config.max_distance_altitudes * max(altitude, 1.0)),
+            )
+        else:
+            descriptors = timeline.frame_descriptors(np.asarray(frames))
+            matches = timeline.match_by_descriptors(descriptors, [self.index.descriptors[m] for m in members], k=k)
+        concatenated = np.concatenate(members)
+        local = np.asarray(matches.reference)
+        chosen = np.where(local >= 0, concatenated[np.clip(local, 0, None)], -1)
+        return chosen, np.asarray(matches.no_reference, dtype=bool)
+
+    # -- scoring --------------------------------------------------------------------------------------------
+    def analysis_frames(self, frames: np.ndarray, index: int) -> np.ndarray:
+        frame = np.asarray(frames[index])
+        w, h = self.index.analysis_size
+        if abs(frame.shape[1] / frame.shape[0] - w / h) > 0.02 * (w / h):
+            raise ValueError(f"frames of {frame.shape[1]}x{frame.shape[0]} do not have the aspect of the reference "
+                             f"flights ({w}x{h}); this detector was trained on another camera or crop")
+        return analysis_frame(frame, (w, h))
+
+    def analyse(self, frames: np.ndarray, times: np.ndarray, poses=None, progress: ProgressFn = no_progress,
+                *, normalise: bool = True, exclude_flight: int = -1) -> list[FrameResult]:
+        """One FrameResult per frame (normalised maps when `normalise`, raw distances otherwise)."""
+        chosen, no_reference = self.candidates(frames, times, poses, exclude_flight=exclude_flight)
+        results = []
+        for i in range(len(frames)):
+            if no_reference[i]:
+                results.append(FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0))
+            else:
+                today = self.analysis_frames(frames, i)
+                references = [(int(j), self.reference_frame(int(j))) for j in chosen[i] if j >= 0]
+                results.append(self.comparator.compare_frame(
+                    today, references, residuals=self.index.residuals if normalise else None,
+                    scales=self.index.scales.astype(np.float64) if normalise else None,
+                ))
+            progress((i + 1) / max(1, len(frames)), f"compared {i + 1}/{len(frames)} frames")
+        return results
+
+    def score_frames(self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress, *,
+                     poses=None) -> VideoScores:
+        """Frame scores, heatmaps, events and per-frame reference facts of one video's frames at `times`;
+        `poses` is the video's PoseTable (detection.telemetry) or None (then visual matching)."""
+        times = np.asarray(times, dtype=np.float64)
+        if len(times) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(times)} times")
+        w, h = self.index.analysis_size
+        shape = heatmap_shape(h, w, self.config.heatmap_pixels)
+        if len(frames) == 0:
+            return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold,
+                               heatmaps=np.zeros((0, *shape), np.uint8), extras=self._extras([]))
+        with torch.inference_mode():
+            results = self.analyse(frames, times, poses, progress)
+        raw = np.array([r.score for r in results], dtype=np.float32)
+        scores = persistence_filter(raw, self.config.persistence)
+        maps = np.zeros((len(results), *shape), np.float32)
+        for i, result in enumerate(results):
+            if result.map is not None:
+                maps[i] = cv2.resize(result.map, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+        heatmaps, scale = quantise(maps)
+        events = merge_events(times, scores, self.threshold, heatmaps=heatmaps, max_gap=self.config.event_max_gap,
+                              min_duration=self.config.event_min_duration)
+        extras = self._extras(results)
+        extras["raw_scores"] = raw
+        events = tuple(self._describe(event, times, results) for event in events)
+        return VideoScores(times=times, frame_scores=scores, threshold=self.threshold, events=events,
+                           heatmaps=heatmaps, heatmap_scale=scale, extras=extras)
+
+    def _extras(self, results: list[FrameResult]) -> dict:
+        reference = np.array([r.reference for r in results], dtype=np.int64)
+        known = reference >= 0
+        return {
+            "kind": self.kind,
+            "frame_status": np.array([r.status for r in results], dtype=np.uint8),
+            "reference_ids": list(self.index.reference_ids),
+            "reference_index": np.where(known, self.index.flight[np.clip(reference, 0, None)], -1)
+            if len(results) else np.zeros(0, np.int64),
+            "reference_times": np.where(known, self.index.times[np.clip(reference, 0, None)], np.nan)
+            if len(results) else np.zeros(0),
+            "reference_frame": reference,
+            "change": np.array([r.change for r in results], dtype=np.int8),
+        }
+
+    def _describe(self, event, times: np.ndarray, results: list[FrameResult]):
+        peak = int(np.argmin(np.abs(times - event.peak_time)))
+        result = results[peak]
+        if result.reference < 0:
+            return event
+        return replace(
+            event,
+            change={1: "new", -1: "vanished"}.get(result.change, ""),
+            reference_id=self.index.reference_ids[int(self.index.flight[result.reference])],
+            reference_time=float(self.index.times[result.reference]),
+        )
+
+    def comparison_images(self, frames: np.ndarray, scores: VideoScores, *, limit: int = 20):
+        """(indices (K,), today (K, h, w, 3), reference warped into today's view (K, h, w, 3)) uint8 at a display
+        size at most `display_width` wide, for the event peaks (and their reference frame)."""
+        times = np.asarray(scores.times)
+        chosen = scores.extras.get("reference_frame")
+        peaks = sorted({int(np.argmin(np.abs(times - e.peak_time))) for e in scores.events})[:limit]
+        w, h = self.index.analysis_size
+        display_w = min(self.config.display_width, w)
+        display = (display_w, max(1, round(h * display_w / w)))
+        indices, today_images, reference_images = [], [], []
+        for i in peaks:
+            if chosen is None or chosen[i] < 0:
+                continue
+            today = self.analysis_frames(frames, i)
+            reference = self.reference_frame(int(chosen[i]))
+            homography = self.comparator.homography(today, reference)
+            if homography is None:
+                continue
+            warped = compare.warp(reference, homography, (w, h), border=cv2.BORDER_CONSTANT)
+            indices.append(i)
+            today_images.append(analysis_frame(today, display))
+            reference_images.append(analysis_frame(warped, display))
+        shape = (0, display[1], display[0], 3)
+        return (np.array(indices, dtype=np.int64),
+                np.stack(today_images) if today_images else np.zeros(shape, np.uint8),
+                np.stack(reference_images) if reference_images else np.zeros(shape, np.uint8))
+
+    def with_comparisons(self, frames: np.ndarray, scores: VideoScores) -> VideoScores:
+        """`scores` with extras["comparisons"] filled (what the review page's compare view shows)."""
+        extras = dict(scores.extras)
+        extras["comparisons"] = self.comparison_images(frames, scores)
+        return replace(scores, extras=extras)
+
+    def save(self, path: Path) -> None:
+        state, index_extra = self.index.to_payload()
+        save_detector(path, kind=self.kind, state=state, config=self.config.to_dict(), threshold=self.threshold,
+                      extra={**self.extra, "index": index_extra})
+
+
+def load_from_payload(payload: DetectorPayload) -> ChangeDetector:
+    """Rebuild a ChangeDetector from a detector file's contents (called by detection.detector_file)."""
+    from detection.errors import DetectorFileError
+
+    config = ChangeConfig.from_dict(payload.config)
+    if "index" not in payload.extra:
+        raise DetectorFileError("the CHANGE detector file has no reference index; retrain it")
+    index = ReferenceIndex.from_payload(payload.state, payload.extra["index"])
+    extra = {k: v for k, v in payload.extra.items() if k != "index"}
+    return ChangeDetector(config, index, payload.threshold, extra=extra)

@@ -1,0 +1,176 @@
+"""Training a CHANGE detector: build the reference index, learn the normal variation, fix the threshold.
+
+1. The reference flights are the `train` items labelled normal. Each frame is stored (JPEG at the analysis
+   size) with its time, pose (when every reference has telemetry) and global descriptor.
+2. Normal variation, leave-one-out: every reference frame is compared, exactly as a frame of today would be,
+   with the other reference flights; what remains at each place (colour and CNN distances) is stored with the
+   frame, and the mean over all places and frames is each branch's global scale. With a single reference
+   flight there is nothing to leave out: the scales come from the validation normal frames and no place has
+   its own variation (a warning says so).
+3. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
+   false-alarm rate, which transfers between flights better than the best validation F1.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from detection.change.config import make_config
+from detection.change.detector import GRID_WIDTH, ChangeDetector, poses_in_metres
+from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes
+from detection.change.index import ReferenceIndex
+from detection.errors import TrainingDataError
+from detection.labels import record_frame_labels
+from detection.registry import TrainingReport, TrainItem
+from detection.thresholds import pick_threshold
+from detection.types import ProgressFn, no_progress
+
+
+def read_poses(item: TrainItem):
+    """The item's PoseTable, or None without a telemetry sidecar."""
+    if item.record.telemetry is None:
+        return None
+    from detection.telemetry import read_telemetry
+
+    return read_telemetry(item.record.telemetry)
+
+
+def build_index(references: list[TrainItem], config, progress: ProgressFn = no_progress) -> ReferenceIndex:
+    """The index of the reference flights, residuals still zero and scales one (see `learn_variation`)."""
+    from detection.change.timeline import frame_descriptors
+
+    first = references[0].frames.frames
+    size = analysis_size(first.shape[2], first.shape[1], config.analysis_width)
+    pose_tables = [read_poses(item) for item in references]
+    origin = None
+    if all(p is not None and len(p) for p in pose_tables):
+        origin = (float(pose_tables[0].latitude[0]), float(pose_tables[0].longitude[0]))
+    flights, times, poses, descriptors, jpegs = [], [], [], [], []
+    for number, item in enumerate(references):
+        frames = item.frames.frames
+        count = len(frames)
+        flights.append(np.full(count, number, np.int64))
+        times.append(np.asarray(item.frames.times, np.float64))
+        if origin is not None:
+            poses.append(poses_in_metres(pose_tables[number], item.frames.times, origin))
+        else:
+            poses.append(np.full((count, 3), np.nan))
+        descriptors.append(np.asarray(frame_descriptors(np.asarray(frames)), np.float32))
+        for i in range(count):
+            jpegs.append(jpeg_bytes(analysis_frame(np.asarray(frames[i]), size), config.jpeg_quality))
+        progress(0.2 * (number + 1) / len(references), f"indexed reference flight {number + 1}/{len(references)}")
+    lengths = np.array([len(j) for j in jpegs], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    cells_w, cells_h = grid_for(size[0], size[1], GRID_WIDTH).cells
+    count = int(offsets.size - 1)
+    return ReferenceIndex(
+        reference_ids=[item.record.video_id or str(item.record.path) for item in references],
+        flight=np.concatenate(flights), times=np.concatenate(times), poses=np.concatenate(poses),
+        descriptors=np.concatenate(descriptors), jpeg_data=np.frombuffer(b"".join(jpegs), np.uint8).copy(),
+        jpeg_offsets=offsets, residuals=np.zeros((count, 2, cells_h, cells_w), np.float16),
+        scales=np.ones(2, np.float32), analysis_size=size, origin=origin,
+    )
+
+
+def learn_variation(detector: ChangeDetector, references: list[TrainItem], progress: ProgressFn) -> list[np.ndarray]:
+    """Fill the index's leave-one-out residuals in place; returns the raw residual maps found (for the scales)."""
+    import cv2
+
+    index = detector.index
+    found = []
+    if len(references) < 2:
+        return found
+    for number, item in enumerate(references):
+        members = index.flight_indices(number)
+        results = detector.analyse(item.frames.frames, item.frames.times, read_poses(item), normalise=False,
+                                   exclude_flight=number)
+        for j, result in zip(members, results):
+            if result.raw is None:
+                continue
+            found.append(result.raw)
+            filled = np.nan_to_num(result.raw, nan=0.0)
+            index.residuals[j] = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in filled]).astype(np.float16)
+        progress(0.2 + 0.6 * (number + 1) / len(references), f"normal variation {number + 1}/{len(references)}")
+    return found
+
+
+def branch_scales(raw_maps: list[np.ndarray]) -> np.ndarray:
+    """(2,) mean distance per branch over every covered place (1 for a branch with nothing measured)."""
+    if not raw_maps:
+        return np.ones(2, np.float32)
+    stack = np.stack(raw_maps)
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(stack.transpose(1, 0, 2, 3).reshape(2, -1), axis=1)
+    return np.where(np.isfinite(means) & (means > 0), means, 1.0).astype(np.float32)
+
+
+def train_from_items(
+    train: list[TrainItem],
+    val: list[TrainItem],
+    *,
+    overrides: dict | None = None,
+    progress: ProgressFn = no_progress,
+    seed: int = 0,
+) -> tuple[ChangeDetector, TrainingReport]:
+    """Build a CHANGE detector for detection.registry (seed unused: nothing here is random)."""
+    started = time.perf_counter()
+    overrides = dict(overrides or {})
+    overrides.pop("config", None)
+    config = make_config(overrides)
+    references = [item for item in train if item.record.label == "normal" and len(item.frames.frames)]
+    if not references:
+        raise TrainingDataError(
+            f"none of the {len(train)} training videos is labelled normal: the CHANGE detector compares with "
+            "normal reference flights of the same route"
+        )
+    warnings = []
+    torch.set_grad_enabled(False)
+    try:
+        index = build_index(references, config, progress)
+        detector = ChangeDetector(config, index, 0.0)
+        raw_maps = learn_variation(detector, references, progress)
+        if not raw_maps:
+            warnings.append("one reference flight: no normal variation per place could be learned (it needs two "
+                            "or more); the global scales come from the validation normal frames")
+            for item in val:
+                labels = record_frame_labels(item.frames.times, item.record)
+                results = detector.analyse(item.frames.frames, item.frames.times, read_poses(item), normalise=False)
+                raw_maps += [r.raw for r, bad in zip(results, labels if labels is not None else [True] * len(results))
+                             if r.raw is not None and not bad]
+        index.scales = branch_scales(raw_maps)
+        threshold, metrics = _threshold(detector, val, config, warnings)
+        detector.threshold = threshold
+    finally:
+        torch.set_grad_enabled(True)
+    progress(1.0, "done")
+    metrics["index_bytes"] = index.size_bytes()
+    metrics["reference_frames"] = len(index)
+    return detector, TrainingReport(validation_metrics=metrics, train_seconds=time.perf_counter() - started,
+                                    warnings=tuple(warnings))
+
+
+def _threshold(detector: ChangeDetector, val: list[TrainItem], config, warnings: list[str]) -> tuple[float, dict]:
+    from detection.evaluation.metrics import roc_auc
+
+    scores, labels = [], []
+    for item in val:
+        frame_labels = record_frame_labels(item.frames.times, item.record)
+        if frame_labels is None:
+            warnings.append(f"left out of the threshold choice (frame labels unknown): {item.record.video_id}")
+            continue
+        result = detector.score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
+        scores.append(result.frame_scores)
+        labels.append(frame_labels)
+    if not scores or not any((~lab).any() for lab in labels):
+        warnings.append("no validation normal frames: the threshold is the reference flights' own highest score")
+        return float("inf"), {}
+    scores, labels = np.concatenate(scores), np.concatenate(labels)
+    choice = pick_threshold(scores, labels, quantile=config.false_alarm_quantile, method="quantile")
+    metrics = {"threshold_method": f"quantile {config.false_alarm_quantile} of validation normal frames"}
+    auc = roc_auc(labels, scores)
+    if auc is not None:
+        metrics["val_frame_auc"] = round(float(auc), 4)
+    return choice.value, metrics
