@@ -160,8 +160,8 @@ def replace_events(run: ScoreRun, detected) -> None:
     for found in detected:
         row = Event(score_run=run, start=found.start, end=found.end, peak_time=found.peak_time,
                     peak_score=found.peak_score, peak_x=found.peak_x, peak_y=found.peak_y,
-                    change=getattr(found, "change", ""), reference_time=getattr(found, "reference_time", None),
-                    reference_video_id=references.get(getattr(found, "reference_id", "")))
+                    change=found.change, reference_time=found.reference_time,
+                    reference_video_id=references.get(found.reference_id))
         best = max((e for e in reviewed if e.pk not in taken),
                    key=lambda e: overlap(e.start, e.end, found.start, found.end), default=None)
         if best is not None and overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP:
@@ -177,7 +177,7 @@ def replace_events(run: ScoreRun, detected) -> None:
 def reference_videos(detected) -> dict[str, int]:
     """The reference flights the events name (their `reference_id` is the Video's pk, as `as_record` sets
     it) that still exist, as {reference_id: pk}; a deleted one leaves the event without its reference."""
-    ids = {e.reference_id for e in detected if getattr(e, "reference_id", "").isdigit()}
+    ids = {e.reference_id for e in detected if e.reference_id.isdigit()}
     found = Video.objects.filter(pk__in=[int(i) for i in ids]).values_list("pk", flat=True)
     return {str(pk): pk for pk in found}
 
