@@ -30,7 +30,7 @@ def ingested_flights(worker, tmp_path) -> dict[str, Video]:
     """Three flights of the same route: two calm ones (labelled normal) and one where a box appears at 6 s."""
     sources = {
         "day1 calm.mp4": make_video(tmp_path / "day1.mp4", seconds=12, fps=10, width=160, height=120),
-        "day2 calm.mp4": make_video(tmp_path / "day2.mp4", seconds=12, fps=10, width=160, height=120),
+        "day2 calm.mp4": make_video(tmp_path / "day2.mp4", seconds=12.5, fps=10, width=160, height=120),
         "day3 boat.mp4": make_video(tmp_path / "day3.mp4", seconds=12, fps=10, width=160, height=120,
                                     box_from=6.0, box=(60, 40, 24)),
     }

@@ -26,9 +26,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 def flights(tmp_path):
     """Two calm flights of the route (normal) and one where a white box appears at 2 s (anomalous), ingested."""
     made = {}
-    for name, box_from, label in (("calm-1.mp4", None, "normal"), ("calm-2.mp4", None, "normal"),
-                                  ("boat.mp4", 2.0, "anomalous")):
-        source = make_video(tmp_path / name, seconds=4.0, fps=10, width=160, height=120, box_from=box_from,
+    for name, seconds, box_from, label in (("calm-1.mp4", 4.0, None, "normal"), ("calm-2.mp4", 4.2, None, "normal"),
+                                           ("boat.mp4", 4.0, 2.0, "anomalous")):
+        source = make_video(tmp_path / name, seconds=seconds, fps=10, width=160, height=120, box_from=box_from,
                             box=(60, 40, 24))
         video = uploaded_video(source, name)
         assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
