@@ -160,3 +160,151 @@ def _top_candidates(index: np.ndarray, similarity: np.ndarray, k: int) -> Matche
     reference[:, : chosen.shape[1]] = chosen
     scores[:, : chosen.shape[1]] = np.where(chosen >= 0, chosen_similarity, 0)
     return Matches(reference, scores, (reference < 0).all(axis=1))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Matching by appearance and time
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    """The monotone path through one reference flight.
+
+    Similarities are standardised (how far a pair stands out from the other frames of both flights, in
+    standard deviations, see `_standardised`): a frame on the path earns its standardised similarity
+    less `gap`, a frame left off the path earns nothing, so only frames that stand out by more than `gap` are
+    worth matching; a frame whose cosine similarity is below `min_similarity` is never matched, however much
+    it stands out from a flight that shows nothing like it. The reference may advance 0 to `max_step` frames per frame of today (a speed ratio up to
+    `max_step`); a longer jump forward (a stretch one flight skipped) costs `jump_cost`.
+    """
+
+    gap: float = 1.5
+    min_similarity: float = 0.25
+    max_step: int = 3
+    jump_cost: float = 4.0
+
+
+_NEVER = -1e9  # the gain of a pair that must not be matched: finite, so that path sums stay comparable
+
+
+def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: int,
+                         settings: PathSettings = PathSettings()) -> Matches:
+    """Candidates for today's frames from the reference flights, by appearance constrained by time.
+
+    `today` (N, D) and each of `references` (M_i, D) are `frame_descriptors` of the flights' frames in time
+    order. For each reference flight, the best monotone path (forward, or backward for a flight flown the other
+    way) through its frames is found with open start and end, so a different start time, a different speed and
+    a stretch skipped by either flight are allowed; today's frames off the path get no candidate from that
+    flight. The k flights whose path frames are most similar are each frame's candidates; `similarity` is the
+    cosine similarity of the descriptors after removing the references' mean descriptor.
+    """
+    today, references = _centred(today, references)
+    index = np.full((len(today), len(references)), -1, dtype=np.int64)
+    similarity = np.zeros((len(today), len(references)), dtype=np.float32)
+    offset = 0
+    for f, flight in enumerate(references):
+        if len(flight) and len(today):
+            cosine = today @ flight.T  # (N, M)
+            gain = np.where(cosine >= settings.min_similarity, _standardised(cosine) - settings.gap, _NEVER)
+            path = _best_path(gain, settings)
+            on_path = path >= 0
+            index[on_path, f] = offset + path[on_path]
+            similarity[on_path, f] = cosine[on_path, path[on_path]]
+        offset += len(flight)
+    return _top_candidates(index, similarity, k)
+
+
+def _centred(today: np.ndarray, references: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Descriptors less the references' mean, re-normalised: what every frame of the route shares (the
+    route's general look) carries no information about which place a frame shows."""
+    today = np.asarray(today, dtype=np.float32)
+    references = [np.asarray(r, dtype=np.float32) for r in references]
+    widths = {today.shape[1]} | {r.shape[1] for r in references if r.ndim == 2}
+    if today.ndim != 2 or len(widths) != 1 or any(r.ndim != 2 for r in references):
+        raise ValueError("descriptors must be 2-D arrays (frames, D) of one width D, got today "
+                         f"{today.shape} and references {[r.shape for r in references]}")
+    pooled = np.concatenate(references) if references else today
+    mean = pooled.mean(axis=0) if len(pooled) else 0.0
+    return _unit(today - mean), [_unit(r - mean) for r in references]
+
+
+def _standardised(cosine: np.ndarray) -> np.ndarray:
+    """(N, M) similarities as standard deviations above the mean of their row and of their column, the smaller
+    of the two: a pair is a match only if each frame stands out for the other (a frame of today that no
+    reference frame shows still has a most similar one, but it does not stand out from that frame's column)."""
+
+    def above_mean(axis):
+        spread = np.maximum(cosine.std(axis=axis, keepdims=True), 1e-6)
+        return (cosine - cosine.mean(axis=axis, keepdims=True)) / spread
+
+    return np.minimum(above_mean(1), above_mean(0))
+
+
+def _best_path(gain: np.ndarray, settings: PathSettings) -> np.ndarray:
+    """(N,) reference frame of each of today's frames on the best monotone path through the (N, M) gains, -1
+    off the path; the better of the forward path and the backward one (a flight flown the other way)."""
+    forward, forward_total = _monotone_path(gain, settings)
+    backward, backward_total = _monotone_path(gain[:, ::-1], settings)
+    if backward_total > forward_total:
+        return np.where(backward >= 0, gain.shape[1] - 1 - backward, -1)
+    return forward
+
+
+def _monotone_path(gain: np.ndarray, settings: PathSettings) -> tuple[np.ndarray, float]:
+    """Viterbi over the states "today's frame i is matched to reference frame j" and "frame i is off the path,
+    the last match was at j or before", with open start and end. Returns the path (N,) and its total gain."""
+    count, length = gain.shape
+    positions = np.arange(length)
+    matched, skipped = gain[0].copy(), np.zeros(length)
+    came_from = np.zeros((count, length), dtype=np.int64)  # matched state's predecessor, encoded below
+    stayed_matched = np.zeros((count, length), dtype=bool)  # off-path state: came from matched (else off-path)
+    for i in range(1, count):
+        best = np.maximum(matched, skipped)
+        origin = np.where(matched >= skipped, positions, positions + length)  # state code: j or length + j
+        near_value, near_origin = _window_max(best, origin, settings.max_step)
+        far_value, far_origin = _prefix_max(best, origin, settings.max_step + 1)
+        use_far = far_value - settings.jump_cost > near_value
+        came_from[i] = np.where(use_far, far_origin, near_origin)
+        stayed_matched[i] = matched >= skipped
+        matched = gain[i] + np.where(use_far, far_value - settings.jump_cost, near_value)
+        skipped = best
+    return _backtrack(matched, skipped, came_from, stayed_matched)
+
+
+def _window_max(values: np.ndarray, origin: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each j, the largest of values[j - width .. j] and the origin code at it."""
+    shifted = np.full((width + 1, len(values)), -np.inf)
+    codes = np.zeros((width + 1, len(values)), dtype=np.int64)
+    for step in range(width + 1):
+        shifted[step, step:] = values[: len(values) - step]
+        codes[step, step:] = origin[: len(values) - step]
+    pick = shifted.argmax(axis=0)
+    columns = np.arange(len(values))
+    return shifted[pick, columns], codes[pick, columns]
+
+
+def _prefix_max(values: np.ndarray, origin: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each j, the largest of values[0 .. j - lag] and the origin code at it (-inf where there is none)."""
+    running = np.maximum.accumulate(values)
+    positions = np.maximum.accumulate(np.where(values >= running, np.arange(len(values)), 0))
+    value = np.full(len(values), -np.inf)
+    code = np.zeros(len(values), dtype=np.int64)
+    value[lag:] = running[: len(values) - lag]
+    code[lag:] = origin[positions[: len(values) - lag]]
+    return value, code
+
+
+def _backtrack(matched, skipped, came_from, stayed_matched) -> tuple[np.ndarray, float]:
+    count, length = came_from.shape
+    path = np.full(count, -1, dtype=np.int64)
+    on_path = bool(matched.max() >= skipped.max())
+    position = int(matched.argmax() if on_path else skipped.argmax())
+    total = float(max(matched.max(), skipped.max()))
+    for i in range(count - 1, -1, -1):
+        if on_path:
+            path[i] = position
+            code = int(came_from[i, position])
+        else:
+            code = position if stayed_matched[i, position] else length + position
+        on_path, position = code < length, code % length
+    return path, total

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from detection.change.timeline import frame_descriptors, match_by_pose
+from detection.change.timeline import frame_descriptors, match_by_descriptors, match_by_pose
 from tests.detection.change_scenes import camera, render, textured_world
 
 WORLD = textured_world(seed=1, size=1200)
@@ -86,3 +86,62 @@ def test_pose_matching_refuses_bad_poses():
         match_by_pose(_line([0, np.nan]), [_line([0])], k=1, max_distance=1.0)
     with pytest.raises(ValueError, match="k must be"):
         match_by_pose(_line([0]), [_line([0])], k=0, max_distance=1.0)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Matching by appearance along a route: x positions in world pixels; a 160x120 frame sees 240x180 of them.
+
+ROUTE_WORLD = textured_world(seed=2, size=1000)
+
+
+def _flight(xs, heading, seed):
+    """Frames along the route at positions xs, with the small daily wobble of heading, height and side."""
+    rng = np.random.default_rng(seed)
+    views = [camera((x, 500 + 6 * np.sin(x / 70 + seed)), heading + rng.uniform(-5, 5), 1.5 * rng.uniform(0.95, 1.05),
+                    SIZE) for x in xs]
+    return frame_descriptors(np.stack([render(ROUTE_WORLD, view, SIZE) for view in views]))
+
+
+def _positions_of(matches, column_flights, xs_per_flight):
+    """x of each candidate and the flight it came from, (N, K) each; nan / -1 where there is none."""
+    xs = np.concatenate(xs_per_flight)
+    flight = np.concatenate([np.full(len(x), f) for f, x in enumerate(xs_per_flight)])
+    reference = matches.reference
+    return np.where(reference >= 0, xs[reference], np.nan), np.where(reference >= 0, flight[reference], -1)
+
+
+def test_each_reference_flight_is_followed_at_its_own_start_speed_and_direction():
+    today_x = np.arange(200, 800, 12.0)
+    skipping = np.concatenate([np.arange(240, 480, 15.0), np.arange(600, 800, 15.0)])  # later start, faster, a gap
+    reversed_x = np.arange(800, 200, -9.0)  # flown the other way, slower, camera turned round
+    references = [_flight(skipping, 10, seed=1), _flight(reversed_x, 180, seed=2)]
+
+    matches = match_by_descriptors(_flight(today_x, 0, seed=0), references, k=2)
+
+    x, flight = _positions_of(matches, 2, [skipping, reversed_x])
+    for f, (xs, step) in enumerate([(skipping, 15), (reversed_x, 9)]):
+        nearest = np.abs(today_x[:, None] - xs[None, :]).min(axis=1)
+        found = np.where(flight == f, x, np.nan)
+        chosen = np.fmax.reduce(found, axis=1)  # the candidate from flight f (at most one per flight)
+        has = np.isfinite(chosen)
+        error = np.abs(chosen - today_x)[has] - nearest[has]
+        assert np.all(error <= 2 * step), (f, today_x[has][error > 2 * step])
+        covered = nearest <= step
+        assert has[covered].mean() >= 0.9, f
+    assert not matches.no_reference.any()
+
+
+def test_a_stretch_no_reference_covers_has_no_reference():
+    today_x = np.arange(200, 800, 12.0)
+    references = [_flight(np.arange(200, 550, 14.0), 90, seed=3), _flight(np.arange(550, 200, -11.0), 225, seed=4)]
+
+    matches = match_by_descriptors(_flight(today_x, 0, seed=5), references, k=2)
+
+    assert not matches.no_reference[today_x <= 530].any()
+    assert matches.no_reference[today_x >= 670].all()
+    assert (matches.reference[matches.no_reference] == -1).all()
+
+
+def test_descriptor_matching_refuses_descriptors_of_different_widths():
+    with pytest.raises(ValueError, match="one width"):
+        match_by_descriptors(np.zeros((3, 8), np.float32), [np.zeros((4, 9), np.float32)], k=1)
