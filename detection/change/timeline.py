@@ -175,13 +175,16 @@ class PathSettings:
     less `gap`, a frame left off the path earns nothing, so only frames that stand out by more than `gap` are
     worth matching; a frame whose cosine similarity is below `min_similarity` is never matched, however much
     it stands out from a flight that shows nothing like it. The reference may advance 0 to `max_step` frames per frame of today (a speed ratio up to
-    `max_step`); a longer jump forward (a stretch one flight skipped) costs `jump_cost`.
+    `max_step`); a longer jump forward (a stretch one flight skipped) costs `jump_cost`. A run of at most
+    `max_fill` of today's frames left off the path between two path frames, where the reference advanced at a
+    speed the path allows, is on the path after all (see `_fill_gaps`).
     """
 
     gap: float = 1.5
     min_similarity: float = 0.25
     max_step: int = 3
     jump_cost: float = 4.0
+    max_fill: int = 6
 
 
 _NEVER = -1e9  # the gain of a pair that must not be matched: finite, so that path sums stay comparable
@@ -206,7 +209,7 @@ def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: 
         if len(flight) and len(today):
             cosine = today @ flight.T  # (N, M)
             gain = np.where(cosine >= settings.min_similarity, _standardised(cosine) - settings.gap, _NEVER)
-            path = _best_path(gain, settings)
+            path = _fill_gaps(_best_path(gain, settings), settings)
             on_path = path >= 0
             index[on_path, f] = offset + path[on_path]
             similarity[on_path, f] = cosine[on_path, path[on_path]]
@@ -248,6 +251,23 @@ def _best_path(gain: np.ndarray, settings: PathSettings) -> np.ndarray:
     if backward_total > forward_total:
         return np.where(backward >= 0, gain.shape[1] - 1 - backward, -1)
     return forward
+
+
+def _fill_gaps(path: np.ndarray, settings: PathSettings) -> np.ndarray:
+    """`path` with each short run of off-path frames between two path frames given the reference frames in
+    between (linearly). The flight passed those places: a frame falls off the path when what it shows today
+    differs from the reference (a large new object changes the global descriptor), which is exactly the frame
+    that must be compared, not reported as "no reference". A run longer than `max_fill`, or one across which
+    the reference jumped (a skipped stretch), stays off the path."""
+    path = path.copy()
+    matched = np.flatnonzero(path >= 0)
+    for first, last in zip(matched[:-1], matched[1:]):
+        span = int(last - first)
+        advance = int(path[last] - path[first])
+        if 1 < span <= settings.max_fill + 1 and abs(advance) <= settings.max_step * span:
+            steps = np.arange(1, span) / span
+            path[first + 1 : last] = np.rint(path[first] + advance * steps).astype(np.int64)
+    return path
 
 
 def _monotone_path(gain: np.ndarray, settings: PathSettings) -> tuple[np.ndarray, float]:

@@ -145,3 +145,16 @@ def test_a_stretch_no_reference_covers_has_no_reference():
 def test_descriptor_matching_refuses_descriptors_of_different_widths():
     with pytest.raises(ValueError, match="one width"):
         match_by_descriptors(np.zeros((3, 8), np.float32), [np.zeros((4, 9), np.float32)], k=1)
+
+
+def test_frames_a_large_change_pushed_off_the_path_are_still_compared():
+    today_x = np.arange(200, 600, 12.0)
+    reference_x = np.arange(200, 600, 12.0)
+    today = _flight(today_x, 0, seed=6)
+    changed = np.arange(14, 18)  # a big new object makes these frames look like no reference frame
+    today[changed] = frame_descriptors(np.random.default_rng(0).integers(0, 255, (4, *SIZE[::-1], 3), np.uint8))
+
+    matches = match_by_descriptors(today, [_flight(reference_x, 5, seed=7)], k=1)
+
+    assert not matches.no_reference[changed].any()
+    assert np.all(np.abs(reference_x[matches.reference[changed, 0]] - today_x[changed]) <= 24)
