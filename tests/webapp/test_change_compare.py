@@ -3,7 +3,11 @@ peak's pair of images (`extras["comparisons"]`) and each frame's alignment statu
 
 from __future__ import annotations
 
+import base64
+import csv
 import io
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +141,39 @@ def test_scoring_events_keep_a_missing_reference_as_none():
 
     found = [DetectedEvent(0, 1, 0.5, 1.0, reference_id="999999"), DetectedEvent(0, 1, 0.5, 1.0)]
     assert reference_videos(found) == {}
+
+
+def test_exports_name_the_change_and_its_reference(client, people):
+    event, reference = change_run()
+    Video.objects.filter(pk=reference.pk).update(original_name="=cmd|calm.mp4")
+    mission = event.score_run.video.mission_id
+    client.force_login(people["viewer"])
+    rows = list(csv.DictReader(io.StringIO(client.get(reverse("mission_events_csv", args=[mission])).content.decode())))
+    row = next(r for r in rows if int(r["id"]) == event.pk)
+    assert (row["change"], row["reference_video_id"], row["reference_time"]) == ("new", str(reference.pk), "24.5")
+    assert row["reference_video"] == "'=cmd|calm.mp4", "a reference name that starts a formula is quoted"
+    body = json.loads(client.get(reverse("mission_events_json", args=[mission])).content)
+    found = next(e for e in body["events"] if e["id"] == event.pk)
+    assert (found["change"], found["reference_video_id"], found["reference_time"]) == ("new", reference.pk, 24.5)
+    assert found["reference_video"] == "=cmd|calm.mp4", "JSON keeps the name as it is"
+
+
+def test_the_standalone_report_shows_the_reference_beside_todays_frame(client, people):
+    event, reference = change_run()
+    client.force_login(people["viewer"])
+    html = client.get(reverse("mission_report_html", args=[event.score_run.video.mission_id])).content.decode()
+    card = html.split(f'id="event-{event.pk}"', 1)[1].split("</li>", 1)[0]
+    images = [base64.b64decode(uri) for uri in
+              re.findall(r'src="data:image/png;base64,([^"]+)"', card)]
+    assert len(images) == 2, "today's frame and the reference's"
+    reference_image = np.asarray(Image.open(io.BytesIO(images[1])).convert("RGB"))
+    assert tuple(int(c) for c in reference_image[10, 10]) == REFERENCE
+    assert "New" in card and f"vs {reference.original_name}" in card and "0:24" in card
+
+
+def test_the_api_lists_the_change_and_its_reference(client, people):
+    event, reference = change_run()
+    client.force_login(people["viewer"])
+    found = client.get("/api/events/", {"video": event.score_run.video_id}).json()["results"]
+    row = next(e for e in found if e["id"] == event.pk)
+    assert (row["change"], row["reference_video"], row["reference_time"]) == ("new", reference.pk, 24.5)

@@ -10,14 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from webapp.catalog.access import area_page_roles
-from webapp.reports import comparison, images
+from webapp.reports import comparison
 from webapp.reports.access import event_for
 from webapp.reports.review import png_response
 from webapp.reports.strip import review_url
 from webapp.reports.timeline import load_run
 
 PANELS = ("today", "reference")
-CARD_WIDTH = 320
 
 
 @require_GET
@@ -58,7 +57,7 @@ def event_compare_image(request, pk: int, panel: str):
 def event_reference_thumbnail(request, pk: int):
     """The aligned reference frame of a CHANGE event's peak, small, for its report card."""
     event = event_for(request, pk)
-    pair = comparison.stored_pair(event)
-    if pair is None:
+    thumbnail = comparison.reference_thumbnail(event)
+    if thumbnail is None:
         raise Http404("this event's score run kept no comparison images")
-    return png_response(images.fit_width(np.asarray(pair[1]), CARD_WIDTH))
+    return png_response(thumbnail)

@@ -9,6 +9,7 @@ from webapp.reports import images
 
 FRAME_STATUS = {0: "ok", 1: "no reference", 2: "alignment failed"}
 NOT_COMPARED = {1: "no-reference", 2: "alignment-failed"}  # css names of the statuses worth showing
+CARD_WIDTH = 320  # the reference thumbnail of a report card (the page's and the standalone file's)
 
 
 def peak_index(event) -> int | None:
@@ -32,6 +33,12 @@ def stored_pair(event) -> tuple[np.ndarray, np.ndarray] | None:
         return load_comparison(images.media_path(event.score_run.media_dir), index)
     except (OSError, ValueError, KeyError):
         return None
+
+
+def reference_thumbnail(event, width: int = CARD_WIDTH) -> np.ndarray | None:
+    """The aligned reference frame at the event's peak, at most `width` wide; None when none was kept."""
+    pair = stored_pair(event)
+    return None if pair is None else images.fit_width(np.asarray(pair[1]), width)
 
 
 def status_spans(times: np.ndarray, status: np.ndarray) -> list[dict]:

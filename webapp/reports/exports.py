@@ -17,13 +17,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from webapp.catalog.models import Video
+from webapp.reports.comparison import reference_thumbnail
 from webapp.reports.figures import figure_json
-from webapp.reports.images import event_thumbnail_png
+from webapp.reports.images import event_thumbnail_png, png_bytes
 from webapp.reports.plotlyjs import plotly_js_text
 from webapp.reports.timeline import video_timeline
 
 COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
-           "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note")
+           "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note",
+           "change", "reference_video_id", "reference_video", "reference_time")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
@@ -31,10 +33,13 @@ STANDALONE_TIMELINE_POINTS = 800  # per detector and video: the outline of the s
 
 
 def event_rows(events) -> list[dict]:
-    """One plain dict per event, columns as COLUMNS (times in seconds from the start of the video)."""
+    """One plain dict per event, columns as COLUMNS (times in seconds from the start of the video; a CHANGE
+    event's reference_time in seconds from the start of its reference flight; the change and reference columns
+    are empty for the other kinds)."""
     rows = []
-    for event in events.select_related("score_run__video", "score_run__detector", "reviewer"):
+    for event in events.select_related("score_run__video", "score_run__detector", "reviewer", "reference_video"):
         run = event.score_run
+        reference = event.reference_video
         rows.append({
             "id": event.pk, "mission_id": run.video.mission_id, "video_id": run.video_id,
             "video": run.video.original_name, "detector_id": run.detector_id, "detector": run.detector.name,
@@ -42,6 +47,8 @@ def event_rows(events) -> list[dict]:
             "peak_score": event.peak_score, "peak_x": event.peak_x, "peak_y": event.peak_y,
             "review": event.review, "reviewer": event.reviewer.get_username() if event.reviewer else "",
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else "", "note": event.note,
+            "change": event.change, "reference_video_id": reference.pk if reference else None,
+            "reference_video": reference.original_name if reference else "", "reference_time": event.reference_time,
         })
     return rows
 
@@ -74,11 +81,21 @@ def data_uri(png: bytes | None) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else ""
 
 
+def reference_uri(event) -> str:
+    """The aligned reference thumbnail of a CHANGE event as a data URI; empty for the other kinds."""
+    if not event.score_run.detector.compares_flights:
+        return ""
+    thumbnail = reference_thumbnail(event)
+    return data_uri(png_bytes(thumbnail)) if thumbnail is not None else ""
+
+
 def standalone_report(mission, events, strip: dict) -> str:
-    """The whole report as one HTML document: summary, the strip figure, and the top events as cards."""
+    """The whole report as one HTML document: summary, the strip figure, and the top events as cards (a CHANGE
+    event's card with the aligned reference frame beside today's, and which flight and instant it was)."""
     total = events.count()
-    chosen = list(events.select_related("score_run__video", "score_run__detector", "reviewer")[:STANDALONE_MAX_EVENTS])
-    cards = [{"event": e, "image": data_uri(event_thumbnail_png(e))} for e in chosen]
+    chosen = list(events.select_related("score_run__video", "score_run__detector", "reviewer",
+                                        "reference_video__mission")[:STANDALONE_MAX_EVENTS])
+    cards = [{"event": e, "image": data_uri(event_thumbnail_png(e)), "reference": reference_uri(e)} for e in chosen]
     counts = {state: sum(1 for e in chosen if e.review == state) for state in ("unreviewed", "confirmed", "dismissed")}
     return render_to_string("reports/standalone.html", {
         "mission": mission, "cards": cards, "total": total, "shown": len(chosen), "counts": counts,
