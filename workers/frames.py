@@ -9,6 +9,7 @@ import numpy as np
 from django.conf import settings
 
 from webapp.catalog.models import Video
+from webapp.catalog.video_files import FRAME_CACHE
 from workers.progress import JobError
 
 
@@ -25,7 +26,6 @@ def sampled_frames(video: Video):
                          source_fps=video.fps or 0.0, warning=video.warning)
 
 
-FRAME_CACHE = "frame-cache"  # under MEDIA_ROOT: native-resolution frames decoded once per video and rate
 
 
 def detector_frames(video: Video, kind: str):

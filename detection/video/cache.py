@@ -43,6 +43,25 @@ def cache_key(
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def entries_of(cache_dir: str | Path, sources) -> list[Path]:
+    """The entries of `cache_dir` sampled from any of the files `sources` (as each entry's meta.json names its
+    source), at any rate or size: what to remove with those files. Half-built entries have no meta and are
+    not listed."""
+    cache_dir = Path(cache_dir)
+    wanted = {str(Path(source).resolve()) for source in sources}
+    if not wanted or not cache_dir.is_dir():
+        return []
+    found = []
+    for meta in sorted(cache_dir.glob(f"*/{META_FILE}")):
+        try:
+            source = json.loads(meta.read_text())["source"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if str(Path(source).resolve()) in wanted:
+            found.append(meta.parent)
+    return found
+
+
 def _load(entry: Path) -> SampledFrames:
     meta = json.loads((entry / META_FILE).read_text())
     return SampledFrames(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,24 @@ def write(relative: str) -> Path:
     return path
 
 
+def cache_entry(key: str, source: Path) -> Path:
+    """A frame-cache entry (native frames decoded for CHANGE) whose meta.json names `source`."""
+    entry = media(f"frame-cache/{key}")
+    entry.mkdir(parents=True, exist_ok=True)
+    (entry / "meta.json").write_text(json.dumps({"source": str(source), "fps": 2.0, "size": None}))
+    write(f"frame-cache/{key}/frames.npy")
+    return entry
+
+
 def video_with_files(mission) -> tuple[Video, list[Path]]:
-    """A video with an original, a proxy and one score run, each with a file on disk."""
+    """A video with an original, a proxy, one score run and its native frames cached, each with a file on disk."""
     video = Video.objects.create(mission=mission, original_name="dawn.mp4")
+    video.file = f"{video.media_dir}/original.mp4"
+    video.save(update_fields=["file"])
     run = ScoreRun.objects.create(detector=make_detector(mission.area, "cae"), video=video)
-    return video, [write(f"{video.media_dir}/original.mp4"), write(f"{video.media_dir}/proxy.mp4"),
-                   write(f"{run.media_dir}/scores.npz")]
+    original = write(video.file)
+    return video, [original, write(f"{video.media_dir}/proxy.mp4"), write(f"{run.media_dir}/scores.npz"),
+                   cache_entry(f"v{video.pk}", original)]
 
 
 def mission_files(mission) -> list[Path]:
@@ -60,12 +73,14 @@ def delete_through(how: str, admin, url_name: str, pk: int):
 def test_deleting_a_video_removes_its_folder_and_its_score_runs(how, admin, mission,
                                                                django_capture_on_commit_callbacks):
     video, files = video_with_files(mission)
+    other = cache_entry("other", write("videos/elsewhere/original.mp4"))
     with django_capture_on_commit_callbacks(execute=True):
         response = delete_through(how, admin, "video_delete", video.pk)
     assert response.status_code in (302, 204)
     assert not Video.objects.exists() and not ScoreRun.objects.exists()
     assert [path for path in files if path.exists()] == []
     assert not media(video.media_dir).exists()
+    assert (other / "meta.json").exists(), "another video's cached frames stay"
 
 
 @pytest.mark.parametrize("how", ["page", "api"])

@@ -15,6 +15,9 @@ from detection.video.probe import probe
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg"}
 CONTAINER_EXTENSIONS = {"mp4": ".mp4", "mov": ".mov", "matroska": ".mkv", "webm": ".webm", "avi": ".avi", "mpegts": ".ts"}
 FALLBACK_EXTENSION = ".video"  # a probed video whose name and container are both unknown
+# Under MEDIA_ROOT: native-resolution frames decoded once per video and rate (CHANGE trains and scores on them);
+# workers.frames fills it, webapp.catalog.deletion empties a deleted video's entries.
+FRAME_CACHE = "frame-cache"
 
 
 def probe_video_file(path: Path, display_name: str) -> dict:
