@@ -9,7 +9,7 @@ import pytest
 from tests.support.browser import log_in, screenshot, submit, wait_until
 from tests.support.jobs import uploaded_video
 from tests.support.seed import make_user
-from tests.support.videos import make_video
+from tests.support.videos import make_video, route_scene
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event
 from webapp.jobs.models import Job
@@ -29,10 +29,12 @@ def wait_for_jobs(worker, jobs, timeout=240):
 def ingested_flights(worker, tmp_path) -> dict[str, Video]:
     """Three flights of the same route: two calm ones (labelled normal) and one where a box appears at 6 s."""
     sources = {
-        "day1 calm.mp4": make_video(tmp_path / "day1.mp4", seconds=12, fps=10, width=160, height=120),
-        "day2 calm.mp4": make_video(tmp_path / "day2.mp4", seconds=12.5, fps=10, width=160, height=120),
+        "day1 calm.mp4": make_video(tmp_path / "day1.mp4", seconds=12, fps=10, width=160, height=120,
+                                    scene=route_scene(160, 120, start=-3)),
+        "day2 calm.mp4": make_video(tmp_path / "day2.mp4", seconds=12.5, fps=10, width=160, height=120,
+                                    scene=route_scene(160, 120, start=4)),
         "day3 boat.mp4": make_video(tmp_path / "day3.mp4", seconds=12, fps=10, width=160, height=120,
-                                    box_from=6.0, box=(60, 40, 24)),
+                                    box_from=6.0, box=(60, 40, 24), scene=route_scene(160, 120)),
     }
     videos = {name: uploaded_video(path, name) for name, path in sources.items()}
     wait_for_jobs(worker, [start_ingest(v) for v in videos.values()])

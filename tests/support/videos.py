@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -23,6 +25,30 @@ def scene_frame(index: int, width: int, height: int, box: tuple[int, int, int] |
     return frame
 
 
+@lru_cache(maxsize=2)
+def _ground(seed: int) -> np.ndarray:
+    from tests.detection.change_scenes import textured_world
+
+    return textured_world(seed=seed, size=900)
+
+
+def route_scene(width: int, height: int, *, start: float = 0.0, step: float = 3.0, seed: int = 0
+                ) -> Callable[[int], np.ndarray]:
+    """Frame `index` of a flight along one route over textured ground (fields, roofs, roads), the camera moving
+    `step` ground pixels per frame from `start`: flights of one route on different days, which the CHANGE
+    detector can align (the default scene's smooth waves have no keypoints)."""
+    import cv2
+
+    ground = _ground(seed)
+
+    def frame(index: int) -> np.ndarray:
+        x = 100 + start + step * index
+        to_ground = np.array([[1.0, 0, x], [0, 1.0, 300], [0, 0, 1]])
+        return cv2.warpPerspective(ground, to_ground, (width, height), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+
+    return frame
+
+
 def make_video(
     path: Path,
     *,
@@ -36,10 +62,12 @@ def make_video(
     rotation: int | None = None,
     gop: int | None = None,
     faststart: bool = False,
+    scene: Callable[[int], np.ndarray] | None = None,
 ) -> Path:
     """Write a real H.264 (or `codec`) MP4 of a panning scene; from `box_from` seconds on, a white box shows.
 
-    `faststart` puts the index (moov) before the data, as streaming encoders and our proxies do.
+    `faststart` puts the index (moov) before the data, as streaming encoders and our proxies do. `scene`
+    (index -> (height, width, 3) uint8 frame, e.g. `route_scene`) replaces the panning scene; the box still shows.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +82,13 @@ def make_video(
         stream.codec_context.time_base = Fraction(1, fps)
         for index in range(int(round(seconds * fps))):
             show_box = box_from is not None and index / fps >= box_from
-            image = scene_frame(index, width, height, box if show_box else None)
+            if scene is None:
+                image = scene_frame(index, width, height, box if show_box else None)
+            else:
+                image = np.array(scene(index), dtype=np.uint8)
+                if show_box:
+                    x, y, side = box
+                    image[y : y + side, x : x + side] = 255
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
             container.mux(stream.encode(frame))

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from tests.support.jobs import ingest_job, uploaded_video
-from tests.support.videos import make_video
+from tests.support.videos import make_video, route_scene
 from webapp.catalog.models import LabelInterval, Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
@@ -24,12 +24,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 @pytest.fixture
 def flights(tmp_path):
-    """Two calm flights of the route (normal) and one where a white box appears at 2 s (anomalous), ingested."""
+    """Two calm flights of the route (normal) and one where a white box appears at 2 s (anomalous), ingested;
+    each day starts a few ground pixels apart."""
     made = {}
-    for name, seconds, box_from, label in (("calm-1.mp4", 4.0, None, "normal"), ("calm-2.mp4", 4.2, None, "normal"),
-                                           ("boat.mp4", 4.0, 2.0, "anomalous")):
+    for name, seconds, start, box_from, label in (("calm-1.mp4", 4.0, -3, None, "normal"),
+                                                  ("calm-2.mp4", 4.2, 4, None, "normal"),
+                                                  ("boat.mp4", 4.0, 0, 2.0, "anomalous")):
         source = make_video(tmp_path / name, seconds=seconds, fps=10, width=160, height=120, box_from=box_from,
-                            box=(60, 40, 24))
+                            box=(60, 40, 24), scene=route_scene(160, 120, start=start))
         video = uploaded_video(source, name)
         assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
         Video.objects.filter(pk=video.pk).update(label=label)
