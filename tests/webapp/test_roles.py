@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -36,6 +37,7 @@ from webapp.accounts.models import Team
 from webapp.catalog import telemetry
 from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.jobs.models import Job
+from webapp.reports.comparison import peak_index
 from webapp.reports.plotlyjs import plotly_js_version
 from webapp.uploads.models import UploadSession
 
@@ -59,6 +61,7 @@ GET_EXPECTED = {
     "mission_delete": POST_ONLY,
     "video_delete": POST_ONLY,
     "video_label": POST_ONLY,
+    "video_reference": POST_ONLY,
     "interval_delete": POST_ONLY,
     "upload_create": POST_ONLY,
     "upload": POST_ONLY,
@@ -143,6 +146,10 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
+    peak = peak_index(run.events.first())
+    np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
+             today=np.zeros((1, 8, 8, 3), np.uint8), reference=np.zeros((1, 8, 8, 3), np.uint8))
     objects = {
         "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
@@ -173,7 +180,7 @@ def arguments(route: Route, world) -> dict:
         elif param == "name":
             values[param] = "metrics.json" if route.name == "detector_evaluation_file" else "poster.jpg"
         elif param == "panel":
-            values[param] = "input"
+            values[param] = "today" if route.name == "event_compare_image" else "input"
         elif param == "version":
             values[param] = world["plotly"]
         else:
