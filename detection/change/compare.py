@@ -1,8 +1,8 @@
 """Comparing one frame of today with a few aligned reference frames: distance maps on the comparison grid.
 
 For each candidate reference (already aligned: a homography from the reference's analysis pixels to
-today's), two distances per grid cell, each the minimum over shifts of the reference of up to
-`neighbourhood` cells (residual misalignment):
+today's), two distances per grid cell, each to the range of values the reference takes within
+`neighbourhood` cells (residual misalignment: its local minimum and maximum per channel):
 - colour: the squared difference of the colour detail (features.colour_detail: log intensity without its
   large-scale component), max-pooled from the detail resolution to the grid;
 - cnn: the mean squared difference of the early MobileNetV2 features of today's frame and of the reference
@@ -56,18 +56,25 @@ def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int
 
 
 def shift_min(today: torch.Tensor, reference: torch.Tensor, radius: int) -> torch.Tensor:
-    """(h, w) min over shifts |dx|, |dy| <= radius of the mean over channels of (today - shifted reference)^2.
+    """(h, w) mean over channels of the squared distance of today's value to the range the reference takes
+    within `radius` cells (its local minimum and maximum per channel): zero when some nearby reference cell is
+    as low and some as high, which tolerates a residual shift of up to `radius` cells at the cost of two
+    dilations (cv2.dilate, cv2.erode). today, reference: (C, h, w); NaN cells of the reference take today's value (no difference)."""
+    filled = torch.where(torch.isnan(reference), today, reference)
+    if radius > 0:
+        kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
+        channels_last = filled.permute(1, 2, 0).cpu().numpy()
+        high = _channels_first(cv2.dilate(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
+        low = _channels_first(cv2.erode(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
+    else:
+        high = low = filled
+    excess = torch.clamp(today - high, min=0) + torch.clamp(low - today, min=0)
+    return excess.square().mean(dim=0)
 
-    today, reference: (C, h, w); NaN in the reference marks cells it does not cover (NaN shifts are ignored).
-    """
-    h, w = today.shape[-2:]
-    padded = F.pad(reference.unsqueeze(0), (radius,) * 4, mode="constant", value=float("nan"))[0]
-    best = None
-    for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            distance = (today - padded[:, dy : dy + h, dx : dx + w]).square().mean(dim=0)
-            best = distance if best is None else torch.fmin(best, distance)
-    return best
+
+def _channels_first(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    values = values if values.ndim == 3 else values[..., None]
+    return torch.from_numpy(np.ascontiguousarray(values)).permute(2, 0, 1).to(like.device)
 
 
 def pair_distances(
