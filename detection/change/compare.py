@@ -134,9 +134,24 @@ def smooth_map(values: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def local_contrast(detail: np.ndarray, x: int, y: int, radius: int) -> float:
-    """Standard deviation of the grey colour detail in a window of `radius` pixels around (x, y)."""
+def change_region(change_map: np.ndarray, x: int, y: int, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) bool at `size` (w, h): the connected cells around the peak (x, y) at half its height or more."""
+    peak = change_map[y, x]
+    above = (change_map >= 0.5 * peak).astype(np.uint8)
+    _, labels = cv2.connectedComponents(above)
+    region = (labels == labels[y, x]).astype(np.uint8)
+    return cv2.resize(region, size, interpolation=cv2.INTER_NEAREST) > 0
+
+
+def object_likeness(detail: np.ndarray, region: np.ndarray) -> float:
+    """How much `region` stands out from the ring around it (as wide as the region):
+    |mean inside - mean of the ring| / spread of the ring, on grey intensity. An object differs from
+    its surroundings; the ground it covers or uncovers is like them."""
     grey = np.nanmean(detail, axis=2)
-    window = grey[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
-    window = window[np.isfinite(window)]
-    return float(window.std()) if window.size else 0.0
+    extent = max(2, int(np.sqrt(region.sum())))
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((2 * extent + 1,) * 2, np.uint8)) > 0
+    ring &= ~region
+    inside, around = grey[region & np.isfinite(grey)], grey[ring & np.isfinite(grey)]
+    if inside.size == 0 or around.size < 2:
+        return 0.0
+    return float(abs(inside.mean() - around.mean()) / (around.std() + 1e-3))
