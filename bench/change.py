@@ -1,7 +1,7 @@
 """CHANGE detector speed: analysed frames/s at native size, reference index build time and size per flight hour,
 and the ratio to the CAE's scoring time measured in the same run.
 
-    python -P bench/change.py /tmp/patrol-bench/p/manifest.csv --threads 2 --frames 24
+    PYTHONPATH=. python -P bench/change.py /tmp/patrol-bench/p/manifest.csv --threads 2 --frames 24
 
 Uses the manifest's first `--references` normal train flights (first `--frames` frames each, 2 fps, native size)
 as the reference set, and scores the first `--frames` frames of its first test flight with its telemetry. The
@@ -31,9 +31,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from detection.cae.train import train_from_items as train_cae
-    from detection.change.train import build_index, learn_variation, read_poses
     from detection.change.config import make_config
     from detection.change.detector import ChangeDetector
+    from detection.change.train import build_index, learn_variation, read_poses
     from detection.datasets.manifest import read_manifest
     from detection.registry import TrainItem
     from detection.types import SampledFrames
