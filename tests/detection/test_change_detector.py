@@ -198,3 +198,25 @@ def test_evaluate_runs_change_and_cae_each_at_its_own_frame_size(tmp_path):
     entry = result.metrics["detectors"]["change"]
     assert entry.get("status") != "failed" and entry["frame_auc"] is not None
     assert cv2 is not None
+
+
+def test_score_store_keeps_reference_facts_and_comparisons(tmp_path):
+    from detection.score_store import load_comparison, load_video_scores, save_video_scores
+    from detection.types import DetectedEvent, VideoScores
+
+    today, reference = np.full((1, 9, 16, 3), 10, np.uint8), np.full((1, 9, 16, 3), 20, np.uint8)
+    scores = VideoScores(
+        times=np.arange(3.0), frame_scores=np.zeros(3, np.float32), threshold=1.0,
+        events=(DetectedEvent(0.0, 1.0, 0.5, 2.0, change="vanished", reference_id="day01", reference_time=3.5),),
+        extras={"frame_status": np.array([0, 1, 2]), "reference_ids": ["day01", "day02"],
+                "reference_index": np.array([1, -1, -1]), "reference_times": np.array([2.0, np.nan, np.nan]),
+                "comparisons": (np.array([0]), today, reference)},
+    )
+    save_video_scores(tmp_path / "s", scores)
+    loaded = load_video_scores(tmp_path / "s")
+    assert loaded.events[0].change == "vanished" and loaded.events[0].reference_time == 3.5
+    assert loaded.extras["reference_ids"] == ["day01", "day02"]
+    assert list(loaded.extras["frame_status"]) == [0, 1, 2] and list(loaded.extras["reference_index"]) == [1, -1, -1]
+    pair = load_comparison(tmp_path / "s", 0)
+    assert pair is not None and pair[0][0, 0, 0] == 10 and pair[1][0, 0, 0] == 20
+    assert load_comparison(tmp_path / "s", 2) is None
