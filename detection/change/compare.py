@@ -1,8 +1,8 @@
 """Comparing one frame of today with a few aligned reference frames: distance maps on the comparison grid.
 
 For each candidate reference (already aligned: a homography from the reference's analysis pixels to
-today's), two distances per grid cell, each the minimum over shifts of the reference of up to
-`neighbourhood` cells (residual misalignment):
+today's), two distances per grid cell, each to the range of values the reference takes within
+`neighbourhood` cells (residual misalignment: its local minimum and maximum per channel):
 - colour: the squared difference of the colour detail (features.colour_detail: log intensity without its
   large-scale component), max-pooled from the detail resolution to the grid;
 - cnn: the mean squared difference of the early MobileNetV2 features of today's frame and of the reference
@@ -56,18 +56,25 @@ def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int
 
 
 def shift_min(today: torch.Tensor, reference: torch.Tensor, radius: int) -> torch.Tensor:
-    """(h, w) min over shifts |dx|, |dy| <= radius of the mean over channels of (today - shifted reference)^2.
+    """(h, w) mean over channels of the squared distance of today's value to the range the reference takes
+    within `radius` cells (its local minimum and maximum per channel): zero when some nearby reference cell is
+    as low and some as high, which tolerates a residual shift of up to `radius` cells at the cost of two
+    dilations (cv2.dilate, cv2.erode). today, reference: (C, h, w); NaN cells of the reference take today's value (no difference)."""
+    filled = torch.where(torch.isnan(reference), today, reference)
+    if radius > 0:
+        kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
+        channels_last = filled.permute(1, 2, 0).cpu().numpy()
+        high = _channels_first(cv2.dilate(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
+        low = _channels_first(cv2.erode(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
+    else:
+        high = low = filled
+    excess = torch.clamp(today - high, min=0) + torch.clamp(low - today, min=0)
+    return excess.square().mean(dim=0)
 
-    today, reference: (C, h, w); NaN in the reference marks cells it does not cover (NaN shifts are ignored).
-    """
-    h, w = today.shape[-2:]
-    padded = F.pad(reference.unsqueeze(0), (radius,) * 4, mode="constant", value=float("nan"))[0]
-    best = None
-    for dy in range(2 * radius + 1):
-        for dx in range(2 * radius + 1):
-            distance = (today - padded[:, dy : dy + h, dx : dx + w]).square().mean(dim=0)
-            best = distance if best is None else torch.fmin(best, distance)
-    return best
+
+def _channels_first(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    values = values if values.ndim == 3 else values[..., None]
+    return torch.from_numpy(np.ascontiguousarray(values)).permute(2, 0, 1).to(like.device)
 
 
 def pair_distances(
@@ -127,9 +134,24 @@ def smooth_map(values: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def local_contrast(detail: np.ndarray, x: int, y: int, radius: int) -> float:
-    """Standard deviation of the grey colour detail in a window of `radius` pixels around (x, y)."""
+def change_region(change_map: np.ndarray, x: int, y: int, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) bool at `size` (w, h): the connected cells around the peak (x, y) at half its height or more."""
+    peak = change_map[y, x]
+    above = (change_map >= 0.5 * peak).astype(np.uint8)
+    _, labels = cv2.connectedComponents(above)
+    region = (labels == labels[y, x]).astype(np.uint8)
+    return cv2.resize(region, size, interpolation=cv2.INTER_NEAREST) > 0
+
+
+def object_likeness(detail: np.ndarray, region: np.ndarray) -> float:
+    """How much `region` stands out from the ring around it (as wide as the region):
+    |mean inside - mean of the ring| / spread of the ring, on grey intensity. An object differs from
+    its surroundings; the ground it covers or uncovers is like them."""
     grey = np.nanmean(detail, axis=2)
-    window = grey[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
-    window = window[np.isfinite(window)]
-    return float(window.std()) if window.size else 0.0
+    extent = max(2, int(np.sqrt(region.sum())))
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((2 * extent + 1,) * 2, np.uint8)) > 0
+    ring &= ~region
+    inside, around = grey[region & np.isfinite(grey)], grey[ring & np.isfinite(grey)]
+    if inside.size == 0 or around.size < 2:
+        return 0.0
+    return float(abs(inside.mean() - around.mean()) / (around.std() + 1e-3))

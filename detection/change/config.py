@@ -23,7 +23,8 @@ class ChangeConfig:
     max_distance_altitudes: float = 0.5
     # CNN branch: MobileNetV2 (ImageNet) truncated after this block (6: stride 8, 32 channels).
     cnn_block: int = 6
-    cnn_width: int = 0  # 0: the CNN sees the analysis size; else frames are resized to this width first
+    # The CNN sees the frame at grid width * 8 * cnn_scale pixels (1: one feature vector per grid cell).
+    cnn_scale: float = 0.5
     use_cnn: bool = True
     use_colour: bool = True
     use_alignment: bool = True

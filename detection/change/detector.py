@@ -61,7 +61,7 @@ class Comparator:
         self.config = config
         self.size = tuple(analysis_size)
         self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
-        self.cnn = CNNFeatures(config.cnn_block, device=device) if config.use_cnn else None
+        self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=config.cnn_scale) if config.use_cnn else None
         align_w = min(config.align_width, self.size[0])
         self.align_size = (align_w, max(1, round(self.size[1] * align_w / self.size[0])))
 
@@ -134,12 +134,10 @@ class Comparator:
         smoothed = compare.smooth_map(combined, self.config.map_sigma)
         y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
         winner = int(best[y, x])
-        factor = detail_cells[0] / cells[0]
-        radius = max(2, round(2 * factor))
-        dx, dy = round((x + 0.5) * factor - 0.5), round((y + 0.5) * factor - 0.5)
-        today_contrast = compare.local_contrast(today_detail, dx, dy, radius)
-        reference_contrast = compare.local_contrast(details[winner], dx, dy, radius)
-        change = 1 if today_contrast >= reference_contrast else -1
+        region = compare.change_region(smoothed, int(x), int(y), self.size)
+        today_object = compare.object_likeness(today.astype(np.float32), region)
+        reference_object = compare.object_likeness(warped[winner].astype(np.float32), region)
+        change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
 
 
@@ -253,9 +251,10 @@ class ChangeDetector:
             if result.map is not None:
                 maps[i] = cv2.resize(result.map, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
         heatmaps, scale = quantise(maps)
-        events = merge_events(times, scores, self.threshold, heatmaps=heatmaps, max_gap=self.config.event_max_gap,
-                              min_duration=self.config.event_min_duration)
         extras = self._extras(results)
+        compared = np.where(extras["frame_status"] == STATUS_OK, scores, -np.inf)  # never an alarm otherwise
+        events = merge_events(times, compared, self.threshold, heatmaps=heatmaps, max_gap=self.config.event_max_gap,
+                              min_duration=self.config.event_min_duration)
         extras["raw_scores"] = raw
         events = tuple(self._describe(event, times, results) for event in events)
         return VideoScores(times=times, frame_scores=scores, threshold=self.threshold, events=events,

@@ -1,0 +1,222 @@
+"""The CHANGE detector on generated flights over a textured world: new and vanished objects, no reference,
+save/load, damaged files, and `evaluate` with each detector at its own frame size."""
+
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from detection.change.detector import STATUS_NO_REFERENCE, ChangeDetector
+from detection.change.train import train_from_items
+from detection.detector_file import load_detector, read_payload
+from detection.errors import DetectorFileError
+from detection.registry import TrainItem, frame_size
+from detection.telemetry import GeoOrigin, PoseTable
+from detection.types import SampledFrames, VideoRecord
+from tests.detection.change_scenes import textured_world
+
+SIZE = (160, 96)  # (w, h)
+STEP = 24  # world pixels (= metres) the camera moves per frame
+FRAMES = 8
+FIXTURE = (300, 250, 14)  # a dark square present in every reference flight: x, y, side in world pixels
+NEW = (420, 240, 10)  # a bright square there only today
+
+
+def flight(world: np.ndarray, tmp_path, name: str, *, seed: int, east: float = 0.0, fixture=True, new=False,
+           label="normal", split="train") -> TrainItem:
+    """One flight: the camera moves east over `world`; a telemetry sidecar (.npz poses, 1 px = 1 m)."""
+    rng = np.random.default_rng(seed)
+    scene = world.copy().astype(np.float32) * rng.uniform(0.9, 1.1)  # another day's light
+    if fixture:
+        x, y, side = FIXTURE
+        scene[y : y + side, x : x + side] = (30, 30, 40)
+    if new:
+        x, y, side = NEW
+        scene[y : y + side, x : x + side] = (250, 240, 90)
+    scene = np.clip(scene, 0, 255).astype(np.uint8)
+    frames, lefts = [], []
+    for i in range(FRAMES):
+        left, top = 200 + STEP * i, 200
+        frame = scene[top : top + SIZE[1], left : left + SIZE[0]].astype(np.float32)
+        frame += rng.normal(0, 2, frame.shape)
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+        lefts.append(left + east)
+    times = np.arange(FRAMES) * 0.5
+    east_m = np.array(lefts, float) + SIZE[0] / 2
+    latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east_m, np.zeros(FRAMES) - 248)
+    poses = PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(FRAMES, 100.0))
+    sidecar = poses.save(tmp_path / f"{name}.npz")
+    record = VideoRecord(tmp_path / f"{name}.mp4", label=label, split=split, video_id=name, telemetry=sidecar)
+    return TrainItem(SampledFrames(np.stack(frames), times), record)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("change")
+    world = textured_world(seed=3, size=700)
+    references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
+    val = [flight(world, tmp_path, "val", seed=10, split="val")]
+    torch.manual_seed(0)
+    detector, report = train_from_items(references, val, overrides={"persistence": 1}, seed=0)
+    return detector, world, tmp_path
+
+
+def peak_cell(heatmap: np.ndarray) -> tuple[float, float]:
+    y, x = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+    return (x + 0.5) / heatmap.shape[1], (y + 0.5) / heatmap.shape[0]
+
+
+def frame_position(world_x: float, world_y: float, frame: int) -> tuple[float, float]:
+    """Where a world pixel lies in frame `frame`, as fractions of the frame's width and height."""
+    return (world_x - (200 + STEP * frame)) / SIZE[0], (world_y - 200) / SIZE[1]
+
+
+def test_an_inserted_object_is_found_as_new_at_its_place(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    scores = detector.score_frames(today.frames.frames, today.frames.times, poses=PoseTable.load(today.record.telemetry))
+    inside = [i for i in range(FRAMES) if 0.05 < frame_position(NEW[0] + 5, NEW[1] + 5, i)[0] < 0.95]
+    outside = [i for i in range(FRAMES) if i not in inside and frame_position(NEW[0] + 5, 0, i)[0] > 1.1]
+    assert inside and outside
+    assert scores.frame_scores[inside].min() > 2 * scores.frame_scores[outside].max()
+    frame = inside[0]
+    expected = frame_position(NEW[0] + NEW[2] / 2, NEW[1] + NEW[2] / 2, frame)
+    found = peak_cell(np.asarray(scores.heatmaps[frame], float))
+    assert abs(found[0] - expected[0]) < 0.1 and abs(found[1] - expected[1]) < 0.12
+    assert scores.extras["change"][frame] == 1
+    assert scores.extras["frame_status"][frame] == 0
+    assert scores.extras["reference_ids"][scores.extras["reference_index"][frame]].startswith("ref")
+
+
+def test_a_removed_fixture_is_reported_as_vanished_at_its_place(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_vanished", seed=21, fixture=False)
+    scores = detector.score_frames(today.frames.frames, today.frames.times, poses=PoseTable.load(today.record.telemetry))
+    frame = int(np.argmax(scores.frame_scores))
+    expected = frame_position(FIXTURE[0] + FIXTURE[2] / 2, FIXTURE[1] + FIXTURE[2] / 2, frame)
+    assert 0 < expected[0] < 1
+    found = peak_cell(np.asarray(scores.heatmaps[frame], float))
+    assert abs(found[0] - expected[0]) < 0.1 and abs(found[1] - expected[1]) < 0.12
+    assert scores.extras["change"][frame] == -1
+    detector.threshold = float(scores.frame_scores[frame]) * 0.9
+    events = detector.score_frames(today.frames.frames, today.frames.times,
+                                   poses=PoseTable.load(today.record.telemetry)).events
+    assert events and events[0].change == "vanished"
+    assert events[0].reference_id.startswith("ref") and events[0].reference_time is not None
+
+
+def test_a_frame_with_no_reference_nearby_is_no_reference_not_an_alarm(trained):
+    detector, world, tmp_path = trained
+    detector.threshold = 0.0  # anything scored above zero would be an alarm
+    elsewhere = flight(world, tmp_path, "elsewhere", seed=22, east=5000.0, new=True)
+    scores = detector.score_frames(elsewhere.frames.frames, elsewhere.frames.times,
+                                   poses=PoseTable.load(elsewhere.record.telemetry))
+    assert np.all(scores.extras["frame_status"] == STATUS_NO_REFERENCE)
+    assert np.all(scores.frame_scores == 0) and not scores.events
+
+
+def test_save_and_load_give_the_same_scores(trained, tmp_path):
+    detector, world, _ = trained
+    today = flight(world, tmp_path, "today", seed=23, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+    detector.save(tmp_path / "change.pt")
+    loaded = load_detector(tmp_path / "change.pt")
+    assert isinstance(loaded, ChangeDetector) and loaded.threshold == detector.threshold
+    first = detector.score_frames(today.frames.frames, today.frames.times, poses=poses)
+    second = loaded.score_frames(today.frames.frames, today.frames.times, poses=poses)
+    np.testing.assert_allclose(first.frame_scores, second.frame_scores, rtol=1e-4, atol=1e-4)
+    assert loaded.index.reference_ids == detector.index.reference_ids
+
+
+def test_a_corrupt_or_mismatched_index_is_a_clear_error(trained, tmp_path):
+    detector, _, _ = trained
+    path = tmp_path / "change.pt"
+    detector.save(path)
+    (tmp_path / "garbage.pt").write_bytes(b"not a detector" * 100)
+    with pytest.raises(DetectorFileError, match="cannot be read"):
+        load_detector(tmp_path / "garbage.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state"]["index.jpeg_offsets"] = payload["state"]["index.jpeg_offsets"][:-2]
+    torch.save(payload, tmp_path / "mismatched.pt")
+    with pytest.raises(DetectorFileError, match="JPEG offsets"):
+        load_detector(tmp_path / "mismatched.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["extra"]["index"]["version"] = 99
+    torch.save(payload, tmp_path / "version.pt")
+    with pytest.raises(DetectorFileError, match="version 99"):
+        load_detector(tmp_path / "version.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state"]["index.jpeg_data"] = payload["state"]["index.jpeg_data"].clone().fill_(7)
+    torch.save(payload, tmp_path / "damaged.pt")
+    damaged = load_detector(tmp_path / "damaged.pt")
+    with pytest.raises(DetectorFileError, match="damaged"):
+        damaged.index.frame(0)
+    assert read_payload(path).kind == "change"
+
+
+def test_each_kind_samples_at_its_own_size():
+    assert frame_size("change") is None
+    assert frame_size("cae") == (124, 124) and frame_size("cae", {"tiled": True}) is None
+
+
+def test_evaluate_runs_change_and_cae_each_at_its_own_frame_size(tmp_path):
+    from detection.datasets.manifest import read_manifest
+    from detection.evaluation.runner import EvaluationSettings, evaluate, parse_detectors
+    from detection.synth import generate
+
+    manifest = generate(tmp_path / "patrol", preset="patrol_tiny", seed=0, jobs=1)
+    rows = list(csv.DictReader(open(manifest)))
+    normal = next(r for r in rows if r["label"] == "normal")
+    copy = tmp_path / "patrol" / "again"
+    copy.mkdir()
+    for suffix in ("mp4", "SRT", "gt.npz"):
+        source = tmp_path / "patrol" / normal["video"].replace("mp4", suffix)
+        (copy / f"patrol.{suffix}").write_bytes(source.read_bytes())
+    rows.append({**normal, "video": "again/patrol.mp4", "split": "test", "telemetry": "again/patrol.SRT"})
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    records = list(getattr(read_manifest(manifest), "records", read_manifest(manifest)))
+    seen = {}
+
+    def load(record, size=(124, 124)):
+        from detection.video.cache import frames_for
+
+        frames = frames_for(record.path, fps=2.0, size=size, cache_dir=tmp_path / "cache")
+        seen.setdefault(size, frames.frames.shape[1:3])
+        return frames
+
+    settings = EvaluationSettings(detectors=tuple(parse_detectors("change,cae", epochs=1)), manifest=str(manifest))
+    result = evaluate(records, settings, load_frames=load, show_progress=False)
+    assert not result.errors, result.errors
+    assert seen[(124, 124)] == (124, 124) and seen[None] == (180, 320)
+    entry = result.metrics["detectors"]["change"]
+    assert entry.get("status") != "failed" and entry["frame_auc"] is not None
+    assert cv2 is not None
+
+
+def test_score_store_keeps_reference_facts_and_comparisons(tmp_path):
+    from detection.score_store import load_comparison, load_video_scores, save_video_scores
+    from detection.types import DetectedEvent, VideoScores
+
+    today, reference = np.full((1, 9, 16, 3), 10, np.uint8), np.full((1, 9, 16, 3), 20, np.uint8)
+    scores = VideoScores(
+        times=np.arange(3.0), frame_scores=np.zeros(3, np.float32), threshold=1.0,
+        events=(DetectedEvent(0.0, 1.0, 0.5, 2.0, change="vanished", reference_id="day01", reference_time=3.5),),
+        extras={"frame_status": np.array([0, 1, 2]), "reference_ids": ["day01", "day02"],
+                "reference_index": np.array([1, -1, -1]), "reference_times": np.array([2.0, np.nan, np.nan]),
+                "comparisons": (np.array([0]), today, reference)},
+    )
+    save_video_scores(tmp_path / "s", scores)
+    loaded = load_video_scores(tmp_path / "s")
+    assert loaded.events[0].change == "vanished" and loaded.events[0].reference_time == 3.5
+    assert loaded.extras["reference_ids"] == ["day01", "day02"]
+    assert list(loaded.extras["frame_status"]) == [0, 1, 2] and list(loaded.extras["reference_index"]) == [1, -1, -1]
+    pair = load_comparison(tmp_path / "s", 0)
+    assert pair is not None and pair[0][0, 0, 0] == 10 and pair[1][0, 0, 0] == 20
+    assert load_comparison(tmp_path / "s", 2) is None
