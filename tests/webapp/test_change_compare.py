@@ -124,7 +124,8 @@ def test_a_change_card_shows_the_reference_thumbnail_beside_todays(client, peopl
     html = client.get(reverse("mission_report", args=[event.score_run.video.mission_id])).content.decode()
     assert reverse("event_reference_thumbnail", args=[event.pk]) in html
     assert reverse("event_thumbnail", args=[event.pk]) in html
-    assert f"vs {reference.original_name}" in html and reverse("event_compare", args=[event.pk]) in html
+    assert f"vs {reference.mission.name} / {reference.original_name}" in html
+    assert reverse("event_compare", args=[event.pk]) in html
     assert colour_of(client.get(reverse("event_reference_thumbnail", args=[event.pk]))) == REFERENCE
 
 
@@ -168,7 +169,7 @@ def test_the_standalone_report_shows_the_reference_beside_todays_frame(client, p
     assert len(images) == 2, "today's frame and the reference's"
     reference_image = np.asarray(Image.open(io.BytesIO(images[1])).convert("RGB"))
     assert tuple(int(c) for c in reference_image[10, 10]) == REFERENCE
-    assert "New" in card and f"vs {reference.original_name}" in card and "0:24" in card
+    assert "New" in card and f"vs {reference.mission.name} / {reference.original_name}" in card and "0:24" in card
 
 
 def test_the_api_lists_the_change_and_its_reference(client, people):
