@@ -183,6 +183,11 @@
       compare.hidden = !event.compare;
       compare.href = event.compare || "#";
     }
+    const own = trackByRun.get(event.run);
+    if (runSelect && own && own.has_heatmaps && runSelect.value !== String(event.run)) {
+      runSelect.value = String(event.run);  // the heatmap of the detector that flagged this event
+      drawHeatmap(now());
+    }
     if (note) note.value = event.note || "";
     rows.forEach((row, id) => row.classList.toggle("selected", id === event.id));
     if (jump) seek(event.start);
