@@ -16,7 +16,7 @@ class ChangeConfig:
     # Alignment runs on a copy at most this wide (the homography is rescaled to the analysis size).
     align_width: int = 640
     # ECC refines the keypoint homography on a copy at most this wide (0: at the alignment width).
-    ecc_width: int = 0
+    ecc_width: int = 320
     # Reference frames are stored in the index as JPEG at the analysis size, at this quality.
     jpeg_quality: int = 90
     # Candidates: this many reference frames (from different flights) per frame of today.
