@@ -58,6 +58,7 @@ class AlignSettings:
     min_inliers: int = 15  # fewer agreeing matches than this: fall back to phase correlation
     ransac_threshold: float = 3.0  # pixels of reprojection error for an inlier
     refine: bool = True  # refine a keypoint homography with ECC on the textured pixels
+    ecc_width: int = 0  # ECC on a copy at most this wide (0: at the working width)
     ecc_iterations: int = 25
     ecc_max_shift: float = 0.02  # of the working width: an ECC result moving a corner further is not used
     texture_window: float = 0.02  # side of the local-contrast window, as a fraction of the working width
@@ -76,18 +77,49 @@ class AlignSettings:
                              f"{self.min_work_width} and {self.max_work_width}")
 
 
+@dataclass(frozen=True)
+class Keypoints:
+    """A frame's keypoints at the working size (`work`, (W, H)) of a frame of `size` (W, H): positions (n, 2)
+    float32 and descriptors (n, D) (uint8 for ORB, float32 for SIFT). Computed once per frame (for a reference
+    frame: when it is indexed) and reused for every pair the frame is in."""
+
+    size: Size
+    work: Size
+    points: np.ndarray
+    descriptors: np.ndarray
+
+
+def frame_keypoints(frame: np.ndarray, *, settings: AlignSettings = AlignSettings()) -> Keypoints:
+    """The keypoints `align_pair` would find in `frame` ((H, W, 3) uint8 RGB or (H, W) uint8 grey)."""
+    size = (frame.shape[1], frame.shape[0])
+    work = _work_size(size, settings)
+    return _keypoints(_grey(frame, work), size, settings)
+
+
 def align_pair(today: np.ndarray, reference: np.ndarray, *, settings: AlignSettings = AlignSettings()) -> Alignment:
     """The homography from `reference` to `today`: (H, W, 3) uint8 RGB or (H, W) uint8 grey frames of one size.
 
     Keypoint matching first (with ECC refinement when `settings.refine`), phase correlation when too few
     keypoints agree, "failed" when neither gives a plausible view change.
     """
+    return align_with_keypoints(today, reference, None, None, settings=settings)
+
+
+def align_with_keypoints(today: np.ndarray, reference: np.ndarray, today_keypoints: Keypoints | None,
+                         reference_keypoints: Keypoints | None, *,
+                         settings: AlignSettings = AlignSettings()) -> Alignment:
+    """`align_pair` with either frame's keypoints already computed (`frame_keypoints` with the same settings;
+    None: computed here). The frames themselves are still needed for ECC and phase correlation."""
     if today.shape[:2] != reference.shape[:2]:
         raise ValueError(f"frames of different sizes: today {today.shape[:2]}, reference {reference.shape[:2]}")
     height, width = today.shape[:2]
     work = _work_size((width, height), settings)
     today_grey, reference_grey = _grey(today, work), _grey(reference, work)
-    alignment = _by_keypoints(today_grey, reference_grey, settings)
+    today_keypoints = _checked(today_keypoints, (width, height), work, "today's") or _keypoints(
+        today_grey, (width, height), settings)
+    reference_keypoints = _checked(reference_keypoints, (width, height), work, "the reference's") or _keypoints(
+        reference_grey, (width, height), settings)
+    alignment = _by_keypoints(today_grey, reference_grey, today_keypoints, reference_keypoints, settings)
     if alignment is None:
         alignment = _by_phase(today_grey, reference_grey, settings)
     if not alignment.ok:
@@ -166,23 +198,43 @@ def _detector(settings: AlignSettings):
     return cv2.ORB_create(nfeatures=settings.max_keypoints), cv2.NORM_HAMMING
 
 
-def _matched_points(today: np.ndarray, reference: np.ndarray, settings: AlignSettings):
-    """Reference and today's points (M, 2) float32 of the keypoint matches that pass the ratio test."""
+def _keypoints(grey: np.ndarray, size: Size, settings: AlignSettings) -> Keypoints:
     detector, norm = _detector(settings)
-    ref_points, ref_descriptors = detector.detectAndCompute(reference, texture_mask(reference, settings))
-    today_points, today_descriptors = detector.detectAndCompute(today, texture_mask(today, settings))
-    if ref_descriptors is None or today_descriptors is None or len(today_points) < 2:
+    points, descriptors = detector.detectAndCompute(grey, texture_mask(grey, settings))
+    width = 32 if norm == cv2.NORM_HAMMING else 128
+    if descriptors is None or not len(points):
+        dtype = np.uint8 if norm == cv2.NORM_HAMMING else np.float32
+        return Keypoints(size, (grey.shape[1], grey.shape[0]), np.empty((0, 2), np.float32), np.empty((0, width), dtype))
+    positions = np.float32([p.pt for p in points]).reshape(-1, 2)
+    return Keypoints(size, (grey.shape[1], grey.shape[0]), positions, descriptors)
+
+
+def _checked(keypoints: Keypoints | None, size: Size, work: Size, whose: str) -> Keypoints | None:
+    if keypoints is None:
+        return None
+    if tuple(keypoints.size) != tuple(size) or tuple(keypoints.work) != tuple(work):
+        raise ValueError(f"{whose} keypoints were found on a {keypoints.size[0]}x{keypoints.size[1]} frame at "
+                         f"{keypoints.work[0]}x{keypoints.work[1]}, but the frames are {size[0]}x{size[1]} aligned "
+                         f"at {work[0]}x{work[1]}: compute them with the same settings")
+    return keypoints
+
+
+def _matched_points(today: Keypoints, reference: Keypoints, settings: AlignSettings):
+    """Reference and today's points (M, 2) float32 of the keypoint matches that pass the ratio test."""
+    if len(reference.points) < 2 or len(today.points) < 2:
         return np.empty((0, 2), np.float32), np.empty((0, 2), np.float32)
-    pairs = cv2.BFMatcher(norm).knnMatch(ref_descriptors, today_descriptors, k=2)
+    _, norm = _detector(settings)
+    pairs = cv2.BFMatcher(norm).knnMatch(reference.descriptors, today.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < settings.ratio * p[1].distance]
-    source = np.float32([ref_points[m.queryIdx].pt for m in good]).reshape(-1, 2)
-    target = np.float32([today_points[m.trainIdx].pt for m in good]).reshape(-1, 2)
+    source = reference.points[[m.queryIdx for m in good]].reshape(-1, 2)
+    target = today.points[[m.trainIdx for m in good]].reshape(-1, 2)
     return source, target
 
 
-def _by_keypoints(today: np.ndarray, reference: np.ndarray, settings: AlignSettings) -> Alignment | None:
+def _by_keypoints(today: np.ndarray, reference: np.ndarray, today_keypoints: Keypoints,
+                  reference_keypoints: Keypoints, settings: AlignSettings) -> Alignment | None:
     """A keypoint homography at the working size, or None when too few matches agree on a plausible one."""
-    source, target = _matched_points(today, reference, settings)
+    source, target = _matched_points(today_keypoints, reference_keypoints, settings)
     if len(source) < max(4, settings.min_inliers):
         return None
     homography, inlier_mask = cv2.findHomography(source, target, cv2.USAC_MAGSAC, settings.ransac_threshold,
@@ -204,19 +256,25 @@ def _by_keypoints(today: np.ndarray, reference: np.ndarray, settings: AlignSetti
 
 def _refine_ecc(today: np.ndarray, reference: np.ndarray, homography: np.ndarray,
                 settings: AlignSettings) -> np.ndarray | None:
-    """The keypoint homography refined by ECC on today's textured pixels, or None if ECC did not converge or
-    moved a frame corner further than a refinement should."""
+    """The keypoint homography refined by ECC on today's textured pixels (at most `ecc_width` wide), or None if
+    ECC did not converge or moved a frame corner further than a refinement should."""
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, settings.ecc_iterations, 1e-5)
+    size = (today.shape[1], today.shape[0])
+    small = size
+    if 0 < settings.ecc_width < size[0]:
+        small = (settings.ecc_width, max(1, round(size[1] * settings.ecc_width / size[0])))
+        today = cv2.resize(today, small, interpolation=cv2.INTER_AREA)
+        reference = cv2.resize(reference, small, interpolation=cv2.INTER_AREA)
     # ECC warps its input (the reference) into the template's (today's) grid: it wants today -> reference.
-    start = np.linalg.inv(homography).astype(np.float32)
+    start = np.linalg.inv(scale_homography(homography, size, small)).astype(np.float32)
     try:
         _, warp = cv2.findTransformECC(today, reference, start, cv2.MOTION_HOMOGRAPHY, criteria,
                                        texture_mask(today, settings), 5)
     except cv2.error:
         return None
-    refined = np.linalg.inv(warp.astype(np.float64))
+    refined = scale_homography(np.linalg.inv(warp.astype(np.float64)), small, size)
     refined /= refined[2, 2]
-    if _corner_shift(homography / homography[2, 2], refined, today.shape) > settings.ecc_max_shift * today.shape[1]:
+    if _corner_shift(homography / homography[2, 2], refined, (size[1], size[0])) > settings.ecc_max_shift * size[0]:
         return None
     return refined
 

@@ -6,7 +6,10 @@ today's), two distances per grid cell, each to the range of values the reference
 - colour: the squared difference of the colour detail (features.colour_detail: log intensity without its
   large-scale component), max-pooled from the detail resolution to the grid;
 - cnn: the mean squared difference of the early MobileNetV2 features of today's frame and of the reference
-  warped into today's view (warped first, so a reversed heading compares like with like).
+  in today's view: the reference's own feature map (computed once, when it was indexed) warped into today's
+  grid when the two views differ by little more than a shift, else the features of the reference frame
+  warped first (CNN features are not rotation invariant: a reversed heading must be turned before the CNN
+  sees it).
 Cells the warped reference does not cover are NaN. `normalise` divides each branch by the normal variation
 expected at that place (the candidate's leave-one-out residual, warped alike, plus a global scale), and
 `combine` takes the minimum over candidates per branch and the larger of the two branches.
@@ -34,11 +37,24 @@ class PairMaps:
     detail: np.ndarray  # (dh, dw, 3) float32: the reference's colour detail warped into today's view
 
 
+def resize_matrix(from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
+    """(3, 3) pixel map of an image resized from `from_size` (w, h) to `to_size` (w, h), pixel centres kept."""
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
+
+
 def resize_homography(homography: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
     """The same mapping for both images resized from `from_size` (w, h) to `to_size` (w, h), pixel centres kept."""
-    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
-    scale = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
+    scale = resize_matrix(from_size, to_size)
     return scale @ np.asarray(homography, dtype=np.float64) @ np.linalg.inv(scale)
+
+
+def turn_and_scale(homography: np.ndarray) -> tuple[float, float]:
+    """(degrees, scale) of the similarity closest to the homography's linear part: how much the view turned
+    and zoomed."""
+    h = np.asarray(homography, dtype=np.float64) / homography[2, 2]
+    angle = np.degrees(np.arctan2(h[1, 0] - h[0, 1], h[0, 0] + h[1, 1]))
+    return float(angle), float(np.sqrt(abs(np.linalg.det(h[:2, :2]))))
 
 
 def warp(image: np.ndarray, homography: np.ndarray, size: tuple[int, int], *, border: int = cv2.BORDER_REFLECT):
@@ -55,54 +71,47 @@ def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int
     return covered
 
 
-def shift_min(today: torch.Tensor, reference: torch.Tensor, radius: int) -> torch.Tensor:
+def shift_min(today: np.ndarray, reference: np.ndarray, radius: int) -> np.ndarray:
     """(h, w) mean over channels of the squared distance of today's value to the range the reference takes
     within `radius` cells (its local minimum and maximum per channel): zero when some nearby reference cell is
     as low and some as high, which tolerates a residual shift of up to `radius` cells at the cost of two
-    dilations (cv2.dilate, cv2.erode). today, reference: (C, h, w); NaN cells of the reference take today's value (no difference)."""
-    filled = torch.where(torch.isnan(reference), today, reference)
+    dilations (cv2.dilate, cv2.erode). today, reference: (h, w, C) float32; NaN cells of the reference take
+    today's value (no difference)."""
+    filled = np.where(np.isnan(reference), today, reference)
     if radius > 0:
         kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
-        channels_last = filled.permute(1, 2, 0).cpu().numpy()
-        high = _channels_first(cv2.dilate(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
-        low = _channels_first(cv2.erode(channels_last, kernel, borderType=cv2.BORDER_REPLICATE), today)
+        high = cv2.dilate(filled, kernel, borderType=cv2.BORDER_REPLICATE).reshape(filled.shape)
+        low = cv2.erode(filled, kernel, borderType=cv2.BORDER_REPLICATE).reshape(filled.shape)
     else:
         high = low = filled
-    excess = torch.clamp(today - high, min=0) + torch.clamp(low - today, min=0)
-    return excess.square().mean(dim=0)
-
-
-def _channels_first(values: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-    values = values if values.ndim == 3 else values[..., None]
-    return torch.from_numpy(np.ascontiguousarray(values)).permute(2, 0, 1).to(like.device)
+    excess = np.maximum(np.maximum(today - high, low - today), 0.0)  # high >= low: one side at most is positive
+    return np.mean(excess * excess, axis=2)
 
 
 def pair_distances(
     today_detail: np.ndarray,
-    today_features: torch.Tensor | None,
+    today_features: np.ndarray | None,
     reference_detail: np.ndarray,
-    reference_features: torch.Tensor | None,
+    reference_features: np.ndarray | None,
     covered: np.ndarray,
     grid: Grid,
     radius: int,
 ) -> np.ndarray:
     """(2, gh, gw) [colour, cnn] distances of one aligned pair (both already in today's view), NaN where the
-    reference does not cover the cell; a branch given no features is NaN throughout."""
+    reference does not cover the cell; a branch given no features is NaN throughout. Details are (dh, dw, 3)
+    and features (gh, gw, C) float32, channels last."""
     cells_w, cells_h = grid.cells
     detail_w, detail_h = grid.detail_cells
     covered_detail = cv2.resize(covered.astype(np.uint8), (detail_w, detail_h), interpolation=cv2.INTER_NEAREST) > 0
-    reference = torch.from_numpy(np.where(covered_detail[..., None], reference_detail, np.nan)).permute(2, 0, 1)
-    today = torch.from_numpy(np.ascontiguousarray(today_detail)).permute(2, 0, 1)
+    reference = np.where(covered_detail[..., None], reference_detail, np.float32(np.nan))
     factor = max(1, round(detail_w / cells_w))
-    colour = shift_min(today, reference, radius * factor) * 3.0  # summed over the three channels
-    colour = F.adaptive_max_pool2d(torch.nan_to_num(colour, nan=-1.0)[None, None], (cells_h, cells_w))[0, 0]
-    colour[colour < 0] = float("nan")
+    colour = shift_min(today_detail, reference, radius * factor) * 3.0  # summed over the three channels
+    colour = torch.from_numpy(np.ascontiguousarray(colour, dtype=np.float32))
     result = np.full((2, cells_h, cells_w), np.nan, np.float32)
-    result[0] = colour.numpy()
+    result[0] = F.adaptive_max_pool2d(colour[None, None], (cells_h, cells_w))[0, 0].numpy()
     if today_features is not None and reference_features is not None:
-        mask = torch.from_numpy(covered).to(reference_features.device)
-        masked = torch.where(mask, reference_features, torch.full_like(reference_features, float("nan")))
-        result[1] = shift_min(today_features, masked, radius).cpu().numpy()
+        masked = np.where(covered[..., None], reference_features, np.float32(np.nan))
+        result[1] = shift_min(today_features, masked, radius)
     result[:, ~covered] = np.nan
     return result
 
@@ -143,12 +152,20 @@ def change_region(change_map: np.ndarray, x: int, y: int, size: tuple[int, int])
     return cv2.resize(region, size, interpolation=cv2.INTER_NEAREST) > 0
 
 
-def object_likeness(detail: np.ndarray, region: np.ndarray) -> float:
+def object_likeness(image: np.ndarray, region: np.ndarray) -> float:
     """How much `region` stands out from the ring around it (as wide as the region):
     |mean inside - mean of the ring| / spread of the ring, on grey intensity. An object differs from
-    its surroundings; the ground it covers or uncovers is like them."""
-    grey = np.nanmean(detail, axis=2)
-    extent = max(2, int(np.sqrt(region.sum())))
+    its surroundings; the ground it covers or uncovers is like them. image: (H, W, C) (NaN allowed in float)."""
+    rows, columns = np.nonzero(region)
+    if rows.size == 0:
+        return 0.0
+    extent = max(2, int(np.sqrt(rows.size)))
+    # Only the region's bounding box and the ring around it matter.
+    top, bottom = max(0, rows.min() - extent), min(region.shape[0], rows.max() + extent + 1)
+    left, right = max(0, columns.min() - extent), min(region.shape[1], columns.max() + extent + 1)
+    region = region[top:bottom, left:right]
+    window = image[top:bottom, left:right].astype(np.float32)
+    grey = np.nanmean(window, axis=2) if window.ndim == 3 else window
     ring = cv2.dilate(region.astype(np.uint8), np.ones((2 * extent + 1,) * 2, np.uint8)) > 0
     ring &= ~region
     inside, around = grey[region & np.isfinite(grey)], grey[ring & np.isfinite(grey)]

@@ -15,6 +15,8 @@ class ChangeConfig:
     analysis_width: int = 1280
     # Alignment runs on a copy at most this wide (the homography is rescaled to the analysis size).
     align_width: int = 640
+    # ECC refines the keypoint homography on a copy at most this wide (0: at the alignment width).
+    ecc_width: int = 320
     # Reference frames are stored in the index as JPEG at the analysis size, at this quality.
     jpeg_quality: int = 90
     # Candidates: this many reference frames (from different flights) per frame of today.
@@ -25,6 +27,12 @@ class ChangeConfig:
     cnn_block: int = 6
     # The CNN sees the frame at grid width * 8 * cnn_scale pixels (1: one feature vector per grid cell).
     cnn_scale: float = 0.5
+    # The reference's CNN map is computed once, when it is indexed, and warped into today's view when the
+    # candidate's view differs from today's by less than this many degrees of heading (and scale within
+    # 1 +- cnn_warp_max_scale): CNN features are not rotation invariant, so a more turned candidate is warped
+    # first and its features computed from the warped frame. 0: always from the warped frame.
+    cnn_warp_max_angle: float = 10.0
+    cnn_warp_max_scale: float = 0.15
     use_cnn: bool = True
     use_colour: bool = True
     use_alignment: bool = True
@@ -48,7 +56,6 @@ class ChangeConfig:
     event_max_gap: float = 1.0
     event_min_duration: float = 0.0
     display_width: int = 640  # comparison images kept for event peaks
-    device: str = ""  # "" = CUDA when present
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +90,8 @@ class ChangeConfig:
             raise ValueError("use_cnn and use_colour cannot both be off: nothing would be compared")
         if not 0.0 < self.false_alarm_quantile < 1.0:
             raise ValueError("false_alarm_quantile must lie strictly between 0 and 1")
+        if self.cnn_warp_max_angle < 0 or self.cnn_warp_max_scale < 0 or self.ecc_width < 0:
+            raise ValueError("cnn_warp_max_angle, cnn_warp_max_scale and ecc_width must not be negative")
         if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1:
             raise ValueError("persistence >= 1, neighbourhood >= 0 and grid_stride >= 1 are required")
 

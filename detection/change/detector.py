@@ -21,6 +21,7 @@ from scipy.ndimage import grey_opening
 
 from detection.cae.anomaly_map import heatmap_shape, quantise
 from detection.change import compare
+from detection.change.align import AlignSettings, Keypoints, align_with_keypoints, frame_keypoints
 from detection.change.config import ChangeConfig
 from detection.change.features import CNNFeatures, Grid, analysis_frame, colour_detail, grid_for
 from detection.change.index import ReferenceIndex
@@ -55,26 +56,65 @@ def poses_in_metres(poses, times: np.ndarray, origin: tuple[float, float]) -> np
 
 
 class Comparator:
-    """Aligns and compares frames of today with reference frames of an index (or of frames being indexed)."""
+    """Aligns and compares frames of today with reference frames of an index (or of frames being indexed).
 
-    def __init__(self, config: ChangeConfig, analysis_size: tuple[int, int], device: torch.device):
+    With an `index` that holds them, the reference frames' keypoints and CNN maps come from it; today's
+    keypoints and CNN map are computed once per frame, whatever the number of candidates."""
+
+    def __init__(self, config: ChangeConfig, analysis_size: tuple[int, int], device: torch.device,
+                 index: ReferenceIndex | None = None):
         self.config = config
         self.size = tuple(analysis_size)
+        self.index = index
         self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
         self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=config.cnn_scale) if config.use_cnn else None
         align_w = min(config.align_width, self.size[0])
         self.align_size = (align_w, max(1, round(self.size[1] * align_w / self.size[0])))
+        self.align_settings = AlignSettings(ecc_width=config.ecc_width)
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         return analysis_frame(frame, self.align_size)
 
-    def homography(self, today: np.ndarray, reference: np.ndarray) -> np.ndarray | None:
+    # -- what a frame brings to every pair it is in -----------------------------------------------------------
+    def keypoints(self, frame: np.ndarray) -> Keypoints:
+        """An analysis frame's alignment keypoints (what the index stores per reference frame)."""
+        return frame_keypoints(self._small(frame), settings=self.align_settings)
+
+    def cnn_maps(self, frames: np.ndarray) -> np.ndarray:
+        """(B, C, fh, fw) float32 CNN maps of analysis frames at the network's stride (what the index stores)."""
+        return self.cnn.native(frames, self.grid).cpu().numpy()
+
+    def _stored_keypoints(self, index: int) -> Keypoints | None:
+        if self.index is None or index < 0 or not self.index.has_keypoints:
+            return None
+        keypoints = self.index.keypoints(index)
+        return keypoints if tuple(keypoints.size) == self.align_size else None
+
+    def _stored_map(self, index: int) -> np.ndarray | None:
+        if self.cnn is None or self.index is None or index < 0 or not self.index.has_cnn_maps:
+            return None
+        return self.index.cnn_map(index)
+
+    def _on_grid(self, native: np.ndarray) -> np.ndarray:
+        """(fh, fw, C) native map -> (gh, gw, C) on the comparison grid (bilinear, pixel centres kept)."""
+        cells = self.grid.cells
+        if (native.shape[1], native.shape[0]) == cells:
+            return native
+        return cv2.resize(native, cells, interpolation=cv2.INTER_LINEAR).reshape(cells[1], cells[0], -1)
+
+    def _warpable(self, homography: np.ndarray) -> bool:
+        angle, scale = compare.turn_and_scale(homography)
+        return (abs(angle) <= self.config.cnn_warp_max_angle and abs(scale - 1.0) <= self.config.cnn_warp_max_scale
+                and self.config.cnn_warp_max_angle > 0)
+
+    # -- alignment ----------------------------------------------------------------------------------------------
+    def homography(self, today: np.ndarray, reference: np.ndarray, today_keypoints: Keypoints | None = None,
+                   reference_keypoints: Keypoints | None = None) -> np.ndarray | None:
         """Reference -> today homography at the analysis size, or None when alignment failed."""
         if not self.config.use_alignment:
             return np.eye(3)
-        from detection.change.align import align_pair
-
-        result = align_pair(self._small(today), self._small(reference))
+        result = align_with_keypoints(self._small(today), self._small(reference), today_keypoints,
+                                      reference_keypoints, settings=self.align_settings)
         if not result.ok:
             return None
         return compare.resize_homography(result.homography, self.align_size, self.size)
@@ -86,14 +126,19 @@ class Comparator:
         *,
         residuals: np.ndarray | None = None,
         scales: np.ndarray | None = None,
+        today_index: int = -1,
     ) -> FrameResult:
         """Compare analysis frame `today` with candidates [(global index, analysis frame)]. Without `scales`
-        only `raw` is filled (the leave-one-out pass); with them the normalised map, score and peak too."""
+        only `raw` is filled (the leave-one-out pass); with them the normalised map, score and peak too.
+        `today_index` >= 0: today's frame is that reference frame itself (its stored keypoints and map are used)."""
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
+        today_keypoints = self._stored_keypoints(today_index) if self.config.use_alignment else None
+        if today_keypoints is None and self.config.use_alignment:
+            today_keypoints = self.keypoints(today)
         aligned = []
         for global_index, reference in references:
-            homography = self.homography(today, reference)
+            homography = self.homography(today, reference, today_keypoints, self._stored_keypoints(global_index))
             if homography is not None:
                 aligned.append((global_index, reference, homography))
         if not aligned:
@@ -101,9 +146,8 @@ class Comparator:
         grid = self.grid
         cells, detail_cells = grid.cells, grid.detail_cells
         today_detail = colour_detail(today, grid, self.config.background_sigma)
-        warped = [compare.warp(ref, h, self.size) for _, ref, h in aligned]
-        features = self.cnn(np.stack([today, *warped]), grid) if self.cnn is not None else None
-        pairs, details = [], []
+        features = self._features(today, today_index, aligned)
+        pairs = []
         for k, (_, reference, h) in enumerate(aligned):
             to_detail = compare.resize_homography(h, self.size, detail_cells)
             ref_detail = colour_detail(analysis_frame(reference, self.size), grid, self.config.background_sigma)
@@ -115,8 +159,7 @@ class Comparator:
                 ref_detail, None if features is None else features[k + 1],
                 covered, grid, self.config.neighbourhood,
             )
-            pairs.append((distances, to_grid, covered))
-            details.append(ref_detail)
+            pairs.append((distances, to_grid))
         branches = (self.config.use_colour, self.config.use_cnn)
         raw = np.stack([p[0] for p in pairs])
         with np.errstate(all="ignore"):
@@ -124,7 +167,7 @@ class Comparator:
         if scales is None:
             return FrameResult(STATUS_OK, raw_min, None, 0.0, aligned[0][0], 0)
         normalised = []
-        for (global_index, _, _), (distances, to_grid, _covered) in zip(aligned, pairs):
+        for (global_index, _, _), (distances, to_grid) in zip(aligned, pairs):
             expected = None
             if residuals is not None and self.config.normal_variation:
                 stored = residuals[global_index].astype(np.float32)  # (2, gh, gw) in the reference's view
@@ -135,10 +178,38 @@ class Comparator:
         y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
         winner = int(best[y, x])
         region = compare.change_region(smoothed, int(x), int(y), self.size)
-        today_object = compare.object_likeness(today.astype(np.float32), region)
-        reference_object = compare.object_likeness(warped[winner].astype(np.float32), region)
+        _, winner_frame, winner_h = aligned[winner]
+        today_object = compare.object_likeness(today, region)
+        reference_object = compare.object_likeness(compare.warp(winner_frame, winner_h, self.size), region)
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+
+    def _features(self, today: np.ndarray, today_index: int, aligned: list) -> list[np.ndarray] | None:
+        """[today's, each candidate's in today's view] (gh, gw, C) float32 CNN maps on the grid, or None without
+        the CNN branch. A candidate whose view is close to today's has its stored map warped; the others (and
+        any without a stored map) are warped as frames first and go through the CNN with today's frame."""
+        if self.cnn is None:
+            return None
+        cells = self.grid.cells
+        today_native = self._stored_map(today_index)
+        batch = [] if today_native is not None else [today]
+        warped_maps: list[np.ndarray | None] = []
+        for global_index, reference, h in aligned:
+            stored = self._stored_map(global_index) if self._warpable(h) else None
+            if stored is None:
+                batch.append(compare.warp(reference, h, self.size))
+                warped_maps.append(None)
+                continue
+            native = (stored.shape[1], stored.shape[0])
+            to_grid = compare.resize_matrix(self.size, cells) @ h @ np.linalg.inv(compare.resize_matrix(self.size, native))
+            warped_maps.append(compare.warp(stored, to_grid, cells).reshape(cells[1], cells[0], -1))
+        computed = list(np.moveaxis(self.cnn_maps(np.stack(batch)), 1, -1)) if batch else []
+        if today_native is None:
+            today_native = computed.pop(0)
+        maps = [self._on_grid(today_native)]
+        for warped in warped_maps:
+            maps.append(warped if warped is not None else self._on_grid(computed.pop(0)))
+        return maps
 
 
 def persistence_filter(scores: np.ndarray, length: int) -> np.ndarray:
@@ -155,19 +226,26 @@ class ChangeDetector:
     kind = "change"
     uses_telemetry = True
 
-    def __init__(self, config: ChangeConfig, index: ReferenceIndex, threshold: float, *, extra: dict | None = None):
+    def __init__(self, config: ChangeConfig, index: ReferenceIndex, threshold: float, *, extra: dict | None = None,
+                 device: str | torch.device | None = None):
         self.config = config
         self.index = index
         self.threshold = float(threshold)
         self.extra = dict(extra or {})
-        self.device = pick_device(config.device or None)
+        self.device = pick_device(device)  # where it runs is chosen at run time, never saved with it
         self._comparator: Comparator | None = None
         self._cache: dict[int, np.ndarray] = {}
+
+    def to(self, device: str | torch.device | None) -> ChangeDetector:
+        """Run the CNN on `device` (None: CUDA when present, else the CPU); returns self."""
+        self.device = pick_device(device)
+        self._comparator = None
+        return self
 
     @property
     def comparator(self) -> Comparator:
         if self._comparator is None:
-            self._comparator = Comparator(self.config, self.index.analysis_size, self.device)
+            self._comparator = Comparator(self.config, self.index.analysis_size, self.device, self.index)
         return self._comparator
 
     def reference_frame(self, index: int) -> np.ndarray:
@@ -213,8 +291,10 @@ class ChangeDetector:
         return analysis_frame(frame, (w, h))
 
     def analyse(self, frames: np.ndarray, times: np.ndarray, poses=None, progress: ProgressFn = no_progress,
-                *, normalise: bool = True, exclude_flight: int = -1) -> list[FrameResult]:
-        """One FrameResult per frame (normalised maps when `normalise`, raw distances otherwise)."""
+                *, normalise: bool = True, exclude_flight: int = -1,
+                frame_indices: np.ndarray | None = None) -> list[FrameResult]:
+        """One FrameResult per frame (normalised maps when `normalise`, raw distances otherwise).
+        `frame_indices`: today's frames are these reference frames of the index (leave-one-out)."""
         chosen, no_reference = self.candidates(frames, times, poses, exclude_flight=exclude_flight)
         results = []
         for i in range(len(frames)):
@@ -226,6 +306,7 @@ class ChangeDetector:
                 results.append(self.comparator.compare_frame(
                     today, references, residuals=self.index.residuals if normalise else None,
                     scales=self.index.scales.astype(np.float64) if normalise else None,
+                    today_index=-1 if frame_indices is None else int(frame_indices[i]),
                 ))
             progress((i + 1) / max(1, len(frames)), f"compared {i + 1}/{len(frames)} frames")
         return results
@@ -330,7 +411,8 @@ def load_from_payload(payload: DetectorPayload) -> ChangeDetector:
     """Rebuild a ChangeDetector from a detector file's contents (called by detection.detector_file)."""
     from detection.errors import DetectorFileError
 
-    config = ChangeConfig.from_dict(payload.config)
+    values = {k: v for k, v in payload.config.items() if k != "device"}  # files of before the device left them
+    config = ChangeConfig.from_dict(values)
     if "index" not in payload.extra:
         raise DetectorFileError("the CHANGE detector file has no reference index; retrain it")
     index = ReferenceIndex.from_payload(payload.state, payload.extra["index"])

@@ -4,7 +4,10 @@ Per reference frame (M in all, flights concatenated): its flight, time, pose (ea
 about `origin`; NaN without telemetry), global descriptor (timeline.frame_descriptors), the frame itself as
 JPEG at the analysis size, and its leave-one-out residual maps (2, gh, gw) float16: the colour and CNN
 distances left when the frame is compared with the other reference flights, i.e. what varies normally at that
-place. Plus the two branches' global scales.
+place. Plus the two branches' global scales. Optionally (absent in version-1 files, and the CNN maps when the
+CNN branch is off), what scoring would otherwise recompute for every pair a reference frame is in: its
+alignment keypoints (positions and descriptors at the alignment's working size, concatenated, with offsets)
+and its CNN feature maps at the network's own stride, uint8 with a per-channel offset and step.
 
 In a detector file (detection.detector_file) the arrays are tensors in `state` under "index.*" and the rest
 plain values in `extra["index"]`; `from_payload` checks that they fit together and raises DetectorFileError
@@ -18,11 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from detection.change.features import decode_jpeg
+from detection.change.features import decode_jpeg, dequantise_maps
 from detection.errors import DetectorFileError
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 ARRAYS = ("flight", "times", "poses", "descriptors", "jpeg_data", "jpeg_offsets", "residuals", "scales")
+OPTIONAL_ARRAYS = ("keypoint_points", "keypoint_descriptors", "keypoint_offsets", "cnn_codes", "cnn_ranges")
 
 
 @dataclass
@@ -38,6 +43,12 @@ class ReferenceIndex:
     scales: np.ndarray  # (2,) float32
     analysis_size: tuple[int, int]  # (w, h)
     origin: tuple[float, float] | None = None  # (latitude, longitude) of the poses' local metres
+    keypoint_points: np.ndarray | None = None  # (P, 2) float32, every frame's keypoints one after another
+    keypoint_descriptors: np.ndarray | None = None  # (P, D)
+    keypoint_offsets: np.ndarray | None = None  # (M + 1,) int64
+    keypoint_sizes: tuple[tuple[int, int], tuple[int, int]] | None = None  # (frame size, working size) (w, h)
+    cnn_codes: np.ndarray | None = None  # (M, C, fh, fw) uint8
+    cnn_ranges: np.ndarray | None = None  # (M, C, 2) float32 [offset, step]
 
     def __len__(self) -> int:
         return len(self.flight)
@@ -53,6 +64,31 @@ class ReferenceIndex:
                                     f"to {self.analysis_size[0]}x{self.analysis_size[1]}); retrain the detector")
         return image
 
+    @property
+    def has_keypoints(self) -> bool:
+        return self.keypoint_offsets is not None and self.keypoint_sizes is not None
+
+    @property
+    def has_cnn_maps(self) -> bool:
+        return self.cnn_codes is not None and self.cnn_ranges is not None
+
+    def keypoints(self, index: int):
+        """Reference frame `index`'s alignment keypoints (align.Keypoints), or None when not indexed."""
+        if not self.has_keypoints:
+            return None
+        from detection.change.align import Keypoints
+
+        start, stop = int(self.keypoint_offsets[index]), int(self.keypoint_offsets[index + 1])
+        size, work = self.keypoint_sizes
+        return Keypoints(tuple(size), tuple(work), self.keypoint_points[start:stop],
+                         self.keypoint_descriptors[start:stop])
+
+    def cnn_map(self, index: int) -> np.ndarray | None:
+        """Reference frame `index`'s CNN feature map (fh, fw, C) float32, or None when not indexed."""
+        if not self.has_cnn_maps:
+            return None
+        return dequantise_maps(self.cnn_codes[index], self.cnn_ranges[index])
+
     def flight_indices(self, flight: int) -> np.ndarray:
         return np.flatnonzero(self.flight == flight)
 
@@ -61,30 +97,36 @@ class ReferenceIndex:
         return len(self) > 0 and bool(np.all(np.isfinite(self.poses[:, :2])))
 
     def size_bytes(self) -> int:
-        return int(sum(np.asarray(getattr(self, name)).nbytes for name in ARRAYS))
+        return int(sum(np.asarray(getattr(self, name)).nbytes for name in ARRAYS + OPTIONAL_ARRAYS
+                       if getattr(self, name) is not None))
 
     def to_payload(self) -> tuple[dict, dict]:
         """(state tensors, extra values) for detection.detector_file."""
-        state = {f"index.{name}": torch.from_numpy(np.ascontiguousarray(getattr(self, name))) for name in ARRAYS}
+        state = {f"index.{name}": torch.from_numpy(np.ascontiguousarray(getattr(self, name)))
+                 for name in ARRAYS + OPTIONAL_ARRAYS if getattr(self, name) is not None}
         extra = {
             "version": INDEX_VERSION,
             "reference_ids": list(self.reference_ids),
             "analysis_size": list(self.analysis_size),
             "origin": None if self.origin is None else list(self.origin),
+            "keypoint_sizes": None if self.keypoint_sizes is None else [list(s) for s in self.keypoint_sizes],
         }
         return state, extra
 
     @classmethod
     def from_payload(cls, state: dict, extra: dict) -> ReferenceIndex:
-        if not isinstance(extra, dict) or extra.get("version") != INDEX_VERSION:
+        if not isinstance(extra, dict) or extra.get("version") not in READABLE_VERSIONS:
             found = extra.get("version") if isinstance(extra, dict) else None
-            raise DetectorFileError(f"the reference index has version {found!r}, this Skerry reads version "
-                                    f"{INDEX_VERSION}; retrain the CHANGE detector")
+            raise DetectorFileError(f"the reference index has version {found!r}, this Skerry reads versions "
+                                    f"{', '.join(map(str, READABLE_VERSIONS))}; retrain the CHANGE detector")
         missing = [name for name in ARRAYS if f"index.{name}" not in state]
         if missing:
             raise DetectorFileError(f"the reference index lacks {', '.join(missing)}; retrain the CHANGE detector")
-        arrays = {name: state[f"index.{name}"].numpy() for name in ARRAYS}
+        arrays = {name: state[f"index.{name}"].numpy() for name in ARRAYS + OPTIONAL_ARRAYS
+                  if f"index.{name}" in state}
+        sizes = extra.get("keypoint_sizes")
         index = cls(
+            keypoint_sizes=None if sizes is None else tuple(tuple(int(v) for v in s) for s in sizes),
             reference_ids=[str(v) for v in extra["reference_ids"]],
             analysis_size=tuple(int(v) for v in extra["analysis_size"]),
             origin=None if extra.get("origin") is None else tuple(float(v) for v in extra["origin"]),
@@ -106,6 +148,20 @@ class ReferenceIndex:
             problems.append("the JPEG offsets do not match the stored JPEG bytes")
         if count and (self.flight.min() < 0 or self.flight.max() >= len(self.reference_ids)):
             problems.append(f"frames name flights beyond the {len(self.reference_ids)} reference ids")
+        keypoints = [self.keypoint_points, self.keypoint_descriptors, self.keypoint_offsets]
+        if any(k is not None for k in keypoints):
+            if any(k is None for k in keypoints) or self.keypoint_sizes is None:
+                problems.append("the keypoints are incomplete")
+            elif (len(self.keypoint_offsets) != count + 1 or len(self.keypoint_points) != len(self.keypoint_descriptors)
+                  or (count and (self.keypoint_offsets[0] != 0 or self.keypoint_offsets[-1] != len(self.keypoint_points)
+                                 or np.any(np.diff(self.keypoint_offsets) < 0)))):
+                problems.append("the keypoint offsets do not match the stored keypoints")
+        if (self.cnn_codes is None) != (self.cnn_ranges is None):
+            problems.append("the CNN maps are incomplete")
+        elif self.cnn_codes is not None and (len(self.cnn_codes) != count or self.cnn_ranges.shape != (
+                count, self.cnn_codes.shape[1] if self.cnn_codes.ndim == 4 else -1, 2)):
+            problems.append(f"CNN maps of shape {self.cnn_codes.shape} with ranges {self.cnn_ranges.shape} "
+                            f"for {count} frames")
         if self.residuals.ndim != 4 or self.residuals.shape[1] != 2 or len(self.scales) != 2:
             problems.append(f"residuals of shape {self.residuals.shape} and scales {len(self.scales)}")
         if problems:

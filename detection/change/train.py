@@ -1,7 +1,9 @@
 """Training a CHANGE detector: build the reference index, learn the normal variation, fix the threshold.
 
 1. The reference flights are the `train` items labelled normal. Each frame is stored (JPEG at the analysis
-   size) with its time, pose (when every reference has telemetry) and global descriptor.
+   size) with its time, pose (when every reference has telemetry), global descriptor, alignment keypoints and
+   CNN feature map (both of the frame itself, as scoring computes today's: the leave-one-out pass compares
+   each reference frame exactly as a frame of today would be compared).
 2. Normal variation, leave-one-out: every reference frame is compared, exactly as a frame of today would be,
    with the other reference flights; what remains at each place (colour and CNN distances) is stored with the
    frame, and the mean over all places and frames is each branch's global scale. With a single reference
@@ -19,8 +21,8 @@ import numpy as np
 import torch
 
 from detection.change.config import make_config
-from detection.change.detector import GRID_WIDTH, ChangeDetector, poses_in_metres
-from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes
+from detection.change.detector import GRID_WIDTH, ChangeDetector, Comparator, poses_in_metres
+from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes, quantise_maps
 from detection.change.index import ReferenceIndex
 from detection.errors import TrainingDataError
 from detection.labels import record_frame_labels
@@ -38,9 +40,14 @@ def read_poses(item: TrainItem):
     return read_telemetry(item.record.telemetry)
 
 
-def build_index(references: list[TrainItem], config, progress: ProgressFn = no_progress) -> ReferenceIndex:
+CNN_CHUNK = 8  # reference frames per CNN pass while indexing
+
+
+def build_index(references: list[TrainItem], config, progress: ProgressFn = no_progress, *,
+                device: str | torch.device | None = None) -> ReferenceIndex:
     """The index of the reference flights, residuals still zero and scales one (see `learn_variation`)."""
     from detection.change.timeline import frame_descriptors
+    from detection.device import pick_device
 
     first = references[0].frames.frames
     size = analysis_size(first.shape[2], first.shape[1], config.analysis_width)
@@ -48,7 +55,9 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
     origin = None
     if all(p is not None and len(p) for p in pose_tables):
         origin = (float(pose_tables[0].latitude[0]), float(pose_tables[0].longitude[0]))
+    comparator = Comparator(config, size, pick_device(device))
     flights, times, poses, descriptors, jpegs = [], [], [], [], []
+    keypoints, cnn_codes, cnn_ranges = [], [], []
     for number, item in enumerate(references):
         frames = item.frames.frames
         count = len(frames)
@@ -59,14 +68,29 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
         else:
             poses.append(np.full((count, 3), np.nan))
         descriptors.append(np.asarray(frame_descriptors(np.asarray(frames)), np.float32))
-        for i in range(count):
-            jpegs.append(jpeg_bytes(analysis_frame(np.asarray(frames[i]), size), config.jpeg_quality))
+        for first in range(0, count, CNN_CHUNK):
+            chunk = [analysis_frame(np.asarray(frames[i]), size) for i in range(first, min(count, first + CNN_CHUNK))]
+            for frame in chunk:
+                jpegs.append(jpeg_bytes(frame, config.jpeg_quality))
+                keypoints.append(comparator.keypoints(frame))
+            if comparator.cnn is not None:
+                for maps in comparator.cnn_maps(np.stack(chunk)):
+                    codes, ranges = quantise_maps(maps)
+                    cnn_codes.append(codes)
+                    cnn_ranges.append(ranges)
         progress(0.2 * (number + 1) / len(references), f"indexed reference flight {number + 1}/{len(references)}")
     lengths = np.array([len(j) for j in jpegs], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     cells_w, cells_h = grid_for(size[0], size[1], GRID_WIDTH).cells
     count = int(offsets.size - 1)
+    keypoint_counts = np.array([len(k.points) for k in keypoints], np.int64)
     return ReferenceIndex(
+        keypoint_points=np.concatenate([k.points for k in keypoints]).astype(np.float32),
+        keypoint_descriptors=np.concatenate([k.descriptors for k in keypoints]),
+        keypoint_offsets=np.concatenate([[0], np.cumsum(keypoint_counts)]).astype(np.int64),
+        keypoint_sizes=(tuple(keypoints[0].size), tuple(keypoints[0].work)),
+        cnn_codes=np.stack(cnn_codes) if cnn_codes else None,
+        cnn_ranges=np.stack(cnn_ranges) if cnn_ranges else None,
         reference_ids=[item.record.video_id or str(item.record.path) for item in references],
         flight=np.concatenate(flights), times=np.concatenate(times), poses=np.concatenate(poses),
         descriptors=np.concatenate(descriptors), jpeg_data=np.frombuffer(b"".join(jpegs), np.uint8).copy(),
@@ -86,7 +110,7 @@ def learn_variation(detector: ChangeDetector, references: list[TrainItem], progr
     for number, item in enumerate(references):
         members = index.flight_indices(number)
         results = detector.analyse(item.frames.frames, item.frames.times, read_poses(item), normalise=False,
-                                   exclude_flight=number)
+                                   exclude_flight=number, frame_indices=members)
         for j, result in zip(members, results):
             if result.raw is None:
                 continue
@@ -119,6 +143,7 @@ def train_from_items(
     started = time.perf_counter()
     overrides = dict(overrides or {})
     overrides.pop("config", None)
+    device = overrides.pop("device", None) or None  # a run-time choice: not part of the saved config
     config = make_config(overrides)
     references = [item for item in train if item.record.label == "normal" and len(item.frames.frames)]
     if not references:
@@ -129,8 +154,8 @@ def train_from_items(
     warnings = []
     torch.set_grad_enabled(False)
     try:
-        index = build_index(references, config, progress)
-        detector = ChangeDetector(config, index, 0.0)
+        index = build_index(references, config, progress, device=device)
+        detector = ChangeDetector(config, index, 0.0, device=device)
         raw_maps = learn_variation(detector, references, progress)
         if not raw_maps:
             warnings.append("one reference flight: no normal variation per place could be learned (it needs two "

@@ -2,7 +2,15 @@ import cv2
 import numpy as np
 import pytest
 
-from detection.change.align import Alignment, AlignSettings, align_pair, scale_homography, warp_reference
+from detection.change.align import (
+    Alignment,
+    AlignSettings,
+    align_pair,
+    align_with_keypoints,
+    frame_keypoints,
+    scale_homography,
+    warp_reference,
+)
 from tests.detection.change_scenes import camera, render, reprojection_error, textured_world, water
 
 WORLD = textured_world()
@@ -30,6 +38,26 @@ def test_it_recovers_a_known_rotation_scale_and_translation(size, angle, scale, 
     assert alignment.inliers >= AlignSettings().min_inliers
     assert reprojection_error(alignment.homography, true, size) < 1.5
     assert 0.3 < alignment.overlap <= 1.0
+
+
+def test_keypoints_computed_once_give_the_same_alignment():
+    today, reference, true = _pair((640, 360), 20, 1.1, (10, -6))
+
+    direct = align_pair(today, reference)
+    reused = align_with_keypoints(today, reference, frame_keypoints(today), frame_keypoints(reference))
+
+    assert reused.method == direct.method and reused.inliers == direct.inliers
+    np.testing.assert_allclose(reused.homography, direct.homography, atol=1e-6)
+    with pytest.raises(ValueError, match="same settings"):
+        align_with_keypoints(today, reference, None, frame_keypoints(reference[:180, :320]))
+
+
+def test_ecc_on_a_smaller_copy_still_recovers_the_homography():
+    today, reference, true = _pair((1280, 720), 15, 1.1, (-12, 8))
+
+    alignment = align_pair(today, reference, settings=AlignSettings(ecc_width=320))
+
+    assert alignment.ok and reprojection_error(alignment.homography, true, (1280, 720)) < 1.5
 
 
 def test_sift_keypoints_recover_it_too():

@@ -132,6 +132,42 @@ def test_save_and_load_give_the_same_scores(trained, tmp_path):
     assert loaded.index.reference_ids == detector.index.reference_ids
 
 
+def test_the_file_keeps_no_device_and_the_index_keeps_keypoints_and_cnn_maps(trained, tmp_path):
+    detector, _, _ = trained
+    detector.save(tmp_path / "change.pt")
+    payload = read_payload(tmp_path / "change.pt")
+    assert "device" not in payload.config
+    loaded = load_detector(tmp_path / "change.pt")
+    index = loaded.index
+    assert index.has_keypoints and index.has_cnn_maps
+    assert index.cnn_codes.dtype == np.uint8 and len(index.cnn_codes) == len(index)
+    keypoints = index.keypoints(3)
+    assert len(keypoints.points) > 20 and tuple(keypoints.size) == loaded.comparator.align_size
+    # the stored map is the frame's own CNN map, to within the quantisation step
+    fresh = loaded.comparator.cnn_maps(index.frame(3)[None])[0]
+    stored = np.moveaxis(index.cnn_map(3), -1, 0)
+    step = index.cnn_ranges[3][:, 1].max()
+    assert np.median(np.abs(fresh - stored)) < 8 * step  # the frame went through JPEG since
+    assert loaded.to("cpu").device.type == "cpu"
+
+
+def test_a_file_without_indexed_keypoints_or_maps_still_scores_alike(trained, tmp_path):
+    detector, world, _ = trained
+    today = flight(world, tmp_path, "today", seed=24, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+    detector.save(tmp_path / "change.pt")
+    payload = torch.load(tmp_path / "change.pt", weights_only=True)
+    for name in ("keypoint_points", "keypoint_descriptors", "keypoint_offsets", "cnn_codes", "cnn_ranges"):
+        del payload["state"][f"index.{name}"]
+    payload["extra"]["index"]["version"] = 1
+    payload["config"]["device"] = ""  # files written before the device left the config
+    torch.save(payload, tmp_path / "old.pt")
+    old = load_detector(tmp_path / "old.pt")
+    assert not old.index.has_keypoints and not old.index.has_cnn_maps
+    scores = old.score_frames(today.frames.frames, today.frames.times, poses=poses)
+    assert np.isfinite(scores.frame_scores).all() and scores.frame_scores.max() > old.threshold
+
+
 def test_a_corrupt_or_mismatched_index_is_a_clear_error(trained, tmp_path):
     detector, _, _ = trained
     path = tmp_path / "change.pt"
@@ -144,6 +180,11 @@ def test_a_corrupt_or_mismatched_index_is_a_clear_error(trained, tmp_path):
     torch.save(payload, tmp_path / "mismatched.pt")
     with pytest.raises(DetectorFileError, match="JPEG offsets"):
         load_detector(tmp_path / "mismatched.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state"]["index.keypoint_offsets"] = payload["state"]["index.keypoint_offsets"][:-1]
+    torch.save(payload, tmp_path / "keypoints.pt")
+    with pytest.raises(DetectorFileError, match="keypoint offsets"):
+        load_detector(tmp_path / "keypoints.pt")
     payload = torch.load(path, weights_only=True)
     payload["extra"]["index"]["version"] = 99
     torch.save(payload, tmp_path / "version.pt")
