@@ -3,8 +3,9 @@
 Two flights over the same place never see it the same way: the heading (up to reversed), the altitude and the
 sideways offset differ, and the light, cloud shadows and waves change. Keypoints are detected only where the
 ground has texture (open water has no stable features: its keypoints would match waves of another day),
-matched with a ratio test and fitted with a robust homography, optionally refined on the pixels by ECC. When
-too few keypoints agree, a translation from phase correlation is tried; a fit that is not a plausible change
+matched with a ratio test and fitted with a robust homography (a similarity when few matches agree), optionally
+refined on the pixels by ECC. When too few keypoints agree, a shift from phase correlation, confirmed and refined
+to a rotation and shift by ECC, is tried; a fit that is not a plausible change
 of view (mirrored, sheared, scaled beyond a drone's altitude range, or barely overlapping) is reported as
 "failed", never used. OpenCV does all of the registration.
 """
@@ -55,7 +56,8 @@ class AlignSettings:
     keypoints: str = "orb"  # "orb" (binary, fast) or "sift" (float, slower)
     max_keypoints: int = 2000
     ratio: float = 0.8  # Lowe's ratio test: a match must beat the second best by this factor
-    min_inliers: int = 15  # fewer agreeing matches than this: fall back to phase correlation
+    min_inliers: int = 15  # fewer agreeing matches than this: fit a similarity instead of a homography
+    min_similarity_inliers: int = 6  # fewer agreeing matches than this: fall back to phase correlation
     ransac_threshold: float = 3.0  # pixels of reprojection error for an inlier
     refine: bool = True  # refine a keypoint homography with ECC on the textured pixels
     ecc_width: int = 0  # ECC on a copy at most this wide (0: at the working width)
@@ -235,12 +237,8 @@ def _by_keypoints(today: np.ndarray, reference: np.ndarray, today_keypoints: Key
                   reference_keypoints: Keypoints, settings: AlignSettings) -> Alignment | None:
     """A keypoint homography at the working size, or None when too few matches agree on a plausible one."""
     source, target = _matched_points(today_keypoints, reference_keypoints, settings)
-    if len(source) < max(4, settings.min_inliers):
-        return None
-    homography, inlier_mask = cv2.findHomography(source, target, cv2.USAC_MAGSAC, settings.ransac_threshold,
-                                                 maxIters=2000, confidence=0.999)
-    inliers = int(inlier_mask.sum()) if inlier_mask is not None else 0
-    if homography is None or inliers < settings.min_inliers:
+    homography, inliers = _fit_homography(source, target, settings)
+    if homography is None:
         return None
     size = (today.shape[1], today.shape[0])
     overlap = _plausible_overlap(homography, size, settings)
@@ -252,6 +250,25 @@ def _by_keypoints(today: np.ndarray, reference: np.ndarray, today_keypoints: Key
         if refined_overlap is not None:
             return Alignment(refined, "features+ecc", inliers, refined_overlap)
     return Alignment(homography / homography[2, 2], "features", inliers, overlap)
+
+
+def _fit_homography(source: np.ndarray, target: np.ndarray, settings: AlignSettings):
+    """(homography, inliers) from matched points, or (None, 0): a full homography when enough matches agree,
+    else a similarity (rotation, scale, shift: a nadir camera's change of view, which needs fewer matches),
+    as on a frame of mostly water with a few rocks."""
+    if len(source) >= max(4, settings.min_inliers):
+        homography, mask = cv2.findHomography(source, target, cv2.USAC_MAGSAC, settings.ransac_threshold,
+                                              maxIters=2000, confidence=0.999)
+        if homography is not None and mask is not None and int(mask.sum()) >= settings.min_inliers:
+            return homography, int(mask.sum())
+    if len(source) < settings.min_similarity_inliers:
+        return None, 0
+    similarity, mask = cv2.estimateAffinePartial2D(source, target, method=cv2.RANSAC,
+                                                   ransacReprojThreshold=settings.ransac_threshold,
+                                                   maxIters=2000, confidence=0.999)
+    if similarity is None or mask is None or int(mask.sum()) < settings.min_similarity_inliers:
+        return None, 0
+    return np.vstack([similarity, [0, 0, 1]]), int(mask.sum())
 
 
 def _refine_ecc(today: np.ndarray, reference: np.ndarray, homography: np.ndarray,
@@ -287,17 +304,33 @@ def _corner_shift(first: np.ndarray, second: np.ndarray, shape: tuple[int, ...])
 
 
 def _by_phase(today: np.ndarray, reference: np.ndarray, settings: AlignSettings) -> Alignment:
-    """A translation from phase correlation of the two frames' fine detail (light and shadows removed), or
-    "failed" when its peak is not distinct."""
+    """A shift from phase correlation of the two frames' fine detail (light and shadows removed), confirmed
+    and turned into a rotation and shift by ECC, or "failed" when its peak is not distinct or ECC disagrees."""
     window = cv2.createHanningWindow((today.shape[1], today.shape[0]), cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(_detail(reference), _detail(today), window)
     if not np.isfinite(response) or response < settings.min_phase_response:
         return FAILED
-    homography = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+    homography = _confirm_shift(today, reference, dx, dy, settings)
+    if homography is None:
+        return FAILED
     overlap = _plausible_overlap(homography, (today.shape[1], today.shape[0]), settings)
     if overlap is None:
         return FAILED
     return Alignment(homography, "phase", 0, overlap)
+
+
+def _confirm_shift(today: np.ndarray, reference: np.ndarray, dx: float, dy: float,
+                   settings: AlignSettings) -> np.ndarray | None:
+    """The phase-correlation shift refined by ECC as a rotation and shift, or None if ECC does not converge
+    from it: a shift alone is wrong whenever the heading differs, and an unconfirmed peak may be a guess."""
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, settings.ecc_iterations, 1e-5)
+    start = np.array([[1, 0, -dx], [0, 1, -dy]], dtype=np.float32)  # today -> reference, as ECC wants
+    try:
+        _, warp = cv2.findTransformECC(_detail(today), _detail(reference), start, cv2.MOTION_EUCLIDEAN, criteria,
+                                       None, 5)
+    except cv2.error:
+        return None
+    return np.linalg.inv(np.vstack([warp.astype(np.float64), [0, 0, 1]]))
 
 
 def _detail(grey: np.ndarray) -> np.ndarray:

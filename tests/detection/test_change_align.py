@@ -99,13 +99,13 @@ def test_a_view_of_another_place_fails_or_overlaps_little():
     assert alignment.method in ("phase", "failed")
 
 
-def test_when_keypoints_are_too_few_phase_correlation_finds_a_shift():
+def test_when_keypoints_are_too_few_phase_correlation_and_ecc_find_the_shift():
     size = (320, 240)
     smooth = np.clip(textured_world(seed=3)[..., 0].astype(np.float32) * 0.5 + 60, 0, 255).astype(np.uint8)
     today = render(smooth, camera((450, 450), 0, 1.0, size), size)
     reference = render(smooth, camera((460, 455), 0, 1.0, size), size)
 
-    alignment = align_pair(today, reference, settings=AlignSettings(min_inliers=10**6))
+    alignment = align_pair(today, reference, settings=AlignSettings(min_inliers=10**6, min_similarity_inliers=10**6))
 
     assert alignment.method == "phase"
     np.testing.assert_allclose(alignment.homography[:2, 2], [10, 5], atol=0.5)
@@ -168,3 +168,12 @@ def test_a_failed_alignment_warps_to_nothing():
     warped, valid = warp_reference(np.ones((60, 80, 3), np.uint8), Alignment(None, "failed", 0, 0.0), (80, 60))
 
     assert warped.shape == (60, 80, 3) and not warped.any() and not valid.any()
+
+
+def test_a_few_agreeing_keypoints_give_a_similarity():
+    today, reference, true = _pair((320, 240), 60, 1.1, (8, 0))
+
+    alignment = align_pair(today, reference, settings=AlignSettings(min_inliers=10**6, refine=False))
+
+    assert alignment.method == "features" and alignment.inliers >= AlignSettings().min_similarity_inliers
+    assert reprojection_error(alignment.homography, true, (320, 240)) < 1.5
