@@ -27,11 +27,13 @@ class ChangeConfig:
     cnn_block: int = 6
     # The CNN sees the frame at grid width * 8 * cnn_scale pixels (1: one feature vector per grid cell).
     cnn_scale: float = 0.5
-    # The reference's CNN map is computed once, when it is indexed, and warped into today's view when the
-    # candidate's view differs from today's by less than this many degrees of heading (and scale within
-    # 1 +- cnn_warp_max_scale): CNN features are not rotation invariant, so a more turned candidate is warped
-    # first and its features computed from the warped frame. 0: always from the warped frame.
-    cnn_warp_max_angle: float = 10.0
+    # > 0: the reference's CNN map is computed once, when it is indexed (and stored in the index), and warped
+    # into today's view when the candidate's view differs from today's by less than this many degrees of
+    # heading (and scale within 1 +- cnn_warp_max_scale); other candidates are warped as frames first and go
+    # through the CNN. 0 (default): always from the warped frame. Warped maps are much cheaper but, sampled at
+    # another phase of the network's stride than today's, they differ from today's on normal ground more than
+    # features of the warped frame do.
+    cnn_warp_max_angle: float = 0.0
     cnn_warp_max_scale: float = 0.15
     use_cnn: bool = True
     use_colour: bool = True

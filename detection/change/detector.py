@@ -357,13 +357,17 @@ class ChangeDetector:
         }
 
     def _describe(self, event, times: np.ndarray, results: list[FrameResult]):
+        """The event with its change (new or vanished: the score-weighted vote of its frames, so one frame where
+        the object is half out of view does not decide) and the reference compared at its peak."""
         peak = int(np.argmin(np.abs(times - event.peak_time)))
         result = results[peak]
         if result.reference < 0:
             return event
+        inside = np.flatnonzero((times >= event.start - 1e-6) & (times <= event.end + 1e-6))
+        vote = sum(results[i].change * results[i].score for i in inside) if len(inside) else result.change
         return replace(
             event,
-            change={1: "new", -1: "vanished"}.get(result.change, ""),
+            change="new" if vote > 0 else "vanished" if vote < 0 else {1: "new", -1: "vanished"}.get(result.change, ""),
             reference_id=self.index.reference_ids[int(self.index.flight[result.reference])],
             reference_time=float(self.index.times[result.reference]),
         )

@@ -1,9 +1,10 @@
 """Training a CHANGE detector: build the reference index, learn the normal variation, fix the threshold.
 
 1. The reference flights are the `train` items labelled normal. Each frame is stored (JPEG at the analysis
-   size) with its time, pose (when every reference has telemetry), global descriptor, alignment keypoints and
-   CNN feature map (both of the frame itself, as scoring computes today's: the leave-one-out pass compares
-   each reference frame exactly as a frame of today would be compared).
+   size) with its time, pose (when every reference has telemetry), global descriptor, alignment keypoints and,
+   when the config warps stored maps (`cnn_warp_max_angle` > 0), CNN feature map (both of the frame itself,
+   as scoring computes today's: the leave-one-out pass compares each reference frame exactly as a frame of
+   today would be compared).
 2. Normal variation, leave-one-out: every reference frame is compared, exactly as a frame of today would be,
    with the other reference flights; what remains at each place (colour and CNN distances) is stored with the
    frame, and the mean over all places and frames is each branch's global scale. With a single reference
@@ -73,7 +74,7 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
             for frame in chunk:
                 jpegs.append(jpeg_bytes(frame, config.jpeg_quality))
                 keypoints.append(comparator.keypoints(frame))
-            if comparator.cnn is not None:
+            if comparator.cnn is not None and config.cnn_warp_max_angle > 0:  # only warped maps need them stored
                 for maps in comparator.cnn_maps(np.stack(chunk)):
                     codes, ranges = quantise_maps(maps)
                     cnn_codes.append(codes)
