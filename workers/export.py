@@ -2,7 +2,8 @@
 
 The members are what the report's own download links give (`webapp.reports.exports`), unfiltered, plus
 manifest.csv: the mission's videos and labels in the library's manifest format
-(`detection.datasets.manifest`), each video named by its original file name, so that a folder holding the
+(`detection.datasets.manifest`), each video named by its original file name (and its telemetry sidecar, when it
+has one, by the sidecar's uploaded name in the `telemetry` column), so that a folder holding the
 originals under those names can be read back with `python -m detection` or `manage.py import_dataset`. Names and
 classes that start with `=`, `+`, `-`, `@`, a tab or a carriage return are written with a leading `'` (as in
 events.csv), so that a spreadsheet does not run them; such a name reads back with the quote.
@@ -12,6 +13,7 @@ The zip is written to a temporary name and moved into place at media/exports/<jo
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import tempfile
@@ -46,16 +48,29 @@ def manifest_name(video: Video, taken: set[str]) -> str:
     return name
 
 
+def sidecar_name(video: Video, taken: set[str]) -> str:
+    """The telemetry sidecar's uploaded file name, prefixed with the video's id when another sidecar has it."""
+    name = video.telemetry_name.replace("\\", "/").rsplit("/", 1)[-1] or f"video-{video.pk}.SRT"
+    if name in taken:
+        name = f"{video.pk}-{name}"
+    taken.add(name)
+    return name
+
+
 def mission_manifest(mission: Mission) -> str:
-    """manifest.csv text for the mission's videos (label, split, intervals and classes from the catalog)."""
+    """manifest.csv text for the mission's videos (label, split, intervals and classes from the catalog), with a
+    `telemetry` column naming each read sidecar by its uploaded name when some video has one."""
     from detection.datasets.manifest import write_manifest
 
     taken: set[str] = set()
-    records = []
-    for video in mission.videos.prefetch_related("intervals").order_by("original_name", "pk"):
-        name = manifest_name(video, taken)
-        records.append(video.as_record(path=Path(name), video_id=name))
     with tempfile.TemporaryDirectory() as folder:
+        records = []
+        for video in mission.videos.prefetch_related("intervals").order_by("original_name", "pk"):
+            name = manifest_name(video, taken)
+            record = video.as_record(path=Path(name), video_id=name)
+            if record.telemetry is not None:  # named beside the video, as the manifest reader expects
+                record = dataclasses.replace(record, telemetry=Path(folder) / sidecar_name(video, taken))
+            records.append(record)
         return spreadsheet_safe_csv(write_manifest(Path(folder) / "manifest.csv", records).read_text(encoding="utf-8"))
 
 

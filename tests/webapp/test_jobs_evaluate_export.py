@@ -186,3 +186,19 @@ def test_the_export_zip_quotes_formula_cells_in_both_csv_files(scored):
     assert manifest["'=HYPERLINK(1).mp4"]["classes"] == "'@boat" and "calm.mp4" in manifest
     events = [row for row in read["events.csv"] if row["video"] == "'=HYPERLINK(1).mp4"]
     assert events and all(row["note"] == "'+SUM(1,2)" for row in events)
+
+
+def test_the_export_manifest_names_each_telemetry_sidecar_by_its_uploaded_name(scored):
+    from tests.support.telemetry import write_flight_srt
+    from webapp.catalog import telemetry
+
+    video = scored.videos.get(original_name="boat.mp4")
+    sidecar = write_flight_srt(Path(settings.MEDIA_ROOT) / "DJI_0042.SRT")
+    telemetry.attach_sidecar(video, sidecar.name, [sidecar.read_bytes()], sidecar.stat().st_size)
+    job = Job.objects.create(kind=Job.Kind.EXPORT, mission=scored)
+    assert run_job(job.pk, run_export, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    job.refresh_from_db()
+    archive = zipfile.ZipFile(Path(settings.MEDIA_ROOT) / job.result["zip"])
+    name = next(n for n in archive.namelist() if n.endswith("manifest.csv"))
+    rows = {row["video"]: row for row in csv.DictReader(io.StringIO(archive.read(name).decode()))}
+    assert rows["boat.mp4"]["telemetry"] == "DJI_0042.SRT" and rows["calm.mp4"]["telemetry"] == ""
