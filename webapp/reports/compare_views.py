@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from webapp.catalog.access import area_page_roles
-from webapp.reports import comparison
+from webapp.reports import comparison, images
 from webapp.reports.access import event_for
 from webapp.reports.review import png_response
 from webapp.reports.strip import review_url
@@ -23,14 +23,14 @@ PANELS = ("today", "reference")
 def event_compare(request, pk: int):
     event = event_for(request, pk)
     run, video = event.score_run, event.score_run.video
-    index = comparison.peak_index(event)
-    scores = load_run(run)
+    scores = load_run(run)  # its times give the peak's frame: scores.npz is read once
+    index = images.nearest_index(scores.times, event.peak_time) if scores is not None and len(scores.times) else None
     status = scores.extras.get("frame_status") if scores is not None else None
     duration = video.duration or (float(scores.times[-1]) if scores is not None and len(scores.times) else 0.0)
     context = {
         **area_page_roles(request.user, video.mission.area),
         "event": event, "run": run, "video": video, "mission": video.mission, "index": index,
-        "has_pair": comparison.stored_pair(event) is not None,
+        "has_pair": index is not None and comparison.stored_pair(event, index) is not None,
         "heatmap_url": reverse("heatmap_png", args=[run.pk, index]) if run.has_heatmaps and index is not None else "",
         "review_url": review_url(video.pk, event),
         "spans": comparison.on_strip(comparison.status_spans(scores.times, status), duration)

@@ -22,11 +22,12 @@ def peak_index(event) -> int | None:
     return images.nearest_index(times, event.peak_time) if len(times) else None
 
 
-def stored_pair(event) -> tuple[np.ndarray, np.ndarray] | None:
-    """(today (h, w, 3), reference warped into today's view (h, w, 3)) uint8 at the event's peak, or None."""
+def stored_pair(event, index: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(today (h, w, 3), reference warped into today's view (h, w, 3)) uint8 at the event's peak (frame `index`
+    when the caller already knows it), or None."""
     from detection.score_store import load_comparison
 
-    index = peak_index(event)
+    index = peak_index(event) if index is None else index
     if index is None:
         return None
     try:
