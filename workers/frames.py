@@ -26,8 +26,6 @@ def sampled_frames(video: Video):
                          source_fps=video.fps or 0.0, warning=video.warning)
 
 
-
-
 def detector_frames(video: Video, kind: str):
     """The frames a detector of `kind` analyses: the ingest's sampled frames for kinds that work at their
     size, or the original decoded at native resolution (and cached) for kinds whose frame size is None."""

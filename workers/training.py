@@ -86,17 +86,16 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     if detector.compares_flights:
         train, val = reference_split(detector, labelled)
         used = train + val
+        # A reference flight is normal by the analyst's choice (a pinned one may be unlabelled), and the
+        # trainer takes the normal train items as its references.
+        records.update({v.pk: dataclasses.replace(records[v.pk], label=Video.Label.NORMAL.value, intervals=())
+                        for v in train})
     else:
         if not labelled:
             raise JobError(f"no labelled ready video in area “{detector.area.name}”: label some videos normal or "
                            "anomalous first")
         train, val = split_videos(labelled, records)
         used = labelled
-    if detector.compares_flights:
-        # A reference flight is normal by the analyst's choice (a pinned one may be unlabelled), and the
-        # trainer takes the normal train items as its references.
-        records.update({v.pk: dataclasses.replace(records[v.pk], label=Video.Label.NORMAL.value, intervals=())
-                        for v in train})
     reporter.stage(f"Loading frames of {len(used)} videos")
     items = {v.pk: TrainItem(frames=detector_frames(v, detector.kind), record=records[v.pk]) for v in used}
     train_fn = trainer(detector.kind)
