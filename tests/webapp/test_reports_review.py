@@ -18,8 +18,10 @@ from PIL import Image
 
 from detection.score_store import load_video_scores
 from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.catalog.models import Video
 from webapp.detectors.models import Event
 from webapp.reports.figures import decode_typed_array
+from webapp.reports.images import OPACITY_FLOOR, OPACITY_FULL, colorize, colour_scale_css
 from webapp.reports.plotlyjs import PLOTLY_JS, plotly_js_version
 
 pytestmark = pytest.mark.django_db
@@ -183,14 +185,29 @@ def test_heatmap_view_shows_input_heatmap_and_overlay_or_reconstruction(client, 
     assert set(re.findall(r'/frames/25/(\w+)\.png', html)) == {"input", "reconstruction", "heatmap", "overlay", "difference"}
     other = client.get(reverse("heatmap_view", args=[run.pk, 24])).content.decode()
     assert "reconstruction" not in re.findall(r'/frames/24/(\w+)\.png', other)
+    Video.objects.filter(pk=seeded.video.pk).update(width=1920, height=1080)  # square samples of a 16:9 video
     image = client.get(reverse("heatmap_view_image", args=[run.pk, 25, "input"]))
-    small = np.asarray(Image.open(io.BytesIO(image.content)))[:: image_factor(frames), :: image_factor(frames)]
-    assert np.array_equal(small, frames[25])
+    large = Image.open(io.BytesIO(image.content))
+    assert large.size == (960, 540)  # shown at the video's aspect ratio, not squashed to the samples' square
+    back = np.asarray(large.resize(frames.shape[2:0:-1], Image.BILINEAR)).astype(int)
+    assert np.abs(back - frames[25]).mean() < 6  # the same picture
     assert client.get(reverse("heatmap_view", args=[run.pk, 9999])).status_code == 404
 
 
-def image_factor(frames) -> int:
-    return -(-248 // frames.shape[1])
+def test_event_thumbnails_keep_the_videos_aspect_ratio(client, people, seeded):
+    Video.objects.filter(pk=seeded.video.pk).update(width=3840, height=2160)
+    client.force_login(people["viewer"])
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    response = client.get(reverse("event_thumbnail", args=[event.pk]))
+    assert Image.open(io.BytesIO(response.content)).size == (320, 180)
+
+
+def test_the_heatmap_is_clear_where_the_error_is_low_and_its_scale_says_so():
+    values = np.array([0, OPACITY_FLOOR, OPACITY_FLOOR + 1, 100, OPACITY_FULL, 255], dtype=np.uint8)
+    alpha = colorize(values[None, :])[0, :, 3]
+    assert alpha[0] == alpha[1] == 0 and 0 < alpha[2] < alpha[3] < 255 and alpha[4] == alpha[5] == 255
+    scale = colour_scale_css()
+    assert scale.startswith("linear-gradient(to right, rgba(0, 0, 4, 0.00) 0%") and "rgba(252, 255, 164, 1.00) 100%" in scale
 
 
 def test_plotly_js_is_served_from_the_installed_package_and_cached(client):
