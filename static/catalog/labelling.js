@@ -134,6 +134,10 @@
 
   async function setLabel(label, discard) {
     if (!canEdit) return;
+    if (label !== "anomalous" && intervals.length && discard !== true) {
+      askBeforeDiscarding(label, intervals.length);  // the server would refuse it (409) until confirmed
+      return;
+    }
     try {
       showLabel(await send(root.dataset.labelUrl, { label, discard_intervals: discard === true }));
       if (discard === true) { intervals = []; selectedId = null; editingId = null; render(); }

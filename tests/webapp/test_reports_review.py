@@ -251,3 +251,36 @@ def test_names_and_notes_cannot_inject_scripts(client, people, seeded):
     for text in (html, report, standalone):
         assert "<script>alert(1)" not in text
     assert embedded(html, "review-data")["events"][0]["note"] == hostile  # intact as data, inert as markup
+
+
+def test_labels_are_named_and_coloured_by_class_and_the_legend_lists_the_classes(client, people, seeded):
+    html = page(client, people["viewer"], seeded.video)
+    shapes = embedded(html, "timeline-figure")["layout"]["shapes"]
+    labels = {s["label"]["text"]: s["fillcolor"] for s in shapes if s.get("name") == "label"}
+    assert set(labels) == {"boat", "person"} and labels["boat"] != labels["person"]
+    legend = re.search(r'id="timeline-legend".*?</div>', html, re.S).group(0)
+    assert 'data-class="boat"' in legend and 'data-class="person"' in legend
+    assert "boat 0:10–0:14" in re.sub(r"\s+", " ", legend)  # each labelled interval, to seek to
+
+
+def test_events_go_by_one_number_on_the_review_page_the_report_and_the_exports(client, people, seeded):
+    event = Event.objects.filter(score_run__video=seeded.video).order_by("-start").first()
+    html = page(client, people["viewer"], seeded.video)
+    assert re.search(rf'<tr data-event="{event.pk}"[^>]*><td class="event-number">.*?#{event.pk}</td>', html)
+    figure = embedded(html, "timeline-figure")
+    markers = [t for t in figure["data"] if t.get("meta", {}).get("role") == "events"]
+    assert f"#{event.pk}" in [text for t in markers for text in t["text"]]
+    report = client.get(reverse("mission_report", args=[seeded.video.mission_id])).content.decode()
+    assert f">#{event.pk}</a>" in report
+    rows = client.get(reverse("mission_events_json", args=[seeded.video.mission_id])).json()
+    assert event.pk in [row["id"] for row in (rows["events"] if isinstance(rows, dict) else rows)]
+
+
+def test_the_saved_note_and_reviewer_come_back_with_the_page(client, people, seeded):
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    event.review, event.note, event.reviewer = "confirmed", "boat by the reef", people["analyst"]
+    event.save()
+    html = page(client, people["viewer"], seeded.video)
+    sent = next(e for e in embedded(html, "review-data")["events"] if e["id"] == event.pk)
+    assert (sent["note"], sent["reviewer"]) == ("boat by the reef", "analyst")
+    assert '<td class="review-note">boat by the reef</td>' in html
