@@ -153,6 +153,7 @@
     document.getElementById("label-confirm-text").textContent =
       `This video has ${count} anomalous ${noun}. Marking it ${label} deletes ${count === 1 ? "it" : "them"}.`;
     document.getElementById("label-confirm-yes").textContent = `Mark ${label}, delete the ${noun}`;
+    document.getElementById("label-confirm-no").textContent = count === 1 ? "Keep it" : "Keep them";
     confirmBox.dataset.label = label;
     confirmBox.showModal();
     document.getElementById("label-confirm-no").focus();
@@ -233,7 +234,7 @@
     const actions = document.createElement("td");
     const save = () => saveInterval(interval.id, { start: fields.start.value, end: fields.end.value,
       anomaly_class: fields.anomaly_class.value });
-    const cancel = () => { editingId = null; render(); };
+    const cancel = () => { editingId = null; errorBox.textContent = ""; render(); };
     for (const [text, action, css] of [["Save", save, "primary"], ["Cancel", cancel, ""]]) {
       const button = document.createElement("button");
       button.type = "button";

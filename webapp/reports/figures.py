@@ -189,6 +189,7 @@ def _peak_markers(events: list[dict], row: int) -> list[dict]:
              "x": [e["peak_time"] for e in events], "y": [e["peak_score"] for e in events],
              "customdata": [e["id"] for e in events], "xaxis": "x", "yaxis": f"y{axis}",
              "text": [f"#{e['id']}" for e in events], "textposition": "top center", "textfont": {"size": 10},
+             "cliponaxis": False,
              "marker": {"symbol": "triangle-down", "size": 12,
                         "color": [e.get("colour") or NO_LEVEL_COLOUR for e in events],
                         "opacity": [REVIEW_OPACITY.get(r, 1.0) for r in reviews],
