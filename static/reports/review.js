@@ -185,7 +185,8 @@
   function describe(event) {
     const track = trackByRun.get(event.run);
     return "Event #" + event.id + " (" + (selected + 1) + " of " + events.length + "): " + event.start.toFixed(1) + "–" +
-      event.end.toFixed(1) + " s, " + (track ? track.detector : "") + ", score " + event.peak_score.toFixed(3) + ", " + event.review;
+      event.end.toFixed(1) + " s, " + (track ? track.detector : "") + ", level " + event.level_text + " (score " +
+      event.peak_score.toFixed(3) + "), " + event.review;
   }
   function showNote(event) {  // the saved note, as saved, with who reviewed and when
     const box = byId("event-note");

@@ -10,6 +10,7 @@ from django.urls import reverse
 from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_mission, make_user, seed_scored_video
 from webapp.catalog.models import LabelInterval, Video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Event
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,6 +22,9 @@ def seeded():
     video = seed_scored_video(make_mission(), name="reef.mp4", seconds=60, frame_size=48, heatmap_size=12,
                               anomalies=((20.0, 26.0, "boat"),), kinds=("cae", "mil"), proxy=True, seed=7)
     Video.objects.filter(pk=video.video.pk).update(width=1920, height=1080)  # a drone's 16:9
+    for event in Event.objects.select_related("score_run__detector"):  # as scoring records them
+        event.level = level_of(event.score_run.detector, event.peak_score, event.score_run.threshold)
+        event.save(update_fields=["level"])
     return video
 
 

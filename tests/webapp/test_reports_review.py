@@ -284,3 +284,24 @@ def test_the_saved_note_and_reviewer_come_back_with_the_page(client, people, see
     sent = next(e for e in embedded(html, "review-data")["events"] if e["id"] == event.pk)
     assert (sent["note"], sent["reviewer"]) == ("boat by the reef", "analyst")
     assert '<td class="review-note">boat by the reef</td>' in html
+
+
+def test_events_are_drawn_in_their_levels_colour_whatever_their_review(client, people, seeded):
+    from webapp.detectors.levels import UNKNOWN_COLOUR, level_colour
+
+    events = list(Event.objects.filter(score_run__video=seeded.video).order_by("id"))
+    for event, level in zip(events, (1.2, 5.0)):
+        event.level = level
+        event.review = "dismissed" if level > 2 else "unreviewed"
+        event.save()
+    Event.objects.filter(pk__in=[e.pk for e in events[2:]]).update(level=None)  # an older detector's
+    html = page(client, people["viewer"], seeded.video)
+    figure = embedded(html, "timeline-figure")
+    drawn = {i: c for t in figure["data"] if t.get("meta", {}).get("role") == "events"
+             for i, c in zip(t["customdata"], t["marker"]["color"])}
+    expected = {e.pk: level_colour(e.level) if e.pk in (events[0].pk, events[1].pk) else UNKNOWN_COLOUR for e in events}
+    assert drawn == expected and level_colour(1.2) != level_colour(5.0)
+    bands = {s["name"]: s["fillcolor"] for s in figure["layout"]["shapes"] if s.get("name", "").startswith("event-")}
+    red, green, blue = (int(level_colour(5.0)[i:i + 2], 16) for i in (1, 3, 5))
+    assert bands[f"event-{events[1].pk}"] == f"rgba({red}, {green}, {blue}, 0.12)"  # dismissed: faint, same colour
+    assert f'title="raw score {events[1].peak_score:.4f}"' in html and ">5.0×</td>" in html

@@ -19,7 +19,7 @@ REVIEW_ALPHA = {"unreviewed": 0.28, "confirmed": 0.5, "dismissed": 0.12}
 REVIEW_OUTLINE = {"unreviewed": {"color": "#ffffff", "width": 1}, "confirmed": {"color": "#111111", "width": 2.5},
                   "dismissed": {"color": "#8a8a8a", "width": 1}}
 REVIEW_OPACITY = {"unreviewed": 1.0, "confirmed": 1.0, "dismissed": 0.35}
-NO_LEVEL_COLOUR = "#6b6b6b"  # events of detectors trained before levels
+NO_LEVEL_COLOUR = "#c8ced6"  # when a caller passes no colour (webapp.detectors.levels.UNKNOWN_COLOUR)
 # Labelled intervals: cool colours, never the hot ones of the level scale, one per class in order of appearance.
 CLASS_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#bcbd22", "#e377c2")
 UNCLASSED_COLOUR = "#5a6b73"
@@ -188,6 +188,7 @@ def _peak_markers(events: list[dict], row: int) -> list[dict]:
     return [{"type": "scatter", "mode": "markers+text", "name": "events", "showlegend": False,
              "x": [e["peak_time"] for e in events], "y": [e["peak_score"] for e in events],
              "customdata": [e["id"] for e in events], "xaxis": "x", "yaxis": f"y{axis}",
+             "hovertext": [f"#{e['id']} level {e.get('level_text', '–')}" for e in events],
              "text": [f"#{e['id']}" for e in events], "textposition": "top center", "textfont": {"size": 10},
              "cliponaxis": False,
              "marker": {"symbol": "triangle-down", "size": 12,
@@ -196,7 +197,7 @@ def _peak_markers(events: list[dict], row: int) -> list[dict]:
                         "line": {"color": [REVIEW_OUTLINE.get(r, REVIEW_OUTLINE["unreviewed"])["color"] for r in reviews],
                                  "width": [REVIEW_OUTLINE.get(r, REVIEW_OUTLINE["unreviewed"])["width"] for r in reviews]}},
              "meta": {"role": "events", "row": row},
-             "hovertemplate": "event #%{customdata}: peak %{y:.3f} at %{x:.1f}s<extra></extra>"}]
+             "hovertemplate": "event %{hovertext}: score %{y:.3f} at %{x:.1f}s<extra></extra>"}]
 
 
 def event_strip_figure(videos: list[dict]) -> dict:

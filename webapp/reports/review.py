@@ -15,6 +15,7 @@ from detection.score_store import load_reconstruction
 from webapp.catalog.access import area_page_roles
 from webapp.core.middleware import CSP
 from webapp.core.params import BadParameter, id_param, parse_json_body
+from webapp.detectors import levels
 from webapp.reports import images
 from webapp.reports.access import event_for, event_to_review, score_run_for, video_for
 from webapp.reports.figures import figure_json
@@ -56,8 +57,15 @@ def video_review(request, pk: int):
 
 
 def level_legend() -> list[dict]:
-    """Swatches of the fixed level colour scale for the timeline's legend."""
-    return []
+    """Swatches of the fixed level colour scale for the timeline's legend: its colour, name and range."""
+    steps = levels.scale_for_pages()
+    legend = []
+    for step, after in zip(steps, [*steps[1:], None]):
+        low, high = step["from"], after["from"] if after else None
+        span = (f"under {levels.level_text(high)}" if low is None else
+                f"{levels.level_text(low)}+" if high is None else f"{levels.level_text(low)}–{levels.level_text(high)}")
+        legend.append({"colour": step["colour"], "text": f"{step['name']} ({span})"})
+    return legend + [{"colour": levels.UNKNOWN_COLOUR, "text": "no level (older detector)"}]
 
 
 def _focus(request) -> dict:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from detection.score_store import load_video_scores
+from webapp.detectors import levels
 from webapp.detectors.models import Event, ScoreRun
 from webapp.reports.comparison import status_spans
 from webapp.reports.figures import (
@@ -59,7 +60,8 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
          for t in tracks],
         intervals=intervals,
         events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk,
-                 "peak_time": e.peak_time, "peak_score": e.peak_score, "colour": event_colour(e)} for e in events],
+                 "peak_time": e.peak_time, "peak_score": e.peak_score, "colour": event_colour(e),
+                 "level_text": levels.level_text(e.level)} for e in events],
         duration=video.duration or _last_time(tracks),
         max_points=max_points,
     )
@@ -67,9 +69,9 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
             "intervals": intervals, "missing": missing}
 
 
-def event_colour(event: Event) -> str | None:
-    """The event's colour on the fixed level scale (None for events without a level)."""
-    return None
+def event_colour(event: Event) -> str:
+    """The event's colour on the fixed level scale (webapp.detectors.levels), the same on every page."""
+    return levels.level_colour(event.level)
 
 
 def frames_not_compared(scores) -> list[dict]:
@@ -113,7 +115,8 @@ def _track_json(run: ScoreRun, scores, row: int) -> dict:
 def _event_json(event: Event, row: int) -> dict:
     return {"id": event.pk, "run": event.score_run_id, "row": row, "start": event.start, "end": event.end,
             "peak_time": event.peak_time, "peak_score": event.peak_score, "review": event.review,
-            "colour": event_colour(event), "note": event.note,
+            "level": event.level, "level_text": levels.level_text(event.level), "colour": event_colour(event),
+            "note": event.note,
             "reviewer": event.reviewer.get_username() if event.reviewer else None,
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else None,
             "compare": reverse("event_compare", args=[event.pk]) if event.score_run.detector.compares_flights else ""}
