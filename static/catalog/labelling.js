@@ -79,6 +79,8 @@
       bar.style.left = percent(interval.start) + "%";
       bar.style.width = Math.max(0.4, percent(interval.end) - percent(interval.start)) + "%";
       bar.title = `${fmt(interval.start)}–${fmt(interval.end)} s ${interval.anomaly_class}`;
+      bar.textContent = interval.anomaly_class;  // the class on the bar itself
+      bar.classList.toggle("selected", interval.id === selectedId);
       bars.appendChild(bar);
 
       const row = document.createElement("tr");
@@ -173,6 +175,8 @@
   function select(id) {
     selectedId = id;
     rows.querySelectorAll("tr").forEach((r) => r.classList.toggle("selected", Number(r.dataset.intervalId) === id));
+    const at = intervals.findIndex((i) => i.id === id);
+    bars.querySelectorAll(".timeline-bar").forEach((b, i) => b.classList.toggle("selected", i === at));
   }
 
   function moveSelection(direction) {
