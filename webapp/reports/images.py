@@ -98,14 +98,6 @@ def difference(frame: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
     return diff.clip(0, 255).astype(np.uint8)
 
 
-def upscale_for_display(image: np.ndarray, min_side: int = 160) -> np.ndarray:
-    """Sampled frames are small (124 px): enlarge by a whole factor with nearest pixels so they stay crisp."""
-    factor = max(1, -(-min_side // max(1, min(image.shape[:2]))))
-    if factor == 1:
-        return image
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-
-
 def png_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG", optimize=False, compress_level=6)
