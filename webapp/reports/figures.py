@@ -16,7 +16,7 @@ from plotly.utils import PlotlyJSONEncoder
 # Events are coloured by level (the caller passes each event's colour); the review shows in how strongly the
 # band is filled and in the marker's outline, so that the level colour reads the same on every page.
 REVIEW_ALPHA = {"unreviewed": 0.28, "confirmed": 0.5, "dismissed": 0.12}
-REVIEW_OUTLINE = {"unreviewed": {"color": "#ffffff", "width": 1}, "confirmed": {"color": "#111111", "width": 2.5},
+REVIEW_OUTLINE = {"unreviewed": {"color": "#444444", "width": 0.75}, "confirmed": {"color": "#111111", "width": 2.5},
                   "dismissed": {"color": "#8a8a8a", "width": 1}}
 REVIEW_OPACITY = {"unreviewed": 1.0, "confirmed": 1.0, "dismissed": 0.35}
 NO_LEVEL_COLOUR = "#c8ced6"  # when a caller passes no colour (webapp.detectors.levels.UNKNOWN_COLOUR)
