@@ -40,7 +40,7 @@ from detection.mil.loss import ranking_loss
 from detection.mil.model import MILHead, build_head
 from detection.registry import TrainingReport, TrainItem
 from detection.seeding import seeded_torch
-from detection.thresholds import ThresholdChoice, pick_threshold
+from detection.thresholds import ThresholdChoice, normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
 
 
@@ -236,7 +236,7 @@ def choose_threshold(
 ) -> tuple[ThresholdChoice, dict]:
     """The threshold from labelled videos, as the config asks, and the validation metrics at it."""
     cache = feature_cache_for(config)
-    video_scores, video_labels, frame_scores, frame_labels = [], [], [], []
+    video_scores, video_labels, frame_scores, frame_labels, normal_scores = [], [], [], [], []
     for item in items:
         times = np.asarray(item.frames.times, dtype=np.float64)
         scored = score_video(head, extractor, config, item.frames.frames, times, cache)
@@ -246,6 +246,9 @@ def choose_threshold(
         if known is not None:
             frame_scores.append(scored.frames)
             frame_labels.append(known)
+            normal_scores.append(scored.frames[~known])
+        elif not item.record.is_anomalous:
+            normal_scores.append(scored.frames)
     rule = dict(method=config.threshold_method, quantile=config.threshold_quantile, se_factor=config.threshold_se)
     if config.threshold_on == "frames" and frame_scores:
         choice = pick_threshold(np.concatenate(frame_scores), np.concatenate(frame_labels), **rule)
@@ -260,6 +263,7 @@ def choose_threshold(
         "videos": len(items),
         "video_accuracy": float(np.mean(flagged == labels)),
         "video_auc": roc_auc(labels, np.asarray(video_scores)),
+        "val_normal_median": normal_median(np.concatenate(normal_scores)) if normal_scores else None,
     }
     if frame_scores:
         metrics["frame_auc"] = roc_auc(np.concatenate(frame_labels), np.concatenate(frame_scores))
