@@ -115,10 +115,6 @@ class MILDetector:
         self.validation = dict(validation or {})
         self.cache = feature_cache_for(config)
 
-    def segment_scores(self, bags: np.ndarray) -> np.ndarray:
-        """(B, S, D) segment features -> (B, S) float32 scores in 0..1."""
-        return head_scores(self.head, bags)
-
     def score_frames(
         self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress
     ) -> VideoScores:
