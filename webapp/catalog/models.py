@@ -132,10 +132,16 @@ class Video(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.original_name
+        return self.title
 
     def get_absolute_url(self) -> str:
         return reverse("video", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        """How a video is named to people: every day's file is often "patrol.mp4", so its mission and date
+        are what tell two apart. Select or prefetch `mission` where many are shown."""
+        return f"{self.mission.name} · {self.mission.date:%Y-%m-%d} · {self.original_name}"
 
     @property
     def area(self) -> Area:

@@ -26,12 +26,15 @@ from webapp.catalog.access import (
     get_video_or_404,
 )
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
-from webapp.catalog.models import Video
+from webapp.catalog.models import Mission, Video
+from webapp.catalog.search import MissionSearch, missions_page
 from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
+
+AREA_MISSIONS_SHOWN = 20  # the newest; the rest are a search away (/missions/?area=)
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,7 +61,8 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **area_page_roles(request.user, the_area),
         "area": the_area,
-        "missions": the_area.missions.annotate(video_count=Count("videos"))[:50],
+        "missions": the_area.missions.annotate(video_count=Count("videos"))[:AREA_MISSIONS_SHOWN],
+        "mission_count": the_area.missions.count(),
         "detectors": the_area.detectors.all(),
         "train_form": TrainDetectorForm(),
         "references": references.reference_set(the_area),
@@ -91,6 +95,18 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(the_area)
     messages.success(request, f"Training of “{detector.name}” queued.")
     return redirect(the_area)
+
+
+@require_GET
+def missions(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, VIEWER)
+    search = MissionSearch(request.GET)
+    visible = Mission.objects.filter(area__in=areas_where(request.user))
+    page = missions_page(visible, search, request.GET.get("page"))
+    context = {"search": search, "page": page, "query": search.query(),
+               "areas": areas_where(request.user).order_by("name")}
+    # Bad filter values are shown above what the valid ones give, with a 400 status.
+    return render(request, "catalog/missions.html", context, status=400 if search.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])

@@ -46,7 +46,7 @@ def dashboard(request):
         "missions": visible(Mission.objects.select_related("area"), user, "area__team")[:10],
         "unreviewed": unreviewed.select_related("score_run__video__mission", "score_run__detector")[:10],
         "unreviewed_count": unreviewed.count(),
-        "active_jobs": Job.visible_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
+        "active_jobs": Job.listed_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
     }
     return render(request, "core/dashboard.html", context)
 
