@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -44,7 +45,8 @@ def dashboard(request):
                          "score_run__video__mission__area__team")
     context = {
         "missions": visible(Mission.objects.select_related("area"), user, "area__team")[:10],
-        "unreviewed": unreviewed.select_related("score_run__video__mission", "score_run__detector")[:10],
+        "unreviewed": unreviewed.select_related("score_run__video__mission", "score_run__detector")
+                                .order_by(F("level").desc(nulls_last=True), "-peak_score")[:10],
         "unreviewed_count": unreviewed.count(),
         "active_jobs": Job.listed_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
     }

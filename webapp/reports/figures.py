@@ -13,6 +13,8 @@ import json
 import numpy as np
 from plotly.utils import PlotlyJSONEncoder
 
+from webapp.detectors.levels import level_colour, level_text
+
 REVIEW_COLOURS = {"unreviewed": "rgba(214, 39, 40, 0.28)", "confirmed": "rgba(140, 20, 20, 0.45)",
                   "dismissed": "rgba(120, 120, 120, 0.25)"}
 INTERVAL_COLOUR = "rgba(255, 165, 0, 0.22)"
@@ -151,23 +153,26 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
 
 
 def event_strip_figure(videos: list[dict]) -> dict:
-    """Where events fall in each video: one row per video, a bar per event coloured by its peak score.
+    """Where events fall in each video: one row per video, a bar per event in its level's fixed colour
+    (webapp.detectors.levels: the same colours on every page, never rescaled per mission); the raw score is in
+    the hover text.
 
-    videos: [{"name", "duration", "events": [{"start", "end", "peak_score", "url"}]}].
+    videos: [{"name", "duration", "events": [{"start", "end", "level", "peak_score", "detector", "url"}]}].
     """
-    names, base, width, scores, urls = [], [], [], [], []
+    names, base, width, colours, hovers, urls = [], [], [], [], [], []
     for video in videos:
         for event in video["events"]:
             names.append(video["name"])
             base.append(event["start"])
             width.append(max(event["end"] - event["start"], 1.0))
-            scores.append(event["peak_score"])
+            colours.append(level_colour(event["level"]))
+            hovers.append(f"level {level_text(event['level'])} · {event.get('detector', '')} score "
+                          f"{event['peak_score']:.3f}")
             urls.append(event.get("url", ""))
     longest = max([v["duration"] or 0 for v in videos] + [1.0])
     data = [{"type": "bar", "orientation": "h", "y": names, "x": width, "base": base, "customdata": urls,
-             "marker": {"color": scores, "colorscale": "YlOrRd", "showscale": True,
-                        "colorbar": {"title": {"text": "score"}, "thickness": 10}},
-             "hovertemplate": "%{y}<br>%{base:.1f}s, score %{marker.color:.3f}<extra></extra>"}]
+             "marker": {"color": colours, "line": {"color": "#1d2428", "width": 0.5}}, "text": hovers,
+             "textposition": "none", "hovertemplate": "%{y}<br>%{base:.1f} s, %{text}<extra></extra>"}]
     # Invisible points keep a row for videos without events.
     data.append({"type": "scatter", "mode": "markers", "y": [v["name"] for v in videos],
                  "x": [0] * len(videos), "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})
