@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
 from plotly.utils import PlotlyJSONEncoder
@@ -161,7 +162,8 @@ def event_strip_figure(videos: list[dict]) -> dict:
     """
     names, base, width, colours, hovers, urls = [], [], [], [], [], []
     for video in videos:
-        for event in video["events"]:
+        # Lowest level first: where two detectors' events overlap, the hotter bar is drawn on top.
+        for event in sorted(video["events"], key=lambda e: -math.inf if e["level"] is None else e["level"]):
             names.append(video["name"])
             base.append(event["start"])
             width.append(max(event["end"] - event["start"], 1.0))
