@@ -1,6 +1,6 @@
 """In chromium: the mission report's level filter keeps the MIL and CAE events that pass their thresholds (level
 >= 1) although their raw scores live on scales 60 times apart; and the missions list finds a mission by search.
-Full-page 1440x900 screenshots of both pages go to test-artifacts/."""
+Full-page screenshots (the page fixture's 1440x900) of both pages go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from webapp.catalog.models import Mission
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-report-levels-test-password"
-SCREEN = {"width": 1440, "height": 900}
 
 
 def card_kinds(page) -> list[str]:
@@ -29,7 +28,6 @@ def test_the_level_filter_keeps_mil_and_cae_events_that_pass_their_thresholds(pa
     put_on_real_scales(mission)
     make_user("vera", "viewer", password=PASSWORD)
     log_in(page, "vera", PASSWORD)
-    page.set_viewport_size(SCREEN)
 
     page.goto(f"/missions/{mission.pk}/report/")
     page.fill("#min-level", "1")
@@ -56,7 +54,6 @@ def test_the_missions_list_searches_and_pages(page, live_server):
                                drone="Mavic 3" if day % 2 else "Matrice 30", notes="Oil sheen by the jetty" if day == 7 else "")
     make_user("vera", "viewer", password=PASSWORD)
     log_in(page, "vera", PASSWORD)
-    page.set_viewport_size(SCREEN)
 
     page.goto("/")
     submit(page, "nav[aria-label=Main] a:has-text('Missions')")
