@@ -102,3 +102,11 @@ def test_every_export_carries_level_and_raw_score(client, mission):
     events = api["results"] if isinstance(api, dict) else api
     best = next(e for e in events if e["peak_score"] == 61.78)
     assert best["level"] == pytest.approx(5.978)
+
+
+def test_the_api_filters_events_by_level(client, mission):
+    answer = client.get(f"/api/events/?mission={mission.pk}&min_level=2").json()
+    events = answer["results"] if isinstance(answer, dict) else answer
+    assert sorted(e["peak_score"] for e in events) == [0.98, 61.63, 61.78]
+    refused = client.get("/api/events/?min_level=inf")
+    assert refused.status_code == 400 and "min_level must be a number" in refused.json()["detail"]
