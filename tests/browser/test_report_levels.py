@@ -11,6 +11,7 @@ import pytest
 from tests.support.browser import log_in, screenshot, submit, wait_until
 from tests.support.seed import make_mission, make_user, put_on_real_scales, seed_scored_video
 from webapp.catalog.models import Mission
+from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-report-levels-test-password"
@@ -44,6 +45,30 @@ def test_the_level_filter_keeps_mil_and_cae_events_that_pass_their_thresholds(pa
     page.fill("#min-level", "2")
     submit(page, ".filters button[type=submit]")
     assert card_kinds(page) == ["cae", "cae", "mil"], "a higher level keeps the strongest of both kinds"
+    assert page.console_errors == []
+
+
+def test_videos_are_named_with_their_mission_and_date(page, live_server):
+    mission = make_mission(name="Dawn patrol")
+    video = seed_scored_video(mission, name="patrol.mp4", kinds=("cae", "mil")).video
+    put_on_real_scales(mission)
+    Job.objects.create(kind=Job.Kind.INGEST, video=video, state=Job.State.SUCCEEDED, progress=1.0, stage="done")
+    Job.objects.create(kind=Job.Kind.NOOP, video=video, state=Job.State.SUCCEEDED, progress=1.0)  # visible, yet internal
+    make_user("vera", "viewer", password=PASSWORD)
+    log_in(page, "vera", PASSWORD)
+    named = "Dawn patrol · 2026-06-01 · patrol.mp4"
+
+    page.goto("/")
+    assert named in page.locator("#unreviewed-events + ul").inner_text()
+    screenshot(page, "dashboard-levels")
+    page.goto(f"/videos/{video.pk}/")
+    assert page.title().startswith(named)
+    screenshot(page, "video-page-title")
+    page.goto("/jobs/")
+    wait_until(page, "Number(document.querySelector('.job-list').dataset.polls || 0) > 0")  # redrawn by the feed
+    rows = page.locator(".job-row")
+    assert rows.count() == 1 and named in rows.first.inner_text(), "no-op jobs are not listed"
+    screenshot(page, "jobs-page-names")
     assert page.console_errors == []
 
 

@@ -31,6 +31,7 @@ from webapp.catalog.search import MissionSearch, missions_page
 from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Detector
 from webapp.jobs import services
+from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
 
@@ -67,7 +68,8 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "train_form": TrainDetectorForm(),
         "references": references.reference_set(the_area),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
-        "jobs": Job.objects.filter(detector__area=the_area).select_related("detector")[:10],
+        "jobs": Job.objects.filter(detector__area=the_area).exclude(kind__in=INTERNAL_JOB_KINDS)
+                           .select_related("detector")[:10],
     }
     return render(request, "catalog/area.html", context)
 
@@ -141,7 +143,8 @@ def mission(request: HttpRequest, pk: int) -> HttpResponse:
         **area_page_roles(request.user, the_mission.area),
         "mission": the_mission,
         "videos": videos,
-        "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
+        "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))
+                           .exclude(kind__in=INTERNAL_JOB_KINDS).select_related("video")[:10],
         "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
         "upload_chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
@@ -201,7 +204,7 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
         "intervals": [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")],
         "previous_id": siblings[index - 1] if index > 0 else None,
         "next_id": siblings[index + 1] if index + 1 < len(siblings) else None,
-        "jobs": the_video.jobs.all()[:10],
+        "jobs": the_video.jobs.exclude(kind__in=INTERNAL_JOB_KINDS).select_related("video__mission")[:10],
         "labels": Video.Label.choices,
         "pose": telemetry.pose_readout(poses, 0.0) if poses is not None else None,
         "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
