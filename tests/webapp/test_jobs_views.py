@@ -69,6 +69,8 @@ def test_the_feed_filters_by_video_detector_and_mission(client, viewer, video):
         return [j["id"] for j in client.get(f"/jobs/status.json?{query}").json()["jobs"]]
 
     assert ids(f"video={video.pk}") == [mine.pk]
+    scoring = client.get(f"/jobs/status.json?ids={for_mission.pk}").json()["jobs"][0]
+    assert scoring["target"] == "Harbour / Dawn (2026-05-01)", "a mission target says its date"
     assert sorted(ids(f"mission={video.mission.pk}")) == sorted([mine.pk, for_mission.pk])
     assert ids("detector=999") == []
     refused = client.get("/jobs/status.json?video=abc")

@@ -110,3 +110,9 @@ def test_the_api_filters_events_by_level(client, mission):
     assert sorted(e["peak_score"] for e in events) == [0.98, 61.63, 61.78]
     refused = client.get("/api/events/?min_level=inf")
     assert refused.status_code == 400 and "min_level must be a number" in refused.json()["detail"]
+
+
+def test_the_standalone_report_shows_levels_with_the_raw_score_beside(client, mission):
+    html = client.get(reverse("mission_report_html", args=[mission.pk])).content.decode()
+    assert "level 6.0×</span> <span class=\"muted\">score 61.780" in html
+    assert html.index("score 61.780") < html.index("score 0.980") < html.index("score 14.500"), "ranked by level"
