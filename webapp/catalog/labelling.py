@@ -17,6 +17,9 @@ from webapp.catalog.models import LabelInterval, Video
 # Players report the end a little past the last frame; allow that much slack past the probed duration.
 DURATION_SLACK_SECONDS = 0.5
 MAX_CLASS_LENGTH = LabelInterval._meta.get_field("anomaly_class").max_length
+# The classes offered before an area's own labels name any (an interval's and a confirmed event's class is free
+# text; pages suggest these and the classes already in use: webapp.reports.inbox.classes_in_use).
+COMMON_CLASSES = ("boat", "person", "vehicle", "debris", "oil")
 
 
 def set_video_label(video: Video, label: str, user) -> Video:
@@ -50,12 +53,18 @@ def clean_interval(video: Video, start, end, anomaly_class: str = "") -> tuple[f
         raise ValidationError(f"end {end:.2f}s must come after start {start:.2f}s")
     if video.duration is not None and end > video.duration + DURATION_SLACK_SECONDS:
         raise ValidationError(f"end {end:.2f}s is past the end of the video ({video.duration:.2f}s)")
-    anomaly_class = (anomaly_class or "").strip()
-    if len(anomaly_class) > MAX_CLASS_LENGTH:
-        raise ValidationError(f"class must be at most {MAX_CLASS_LENGTH} characters")
+    anomaly_class = clean_class(anomaly_class)
     if video.duration is not None:
         end = min(end, video.duration)
     return start, end, anomaly_class
+
+
+def clean_class(anomaly_class) -> str:
+    """An interval's or a confirmed event's class, stripped; ValidationError if it is too long."""
+    anomaly_class = (anomaly_class or "").strip()
+    if len(anomaly_class) > MAX_CLASS_LENGTH:
+        raise ValidationError(f"class must be at most {MAX_CLASS_LENGTH} characters")
+    return anomaly_class
 
 
 @transaction.atomic
