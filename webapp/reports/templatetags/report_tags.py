@@ -1,4 +1,4 @@
-"""Template helpers of the reports: the plotly.js script tag and time formatting."""
+"""Template helpers of the reports: the plotly.js script tag, time and level formatting."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def clock(seconds) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def level(value) -> str:
+    """An event's level (webapp.reports.inbox.level_expression) as "2.40×": times its detector's threshold."""
+    return "–" if value is None else f"{float(value):.2f}×"
 
 
 @register.simple_tag
