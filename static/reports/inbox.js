@@ -70,6 +70,7 @@
     byId("current-title").textContent = row.title;
     byId("current-facts").textContent = row.facts.join(" · ");
     byId("current-level").textContent = "level " + row.level;
+    byId("current-swatch").style.background = row.colour;
     byId("current-score").textContent = "score " + row.score;
     byId("current-state").replaceChildren(...badge(row.review, row.anomaly_class));
     const reference = byId("current-reference-line");

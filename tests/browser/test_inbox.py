@@ -13,6 +13,7 @@ from tests.support.browser import log_in, screenshot, wait_until
 from tests.support.seed import make_user, seed_scored_video
 from tests.webapp.test_change_compare import change_run
 from webapp.catalog.models import Area, Mission
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Event
 from webapp.reports import inbox
 
@@ -28,7 +29,9 @@ PLAN = [("c", "1", ""), ("d", "", ""), ("c", "", "two people on the rocks"), ("d
 def queue():
     """Thirteen unreviewed events: a CHANGE event with its reference frame, and four CAE events in each of three
     patrols of the Outer skerries."""
-    change_run()
+    event, _ = change_run()
+    event.level = level_of(event.score_run.detector, event.peak_score, event.score_run.threshold)
+    event.save(update_fields=["level"])
     area = Area.objects.create(name="Outer skerries")
     for day in range(3):
         mission = Mission.objects.create(area=area, name=f"Morning patrol {day + 1}", date=dt.date(2026, 6, 2 + day))

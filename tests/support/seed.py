@@ -22,6 +22,7 @@ from detection.types import VideoScores
 from tests.support.teams import give_role
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 
 THRESHOLDS = {"cae": 0.3, "mil": 0.5}
@@ -156,7 +157,7 @@ def score_video(video, detector, times, anomalies, heatmap_size, seed) -> ScoreR
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
     Event.objects.bulk_create(
         Event(score_run=run, start=e.start, end=e.end, peak_time=e.peak_time, peak_score=e.peak_score,
-              peak_x=e.peak_x, peak_y=e.peak_y)
+              peak_x=e.peak_x, peak_y=e.peak_y, level=level_of(detector, e.peak_score, run.threshold))
         for e in scores.events
     )
     return run

@@ -20,7 +20,8 @@ from tests.support.teams import give_role
 from tests.webapp.catalog_actors import login
 from tests.webapp.test_change_compare import change_run
 from webapp.accounts.models import Team
-from webapp.catalog.models import Area, Mission
+from webapp.catalog.labelling import classes_in_use
+from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.detectors.models import Event
 from webapp.reports import exports, inbox
 
@@ -72,10 +73,10 @@ def test_it_shows_every_unreviewed_event_of_the_users_teams_highest_level_first(
     assert response.status_code == 200
     events = {e.pk: e for e in ours().select_related("score_run")}
     assert sorted(ids(response)) == sorted(events) and len(events) == 6  # not the South team's harbour event
-    levels = [events[i].peak_score / events[i].score_run.threshold for i in ids(response)]
-    assert levels == sorted(levels, reverse=True)
+    levels = [events[i].level for i in ids(response)]
+    assert levels == sorted(levels, reverse=True) and None not in levels
     html = response.content.decode()
-    assert f'{levels[0]:.2f}×' in html and "patrol.mp4" in html and "Patrol 2" in html and "South harbour" not in html
+    assert f'{levels[0]:.1f}×' in html and "patrol.mp4" in html and "Patrol 2" in html and "South harbour" not in html
     assert '<a href="/inbox/">Inbox</a>' in html  # in the top navigation
 
 
@@ -101,6 +102,7 @@ def test_another_teams_member_sees_only_their_own_events(client, catalog):
     ({"detector": "mil"}, lambda c: ours().filter(score_run__detector__kind="mil")),
     ({"from": "2026-06-02", "to": "2026-06-04"}, lambda c: ours().filter(score_run__video__mission=c["second"])),
     ({"from": "2026-06-03"}, lambda c: ours().exclude(score_run__video__mission=c["first"])),
+    ({"min_level": "1.75"}, lambda c: ours().filter(level__gte=1.75)),
 ])
 def test_it_filters_by_area_mission_detector_and_date(client, people, catalog, params, expected):
     values = dict(params)
@@ -137,7 +139,7 @@ def test_it_sorts_by_patrol_date_either_way(client, people, catalog):
 
 
 @pytest.mark.parametrize("params", [{"area": "x"}, {"from": "yesterday"}, {"sort": "random"}, {"state": "maybe"},
-                                    {"mission": "99999999999999999999"}])
+                                    {"mission": "99999999999999999999"}, {"min_level": "nan"}, {"min_level": "high"}])
 def test_it_reports_bad_filter_values_instead_of_guessing(client, people, catalog, params):
     response = login(people["viewer"]).get(INBOX, params)
     assert response.status_code == 400
@@ -289,9 +291,13 @@ def test_a_confirmed_events_class_is_its_label_and_is_exported(people, catalog):
     assert rows[0]["anomaly_class"] == "debris" and "anomaly_class" in exports.events_csv(rows).splitlines()[0]
 
 
-def test_the_class_choices_are_the_common_ones_and_those_in_use(catalog):
+def test_the_class_choices_are_the_defaults_then_those_the_areas_intervals_and_events_use(catalog):
     area = catalog["first"].area
-    Event.objects.filter(pk=Event.objects.filter(score_run__video__mission__area=area).first().pk).update(
-        anomaly_class="kayak")
-    classes = inbox.classes_in_use(Area.objects.filter(pk=area.pk))
-    assert classes[:5] == ["boat", "person", "vehicle", "debris", "oil"] and classes[5:] == ["kayak"]
+    events = Event.objects.filter(score_run__video__mission__area=area)
+    Event.objects.filter(pk__in=[e.pk for e in events[:2]]).update(anomaly_class="kayak")
+    Event.objects.filter(pk=events[2].pk).update(anomaly_class="buoy")
+    LabelInterval.objects.create(video=catalog["second"].videos.get(), start=1, end=2, anomaly_class="seal")
+    classes = classes_in_use(Area.objects.filter(pk=area.pk))
+    assert classes == ["boat", "person", "vehicle", "debris", "oil", "kayak", "buoy", "seal"]  # most used first
+    html = login(make_user("anna", "analyst")).get(INBOX).content.decode()
+    assert '<option value="kayak">6 · kayak</option>' in html  # the inbox's class select: key 6

@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, F, FloatField, Max, When
+from django.db.models import Count, F, Max
 
 from webapp.accounts.roles import ANALYST, role_allows, role_in_team, visible
 from webapp.catalog.access import areas_where
-from webapp.catalog.labelling import COMMON_CLASSES
-from webapp.catalog.models import LabelInterval, Mission
-from webapp.core.params import BadParameter, id_param
+from webapp.catalog.labelling import classes_in_use
+from webapp.catalog.models import Mission
+from webapp.core.params import BadParameter, id_param, number_param
 from webapp.detectors.models import Detector, Event
 
 PAGE_SIZE = 25  # rows of one inbox page
@@ -28,27 +28,10 @@ SORTS = {
 }
 
 
-def level_expression():
-    """An event's level: its peak score over its score run's threshold (1.0 = at the threshold, 2.0 = twice it),
-    so that events of detectors whose scores run on different scales sort together; None where the run has no
-    positive threshold to divide by."""
-    return Case(When(score_run__threshold__gt=0, then=F("peak_score") / F("score_run__threshold")),
-                default=None, output_field=FloatField())
-
-
 def visible_events(user):
-    """Every event in the user's teams' areas, with its level and what an inbox row shows."""
-    return (visible(Event.objects.all(), user, EVENT_TEAM).annotate(level=level_expression())
-            .select_related("score_run__video__mission__area", "score_run__detector", "reference_video__mission"))
-
-
-def classes_in_use(areas) -> list[str]:
-    """The classes to offer: the common ones, then those the areas' labelled intervals and events already use."""
-    intervals = LabelInterval.objects.filter(video__mission__area__in=areas)
-    events = Event.objects.filter(score_run__video__mission__area__in=areas)
-    used = {name for rows in (intervals, events)
-            for name in rows.exclude(anomaly_class="").order_by().values_list("anomaly_class", flat=True).distinct()}
-    return [*COMMON_CLASSES, *sorted(used - set(COMMON_CLASSES))]
+    """Every event in the user's teams' areas, with what an inbox row shows."""
+    return visible(Event.objects.select_related("score_run__video__mission__area", "score_run__detector",
+                                                "reference_video__mission"), user, EVENT_TEAM)
 
 
 class InboxFilter:
@@ -63,6 +46,7 @@ class InboxFilter:
         self.mission = self._id(params, "mission")
         self.detector = self._id(params, "detector")
         self.anomaly_class = params.get("class", "").strip()
+        self.min_level = self._number(params, "min_level")
         self.date_from = self._date(params, "from")
         self.date_to = self._date(params, "to")
         self.state = self._choice(params, "state", [*Event.Review.values, "all"], Event.Review.UNREVIEWED)
@@ -71,6 +55,13 @@ class InboxFilter:
     def _id(self, params, name: str) -> int | None:
         try:
             return id_param(params, name)
+        except BadParameter as error:
+            self.errors.append(str(error))
+            return None
+
+    def _number(self, params, name: str) -> float | None:
+        try:
+            return number_param(params, name)
         except BadParameter as error:
             self.errors.append(str(error))
             return None
@@ -94,6 +85,7 @@ class InboxFilter:
         """`events` narrowed by every filter but the review state (what the counts count)."""
         conditions = {"score_run__video__mission__area_id": self.area, "score_run__video__mission_id": self.mission,
                       "score_run__detector_id": self.detector, "anomaly_class": self.anomaly_class or None,
+                      "level__gte": self.min_level,
                       "score_run__video__mission__date__gte": self.date_from,
                       "score_run__video__mission__date__lte": self.date_to}
         return events.filter(**{k: v for k, v in conditions.items() if v is not None})
@@ -121,6 +113,7 @@ class InboxFilter:
 
     def values(self) -> dict:
         return {"area": self.area, "mission": self.mission, "detector": self.detector, "class": self.anomaly_class,
+                "min_level": self.min_level,
                 "from": self.date_from.isoformat() if self.date_from else None,
                 "to": self.date_to.isoformat() if self.date_to else None,
                 "state": self.state if self.state != Event.Review.UNREVIEWED else None,
@@ -147,7 +140,7 @@ def needs_attention(user, rows: int = ATTENTION_ROWS) -> dict:
                 .order_by("-count", f"{mission}__area__name"))
     per_mission = (unreviewed.values(f"{mission}_id", f"{mission}__name", f"{mission}__date", f"{mission}__area__name")
                    .annotate(count=Count("pk"), videos=Count("score_run__video", distinct=True),
-                             top_level=Max(level_expression()))
+                             top_level=Max("level"))
                    .order_by("-count", f"-{mission}__date", f"-{mission}_id")[:rows])
     areas = [{"id": a[f"{mission}__area_id"], "name": a[f"{mission}__area__name"], "count": a["count"],
               "missions": a["missions"], "query": urlencode({"area": a[f"{mission}__area_id"]})} for a in per_area]

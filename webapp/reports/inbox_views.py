@@ -10,10 +10,11 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
 from webapp.accounts.roles import VIEWER, require_role
+from webapp.detectors import levels
 from webapp.reports import inbox
 from webapp.reports.reviews import review_counts
 from webapp.reports.strip import review_url
-from webapp.reports.templatetags.report_tags import clock, level
+from webapp.reports.templatetags.report_tags import clock
 
 
 @require_GET
@@ -52,7 +53,7 @@ def inbox_row(user, event) -> dict:
             "title": f"{video.mission.name} · {video.original_name}",
             "facts": [video.mission.area.name, date_format(video.mission.date), f"{run.detector.name} ({run.detector.kind})",
                       f"{clock(event.start)}–{clock(event.end)}, peak {clock(event.peak_time)}"],
-            "level": level(event.level), "score": f"{event.peak_score:.3f}",
+            "level": levels.level_text(event.level), "colour": levels.level_colour(event.level), "score": f"{event.peak_score:.3f}",
             "change": event.get_change_display() if event.change else "",
             "reference_line": f"{reference.mission.name} / {reference.original_name} ({reference.mission.date})"
             if reference else "",

@@ -1,4 +1,4 @@
-"""Template helpers of the reports: the plotly.js script tag, time and level formatting."""
+"""Template helpers of the reports: the plotly.js script tag and time formatting."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from webapp.detectors import levels
 from webapp.reports.plotlyjs import plotly_js_url
 
 register = template.Library()
@@ -27,12 +28,6 @@ def clock(seconds) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-@register.filter
-def level(value) -> str:
-    """An event's level (webapp.reports.inbox.level_expression) as "2.40×": times its detector's threshold."""
-    return "–" if value is None else f"{float(value):.2f}×"
 
 
 @register.simple_tag
@@ -56,3 +51,14 @@ def metric(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
+
+
+@register.filter(name="level_colour")
+def level_colour_filter(level) -> str:
+    """The fixed colour of a level (webapp.detectors.levels), high = hot."""
+    return levels.level_colour(level)
+
+
+@register.filter(name="level_text")
+def level_text_filter(level) -> str:
+    return levels.level_text(level)

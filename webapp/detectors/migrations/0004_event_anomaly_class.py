@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detectors', '0002_change_detector'),
+        ('detectors', '0003_event_level'),
     ]
 
     operations = [
