@@ -174,9 +174,9 @@ class Video(models.Model):
         """This video as `detection`'s VideoRecord: the one labelling rule of training, evaluation and export.
 
         Reviews are labels. A confirmed event (of any detector's score run) is an anomalous interval of the class
-        the analyst gave it (or "confirmed event" when none), unless it overlaps a labelled interval (which already says it, with its class), and
-        makes the video anomalous, whatever its label says. Dismissed and unreviewed
-        events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
+        the analyst gave it (or "confirmed event" when none), unless it overlaps a labelled interval (which
+        already says it, with its class), and makes the video anomalous, whatever its label says. Dismissed and
+        unreviewed events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
         count only in an anomalous video (a normal video is all normal); an unlabelled video without a
         confirmed event has label "" and no frame truth. `path` defaults to the original under MEDIA_ROOT,
         `video_id` to the pk; `telemetry` is the stored sidecar, when one was read. Intervals are prefetchable

@@ -25,8 +25,8 @@ from webapp.reports.reviews import review_counts
 from webapp.reports.timeline import video_timeline
 
 COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
-           "peak_time", "peak_score", "peak_x", "peak_y", "review", "anomaly_class", "reviewer", "reviewed_at", "note",
-           "change", "reference_video_id", "reference_video", "reference_time")
+           "peak_time", "peak_score", "peak_x", "peak_y", "review", "anomaly_class", "reviewer", "reviewed_at",
+           "note", "change", "reference_video_id", "reference_video", "reference_time")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
@@ -46,7 +46,8 @@ def event_rows(events) -> list[dict]:
             "video": run.video.original_name, "detector_id": run.detector_id, "detector": run.detector.name,
             "kind": run.detector.kind, "start": event.start, "end": event.end, "peak_time": event.peak_time,
             "peak_score": event.peak_score, "peak_x": event.peak_x, "peak_y": event.peak_y,
-            "review": event.review, "anomaly_class": event.anomaly_class, "reviewer": event.reviewer.get_username() if event.reviewer else "",
+            "review": event.review, "anomaly_class": event.anomaly_class,
+            "reviewer": event.reviewer.get_username() if event.reviewer else "",
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else "", "note": event.note,
             "change": event.change, "reference_video_id": reference.pk if reference else None,
             "reference_video": reference.original_name if reference else "", "reference_time": event.reference_time,
