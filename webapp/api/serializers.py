@@ -164,7 +164,8 @@ class EventSerializer(StrictModelSerializer):
         model = Event
         fields = [
             "id", "score_run", "video", "detector", "start", "end", "peak_time", "level", "peak_score", "peak_x",
-            "peak_y", "review", "reviewer", "reviewed_at", "note", "change", "reference_video", "reference_time",
+            "peak_y", "review", "anomaly_class", "reviewer", "reviewed_at", "note", "change", "reference_video",
+            "reference_time",
         ]
         # CHANGE events: "new" or "vanished", and the reference flight (a video id) and the time into it that
         # today's frame was compared with; empty and null for the other kinds.

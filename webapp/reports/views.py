@@ -25,7 +25,7 @@ from webapp.jobs.models import Job
 from webapp.reports import exports
 from webapp.reports.access import mission_events, mission_for
 from webapp.reports.figures import figure_json
-from webapp.reports.reviews import ReviewError, review_many
+from webapp.reports.reviews import ReviewError, review_counts, review_many
 from webapp.reports.strip import strip_figure
 
 CARDS_PER_PAGE = 48
@@ -110,6 +110,7 @@ def mission_report(request, pk: int):
     context = {
         **roles, "mission": mission, "filters": filters, "page": page, "total": page.paginator.count,
         "can_review": roles["can_edit"], "reviews": Event.Review.choices,
+        "counts": review_counts(mission_events(mission)),
         "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run__detector"))),
         "query": filters.query(), "unlevelled": filters.unlevelled(mission_events(mission)),
         "level_scale": scale_for_pages(),
