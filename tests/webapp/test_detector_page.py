@@ -190,7 +190,7 @@ def test_the_headline_numbers_are_detection_evaluation_on_the_same_scores(client
 
 def test_before_any_evaluation_the_page_shows_no_numbers_even_with_scores(client, people, scored):
     html = detector_page(client, people["viewer"], scored["mil"])
-    assert "Not evaluated yet" in html and 'id="fig-roc"' not in html and 'id="slider-data"' not in html
+    assert "No evaluation on the area's labelled videos yet" in html and 'id="fig-roc"' not in html and 'id="slider-data"' not in html
 
 
 def test_a_label_change_marks_the_evaluation_stale(client, people, evaluated):
@@ -234,7 +234,7 @@ def test_a_detector_without_labelled_scores_says_so(client, people):
     mission = make_mission()
     seeded = seed_scored_video(mission, anomalies=(), label=Video.Label.UNLABELLED)
     html = detector_page(client, people["viewer"], seeded.runs["cae"].detector)
-    assert "Not evaluated yet" in html and "No reconstruction images" in html
+    assert "No evaluation on the area's labelled videos yet" in html and "No reconstruction images" in html
     assert 'id="fig-roc"' not in html and 'id="threshold-slider"' not in html
 
 
