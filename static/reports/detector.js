@@ -30,8 +30,10 @@
     return best;
   }
 
+  const figure = (id) => document.querySelector(`[data-figure="${id}"]`);
+
   function moveMarker(id, x, y) {
-    const element = document.getElementById(id);
+    const element = figure(id);
     if (!element || !element.dataset.ready) return;
     const trace = element.data.findIndex((t) => t.meta && t.meta.role === "threshold");
     if (trace < 0) return;
@@ -42,7 +44,7 @@
   }
 
   function moveConfusion(i) {
-    const element = document.getElementById("fig-confusion");
+    const element = figure("fig-confusion");
     if (!element || !element.dataset.ready) return;
     const z = [[table.tp[i], table.fn[i]], [table.fp[i], table.tn[i]]];
     Plotly.update(element, { z: [z], text: [z.map((row) => row.map(String))] },
