@@ -47,6 +47,15 @@ def flag_frames(scores: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(scores) >= threshold
 
 
+def normal_median(scores: np.ndarray, labels: np.ndarray | None = None) -> float | None:
+    """The median score of the normal frames (all frames when labels are None): what a typical normal frame
+    scores, the zero of the level scale the web app shows (level 1 is the threshold)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    normal = scores if labels is None else scores[~np.asarray(labels, dtype=bool).ravel()]
+    normal = normal[np.isfinite(normal)]
+    return float(np.median(normal)) if normal.size else None
+
+
 def pick_threshold(
     val_scores: np.ndarray,
     val_labels: np.ndarray | None = None,

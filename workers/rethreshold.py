@@ -7,7 +7,8 @@ scored again. Reviews stay with the anomaly they judged: a new event takes the r
 whose peak frame it contains (or that it overlaps as scoring matches them); a reviewed event that no longer
 passes the threshold is kept as it is, since reviews are labels for the next training. Unreviewed old events
 go. The run's events.json and threshold are rewritten too, so evaluations count the new events. Finally the
-detector's threshold changes and a DetectorDecision records who asked for it and when.
+detector's threshold changes and a DetectorDecision records who asked for it and when. Every event of the
+runs gets its level at the new threshold (`webapp.detectors.levels.level_of`), kept reviewed ones included.
 
 Each run is replaced in its own transaction; a job stopped midway leaves some runs at the new threshold and
 the detector at the old one, and running it again (retry) redoes every run from the same scores.
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.db import transaction
 
 from detection.score_store import load_video_scores, save_events
-from webapp.detectors.models import Detector, DetectorDecision, ScoreRun
+from webapp.detectors.levels import level_of
+from webapp.detectors.models import Detector, DetectorDecision, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers.model_cache import cached_detector
 from workers.progress import JobError, JobReporter
@@ -73,7 +75,18 @@ def rederive(run: ScoreRun, model, threshold: float) -> int:
         raise JobError(f"the scores of {run.video.original_name} cannot be read ({exc}); score it again") from exc
     found = model.events_at(scores, threshold)
     save_events(directory, threshold, found)
+    run.threshold = threshold  # the events' levels are relative to the threshold they passed
     with transaction.atomic():
         replace_events(run, found, same_scores=True)
         ScoreRun.objects.filter(pk=run.pk).update(threshold=threshold)
+        relevel(run)
     return len(found)
+
+
+def relevel(run: ScoreRun) -> None:
+    """Every event of the run on the level scale of its new threshold, the reviewed ones kept from before too
+    (a kept event that no longer passes gets a level below 1, which is what it is now)."""
+    events = list(Event.objects.filter(score_run=run))
+    for event in events:
+        event.level = level_of(run.detector, event.peak_score, run.threshold)
+    Event.objects.bulk_update(events, ["level"])

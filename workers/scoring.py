@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from webapp.catalog.models import Video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers.claim import describe_error
@@ -138,6 +139,7 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
+    run.threshold = float(scores.threshold)  # the events' levels are relative to the threshold they passed
     with transaction.atomic():
         replace_events(run, scores.events)
         max_score = float(np.max(scores.frame_scores)) if len(scores.frame_scores) else None
@@ -173,7 +175,8 @@ def replace_events(run: ScoreRun, detected, *, same_scores: bool = False) -> Non
     new_rows = []
     for found in detected:
         row = Event(score_run=run, start=found.start, end=found.end, peak_time=found.peak_time,
-                    peak_score=found.peak_score, peak_x=found.peak_x, peak_y=found.peak_y,
+                    peak_score=found.peak_score, level=level_of(run.detector, found.peak_score, run.threshold),
+                    peak_x=found.peak_x, peak_y=found.peak_y,
                     change=found.change, reference_time=found.reference_time,
                     reference_video_id=references.get(found.reference_id))
         best = max((e for e in reviewed if e.pk not in taken),

@@ -45,7 +45,7 @@ from detection.errors import TrainingDataError
 from detection.evaluation.metrics import roc_auc
 from detection.labels import record_frame_labels
 from detection.registry import TrainingReport, TrainItem
-from detection.thresholds import pick_threshold
+from detection.thresholds import normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
 
 SNAPSHOT_EPOCHS = (0, 10, 20)
@@ -240,6 +240,7 @@ def validation_metrics(scores: np.ndarray, labels: np.ndarray, choice) -> dict:
         "val_anomalous_frames": int(labels.sum()),
         "val_false_alarm_rate": float(flagged[~labels].mean()) if (~labels).any() else None,
         "val_f1": choice.f1,
+        "val_normal_median": normal_median(scores, labels),
     }
     if choice.f1_se is not None:  # the one-standard-error rule was applied: the best F1 it started from
         metrics["val_best_f1"] = choice.best_f1

@@ -28,7 +28,7 @@ from detection.change.index import ReferenceIndex
 from detection.errors import TrainingDataError
 from detection.labels import record_frame_labels
 from detection.registry import TrainingReport, TrainItem
-from detection.thresholds import pick_threshold
+from detection.thresholds import normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
 
 
@@ -195,7 +195,8 @@ def _threshold(detector: ChangeDetector, val: list[TrainItem], config, warnings:
         return float("inf"), {}
     scores, labels = np.concatenate(scores), np.concatenate(labels)
     choice = pick_threshold(scores, labels, quantile=config.false_alarm_quantile, method="quantile")
-    metrics = {"threshold_method": f"quantile {config.false_alarm_quantile} of validation normal frames"}
+    metrics = {"threshold_method": f"quantile {config.false_alarm_quantile} of validation normal frames",
+               "val_normal_median": normal_median(scores, labels)}
     auc = roc_auc(labels, scores)
     if auc is not None:
         metrics["val_frame_auc"] = round(float(auc), 4)

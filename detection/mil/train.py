@@ -33,7 +33,7 @@ from detection.mil.detector import MILDetector, clip_features_of, feature_cache_
 from detection.mil.loss import ranking_loss
 from detection.mil.model import build_head
 from detection.registry import TrainingReport, TrainItem
-from detection.thresholds import pick_threshold
+from detection.thresholds import normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
 
 
@@ -185,7 +185,7 @@ def train_from_items(
 
 def choose_threshold(detector: MILDetector, items: list[TrainItem], config: MILConfig) -> tuple[dict, str]:
     """Set the detector's threshold from labelled videos; returns (validation metrics, warning)."""
-    video_scores, video_labels, frame_scores, frame_labels = [], [], [], []
+    video_scores, video_labels, frame_scores, frame_labels, normal_scores = [], [], [], [], []
     for item in items:
         scored = detector.score_frames(item.frames.frames, item.frames.times)
         video_scores.append(float(scored.frame_scores.max()))
@@ -194,6 +194,9 @@ def choose_threshold(detector: MILDetector, items: list[TrainItem], config: MILC
         if known is not None:
             frame_scores.append(scored.frame_scores)
             frame_labels.append(known)
+            normal_scores.append(scored.frame_scores[~known])
+        elif not item.record.is_anomalous:
+            normal_scores.append(scored.frame_scores)
     if config.threshold_on == "frames" and frame_scores:
         choice = pick_threshold(np.concatenate(frame_scores), np.concatenate(frame_labels))
     else:
@@ -208,6 +211,7 @@ def choose_threshold(detector: MILDetector, items: list[TrainItem], config: MILC
         "videos": len(items),
         "video_accuracy": float(np.mean(flagged == labels)),
         "video_auc": roc_auc(labels, np.asarray(video_scores)),
+        "val_normal_median": normal_median(np.concatenate(normal_scores)) if normal_scores else None,
     }
     if frame_scores:
         metrics["frame_auc"] = roc_auc(np.concatenate(frame_labels), np.concatenate(frame_scores))

@@ -20,6 +20,7 @@ from detection.cae.scoring import CAEDetector, normalisation_stats
 from detection.events import merge_events
 from detection.score_store import load_video_scores
 from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, DetectorDecision, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers.claim import run_job
@@ -75,6 +76,9 @@ def test_it_rederives_every_runs_events_from_the_stored_scores(seeded):
     job = rethreshold(seeded["detector"], new, seeded["admin"])
     assert job.state == Job.State.SUCCEEDED
     assert [spans(run) for run in runs] == expected != before
+    detector = Detector.objects.get(pk=seeded["detector"].pk)
+    for event in Event.objects.filter(score_run__detector=detector):  # levels at the new threshold: all >= 1
+        assert event.level == pytest.approx(level_of(detector, event.peak_score)) and event.level >= 1
     assert sum(map(len, expected)) > sum(map(len, before))
     assert job.result == {"threshold": new, "previous": 0.3, "runs": 2, "events": sum(map(len, expected))}
     for run in runs:  # the files say the same, so an evaluation counts the new events
@@ -100,8 +104,8 @@ def test_reviews_stay_with_the_anomaly_they_judged(seeded):
     (after,) = Event.objects.filter(score_run=run, start__lte=boat.peak_time, end__gte=boat.peak_time)
     assert (after.review, after.note, after.peak_time) == (Event.Review.CONFIRMED, "a boat", boat.peak_time)
     rethreshold(seeded["detector"], 10.0)  # nothing passes any more: the confirmed event is kept, a label
-    assert list(Event.objects.filter(score_run__detector=seeded["detector"]).values_list("review", flat=True)) == [
-        Event.Review.CONFIRMED]
+    (kept,) = Event.objects.filter(score_run__detector=seeded["detector"])
+    assert kept.review == Event.Review.CONFIRMED and kept.level == pytest.approx(kept.peak_score / 10.0) and kept.level < 1
 
 
 def test_it_refuses_a_threshold_that_is_not_a_number(seeded):

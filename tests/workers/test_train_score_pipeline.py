@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.support.jobs import TINY_CAE
 from webapp.catalog.models import LabelInterval, Video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from workers import model_cache
@@ -31,6 +32,7 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     folder = Path(settings.MEDIA_ROOT) / detector.media_dir
     assert detector.status == Detector.Status.READY and detector.artifact == f"{detector.media_dir}/model.pt"
     assert (folder / "model.pt").stat().st_size > 0 and detector.threshold is not None
+    assert detector.validation_metrics["val_normal_median"] is not None, "the zero of the level scale"
     assert [row["epoch"] for row in detector.training_curve] == [1, 2] or len(detector.training_curve) >= 1
     assert detector.training_videos.count() == 3 and detector.trained
     older.refresh_from_db()
@@ -49,6 +51,8 @@ def test_it_trains_a_detector_and_scores_a_mission_idempotently(area_videos):
     first_files = {r.pk: np.load(Path(settings.MEDIA_ROOT) / r.media_dir / "scores.npz")["frame_scores"]
                    for r in runs}
     events = list(Event.objects.filter(score_run__detector=detector).order_by("pk"))
+    for event in events:  # every event passed its threshold: level 1 or more on the one scale
+        assert event.level == pytest.approx(level_of(detector, event.peak_score)) and event.level >= 1.0 - 1e-9
     for run in runs:
         kept = Path(settings.MEDIA_ROOT) / run.media_dir / "reconstructions.npz"
         if run.events.exists():  # the heatmap view's reconstruction of each event's peak frame

@@ -76,7 +76,10 @@ class VideoSerializer(StrictModelSerializer):
 
     def update(self, instance, validated_data):
         if "label" in validated_data:
-            labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
+            try:  # a video's intervals are deleted first (DELETE them), never as a side effect of a PATCH
+                labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"label": " ".join(exc.messages)}) from None
         return instance
 
 

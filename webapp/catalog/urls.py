@@ -20,5 +20,6 @@ urlpatterns = [
     path("videos/<id:pk>/reference", views.video_reference, name="video_reference"),
     path("videos/<id:pk>/label", views.video_label, name="video_label"),
     path("videos/<id:pk>/intervals", views.video_intervals, name="video_intervals"),
+    path("intervals/<id:pk>/edit", views.interval_update, name="interval_update"),
     path("intervals/<id:pk>/delete", views.interval_delete, name="interval_delete"),
 ]

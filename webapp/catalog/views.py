@@ -187,6 +187,8 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
         "next_id": siblings[index + 1] if index + 1 < len(siblings) else None,
         "jobs": the_video.jobs.all()[:10],
         "labels": Video.Label.choices,
+        "label_status": labelling.label_status(the_video),
+        "classes": labelling.class_choices(the_video),
         "pose": telemetry.pose_readout(poses, 0.0) if poses is not None else None,
         "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
     }
@@ -235,9 +237,16 @@ def video_reference(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def video_label(request: HttpRequest, pk: int) -> JsonResponse:
+    """Set the whole-video label; {"label", "discard_intervals"?}. A label that would delete the video's
+    intervals answers 409 (with their count) unless discard_intervals is true: the page asks first."""
     the_video = get_video_or_404(request, pk, role=ANALYST)
     try:
-        labelling.set_video_label(the_video, _json_body(request).get("label"), request.user)
+        body = _json_body(request)
+        labelling.set_video_label(the_video, body.get("label"), request.user,
+                                  discard_intervals=body.get("discard_intervals") is True)
+    except labelling.IntervalsWouldBeLost as exc:
+        return JsonResponse({"error": " ".join(exc.messages), "needs_confirm": True, "interval_count": exc.count},
+                            status=409)
     except ValidationError as exc:
         return _error(exc)
     return JsonResponse(labelling.label_as_dict(the_video))
@@ -259,6 +268,19 @@ def video_intervals(request: HttpRequest, pk: int) -> JsonResponse:
         return JsonResponse(payload, status=201)
     rows = [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")]
     return JsonResponse({"intervals": rows, **labelling.label_as_dict(the_video)})
+
+
+@require_POST
+def interval_update(request: HttpRequest, pk: int) -> JsonResponse:
+    """Edit an interval: {"start", "end", "anomaly_class"}, each optional (the stored value stays)."""
+    interval = get_interval_or_404(request, pk, role=ANALYST)
+    try:
+        body = _json_body(request)
+        labelling.update_interval(interval, body.get("start", interval.start), body.get("end", interval.end),
+                                  body.get("anomaly_class", interval.anomaly_class))
+    except ValidationError as exc:
+        return _error(exc)
+    return JsonResponse({"interval": labelling.interval_as_dict(interval)})
 
 
 @require_POST

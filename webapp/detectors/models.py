@@ -130,6 +130,8 @@ class Event(models.Model):
     end = models.FloatField()
     peak_time = models.FloatField()
     peak_score = models.FloatField(db_index=True)
+    # The peak on the one scale of every detector kind (webapp.detectors.levels): 1 = the detector's threshold.
+    level = models.FloatField(null=True, blank=True, db_index=True)
     # Where in the frame: the heatmap peak, as fractions of width and height (0..1).
     peak_x = models.FloatField(null=True, blank=True)
     peak_y = models.FloatField(null=True, blank=True)

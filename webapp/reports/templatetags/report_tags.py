@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from webapp.detectors import levels
 from webapp.reports.plotlyjs import plotly_js_url
 
 register = template.Library()
@@ -50,3 +51,14 @@ def metric(value) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
+
+
+@register.filter(name="level_colour")
+def level_colour_filter(level) -> str:
+    """The fixed colour of a level (webapp.detectors.levels), high = hot."""
+    return levels.level_colour(level)
+
+
+@register.filter(name="level_text")
+def level_text_filter(level) -> str:
+    return levels.level_text(level)

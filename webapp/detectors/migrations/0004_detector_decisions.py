@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detectors', '0002_change_detector'),
+        ('detectors', '0003_event_level'),
         ('jobs', '0004_job_kind_rethreshold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
