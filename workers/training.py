@@ -23,7 +23,7 @@ from detection.json_values import plain_json
 from webapp.catalog.models import Video
 from webapp.catalog.references import reference_set
 from webapp.detectors.models import Detector
-from webapp.detectors.validation import degenerate_reasons
+from webapp.detectors.validation import failed_training
 from webapp.jobs.models import Job
 from webapp.jobs.services import start_scoring
 from workers.claim import describe_error
@@ -113,10 +113,10 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     metrics = plain_json({**report.validation_metrics, "warnings": list(report.warnings)})
     curve = plain_json(list(report.curve))
     warnings = list(report.warnings)
-    degenerate = degenerate_reasons(metrics, curve)
-    # Asked to be active when trained: with a degenerate validation only an admin's confirmation may make it so.
+    degenerate = failed_training(metrics, curve)
+    # Asked to be active when trained: a model that learnt nothing is made active only by an admin's confirmation.
     if degenerate and Detector.objects.filter(pk=detector.pk, is_active=True).update(is_active=False):
-        warnings.append(f"not made active, its validation is degenerate: {'; '.join(degenerate)}")
+        warnings.append(f"not made active, its training failed: {'; '.join(degenerate)}")
     with transaction.atomic():
         Detector.objects.filter(pk=detector.pk).update(
             status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),

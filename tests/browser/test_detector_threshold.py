@@ -158,3 +158,21 @@ def test_the_slider_moves_tiles_matrix_and_curve_markers_together(page, live_ser
     assert "ada" in row and f"{chosen:.4g}" in row
     assert DetectorDecision.objects.get(detector=detector).user.username == "ada"
     wait_until(page, "document.getElementById('eval-stale') !== null")  # the evaluation says it is out of date
+
+
+def test_a_degenerate_detector_needs_the_confirmation_box_to_be_made_active(page, evaluated):
+    detector, _ = evaluated
+    Detector.objects.filter(pk=detector.pk).update(is_active=False, validation_metrics={"video_auc": 0.0, "videos": 4})
+    make_user("ada", "admin", password=PASSWORD)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    log_in(page, "ada", PASSWORD)
+    page.goto(reverse("detector", args=[detector.pk]))
+    assert "video auc is 0" in page.inner_text("#degenerate-warning")
+    page.click("#active-form button[type=submit]")  # the required box stops the form in the browser
+    assert not Detector.objects.get(pk=detector.pk).is_active
+    screenshot(page, "detector-page-degenerate", full_page=False)
+    page.check("input[name=confirm_degenerate]")
+    submit(page, "#active-form button[type=submit]")
+    assert Detector.objects.get(pk=detector.pk).is_active
+    assert DetectorDecision.objects.get(detector=detector).decision == DetectorDecision.Decision.ACTIVATED_DESPITE_WARNING
+    assert "Made active despite the validation warning" in page.inner_text("#decisions")
