@@ -82,6 +82,15 @@
     moveFigures();
   }
 
+  // Where the detector's own threshold sits on the linear scale (the slider's ends are the table's ends).
+  const mark = document.getElementById("own-threshold-mark");
+  const own = Number(slider.dataset.detectorThreshold);
+  const low = Number(slider.min), high = Number(slider.max);
+  if (mark && slider.dataset.detectorThreshold !== "" && high > low) {
+    const share = Math.min(1, Math.max(0, (own - low) / (high - low)));
+    mark.style.left = `calc(${(share * 100).toFixed(2)}% + ${(8 - 16 * share).toFixed(1)}px)`;  // thumb inset
+  }
+
   const button = document.getElementById("use-threshold-button");
   if (button && button.disabled) button.setAttribute("disabled-by-job", "");
   slider.addEventListener("input", () => { current = nearest(Number(slider.value)); update(); });

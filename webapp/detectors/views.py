@@ -53,8 +53,8 @@ def evaluation_figures(shown: evaluation.ShownEvaluation | None) -> dict[str, st
     if shown is None:
         return {}
     own, threshold, row = shown.curves["own"], shown.entry["threshold"], slider_row(shown.curves["slider"])
-    figures = {"roc": with_threshold_marker(roc_figure([own]), row.get("fpr"), row.get("recall")),
-               "pr": with_threshold_marker(pr_figure([own]), row.get("recall"), row.get("precision")),
+    figures = {"roc": legend_inside(with_threshold_marker(roc_figure([own]), row.get("fpr"), row.get("recall")), "right"),
+               "pr": legend_inside(with_threshold_marker(pr_figure([own]), row.get("recall"), row.get("precision")), "left"),
                "confusion": confusion_figure(row.get("counts") or own["confusion"],
                                              title=f"Confusion at threshold {row.get('threshold', threshold):.4g}"),
                "classes": class_scores_figure(shown.curves["class_peaks"], threshold=threshold)}
@@ -81,6 +81,13 @@ def slider_scale(table: dict) -> dict | None:
     low, high = thresholds[0], thresholds[-1]
     ticks = [low + (high - low) * i / (SLIDER_TICKS - 1) for i in range(SLIDER_TICKS)]
     return {"low": low, "high": high, "value": thresholds[table.get("index", 0)], "ticks": ticks}
+
+
+def legend_inside(figure: dict, side: str) -> dict:
+    """The legend in the plot's empty lower corner, so that three figures side by side keep their width."""
+    legend = {"x": 0.98 if side == "right" else 0.02, "xanchor": side, "y": 0.04, "yanchor": "bottom",
+              "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#d8dee2", "borderwidth": 1}
+    return {**figure, "layout": {**figure["layout"], "legend": legend}}
 
 
 def slider_row(table: dict, index: int | None = None) -> dict:

@@ -271,6 +271,7 @@ def with_threshold_marker(figure: dict, x: float | None, y: float | None) -> dic
     """`figure` (ROC or PR) with a marker where the threshold the page shows sits on its curve; the detector
     page's slider moves it (the trace with meta role "threshold")."""
     marker = {"type": "scatter", "mode": "markers", "name": "threshold", "x": [x], "y": [y], "meta": {"role": "threshold"},
+              "cliponaxis": False,
               "marker": {"symbol": "circle", "size": 12, "color": "#b3261e", "line": {"color": "#fff", "width": 2}},
               "hovertemplate": "threshold: (%{x:.3f}, %{y:.3f})<extra></extra>"}
     return {**figure, "data": [*figure["data"], marker]}
