@@ -10,7 +10,7 @@
   const table = JSON.parse(source.textContent);
   const count = table.thresholds.length;
   if (!count) return;
-  let current = table.index;
+  let current = slider.dataset.index === undefined ? table.index : Number(slider.dataset.index);  // the server's choice
 
   const fixed = (value, digits) => (value === null || value === undefined ? "n/a" : Number(value).toFixed(digits));
   const short = (value) => Number(Number(value).toPrecision(4)).toString();

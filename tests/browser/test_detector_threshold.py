@@ -158,6 +158,12 @@ def test_the_slider_moves_tiles_matrix_and_curve_markers_together(page, live_ser
     assert "ada" in row and f"{chosen:.4g}" in row
     assert DetectorDecision.objects.get(detector=detector).user.username == "ada"
     wait_until(page, "document.getElementById('eval-stale') !== null")  # the evaluation says it is out of date
+    for figure in ("fig-roc", "fig-pr", "fig-confusion"):
+        page.wait_for_selector(f"[data-figure='{figure}'][data-ready='1']", timeout=20_000)
+    state = shown_state(page)  # the slider opens at the threshold now in use, everything agreeing with it
+    assert state["threshold"] == chosen
+    assert_agrees(state, labels, scores)
+    assert page.inner_text("#use-threshold-button") == "This is its threshold"
 
 
 def test_a_degenerate_detector_needs_the_confirmation_box_to_be_made_active(page, evaluated):

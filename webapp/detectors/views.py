@@ -48,11 +48,12 @@ def reconstruction_epochs(detector) -> list[int]:
     return sorted({e for e in found if e in SHOWN_EPOCHS} | {found[-1]})
 
 
-def evaluation_figures(shown: evaluation.ShownEvaluation | None) -> dict[str, str]:
+def evaluation_figures(shown: evaluation.ShownEvaluation | None, current: float | None = None) -> dict[str, str]:
     """The evaluation's figures as JSON, from the points its job wrote (nothing is computed here)."""
     if shown is None:
         return {}
-    own, threshold, row = shown.curves["own"], shown.entry["threshold"], slider_row(shown.curves["slider"])
+    table = shown.curves["slider"]
+    own, threshold, row = shown.curves["own"], shown.entry["threshold"], slider_row(table, opening_index(table, current))
     figures = {"roc": legend_inside(with_threshold_marker(roc_figure([own]), row.get("fpr"), row.get("recall")), "right"),
                "pr": legend_inside(with_threshold_marker(pr_figure([own]), row.get("recall"), row.get("precision")), "left"),
                "confusion": confusion_figure(row.get("counts") or own["confusion"],
@@ -73,14 +74,24 @@ def validation_rows(detector, evaluated: bool) -> list[tuple[str, object]]:
             if key != "warnings" and not (evaluated and MEASURES.search(key))]
 
 
-def slider_scale(table: dict) -> dict | None:
-    """The linear slider over the table's thresholds: its ends, its value (the table's index) and tick labels."""
+def opening_index(table: dict, current: float | None) -> int:
+    """Where the slider opens: the measured threshold nearest the detector's current one (an admin may have
+    changed it since the evaluation, to one of the table's), else the one the evaluation used."""
+    thresholds = table.get("thresholds") or []
+    if current is None or not thresholds:
+        return table.get("index", 0)
+    return min(range(len(thresholds)), key=lambda i: abs(thresholds[i] - current))
+
+
+def slider_scale(table: dict, current: float | None = None) -> dict | None:
+    """The linear slider over the table's thresholds: its ends, its opening value and tick labels."""
     thresholds = table.get("thresholds") or []
     if not thresholds:
         return None
     low, high = thresholds[0], thresholds[-1]
     ticks = [low + (high - low) * i / (SLIDER_TICKS - 1) for i in range(SLIDER_TICKS)]
-    return {"low": low, "high": high, "value": thresholds[table.get("index", 0)], "ticks": ticks}
+    index = opening_index(table, current)
+    return {"low": low, "high": high, "index": index, "value": thresholds[index], "ticks": ticks}
 
 
 def legend_inside(figure: dict, side: str) -> dict:
@@ -117,7 +128,7 @@ def comparison_figures(shown: evaluation.ShownEvaluation | None) -> list[dict]:
 def detector(request, pk: int):
     the_detector = detector_for(request, pk)
     shown = evaluation.latest_evaluation(the_detector)
-    figures = evaluation_figures(shown)
+    figures = evaluation_figures(shown, the_detector.threshold)
     if the_detector.training_curve:
         figures["curve"] = figure_json(training_curve_figure(the_detector.training_curve))
     context = {
@@ -126,7 +137,7 @@ def detector(request, pk: int):
         "epochs": reconstruction_epochs(the_detector),
         "degenerate": the_detector.degenerate_reasons(),
         "validation_rows": validation_rows(the_detector, evaluated=shown is not None),
-        "slider": slider_scale(shown.curves["slider"]) if shown else None,
+        "slider": slider_scale(shown.curves["slider"], the_detector.threshold) if shown else None,
         "decisions": the_detector.decisions.select_related("user", "job")[:20],
         "rethreshold": services.active_job(Job.Kind.RETHRESHOLD, detector=the_detector),
         "jobs": the_detector.jobs.all()[:10],
