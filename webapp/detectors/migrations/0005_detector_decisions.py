@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detectors', '0003_event_level'),
+        ('detectors', '0004_event_anomaly_class'),
         ('jobs', '0004_job_kind_rethreshold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
