@@ -118,3 +118,19 @@ def test_it_fails_clearly_without_a_model_file(seeded):
     Detector.objects.filter(pk=seeded["detector"].pk).update(artifact="")
     job = rethreshold(seeded["detector"], 0.2)
     assert job.state == Job.State.FAILED and "no trained model file" in job.error
+
+
+def test_scoring_after_a_new_threshold_flags_at_the_detectors_threshold_not_the_files(seeded, monkeypatch):
+    """The model file still carries the threshold it was trained with; the Detector row is the truth."""
+    monkeypatch.undo()  # scoring is what this test does
+    from workers.scoring import score_one
+
+    detector, video = seeded["detector"], seeded["runs"][0].video
+    run = score_one(detector, video, lambda *args, **kwargs: None)  # the tiny model's own scores, at 0.3
+    new = float(np.median(load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir).frame_scores))
+    rethreshold(detector, new)
+    detector.refresh_from_db()
+    run = score_one(detector, video, lambda *args, **kwargs: None)
+    stored = load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir)
+    assert run.threshold == stored.threshold == new
+    assert spans(run) == expected_spans(run, new) != expected_spans(run, 0.3)
