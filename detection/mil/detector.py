@@ -15,7 +15,7 @@ the threshold, and the detector is then built once, with that threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from detection.json_values import plain_json
 from detection.mil.bags import clip_scores_from_segments, segment_bounds, segment_features
 from detection.mil.config import MILConfig
 from detection.mil.model import MILHead, build_head
-from detection.types import ProgressFn, VideoScores, no_progress
+from detection.types import DetectedEvent, ProgressFn, VideoScores, no_progress
 
 
 def feature_cache_for(config: MILConfig) -> FeatureCache | None:
@@ -124,16 +124,20 @@ class MILDetector:
             raise ValueError(f"{len(frames)} frames but {len(times)} times")
         if len(frames) == 0:
             return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold)
-        scored = score_video(self.head, self.extractor, self.config, frames, times, self.cache, progress)
-        return VideoScores(
+        raw = score_video(self.head, self.extractor, self.config, frames, times, self.cache, progress)
+        scored = VideoScores(
             times=times,
-            frame_scores=scored.frames,
+            frame_scores=raw.frames,
             threshold=self.threshold,
-            events=merge_events(times, scored.frames, self.threshold),
-            segment_scores=scored.segments,
-            segment_bounds=segment_bounds(scored.clip_frames, times, self.config.segments),
-            extras={"video_score": float(scored.segments.max()), "extractor": self.extractor.describe()},
+            segment_scores=raw.segments,
+            segment_bounds=segment_bounds(raw.clip_frames, times, self.config.segments),
+            extras={"video_score": float(raw.segments.max()), "extractor": self.extractor.describe()},
         )
+        return replace(scored, events=self.events_at(scored, self.threshold))
+
+    def events_at(self, scores: VideoScores, threshold: float) -> tuple[DetectedEvent, ...]:
+        """The events `score_frames` finds in `scores` (fresh or loaded from the score store) at `threshold`."""
+        return merge_events(scores.times, scores.frame_scores, threshold)
 
     def save(self, path: Path) -> None:
         """Write the detector file (see the module docstring)."""

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from webapp.accounts.roles import ADMIN, ANALYST, role_allows, role_in_team, visible
+from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 
 
 class Job(models.Model):
@@ -17,6 +18,7 @@ class Job(models.Model):
         SCORE = "score", "Score"
         EVALUATE = "evaluate", "Evaluate"
         EXPORT = "export", "Export"
+        RETHRESHOLD = "rethreshold", "New threshold"
         NOOP = "noop", "No-op (benchmarks and tests)"
 
     class State(models.TextChoices):
@@ -29,7 +31,7 @@ class Job(models.Model):
     # Who may start each kind of job. Cancelling or retrying one needs the same role: a retry runs the job
     # again, so an analyst who may not train must not be able to re-run an admin's training either.
     START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
-                   Kind.EXPORT: ANALYST, Kind.NOOP: ANALYST}
+                   Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
@@ -79,6 +81,11 @@ class Job(models.Model):
         return visible(jobs, user, *cls.TEAM_PATHS)
 
     @classmethod
+    def listed_to(cls, user):
+        """The jobs pages list: visible_to(user) without the internal kinds (no-op jobs of tests and benchmarks)."""
+        return cls.visible_to(user).exclude(kind__in=INTERNAL_JOB_KINDS)
+
+    @classmethod
     def role_to_start(cls, kind) -> str:
         return cls.START_ROLES[cls.Kind(kind)]
 
@@ -103,6 +110,16 @@ class Job(models.Model):
     def target(self):
         """The video, mission or detector the job works on, if any."""
         return self.video or self.detector or self.mission
+
+    @property
+    def target_label(self) -> str:
+        """The target as people name it: a video or a mission with its mission's date, a detector by name."""
+        target = self.target
+        if target is None:
+            return ""
+        if self.mission_id and target is self.mission:
+            return f"{target} ({target.date:%Y-%m-%d})"
+        return str(target)
 
     @property
     def area(self):
