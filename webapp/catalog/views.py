@@ -32,6 +32,7 @@ from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
+from webapp.maps import mosaics
 
 
 @require_http_methods(["GET", "POST"])
@@ -229,6 +230,8 @@ def video_reference(request: HttpRequest, pk: int) -> HttpResponse:
         state = "is now pinned as a reference flight" if pinned else "is no longer pinned as a reference flight"
         messages.success(request, f"“{the_video.original_name}” {state}; CHANGE detectors trained from now on "
                                   "use the new reference set.")
+        if mosaics.refresh_mosaic(the_video.mission.area, request.user):
+            messages.info(request, "The area mosaic is being rebuilt from the new reference flight.")
     back = the_video.mission.area if request.POST.get("back") == "area" else the_video
     return redirect(back)
 
@@ -240,6 +243,7 @@ def video_label(request: HttpRequest, pk: int) -> JsonResponse:
         labelling.set_video_label(the_video, _json_body(request).get("label"), request.user)
     except ValidationError as exc:
         return _error(exc)
+    mosaics.refresh_mosaic(the_video.mission.area, request.user)  # a label can change the reference set
     return JsonResponse(labelling.label_as_dict(the_video))
 
 

@@ -30,6 +30,8 @@ JOB_KINDS: dict[str, TaskKind] = {
     "score": TaskKind("skerry.score", GPU, 6 * HOUR, 6 * HOUR + 120, ("mission", "video")),
     "evaluate": TaskKind("skerry.evaluate", GPU, 2 * HOUR, 2 * HOUR + 120, ("detector",)),
     "export": TaskKind("skerry.export", CPU, HOUR, HOUR + 60, ("mission",)),
+    # The area mosaic from one reference flight (the job's video): workers/mosaic.py.
+    "mosaic": TaskKind("skerry.mosaic", CPU, 2 * HOUR, 2 * HOUR + 120, ("video",)),
     "noop": TaskKind("skerry.noop", CPU, 600, 660),  # params["queue"] may pick either queue (tests, benchmarks)
 }
 

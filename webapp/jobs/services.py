@@ -157,6 +157,11 @@ def start_export(mission, user=None) -> Job:
     return start_once(Job.Kind.EXPORT, user=user, mission=mission)
 
 
+def start_mosaic(video, user=None) -> Job:
+    """Build its area's mosaic from `video` (a reference flight); reuses a mosaic job under way on it."""
+    return start_once(Job.Kind.MOSAIC, user=user, video=video)
+
+
 def latest_output(kind, **target) -> Job | None:
     """The newest succeeded job of this kind on this target (its result names the files it wrote)."""
     return Job.objects.filter(kind=kind, state=Job.State.SUCCEEDED, **target).order_by("-finished", "-pk").first()
