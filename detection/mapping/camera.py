@@ -52,9 +52,13 @@ def ground_offsets(poses: PoseTable, x, y, camera: CameraModel) -> tuple[np.ndar
     """East and north metres from the point under the drone to where frame point (`x`, `y`) (fractions of the
     width and height, broadcast against the N poses) meets the ground; NaN where the pose lacks a height or a
     yaw, or the ray does not come down to the ground."""
+    return _offsets(poses.yaw, poses.pitch, poses.rel_alt, x, y, camera)
+
+
+def _offsets(yaw, pitch, rel_alt, x, y, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    yaw = np.radians(poses.yaw)
-    pitch = np.radians(np.where(np.isnan(poses.pitch), -90.0, poses.pitch))
+    yaw = np.radians(yaw)
+    pitch = np.radians(np.where(np.isnan(pitch), -90.0, pitch))
     right_component = (x - 0.5) * 2 * camera.half_width_tan
     down_component = (y - 0.5) * 2 * camera.half_width_tan * camera.aspect
     ahead = np.stack([np.sin(yaw), np.cos(yaw), np.zeros_like(yaw)])  # (3, N) horizontal, towards the yaw
@@ -65,14 +69,30 @@ def ground_offsets(poses: PoseTable, x, y, camera: CameraModel) -> tuple[np.ndar
     ray = forward + right_component * right - down_component * frame_up  # (3, N), east-north-up
     descent = -ray[2]
     usable = (descent > 0) & (np.hypot(ray[0], ray[1]) <= MAX_REACH * descent)
-    reach = np.where(usable, poses.rel_alt / np.where(usable, descent, 1.0), np.nan)
+    reach = np.where(usable, rel_alt / np.where(usable, descent, 1.0), np.nan)
     return reach * ray[0], reach * ray[1]
 
 
 def ground_latlon(poses: PoseTable, x, y, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
     """Latitude and longitude (degrees) of frame points (`x`, `y`) seen from `poses` (see `ground_offsets`)."""
     east, north = ground_offsets(poses, x, y, camera)
+    return _add_metres(poses.latitude, poses.longitude, east, north)
+
+
+def locate(poses: PoseTable, times, x, y, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of frame point (`x[i]`, `y[i]`) seen at `times[i]` (seconds, any order, repeats
+    allowed), the pose interpolated in the flight's telemetry (`PoseTable.at`)."""
+    times = np.asarray(times, np.float64)
+    if len(times) == 0:
+        return np.zeros(0), np.zeros(0)
+    unique, back = np.unique(times, return_inverse=True)
+    at = poses.at(unique)
+    east, north = _offsets(at.yaw[back], at.pitch[back], at.rel_alt[back], x, y, camera)
+    return _add_metres(at.latitude[back], at.longitude[back], east, north)
+
+
+def _add_metres(latitude, longitude, east, north) -> tuple[np.ndarray, np.ndarray]:
     # Each pose is its own origin (GeoOrigin's map, vectorised over the poses): exact around the drone.
-    latitude = poses.latitude + np.degrees(north / EARTH_RADIUS_M)
-    longitude = poses.longitude + np.degrees(east / (EARTH_RADIUS_M * np.cos(np.radians(poses.latitude))))
-    return latitude, longitude
+    moved_latitude = latitude + np.degrees(north / EARTH_RADIUS_M)
+    moved_longitude = longitude + np.degrees(east / (EARTH_RADIUS_M * np.cos(np.radians(latitude))))
+    return moved_latitude, moved_longitude

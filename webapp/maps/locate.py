@@ -20,7 +20,7 @@ MAX_POSE_GAP = 2.0  # seconds: a peak this far outside the telemetry's time span
 def locate_events(events) -> int:
     """Fill `latitude`/`longitude` of `events` (an iterable of Event rows) whose video has telemetry; returns
     how many were placed. Events of a video without telemetry keep null."""
-    from detection.mapping.camera import CameraModel, ground_latlon
+    from detection.mapping.camera import CameraModel, locate
 
     by_video: dict[int, list[Event]] = {}
     videos = {}
@@ -36,11 +36,10 @@ def locate_events(events) -> int:
         if poses is None or len(poses) == 0:
             continue
         camera = CameraModel.for_frame(video.width, video.height, video.mission.area.camera_hfov_degrees)
-        rows.sort(key=lambda e: e.peak_time)
         times = np.array([e.peak_time for e in rows])
         x = np.array([0.5 if e.peak_x is None else e.peak_x for e in rows])
         y = np.array([0.5 if e.peak_y is None else e.peak_y for e in rows])
-        latitude, longitude = ground_latlon(poses.at(times), x, y, camera)
+        latitude, longitude = locate(poses, times, x, y, camera)
         covered = (times >= poses.time[0] - MAX_POSE_GAP) & (times <= poses.time[-1] + MAX_POSE_GAP)
         for event, lat, lon, ok in zip(rows, latitude, longitude, covered):
             if ok and np.isfinite(lat) and np.isfinite(lon):
