@@ -12,6 +12,10 @@
   const SYMBOLS = { unreviewed: "circle", confirmed: "diamond", dismissed: "x" };
   const traces = [];
 
+  data.tracks.forEach((track) => {  // a faint line under each track's time-coloured points
+    traces.push({ type: "scatter", mode: "lines", x: track.x, y: track.y, hoverinfo: "skip", showlegend: false,
+                  line: { color: "rgba(255,255,255,0.55)", width: 1.5 }, meta: { role: "track-line" } });
+  });
   data.tracks.forEach((track, index) => {
     const end = track.t.length ? track.t[track.t.length - 1] : 1;
     traces.push({
@@ -56,8 +60,8 @@
   const box = extent();
   const mosaic = data.mosaic;
   const layout = {
-    margin: { l: 55, r: 10, t: 10, b: 45 }, hovermode: "closest", dragmode: "pan", showlegend: true,
-    legend: { orientation: "h", y: -0.1 },
+    margin: { l: 55, r: 10, t: 30, b: 45 }, hovermode: "closest", dragmode: "pan", showlegend: true,
+    legend: { orientation: "h", x: 0, y: 1.01, yanchor: "bottom" },
     plot_bgcolor: mosaic ? "#1c2228" : "#f4f6f7",
     xaxis: { title: { text: "metres east" }, zeroline: false, showgrid: !mosaic, range: box ? box.x : undefined },
     yaxis: { title: { text: "metres north" }, zeroline: false, showgrid: !mosaic, scaleanchor: "x", scaleratio: 1,
