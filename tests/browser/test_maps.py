@@ -27,6 +27,9 @@ from webapp.jobs.models import Job
 from webapp.maps.locate import locate_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The mosaic level has arrived (a finished resource entry) before a screenshot is taken.
+MOSAIC_LOADED = ("performance.getEntriesByType('resource').some((e) => e.name.includes('/mosaics/') "
+                 "&& e.responseEnd > 0)")
 
 
 @pytest.fixture
@@ -95,7 +98,7 @@ def test_a_map_marker_opens_the_review_page_at_its_moment(live_server, map_page,
     page.goto(live_server.url + reverse("mission_map", args=[patrol.mission.pk]))
     page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
     wait_until(page, "document.querySelector('#map .imagelayer image') !== null")  # the mosaic layer
-    page.wait_for_load_state("networkidle")
+    wait_until(page, MOSAIC_LOADED)
     screenshot(page, "mission-map", full_page=False)
     assert page.problems == []
 
@@ -126,4 +129,21 @@ def test_the_drones_marker_follows_the_player(live_server, map_page, patrol):
     drone = ("(() => { const gd = document.getElementById('map'); "
              "return gd.data.find((t) => t.meta && t.meta.role === 'drone'); })()")
     wait_until(page, f"Math.abs({drone}.x[0] - {want[0]}) < 0.5 && Math.abs({drone}.y[0] - {want[1]}) < 0.5")
+    assert page.problems == []
+
+
+def test_the_area_map_shows_the_confirmed_events_over_the_mosaic(live_server, map_page, patrol):
+    page = map_page
+    log_in(page, live_server, make_user("ana", "analyst"))
+    page.goto(live_server.url + reverse("area", args=[patrol.mission.area.pk]))
+    screenshot(page, "area-page-map-actions", full_page=False)
+    page.click("text=Area map")
+    page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+    wait_until(page, "document.querySelector('#map .imagelayer image') !== null")
+    wait_until(page, MOSAIC_LOADED)
+    screenshot(page, "area-map", full_page=False)
+    shown = page.evaluate("""document.getElementById('map').data.filter((t) => t.meta && t.meta.role === 'events')
+                             .map((t) => [t.meta.state, t.x.length])""")
+    confirmed = Event.objects.filter(score_run__video=patrol, review=Event.Review.CONFIRMED).count()
+    assert shown == [["confirmed", confirmed]] and confirmed >= 2
     assert page.problems == []

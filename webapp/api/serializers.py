@@ -162,10 +162,12 @@ class EventSerializer(StrictModelSerializer):
         fields = [
             "id", "score_run", "video", "detector", "start", "end", "peak_time", "peak_score", "peak_x", "peak_y",
             "review", "reviewer", "reviewed_at", "note", "change", "reference_video", "reference_time",
+            "latitude", "longitude",
         ]
         # CHANGE events: "new" or "vanished", and the reference flight (a video id) and the time into it that
-        # today's frame was compared with; empty and null for the other kinds.
-        read_only_fields = ["change", "reference_video", "reference_time"]
+        # today's frame was compared with; empty and null for the other kinds. latitude/longitude: where on the
+        # ground (webapp.maps.locate), null without telemetry.
+        read_only_fields = ["change", "reference_video", "reference_time", "latitude", "longitude"]
 
 
 class ScoreRunSerializer(StrictModelSerializer):

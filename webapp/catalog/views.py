@@ -65,6 +65,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "references": references.reference_set(the_area),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
         "jobs": Job.objects.filter(detector__area=the_area).select_related("detector")[:10],
+        "mosaic": mosaics.current_mosaic(the_area), "mosaic_job": mosaics.active_mosaic_job(the_area),
     }
     return render(request, "catalog/area.html", context)
 
