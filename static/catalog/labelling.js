@@ -1,5 +1,8 @@
 // The video page: whole-video label, anomalous intervals on a timeline, keyboard shortcuts.
 // Edits are saved with fetch() to the catalog's JSON endpoints; the CSRF token comes from the cookie.
+// One interval is "selected" (the last added, or the row clicked): digits give it a class, e edits it.
+// A label that would delete intervals (normal on an anomalous video) is asked about first; the server
+// refuses it (409) without that consent, so the page only ever shows what was saved.
 (function () {
   "use strict";
   const root = document.getElementById("labeller");
@@ -20,6 +23,10 @@
   const canEdit = root.dataset.canEdit === "1";
   const fps = parseFloat(root.dataset.fps) || 25;
   let intervals = JSON.parse(document.getElementById("intervals-data").textContent);
+  const classes = JSON.parse(document.getElementById("class-data").textContent);
+  const confirmBox = document.getElementById("label-confirm");
+  let selectedId = null;
+  let editingId = null;
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -35,7 +42,11 @@
     });
     let data = {};
     try { data = await response.json(); } catch (e) { /* an HTML error page */ }
-    if (!response.ok) throw new Error(data.error || `the server answered ${response.status}`);
+    if (!response.ok) {
+      const error = new Error(data.error || `the server answered ${response.status}`);
+      error.data = data;
+      throw error;
+    }
     return data;
   }
 
@@ -55,10 +66,7 @@
     document.querySelectorAll("#label-buttons button").forEach((b) => {
       b.setAttribute("aria-pressed", String(b.dataset.label === data.label));
     });
-    const when = data.labelled_at ? new Date(data.labelled_at).toLocaleString() : "";
-    statusBox.textContent = data.labelled_by
-      ? `Labelled ${data.label_display.toLowerCase()} by ${data.labelled_by}, ${when}. Saved.`
-      : "Not labelled yet.";
+    statusBox.textContent = data.status + " Saved.";  // the server's sentence: never at odds with the buttons
   }
 
   function render() {
@@ -71,10 +79,15 @@
       bar.style.left = percent(interval.start) + "%";
       bar.style.width = Math.max(0.4, percent(interval.end) - percent(interval.start)) + "%";
       bar.title = `${fmt(interval.start)}–${fmt(interval.end)} s ${interval.anomaly_class}`;
+      bar.textContent = interval.anomaly_class;  // the class on the bar itself
+      bar.classList.toggle("selected", interval.id === selectedId);
       bars.appendChild(bar);
 
       const row = document.createElement("tr");
       row.dataset.intervalId = interval.id;
+      row.classList.toggle("selected", interval.id === selectedId);
+      row.addEventListener("click", (e) => { if (!e.target.closest("button, input")) select(interval.id); });
+      if (interval.id === editingId) { rows.appendChild(editorRow(row, interval)); continue; }
       for (const text of [fmt(interval.start), fmt(interval.end), interval.anomaly_class || "–", interval.created_by || ""]) {
         const cell = document.createElement("td");
         cell.textContent = text;
@@ -88,6 +101,12 @@
       seek.addEventListener("click", () => { if (player) player.currentTime = interval.start; });
       actions.appendChild(seek);
       if (canEdit) {
+        const edit = document.createElement("button");
+        edit.type = "button";
+        edit.textContent = "Edit";
+        edit.setAttribute("aria-label", `Edit interval ${fmt(interval.start)}–${fmt(interval.end)} s`);
+        edit.addEventListener("click", () => startEditing(interval.id));
+        actions.appendChild(edit);
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "danger";
@@ -115,10 +134,125 @@
 
   function now() { return player ? player.currentTime : 0; }
 
-  async function setLabel(label) {
+  async function setLabel(label, discard) {
     if (!canEdit) return;
-    try { showLabel(await send(root.dataset.labelUrl, { label })); }
-    catch (err) { statusBox.textContent = "Not saved: " + err.message; }
+    if (label !== "anomalous" && intervals.length && discard !== true) {
+      askBeforeDiscarding(label, intervals.length);  // the server would refuse it (409) until confirmed
+      return;
+    }
+    try {
+      showLabel(await send(root.dataset.labelUrl, { label, discard_intervals: discard === true }));
+      if (discard === true) { intervals = []; selectedId = null; editingId = null; render(); }
+    } catch (err) {
+      if (err.data && err.data.needs_confirm) askBeforeDiscarding(label, err.data.interval_count);
+      else statusBox.textContent = "Not saved: " + err.message;
+    }
+  }
+
+  // The server said the label would delete intervals: ask, in the page, with "keep them" focused.
+  function askBeforeDiscarding(label, count) {
+    const noun = count === 1 ? "interval" : "intervals";
+    document.getElementById("label-confirm-text").textContent =
+      `This video has ${count} anomalous ${noun}. Marking it ${label} deletes ${count === 1 ? "it" : "them"}.`;
+    document.getElementById("label-confirm-yes").textContent = `Mark ${label}, delete the ${noun}`;
+    document.getElementById("label-confirm-no").textContent = count === 1 ? "Keep it" : "Keep them";
+    confirmBox.dataset.label = label;
+    confirmBox.showModal();
+    document.getElementById("label-confirm-no").focus();
+  }
+  if (confirmBox) {
+    document.getElementById("label-confirm-yes").addEventListener("click", () => {
+      confirmBox.close();
+      setLabel(confirmBox.dataset.label, true);
+    });
+    document.getElementById("label-confirm-no").addEventListener("click", () => {
+      confirmBox.close();
+      statusBox.textContent = "Label unchanged; the intervals are kept.";
+    });
+  }
+
+  // --- selecting and editing intervals -----------------------------------------------------------------
+  function select(id) {
+    selectedId = id;
+    rows.querySelectorAll("tr").forEach((r) => r.classList.toggle("selected", Number(r.dataset.intervalId) === id));
+    const at = intervals.findIndex((i) => i.id === id);
+    bars.querySelectorAll(".timeline-bar").forEach((b, i) => b.classList.toggle("selected", i === at));
+  }
+
+  function moveSelection(direction) {
+    if (!intervals.length) return;
+    const at = intervals.findIndex((i) => i.id === selectedId);
+    const next = at < 0 ? (direction > 0 ? 0 : intervals.length - 1) : Math.min(intervals.length - 1, Math.max(0, at + direction));
+    select(intervals[next].id);
+  }
+
+  async function saveInterval(id, changes) {
+    errorBox.textContent = "";
+    try {
+      const data = await send(root.dataset.updateUrl.replace("/0/", `/${id}/`), changes);
+      intervals = intervals.map((i) => (i.id === id ? data.interval : i));
+      editingId = null;
+      selectedId = id;
+      render();
+      return true;
+    } catch (err) {
+      errorBox.textContent = "Interval not saved: " + err.message;
+      return false;
+    }
+  }
+
+  function setClassByKey(digit) {
+    if (!canEdit || selectedId === null) return;
+    const name = digit === 0 ? "" : classes[digit - 1];
+    if (name === undefined) return;
+    saveInterval(selectedId, { anomaly_class: name });
+  }
+
+  function startEditing(id) {
+    if (!canEdit) return;
+    editingId = id;
+    selectedId = id;
+    render();
+    const first = rows.querySelector("tr.editing input");
+    if (first) first.focus();
+  }
+
+  function editorRow(row, interval) {
+    row.classList.add("editing");
+    const fields = {};
+    const make = (name, value, attrs) => {
+      const cell = document.createElement("td");
+      const input = document.createElement("input");
+      Object.assign(input, attrs, { value });
+      input.dataset.field = name;
+      input.setAttribute("aria-label", name.replace("anomaly_class", "class"));
+      cell.appendChild(input);
+      row.appendChild(cell);
+      fields[name] = input;
+    };
+    make("start", fmt(interval.start), { type: "number", step: "0.01", min: "0" });
+    make("end", fmt(interval.end), { type: "number", step: "0.01", min: "0" });
+    make("anomaly_class", interval.anomaly_class, { type: "text", maxLength: 60 });
+    fields.anomaly_class.setAttribute("list", "class-suggestions");
+    row.appendChild(document.createElement("td"));
+    const actions = document.createElement("td");
+    const save = () => saveInterval(interval.id, { start: fields.start.value, end: fields.end.value,
+      anomaly_class: fields.anomaly_class.value });
+    const cancel = () => { editingId = null; errorBox.textContent = ""; render(); };
+    for (const [text, action, css] of [["Save", save, "primary"], ["Cancel", cancel, ""]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = text;
+      if (css) button.className = css;
+      button.addEventListener("click", action);
+      actions.appendChild(button);
+    }
+    row.appendChild(actions);
+    row.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); save(); }
+      else if (e.key === "Escape") { e.preventDefault(); cancel(); }
+    });
+    return row;
   }
 
   async function addInterval() {
@@ -131,6 +265,7 @@
     try {
       const data = await send(root.dataset.intervalsUrl, body);
       intervals.push(data.interval);
+      selectedId = data.interval.id;  // ready for a class key
       showLabel(data);
       startInput.value = "";
       endInput.value = "";
@@ -144,6 +279,7 @@
     try {
       await send(root.dataset.deleteUrl.replace("/0/", `/${id}/`));
       intervals = intervals.filter((i) => i.id !== id);
+      if (selectedId === id) selectedId = null;
       render();
     } catch (err) {
       errorBox.textContent = "Not deleted: " + err.message;
@@ -225,13 +361,18 @@
     n: () => setLabel("normal"),
     a: () => setLabel("anomalous"),
     j: () => { if (root.dataset.nextUrl) window.location.href = root.dataset.nextUrl; },
+    e: () => { if (selectedId !== null) startEditing(selectedId); },
+    ArrowUp: () => moveSelection(-1),
+    ArrowDown: () => moveSelection(1),
   };
+  for (let digit = 0; digit <= 9; digit++) keys[String(digit)] = () => setClassByKey(digit);
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const target = e.target;
     if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (confirmBox && confirmBox.open) return;  // the dialog's own buttons take the keys
     const action = keys[e.key];
-    if (!action) return;
+    if (!action || (e.key.startsWith("Arrow") && !intervals.length)) return;
     // Space on a focused button would also click it; the shortcut wins on this page.
     e.preventDefault();
     action();

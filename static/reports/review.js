@@ -84,6 +84,16 @@
     if (indices.length) Plotly.restyle(plot, { x: xs, y: ys }, indices);
   }
 
+  // The time under a mouse event on the plot, from the x axis's pixel scale; null when off the plot area.
+  function clickedTime(mouse) {
+    const axis = plot._fullLayout && plot._fullLayout.xaxis;
+    if (!mouse || !axis || typeof axis.p2d !== "function") return null;
+    const box = plot.getBoundingClientRect();
+    const t = axis.p2d(mouse.clientX - box.left - axis._offset);
+    const [lo, hi] = axis.range;
+    return Number.isFinite(t) ? Math.min(Math.max(t, Math.min(lo, hi), 0), Math.max(lo, hi)) : null;
+  }
+
   function seek(t) {
     t = Math.max(0, t);
     if (video) video.currentTime = t;
@@ -110,9 +120,12 @@
   Plotly.newPlot(plot, figure.data, figure.layout, { responsive: true, displaylogo: false }).then(() => {
     plot.on("plotly_click", (ev) => {
       if (!ev.points || !ev.points.length) return;
+      // Seek to where the pointer is, not to the nearest plotted point (an envelope point or a peak marker
+      // can be seconds away on a long video). A peak marker under the pointer also selects its event.
+      const t = clickedTime(ev.event);
       const point = ev.points.find((p) => p.data.meta && p.data.meta.role === "events");
-      if (point) return select(events.findIndex((e) => e.id === point.customdata), true);  // a peak marker
-      seek(Number(ev.points[0].x));
+      if (point) select(events.findIndex((e) => e.id === point.customdata), false);
+      seek(t !== null ? t : Number(ev.points[0].x));
     });
     plot.on("plotly_relayout", (ev) => {
       if ("xaxis.range[0]" in ev) redraw([ev["xaxis.range[0]"], ev["xaxis.range[1]"]]);
@@ -168,10 +181,19 @@
 
   // --- events -----------------------------------------------------------------------------------------
   const rows = new Map(Array.from(document.querySelectorAll("#event-table tr[data-event]")).map((r) => [Number(r.dataset.event), r]));
+  // Events go by their number (#id) everywhere: this page, the mission report and the exports.
   function describe(event) {
     const track = trackByRun.get(event.run);
-    return "Event " + (selected + 1) + "/" + events.length + ": " + event.start.toFixed(1) + "–" + event.end.toFixed(1) +
-      " s, " + (track ? track.detector : "") + ", score " + event.peak_score.toFixed(3) + ", " + event.review;
+    return "Event #" + event.id + " (" + (selected + 1) + " of " + events.length + "): " + event.start.toFixed(1) + "–" +
+      event.end.toFixed(1) + " s, " + (track ? track.detector : "") + ", level " + event.level_text + " (score " +
+      event.peak_score.toFixed(3) + "), " + event.review;
+  }
+  function showNote(event) {  // the saved note, as saved, with who reviewed and when
+    const box = byId("event-note");
+    if (!box) return;
+    box.hidden = !event.note;
+    const who = event.reviewer ? " — " + event.reviewer + (event.reviewed_at ? ", " + new Date(event.reviewed_at).toLocaleString() : "") : "";
+    box.textContent = event.note ? "Saved note: “" + event.note + "”" + who : "";
   }
   function select(index, jump) {
     if (index < 0 || index >= events.length) return;
@@ -189,6 +211,7 @@
       drawHeatmap(now());
     }
     if (note) note.value = event.note || "";
+    showNote(event);
     rows.forEach((row, id) => row.classList.toggle("selected", id === event.id));
     if (jump) seek(event.start);
   }
@@ -224,30 +247,43 @@
     });
     const body = await response.json().catch(() => ({ error: "HTTP " + response.status }));
     if (!response.ok) { status.textContent = "Not saved: " + (body.error || response.status); return; }
-    event.review = body.review; event.note = body.note;
-    status.textContent = "Saved: event " + event.id + " " + body.review + ".";
+    Object.assign(event, { review: body.review, note: body.note, reviewer: body.reviewer, reviewed_at: body.reviewed_at });
+    status.textContent = "Saved: event #" + event.id + " " + body.review + ".";
     const row = rows.get(event.id);
-    if (row) { row.className = "state-" + body.review + " selected"; row.querySelector(".review-state").textContent = body.review; }
+    if (row) {
+      row.className = "state-" + body.review + " selected";
+      row.querySelector(".review-state").textContent = body.review;
+      row.querySelector(".review-note").textContent = body.note.length > 60 ? body.note.slice(0, 59) + "…" : body.note;
+    }
     byId("event-info").textContent = describe(event);
+    showNote(event);
     recolour(event);
   }
-  const colours = { unreviewed: "rgba(214, 39, 40, 0.28)", confirmed: "rgba(140, 20, 20, 0.45)", dismissed: "rgba(120, 120, 120, 0.25)" };
-  const markerColours = { unreviewed: "#d62728", confirmed: "#8c1414", dismissed: "#8a8a8a" };
+  // The review changes how an event is drawn, never its colour (its level): the same table as the server's.
+  const style = data.review_style;
+  function rgba(hex, alpha) {
+    const n = parseInt((hex || "#6b6b6b").slice(1), 16);
+    return "rgba(" + (n >> 16) + ", " + ((n >> 8) & 255) + ", " + (n & 255) + ", " + alpha + ")";
+  }
   function recolour(event) {
     const index = plot.layout.shapes.findIndex((s) => s.name === "event-" + event.id);
     if (index >= 0) {
       const update = {};
-      update["shapes[" + index + "].fillcolor"] = colours[event.review];
+      update["shapes[" + index + "].fillcolor"] = rgba(event.colour, style.alpha[event.review]);
       Plotly.relayout(plot, update);
     }
     plot.data.forEach((trace, i) => {
       const at = trace.meta && trace.meta.role === "events" ? Array.from(trace.customdata).indexOf(event.id) : -1;
       if (at < 0) return;
-      const colour = Array.from(trace.marker.color);
-      colour[at] = markerColours[event.review];
-      Plotly.restyle(plot, { "marker.color": [colour] }, [i]);
+      const opacity = Array.from(trace.marker.opacity), lineColour = Array.from(trace.marker.line.color);
+      const lineWidth = Array.from(trace.marker.line.width);
+      opacity[at] = style.opacity[event.review];
+      lineColour[at] = style.outline[event.review].color;
+      lineWidth[at] = style.outline[event.review].width;
+      Plotly.restyle(plot, { "marker.opacity": [opacity], "marker.line.color": [lineColour], "marker.line.width": [lineWidth] }, [i]);
     });
   }
+  document.querySelectorAll(".interval-seek").forEach((b) => b.addEventListener("click", () => seek(Number(b.dataset.t))));
   const confirmButton = byId("confirm-event"), dismissButton = byId("dismiss-event");
   if (confirmButton) confirmButton.addEventListener("click", () => review("confirmed"));
   if (dismissButton) dismissButton.addEventListener("click", () => review("dismissed"));

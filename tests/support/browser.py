@@ -74,7 +74,7 @@ def browser(playwright):
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     # A page load waits for the server, which on a busy two-core machine (CI beside other work) took over 15 s

@@ -127,16 +127,22 @@ def test_a_mission_without_telemetry_says_there_is_nothing_to_place(people):
 
 def test_the_area_map_shows_confirmed_events_filtered_by_date_and_class(people, flown):
     events = list(Event.objects.filter(score_run__video=flown).order_by("peak_time"))
+    assert len(events) >= 2
     Event.objects.filter(pk__in=[e.pk for e in events]).update(review=Event.Review.CONFIRMED)
-    Event.objects.filter(pk=events[-1].pk).update(review=Event.Review.DISMISSED)
+    Event.objects.filter(pk=events[0].pk).update(anomaly_class="boat")
+    dismissed = Event.objects.create(score_run=events[0].score_run, start=1.0, end=2.0, peak_time=1.5, peak_score=1.0,
+                                     review=Event.Review.DISMISSED, latitude=59.42, longitude=18.88)
     client = client_for(people["viewer"])
     url = reverse("area_map", args=[flown.mission.area.pk])
     data = embedded(client.get(url).content.decode(), "map-data")
-    assert sorted(m["id"] for m in data["events"]) == sorted(e.pk for e in events[:-1])
+    assert sorted(m["id"] for m in data["events"]) == sorted(e.pk for e in events)
+    assert dismissed.pk not in [m["id"] for m in data["events"]]
     boats = embedded(client.get(url, {"class": "boat"}).content.decode(), "map-data")["events"]
-    assert boats and all(10.0 <= m["time"] <= 14.0 and m["class"] == "boat" for m in boats)
+    assert [(m["id"], m["class"]) for m in boats] == [(events[0].pk, "boat")]
+    unclassified = embedded(client.get(url, {"class": "unclassified"}).content.decode(), "map-data")["events"]
+    assert sorted(m["id"] for m in unclassified) == sorted(e.pk for e in events[1:])
     assert embedded(client.get(url, {"from": "2026-06-02"}).content.decode(), "map-data")["events"] == []
-    assert len(embedded(client.get(url, {"to": "2026-06-01"}).content.decode(), "map-data")["events"]) == len(events) - 1
+    assert len(embedded(client.get(url, {"to": "2026-06-01"}).content.decode(), "map-data")["events"]) == len(events)
     bad = client.get(url, {"from": "June", "class": "whale"})
     assert bad.status_code == 200 and "must be YYYY-MM-DD" in bad.content.decode()
     assert "has the class &#x27;whale&#x27;" in bad.content.decode()

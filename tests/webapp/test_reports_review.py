@@ -18,8 +18,10 @@ from PIL import Image
 
 from detection.score_store import load_video_scores
 from tests.support.seed import make_mission, make_user, seed_scored_video
+from webapp.catalog.models import Video
 from webapp.detectors.models import Event
 from webapp.reports.figures import decode_typed_array
+from webapp.reports.images import OPACITY_FLOOR, OPACITY_FULL, colorize, colour_scale_css
 from webapp.reports.plotlyjs import PLOTLY_JS, plotly_js_version
 
 pytestmark = pytest.mark.django_db
@@ -183,14 +185,29 @@ def test_heatmap_view_shows_input_heatmap_and_overlay_or_reconstruction(client, 
     assert set(re.findall(r'/frames/25/(\w+)\.png', html)) == {"input", "reconstruction", "heatmap", "overlay", "difference"}
     other = client.get(reverse("heatmap_view", args=[run.pk, 24])).content.decode()
     assert "reconstruction" not in re.findall(r'/frames/24/(\w+)\.png', other)
+    Video.objects.filter(pk=seeded.video.pk).update(width=1920, height=1080)  # square samples of a 16:9 video
     image = client.get(reverse("heatmap_view_image", args=[run.pk, 25, "input"]))
-    small = np.asarray(Image.open(io.BytesIO(image.content)))[:: image_factor(frames), :: image_factor(frames)]
-    assert np.array_equal(small, frames[25])
+    large = Image.open(io.BytesIO(image.content))
+    assert large.size == (960, 540)  # shown at the video's aspect ratio, not squashed to the samples' square
+    back = np.asarray(large.resize(frames.shape[2:0:-1], Image.BILINEAR)).astype(int)
+    assert np.abs(back - frames[25]).mean() < 6  # the same picture
     assert client.get(reverse("heatmap_view", args=[run.pk, 9999])).status_code == 404
 
 
-def image_factor(frames) -> int:
-    return -(-248 // frames.shape[1])
+def test_event_thumbnails_keep_the_videos_aspect_ratio(client, people, seeded):
+    Video.objects.filter(pk=seeded.video.pk).update(width=3840, height=2160)
+    client.force_login(people["viewer"])
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    response = client.get(reverse("event_thumbnail", args=[event.pk]))
+    assert Image.open(io.BytesIO(response.content)).size == (320, 180)
+
+
+def test_the_heatmap_is_clear_where_the_error_is_low_and_its_scale_says_so():
+    values = np.array([0, OPACITY_FLOOR, OPACITY_FLOOR + 1, 100, OPACITY_FULL, 255], dtype=np.uint8)
+    alpha = colorize(values[None, :])[0, :, 3]
+    assert alpha[0] == alpha[1] == 0 and 0 < alpha[2] < alpha[3] < 255 and alpha[4] == alpha[5] == 255
+    scale = colour_scale_css()
+    assert scale.startswith("linear-gradient(to right, rgba(0, 0, 4, 0.00) 0%") and "rgba(252, 255, 164, 1.00) 100%" in scale
 
 
 def test_plotly_js_is_served_from_the_installed_package_and_cached(client):
@@ -234,3 +251,57 @@ def test_names_and_notes_cannot_inject_scripts(client, people, seeded):
     for text in (html, report, standalone):
         assert "<script>alert(1)" not in text
     assert embedded(html, "review-data")["events"][0]["note"] == hostile  # intact as data, inert as markup
+
+
+def test_labels_are_named_and_coloured_by_class_and_the_legend_lists_the_classes(client, people, seeded):
+    html = page(client, people["viewer"], seeded.video)
+    shapes = embedded(html, "timeline-figure")["layout"]["shapes"]
+    labels = {s["label"]["text"]: s["fillcolor"] for s in shapes if s.get("name") == "label"}
+    assert set(labels) == {"boat", "person"} and labels["boat"] != labels["person"]
+    legend = re.search(r'id="timeline-legend".*?</div>', html, re.S).group(0)
+    assert 'data-class="boat"' in legend and 'data-class="person"' in legend
+    assert "boat 0:10–0:14" in re.sub(r"\s+", " ", legend)  # each labelled interval, to seek to
+
+
+def test_events_go_by_one_number_on_the_review_page_the_report_and_the_exports(client, people, seeded):
+    event = Event.objects.filter(score_run__video=seeded.video).order_by("-start").first()
+    html = page(client, people["viewer"], seeded.video)
+    assert re.search(rf'<tr data-event="{event.pk}"[^>]*><td class="event-number">.*?#{event.pk}</td>', html)
+    figure = embedded(html, "timeline-figure")
+    markers = [t for t in figure["data"] if t.get("meta", {}).get("role") == "events"]
+    assert f"#{event.pk}" in [text for t in markers for text in t["text"]]
+    report = client.get(reverse("mission_report", args=[seeded.video.mission_id])).content.decode()
+    assert f">#{event.pk}</a>" in report
+    rows = client.get(reverse("mission_events_json", args=[seeded.video.mission_id])).json()
+    assert event.pk in [row["id"] for row in (rows["events"] if isinstance(rows, dict) else rows)]
+
+
+def test_the_saved_note_and_reviewer_come_back_with_the_page(client, people, seeded):
+    event = Event.objects.filter(score_run__video=seeded.video).first()
+    event.review, event.note, event.reviewer = "confirmed", "boat by the reef", people["analyst"]
+    event.save()
+    html = page(client, people["viewer"], seeded.video)
+    sent = next(e for e in embedded(html, "review-data")["events"] if e["id"] == event.pk)
+    assert (sent["note"], sent["reviewer"]) == ("boat by the reef", "analyst")
+    assert '<td class="review-note">boat by the reef</td>' in html
+
+
+def test_events_are_drawn_in_their_levels_colour_whatever_their_review(client, people, seeded):
+    from webapp.detectors.levels import UNKNOWN_COLOUR, level_colour
+
+    events = list(Event.objects.filter(score_run__video=seeded.video).order_by("id"))
+    for event, level in zip(events, (1.2, 5.0)):
+        event.level = level
+        event.review = "dismissed" if level > 2 else "unreviewed"
+        event.save()
+    Event.objects.filter(pk__in=[e.pk for e in events[2:]]).update(level=None)  # an older detector's
+    html = page(client, people["viewer"], seeded.video)
+    figure = embedded(html, "timeline-figure")
+    drawn = {i: c for t in figure["data"] if t.get("meta", {}).get("role") == "events"
+             for i, c in zip(t["customdata"], t["marker"]["color"])}
+    expected = {e.pk: level_colour(e.level) if e.pk in (events[0].pk, events[1].pk) else UNKNOWN_COLOUR for e in events}
+    assert drawn == expected and level_colour(1.2) != level_colour(5.0)
+    bands = {s["name"]: s["fillcolor"] for s in figure["layout"]["shapes"] if s.get("name", "").startswith("event-")}
+    red, green, blue = (int(level_colour(5.0)[i:i + 2], 16) for i in (1, 3, 5))
+    assert bands[f"event-{events[1].pk}"] == f"rgba({red}, {green}, {blue}, 0.12)"  # dismissed: faint, same colour
+    assert f'title="raw score {events[1].peak_score:.4f}"' in html and ">5.0×</td>" in html

@@ -63,6 +63,7 @@ GET_EXPECTED = {
     "video_label": POST_ONLY,
     "video_reference": POST_ONLY,
     "interval_delete": POST_ONLY,
+    "interval_update": POST_ONLY,
     "upload_create": POST_ONLY,
     "upload": POST_ONLY,
     "job_cancel": POST_ONLY,

@@ -76,7 +76,10 @@ class VideoSerializer(StrictModelSerializer):
 
     def update(self, instance, validated_data):
         if "label" in validated_data:
-            labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
+            try:  # a video's intervals are deleted first (DELETE them), never as a side effect of a PATCH
+                labelling.set_video_label(instance, validated_data["label"], self.context["request"].user)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"label": " ".join(exc.messages)}) from None
         return instance
 
 
@@ -160,14 +163,16 @@ class EventSerializer(StrictModelSerializer):
     class Meta:
         model = Event
         fields = [
-            "id", "score_run", "video", "detector", "start", "end", "peak_time", "peak_score", "peak_x", "peak_y",
-            "review", "reviewer", "reviewed_at", "note", "change", "reference_video", "reference_time",
-            "latitude", "longitude",
+            "id", "score_run", "video", "detector", "start", "end", "peak_time", "level", "peak_score", "peak_x",
+            "peak_y", "review", "anomaly_class", "reviewer", "reviewed_at", "note", "change", "reference_video",
+            "reference_time", "latitude", "longitude",
         ]
         # CHANGE events: "new" or "vanished", and the reference flight (a video id) and the time into it that
-        # today's frame was compared with; empty and null for the other kinds. latitude/longitude: where on the
-        # ground (webapp.maps.locate), null without telemetry.
-        read_only_fields = ["change", "reference_video", "reference_time", "latitude", "longitude"]
+        # today's frame was compared with; empty and null for the other kinds.
+        read_only_fields = ["change", "reference_video", "reference_time", "level", "latitude", "longitude"]
+        # level: the peak on the scale every detector kind shares (1 = its detector's threshold; null when the
+        # run had no threshold); peak_score: the detector's raw score, comparable only within one detector.
+        # latitude/longitude: where on the ground (webapp.maps.locate), null without telemetry.
 
 
 class ScoreRunSerializer(StrictModelSerializer):

@@ -140,6 +140,9 @@ class Event(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # What a confirmed event shows (boat, person, ...), named as labelled intervals name their class; empty for
+    # events not confirmed (webapp.reports.reviews keeps it so) and for confirmed ones given no class.
+    anomaly_class = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-peak_score", "id"]

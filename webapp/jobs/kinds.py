@@ -22,6 +22,7 @@ class TaskKind:
     soft_limit: int  # seconds; raises inside the task, so the job fails with a reason
     hard_limit: int  # seconds; the worker kills the task's process
     targets: tuple[str, ...] = ()  # the Job fields ("video", "mission", "detector") a job of this kind works on
+    internal: bool = False  # plumbing (tests, benchmarks): not listed to users
 
 
 JOB_KINDS: dict[str, TaskKind] = {
@@ -32,15 +33,18 @@ JOB_KINDS: dict[str, TaskKind] = {
     "export": TaskKind("skerry.export", CPU, HOUR, HOUR + 60, ("mission",)),
     # The area mosaic from one reference flight (the job's video): workers/mosaic.py.
     "mosaic": TaskKind("skerry.mosaic", CPU, 2 * HOUR, 2 * HOUR + 120, ("video",)),
-    "noop": TaskKind("skerry.noop", CPU, 600, 660),  # params["queue"] may pick either queue (tests, benchmarks)
+    # params["queue"] may pick either queue (tests, benchmarks)
+    "noop": TaskKind("skerry.noop", CPU, 600, 660, internal=True),
 }
 
 HELPER_TASKS: dict[str, TaskKind] = {
     # A helper of a running ingest: takes pieces of a long video (workers/ingest_pieces.py).
-    "ingest_piece": TaskKind("skerry.ingest_piece", CPU, 3 * HOUR, 3 * HOUR + 120, ("video",)),
+    "ingest_piece": TaskKind("skerry.ingest_piece", CPU, 3 * HOUR, 3 * HOUR + 120, ("video",), internal=True),
     # The periodic job sweep (webapp/jobs/sweep.py), run by celery beat.
-    "sweep": TaskKind("skerry.sweep", CPU, 120, 180),
+    "sweep": TaskKind("skerry.sweep", CPU, 120, 180, internal=True),
 }
 
 TASKS: dict[str, TaskKind] = {spec.task: spec for spec in (*JOB_KINDS.values(), *HELPER_TASKS.values())}
 JOB_TASK_NAMES = frozenset(spec.task for spec in JOB_KINDS.values())
+# Job kinds the jobs pages leave out unless asked for by name (?kind=noop): users never started them.
+INTERNAL_JOB_KINDS = frozenset(kind for kind, spec in JOB_KINDS.items() if spec.internal)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from webapp.accounts.roles import ADMIN, ANALYST, role_allows, role_in_team, visible
+from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 
 
 class Job(models.Model):
@@ -81,6 +82,11 @@ class Job(models.Model):
         return visible(jobs, user, *cls.TEAM_PATHS)
 
     @classmethod
+    def listed_to(cls, user):
+        """The jobs pages list: visible_to(user) without the internal kinds (no-op jobs of tests and benchmarks)."""
+        return cls.visible_to(user).exclude(kind__in=INTERNAL_JOB_KINDS)
+
+    @classmethod
     def role_to_start(cls, kind) -> str:
         return cls.START_ROLES[cls.Kind(kind)]
 
@@ -105,6 +111,16 @@ class Job(models.Model):
     def target(self):
         """The video, mission or detector the job works on, if any."""
         return self.video or self.detector or self.mission
+
+    @property
+    def target_label(self) -> str:
+        """The target as people name it: a video or a mission with its mission's date, a detector by name."""
+        target = self.target
+        if target is None:
+            return ""
+        if self.mission_id and target is self.mission:
+            return f"{target} ({target.date:%Y-%m-%d})"
+        return str(target)
 
     @property
     def area(self):

@@ -10,11 +10,10 @@ small; events carry their review-page link (at their peak time), level colour an
 from __future__ import annotations
 
 import numpy as np
-from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 
 from webapp.catalog import telemetry
-from webapp.catalog.models import LabelInterval, Video
+from webapp.catalog.models import Video
 from webapp.detectors.levels import level_colour, level_text, scale_for_pages
 from webapp.detectors.models import Event
 from webapp.maps.mosaics import current_mosaic
@@ -76,7 +75,7 @@ def event_markers(events, origin) -> list[dict]:
              "colour": level_colour(e.level), "review": e.review, "time": round(e.peak_time, 2),
              "video": e.score_run.video.original_name, "detector": e.score_run.detector.name,
              "mission": e.score_run.video.mission.name, "date": e.score_run.video.mission.date.isoformat(),
-             "class": getattr(e, "label_class", None) or "",
+             "class": e.anomaly_class,
              "url": review_url(e.score_run.video_id, e)} for e, x, y in zip(placed, east, north)]
 
 
@@ -93,21 +92,12 @@ def mission_map_payload(mission, events) -> dict:
             "unplaced": sum(1 for e in events) - len(placed), "levels": scale_for_pages()}
 
 
-def with_label_class(events):
-    """Events annotated with `label_class`: the class of a labelled interval of their video that they overlap
-    (how the analyst named what they confirmed), or null."""
-    overlapping = LabelInterval.objects.filter(video=OuterRef("score_run__video"), start__lte=OuterRef("end"),
-                                               end__gte=OuterRef("start")).exclude(anomaly_class="")
-    return events.annotate(label_class=Subquery(overlapping.order_by("start").values("anomaly_class")[:1]))
-
-
 def area_events(area):
-    """Every confirmed, placed event of every mission of the area, with its label class."""
-    events = (Event.objects.filter(score_run__video__mission__area=area, review=Event.Review.CONFIRMED,
-                                   latitude__isnull=False, longitude__isnull=False)
-              .select_related("score_run__video__mission", "score_run__detector")
-              .order_by("score_run__video__mission__date", "peak_time", "pk"))
-    return with_label_class(events)
+    """Every confirmed, placed event of every mission of the area."""
+    return (Event.objects.filter(score_run__video__mission__area=area, review=Event.Review.CONFIRMED,
+                                 latitude__isnull=False, longitude__isnull=False)
+            .select_related("score_run__video__mission", "score_run__detector")
+            .order_by("score_run__video__mission__date", "peak_time", "pk"))
 
 
 def area_map_payload(area, events) -> dict:

@@ -14,15 +14,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.catalog.access import area_page_roles, get_area_or_404, get_mission_or_404
-from webapp.catalog.models import LabelInterval
 from webapp.core.media import stored_file_response
+from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
 from webapp.maps import mosaics
 from webapp.maps.payload import area_events, area_map_payload, mission_map_payload
 from webapp.reports.access import mission_events
 
-UNLABELLED = "unlabelled"
+UNCLASSIFIED = "unclassified"
 
 
 @require_GET
@@ -36,19 +36,20 @@ def mission_map(request, pk: int):
 
 
 class AreaMapFilter:
-    """The area map's filters from the query string: mission dates from/to, a label class; bad values are
-    reported on the page and ignored."""
+    """The area map's filters from the query string: mission dates from/to, the class a reviewer gave the event;
+    bad values are reported on the page and ignored."""
 
     def __init__(self, params, area):
         self.errors: list[str] = []
         self.start = self._date(params.get("from", ""), "from")
         self.end = self._date(params.get("to", ""), "to")
-        self.classes = sorted(set(LabelInterval.objects.filter(video__mission__area=area).exclude(anomaly_class="")
+        self.classes = sorted(set(Event.objects.filter(score_run__video__mission__area=area,
+                                                       review=Event.Review.CONFIRMED).exclude(anomaly_class="")
                                   .values_list("anomaly_class", flat=True)))
-        self.label_class = params.get("class", "")
-        if self.label_class and self.label_class not in (*self.classes, UNLABELLED):
-            self.errors.append(f"no labelled interval of this area has the class {self.label_class!r}")
-            self.label_class = ""
+        self.event_class = params.get("class", "")
+        if self.event_class and self.event_class not in (*self.classes, UNCLASSIFIED):
+            self.errors.append(f"no confirmed event of this area has the class {self.event_class!r}")
+            self.event_class = ""
 
     def _date(self, text: str, name: str) -> date | None:
         try:
@@ -62,10 +63,10 @@ class AreaMapFilter:
             events = events.filter(score_run__video__mission__date__gte=self.start)
         if self.end:
             events = events.filter(score_run__video__mission__date__lte=self.end)
-        if self.label_class == UNLABELLED:
-            events = events.filter(label_class__isnull=True)
-        elif self.label_class:
-            events = events.filter(label_class=self.label_class)
+        if self.event_class == UNCLASSIFIED:
+            events = events.filter(anomaly_class="")
+        elif self.event_class:
+            events = events.filter(anomaly_class=self.event_class)
         return events
 
 
@@ -75,7 +76,7 @@ def area_map(request, pk: int):
     filters = AreaMapFilter(request.GET, area)
     events = filters.apply(area_events(area))
     payload = area_map_payload(area, events)
-    context = {**area_page_roles(request.user, area), "area": area, "filters": filters, "unlabelled": UNLABELLED,
+    context = {**area_page_roles(request.user, area), "area": area, "filters": filters, "unclassified": UNCLASSIFIED,
                "payload": payload, "payload_json": json.dumps(payload), "building": mosaics.active_mosaic_job(area)}
     return render(request, "maps/area_map.html", context)
 

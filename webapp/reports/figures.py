@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
 from plotly.utils import PlotlyJSONEncoder
 
-REVIEW_COLOURS = {"unreviewed": "rgba(214, 39, 40, 0.28)", "confirmed": "rgba(140, 20, 20, 0.45)",
-                  "dismissed": "rgba(120, 120, 120, 0.25)"}
-INTERVAL_COLOUR = "rgba(255, 165, 0, 0.22)"
+from webapp.detectors.levels import level_colour, level_text
+
+# Events are coloured by level (the caller passes each event's colour); the review shows in how strongly the
+# band is filled and in the marker's outline, so that the level colour reads the same on every page.
+REVIEW_ALPHA = {"unreviewed": 0.28, "confirmed": 0.5, "dismissed": 0.12}
+REVIEW_OUTLINE = {"unreviewed": {"color": "#444444", "width": 0.75}, "confirmed": {"color": "#111111", "width": 2.5},
+                  "dismissed": {"color": "#8a8a8a", "width": 1}}
+REVIEW_OPACITY = {"unreviewed": 1.0, "confirmed": 1.0, "dismissed": 0.35}
+NO_LEVEL_COLOUR = "#c8ced6"  # when a caller passes no colour (webapp.detectors.levels.UNKNOWN_COLOUR)
+# Labelled intervals: cool colours, never the hot ones of the level scale, one per class in order of appearance.
+CLASS_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#7f7f7f", "#bcbd22", "#e377c2")
+UNCLASSED_COLOUR = "#5a6b73"
+INTERVAL_ALPHA = 0.2
 DETECTOR_COLOURS = ("#0b6e8a", "#8a3ffc", "#d2691e", "#2e8b57", "#c71585")
 # (A template name would only mean something to the Python package; plotly.js gets plain layout values.)
 BASE_LAYOUT = {"margin": {"l": 56, "r": 16, "t": 36, "b": 40}, "paper_bgcolor": "#fff", "plot_bgcolor": "#fff",
@@ -73,14 +84,40 @@ def envelope(times: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np
 NOT_COMPARED_COLOURS = {"no reference": "#9aa3a8", "alignment failed": "#f0a04b"}
 
 
+def rgba(colour: str, alpha: float) -> str:
+    """'#rrggbb' with an opacity, as plotly.js takes it."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha:g})"
+
+
+def class_colours(classes) -> dict[str, str]:
+    """A colour for each labelled class (the empty class included), in order of first appearance."""
+    colours, named = {}, 0
+    for name in classes:
+        if name in colours:
+            continue
+        if name:
+            colours[name] = CLASS_COLOURS[named % len(CLASS_COLOURS)]
+            named += 1
+        else:
+            colours[name] = UNCLASSED_COLOUR
+    return colours
+
+
+def event_band_fill(colour: str | None, review: str) -> str:
+    return rgba(colour or NO_LEVEL_COLOUR, REVIEW_ALPHA.get(review, REVIEW_ALPHA["unreviewed"]))
+
+
 def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: float | None = None,
                     max_points: int = 3000) -> dict:
     """The review timeline: one row per detector, frame scores (min/max envelope), segment scores as steps,
-    the threshold as a line, labelled intervals shaded over all rows, events shaded in their row by review.
+    the threshold as a line, labelled intervals shaded over all rows in their class's colour and named at the
+    top, events shaded in their row in their level's colour (filled more when confirmed, less when dismissed).
 
     tracks: [{"name", "kind", "times", "scores", "threshold", "segment_bounds" (S, 2) | None,
     "segment_scores" (S,) | None, "not_compared" [{"start", "end", "name"}] (CHANGE)}]; intervals: [(start, end, class)];
-    events: [{"row", "start", "end", "review", "id", "peak_time", "peak_score"}] (peaks are also drawn as markers).
+    events: [{"row", "start", "end", "review", "id", "peak_time", "peak_score", "colour" ('#rrggbb' of its level,
+    None when it has none)}] (peaks are also drawn as markers, labelled with the event's number).
     """
     rows = max(1, len(tracks))
     gap = 0.06 if rows > 1 else 0.0
@@ -116,27 +153,21 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
                            "yref": f"y{axis} domain", "y0": 0, "y1": 0.12, "line": {"width": 0}, "layer": "below",
                            "fillcolor": NOT_COMPARED_COLOURS.get(span["name"], "#9aa3a8"),
                            "name": span["name"].replace(" ", "-")})
-    marker_colours = {"unreviewed": "#d62728", "confirmed": "#8c1414", "dismissed": "#8a8a8a"}
     for row in range(len(tracks)):
-        # Peaks as markers too: a 6-second event is under a pixel wide on a 2-hour axis, a marker is not.
-        mine = [e for e in events if e["row"] == row and "peak_time" in e]
-        if mine:
-            axis = "" if row == 0 else str(row + 1)
-            data.append({"type": "scatter", "mode": "markers", "name": "events", "showlegend": row == 0,
-                         "x": [e["peak_time"] for e in mine], "y": [e["peak_score"] for e in mine],
-                         "customdata": [e["id"] for e in mine], "xaxis": "x", "yaxis": f"y{axis}",
-                         "marker": {"symbol": "triangle-down", "size": 10,
-                                    "color": [marker_colours.get(e["review"], "#d62728") for e in mine]},
-                         "meta": {"role": "events", "row": row},
-                         "hovertemplate": "event %{customdata}: peak %{y:.3f} at %{x:.1f}s<extra></extra>"})
-    for start, end, _ in intervals:
+        data.extend(_peak_markers([e for e in events if e["row"] == row and "peak_time" in e], row))
+    colours = class_colours(c for _, _, c in intervals)
+    for start, end, anomaly_class in intervals:
+        colour = colours[anomaly_class]
         shapes.append({"type": "rect", "xref": "x", "x0": start, "x1": end, "yref": "paper", "y0": 0, "y1": 1,
-                       "fillcolor": INTERVAL_COLOUR, "line": {"width": 0}, "layer": "below", "name": "label"})
+                       "fillcolor": rgba(colour, INTERVAL_ALPHA), "line": {"width": 1, "color": rgba(colour, 0.6)},
+                       "layer": "below", "name": "label",
+                       "label": {"text": anomaly_class or "anomalous", "textposition": "top left",
+                                 "font": {"size": 11, "color": colour}}})
     for event in events:
         axis = "" if event["row"] == 0 else str(event["row"] + 1)
         shapes.append({"type": "rect", "xref": "x", "x0": event["start"], "x1": max(event["end"], event["start"] + 0.5),
                        "yref": f"y{axis} domain", "y0": 0, "y1": 1, "line": {"width": 0}, "layer": "below",
-                       "fillcolor": REVIEW_COLOURS.get(event["review"], REVIEW_COLOURS["unreviewed"]),
+                       "fillcolor": event_band_fill(event.get("colour"), event["review"]),
                        "name": f"event-{event.get('id', '')}"})
     # The playback cursor is the last shape; the page's script moves it.
     shapes.append({"type": "line", "xref": "x", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
@@ -150,24 +181,50 @@ def timeline_figure(tracks: list[dict], *, intervals=(), events=(), duration: fl
     return {"data": data, "layout": layout}
 
 
-def event_strip_figure(videos: list[dict]) -> dict:
-    """Where events fall in each video: one row per video, a bar per event coloured by its peak score.
+def _peak_markers(events: list[dict], row: int) -> list[dict]:
+    """An event's peak as a marker in its level's colour, outlined by its review, with its number above: a
+    6-second event is under a pixel wide on a 2-hour axis, a marker is not."""
+    if not events:
+        return []
+    axis = "" if row == 0 else str(row + 1)
+    reviews = [e["review"] for e in events]
+    return [{"type": "scatter", "mode": "markers+text", "name": "events", "showlegend": False,
+             "x": [e["peak_time"] for e in events], "y": [e["peak_score"] for e in events],
+             "customdata": [e["id"] for e in events], "xaxis": "x", "yaxis": f"y{axis}",
+             "hovertext": [f"#{e['id']} level {e.get('level_text', '–')}" for e in events],
+             "text": [f"#{e['id']}" for e in events], "textposition": "top center", "textfont": {"size": 10},
+             "cliponaxis": False,
+             "marker": {"symbol": "triangle-down", "size": 12,
+                        "color": [e.get("colour") or NO_LEVEL_COLOUR for e in events],
+                        "opacity": [REVIEW_OPACITY.get(r, 1.0) for r in reviews],
+                        "line": {"color": [REVIEW_OUTLINE.get(r, REVIEW_OUTLINE["unreviewed"])["color"] for r in reviews],
+                                 "width": [REVIEW_OUTLINE.get(r, REVIEW_OUTLINE["unreviewed"])["width"] for r in reviews]}},
+             "meta": {"role": "events", "row": row},
+             "hovertemplate": "event %{hovertext}: score %{y:.3f} at %{x:.1f}s<extra></extra>"}]
 
-    videos: [{"name", "duration", "events": [{"start", "end", "peak_score", "url"}]}].
+
+def event_strip_figure(videos: list[dict]) -> dict:
+    """Where events fall in each video: one row per video, a bar per event in its level's fixed colour
+    (webapp.detectors.levels: the same colours on every page, never rescaled per mission); the raw score is in
+    the hover text.
+
+    videos: [{"name", "duration", "events": [{"start", "end", "level", "peak_score", "detector", "url"}]}].
     """
-    names, base, width, scores, urls = [], [], [], [], []
+    names, base, width, colours, hovers, urls = [], [], [], [], [], []
     for video in videos:
-        for event in video["events"]:
+        # Lowest level first: where two detectors' events overlap, the hotter bar is drawn on top.
+        for event in sorted(video["events"], key=lambda e: -math.inf if e["level"] is None else e["level"]):
             names.append(video["name"])
             base.append(event["start"])
             width.append(max(event["end"] - event["start"], 1.0))
-            scores.append(event["peak_score"])
+            colours.append(level_colour(event["level"]))
+            hovers.append(f"level {level_text(event['level'])} · {event.get('detector', '')} score "
+                          f"{event['peak_score']:.3f}")
             urls.append(event.get("url", ""))
     longest = max([v["duration"] or 0 for v in videos] + [1.0])
     data = [{"type": "bar", "orientation": "h", "y": names, "x": width, "base": base, "customdata": urls,
-             "marker": {"color": scores, "colorscale": "YlOrRd", "showscale": True,
-                        "colorbar": {"title": {"text": "score"}, "thickness": 10}},
-             "hovertemplate": "%{y}<br>%{base:.1f}s, score %{marker.color:.3f}<extra></extra>"}]
+             "marker": {"color": colours, "line": {"color": "#1d2428", "width": 0.5}}, "text": hovers,
+             "textposition": "none", "hovertemplate": "%{y}<br>%{base:.1f} s, %{text}<extra></extra>"}]
     # Invisible points keep a row for videos without events.
     data.append({"type": "scatter", "mode": "markers", "y": [v["name"] for v in videos],
                  "x": [0] * len(videos), "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})

@@ -47,14 +47,34 @@ def stretch(heatmap: np.ndarray) -> np.ndarray:
     return np.asarray(heatmap, dtype=np.uint8)
 
 
+# Opacity of a heatmap value: clear up to OPACITY_FLOOR (the low error every frame has, which would only tint the
+# video), then rising linearly to opaque at OPACITY_FULL, so that what stands out is what the detector flagged.
+OPACITY_FLOOR, OPACITY_FULL = 40, 170
+
+
+def heatmap_opacity(values: np.ndarray) -> np.ndarray:
+    """uint8 values -> uint8 alpha, 0 at or below OPACITY_FLOOR, 255 from OPACITY_FULL."""
+    ramp = (values.astype(np.float32) - OPACITY_FLOOR) / (OPACITY_FULL - OPACITY_FLOOR)
+    return (np.clip(ramp, 0, 1) * 255).round().astype(np.uint8)
+
+
 def colorize(heatmap: np.ndarray, *, alpha: bool = True) -> np.ndarray:
-    """(h, w) uint8 -> (h, w, 4) RGBA: colour from the map, opacity growing with the value (low error clear)."""
+    """(h, w) uint8 -> (h, w, 4) RGBA: colour from the map, transparent where the error is low."""
     values = stretch(heatmap)
     rgb = COLORMAP[values]
     if not alpha:
         return rgb
-    opacity = np.clip(values.astype(np.float32) * 1.6, 0, 255).astype(np.uint8)[..., None]
-    return np.concatenate([rgb, opacity], axis=-1)
+    return np.concatenate([rgb, heatmap_opacity(values)[..., None]], axis=-1)
+
+
+def colour_scale_css(stops: int = 9) -> str:
+    """A CSS linear-gradient of the heatmap's colours with their opacity (low error clear): the colour scale
+    drawn beside every heatmap, from the same table and ramp that colour the images."""
+    values = np.linspace(0, 255, stops).round().astype(np.uint8)
+    colours = COLORMAP[values]
+    alphas = heatmap_opacity(values) / 255
+    parts = [f"rgba({r}, {g}, {b}, {a:.2f}) {100 * int(v) / 255:.0f}%" for (r, g, b), a, v in zip(colours, alphas, values)]
+    return f"linear-gradient(to right, {', '.join(parts)})"
 
 
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -76,14 +96,6 @@ def difference(frame: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
     """Per-pixel absolute difference averaged over channels, (H, W) uint8, as the origin report's Figure 13."""
     diff = np.abs(frame.astype(np.int16) - reconstruction.astype(np.int16)).mean(axis=-1)
     return diff.clip(0, 255).astype(np.uint8)
-
-
-def upscale_for_display(image: np.ndarray, min_side: int = 160) -> np.ndarray:
-    """Sampled frames are small (124 px): enlarge by a whole factor with nearest pixels so they stay crisp."""
-    factor = max(1, -(-min_side // max(1, min(image.shape[:2]))))
-    if factor == 1:
-        return image
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -115,10 +127,28 @@ def frame_with_heatmap(video, run, t: float, *, with_heatmap: bool = True) -> np
     return frame
 
 
+THUMBNAIL_WIDTH = 320
+
+
+def display_aspect(video, image: np.ndarray) -> float:
+    """Width over height as the video is shown (its probed size is after rotation); the image's own shape when
+    the video's size is unknown. Detectors sample square frames (124x124) from 16:9 video: shown as they are,
+    every thumbnail would be squashed."""
+    if video.width and video.height:
+        return video.width / video.height
+    return image.shape[1] / max(1, image.shape[0])
+
+
+def at_video_aspect(image: np.ndarray, video, width: int) -> np.ndarray:
+    """The image resized to `width` pixels wide at the video's aspect ratio (bilinear)."""
+    return resize(image, (max(1, round(width / display_aspect(video, image))), width))
+
+
 def event_thumbnail_png(event) -> bytes | None:
-    """PNG of the event's peak frame with its heatmap, enlarged for a card; None without frames."""
-    image = frame_with_heatmap(event.score_run.video, event.score_run, event.peak_time)
-    return None if image is None else png_bytes(upscale_for_display(image, 192))
+    """PNG of the event's peak frame with its heatmap, at the video's aspect ratio, for a card; None without frames."""
+    video = event.score_run.video
+    image = frame_with_heatmap(video, event.score_run, event.peak_time)
+    return None if image is None else png_bytes(at_video_aspect(image, video, THUMBNAIL_WIDTH))
 
 
 def fit_width(image: np.ndarray, width: int) -> np.ndarray:

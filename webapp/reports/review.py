@@ -15,6 +15,7 @@ from detection.score_store import load_reconstruction
 from webapp.catalog.access import area_page_roles
 from webapp.core.middleware import CSP
 from webapp.core.params import BadParameter, id_param, parse_json_body
+from webapp.detectors import levels
 from webapp.reports import images
 from webapp.reports.access import event_for, event_to_review, score_run_for, video_for
 from webapp.reports.figures import figure_json
@@ -49,10 +50,22 @@ def video_review(request, pk: int):
     context = {**roles, "video": video, "mission": video.mission, "payload": payload, "payload_json": json.dumps(payload),
                "figure_json": figure_json(figure),
                "proxy_url": proxy_url(video), "can_review": roles["can_edit"],
-               "focus": _focus(request)}
+               "focus": _focus(request), "heatmap_scale_css": images.colour_scale_css(), "level_legend": level_legend()}
     response = render(request, "reports/video_review.html", context)
     response["Content-Security-Policy"] = REVIEW_CSP
     return response
+
+
+def level_legend() -> list[dict]:
+    """Swatches of the fixed level colour scale for the timeline's legend: its colour, name and range."""
+    steps = levels.scale_for_pages()
+    legend = []
+    for step, after in zip(steps, [*steps[1:], None]):
+        low, high = step["from"], after["from"] if after else None
+        span = (f"under {levels.level_text(high)}" if low is None else
+                f"{levels.level_text(low)}+" if high is None else f"{levels.level_text(low)}–{levels.level_text(high)}")
+        legend.append({"colour": step["colour"], "text": f"{step['name']} ({span})"})
+    return legend + [{"colour": levels.UNKNOWN_COLOUR, "text": "no level (older detector)"}]
 
 
 def _focus(request) -> dict:
@@ -72,7 +85,8 @@ def _focus(request) -> dict:
 
 @require_POST
 def event_review(request, pk: int):
-    """Save one verdict from the review page's fetch(): JSON {"review", "note"?} or a form post."""
+    """Save one verdict from the review page's or the inbox's fetch(): JSON {"review", "note"?, "anomaly_class"?}
+    or a form post. The inbox's undo sends the event's previous review, note and class here too."""
     event = event_to_review(request, pk)
     if request.content_type == "application/json":
         try:
@@ -83,11 +97,11 @@ def event_review(request, pk: int):
         body = request.POST
     if not hasattr(body, "get"):
         return JsonResponse({"error": "send an object: {\"review\": ..., \"note\": ...}"}, status=400)
-    note = body.get("note")
+    note, anomaly_class = body.get("note"), body.get("anomaly_class")
     if note is not None and not isinstance(note, str):
         return JsonResponse({"error": "the note must be text"}, status=400)
     try:
-        review_event(event, str(body.get("review", "")), request.user, note=note)
+        review_event(event, str(body.get("review", "")), request.user, note=note, anomaly_class=anomaly_class)
     except ReviewError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse(event_json(event))
@@ -134,6 +148,9 @@ def event_heatmap(request, pk: int):
 
 
 PANELS = ("input", "reconstruction", "heatmap", "overlay", "difference")
+PANEL_NAMES = {"input": "input frame", "reconstruction": "reconstruction", "heatmap": "heatmap (pixel error)",
+               "overlay": "heatmap over the frame", "difference": "pixel difference"}
+HEATMAP_VIEW_WIDTH = 960  # the large view's image; the page zooms it further in the browser
 
 
 def heatmap_panels(run, index: int) -> dict[str, np.ndarray]:
@@ -165,9 +182,13 @@ def heatmap_view(request, pk: int, index: int):
     panels = heatmap_panels(run, index)
     count = run.frame_count or index + 1
     times = images.load_timestamps(run.video)
-    context = {"run": run, "video": run.video, "index": index, "panels": [p for p in PANELS if p in panels],
+    shown = [p for p in PANELS if p in panels]
+    context = {"run": run, "video": run.video, "index": index,
+               "panels": [{"name": p, "text": PANEL_NAMES[p]} for p in shown],
+               "first": "overlay" if "overlay" in shown else shown[0], "has_reconstruction": "reconstruction" in shown,
                "previous": index - 1 if index > 0 else None, "next": index + 1 if index + 1 < count else None,
-               "time": float(times[min(index, len(times) - 1)]) if times is not None and len(times) else None}
+               "time": float(times[min(index, len(times) - 1)]) if times is not None and len(times) else None,
+               "scale_css": images.colour_scale_css()}
     return render(request, "reports/heatmap_view.html", context)
 
 
@@ -177,4 +198,4 @@ def heatmap_view_image(request, pk: int, index: int, panel: str):
     panels = heatmap_panels(run, index)
     if panel not in panels:
         raise Http404(f"no {panel} image for this run")
-    return png_response(images.upscale_for_display(panels[panel], 248))
+    return png_response(images.at_video_aspect(panels[panel], run.video, HEATMAP_VIEW_WIDTH))

@@ -10,9 +10,17 @@ from django.conf import settings
 from django.urls import reverse
 
 from detection.score_store import load_video_scores
+from webapp.detectors import levels
 from webapp.detectors.models import Event, ScoreRun
 from webapp.reports.comparison import status_spans
-from webapp.reports.figures import timeline_figure, typed_array
+from webapp.reports.figures import (
+    REVIEW_ALPHA,
+    REVIEW_OPACITY,
+    REVIEW_OUTLINE,
+    class_colours,
+    timeline_figure,
+    typed_array,
+)
 
 MAX_POINTS = 3000  # a wide screen is ~1,500-2,500 px; min/max pairs keep every peak
 
@@ -40,7 +48,8 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
             continue
         track_of_run[run.pk] = len(tracks)
         tracks.append({"run": run, "scores": scores})
-    events = list(Event.objects.filter(score_run__in=[t["run"] for t in tracks]).select_related("score_run__detector")
+    events = list(Event.objects.filter(score_run__in=[t["run"] for t in tracks])
+                  .select_related("score_run__detector", "reviewer")
                   .order_by("start", "id"))
     intervals = [(i.start, i.end, i.anomaly_class) for i in video.intervals.all()]
     figure = timeline_figure(
@@ -51,12 +60,18 @@ def video_timeline(video, *, max_points: int = MAX_POINTS) -> dict:
          for t in tracks],
         intervals=intervals,
         events=[{"row": track_of_run[e.score_run_id], "start": e.start, "end": e.end, "review": e.review, "id": e.pk,
-                 "peak_time": e.peak_time, "peak_score": e.peak_score} for e in events],
+                 "peak_time": e.peak_time, "peak_score": e.peak_score, "colour": event_colour(e),
+                 "level_text": levels.level_text(e.level)} for e in events],
         duration=video.duration or _last_time(tracks),
         max_points=max_points,
     )
     return {"figure": figure, "tracks": tracks, "track_of_run": track_of_run, "events": events,
             "intervals": intervals, "missing": missing}
+
+
+def event_colour(event: Event) -> str:
+    """The event's colour on the fixed level scale (webapp.detectors.levels), the same on every page."""
+    return levels.level_colour(event.level)
 
 
 def frames_not_compared(scores) -> list[dict]:
@@ -76,6 +91,9 @@ def review_payload(video) -> dict:
         "events": [_event_json(e, row_of[e.score_run_id]) for e in timeline["events"]],
         "has_status": any(frames_not_compared(t["scores"]) for t in timeline["tracks"]),
         "intervals": [{"start": s, "end": e, "class": c} for s, e, c in timeline["intervals"]],
+        "classes": [{"name": name, "colour": colour}
+                    for name, colour in class_colours(c for _, _, c in timeline["intervals"]).items()],
+        "review_style": {"alpha": REVIEW_ALPHA, "outline": REVIEW_OUTLINE, "opacity": REVIEW_OPACITY},
         "urls": {"review": reverse("event_review", args=[0]), "heatmap": reverse("heatmap_png", args=[0, 0]),
                  "heatmap_view": reverse("heatmap_view", args=[0, 0]),
                  "frame": reverse("heatmap_view_image", args=[0, 0, "input"])},
@@ -97,5 +115,8 @@ def _track_json(run: ScoreRun, scores, row: int) -> dict:
 def _event_json(event: Event, row: int) -> dict:
     return {"id": event.pk, "run": event.score_run_id, "row": row, "start": event.start, "end": event.end,
             "peak_time": event.peak_time, "peak_score": event.peak_score, "review": event.review,
+            "level": event.level, "level_text": levels.level_text(event.level), "colour": event_colour(event),
             "note": event.note,
+            "reviewer": event.reviewer.get_username() if event.reviewer else None,
+            "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else None,
             "compare": reverse("event_compare", args=[event.pk]) if event.score_run.detector.compares_flights else ""}
