@@ -39,7 +39,9 @@ BACKGROUND = (28, 34, 40)  # RGB of the mosaic where no frame reached
 
 @dataclass(frozen=True)
 class MosaicSettings:
-    max_side: int = 8192  # the mosaic's longest side in pixels; a larger area gets a coarser resolution
+    # The mosaic's longest side in pixels; a larger area gets a coarser resolution. Blending holds 16 bytes a
+    # pixel (float sums and weights): 4096 x 4096 is 268 MB at most.
+    max_side: int = 4096
     resolution: float = 0.0  # metres (or route units) per mosaic pixel; 0: the frames' median
     align: AlignSettings = field(default_factory=AlignSettings)
     placement: PlacementSettings = field(default_factory=PlacementSettings)

@@ -148,15 +148,16 @@ def test_the_area_map_shows_confirmed_events_filtered_by_date_and_class(people, 
     assert "has the class &#x27;whale&#x27;" in bad.content.decode()
 
 
-def save_mosaic_job(video: Video) -> Job:
-    """A succeeded mosaic job of `video` with a real (tiny) mosaic on disk."""
+def save_mosaic_job(video: Video, origin: GeoOrigin | None = GeoOrigin(59.42, 18.88)) -> Job:
+    """A succeeded mosaic job of `video` with a real (tiny) mosaic on disk (in route coordinates when `origin`
+    is None)."""
     from detection.mapping.mosaic import Mosaic
     from detection.mapping.pyramid import save_pyramid
 
     job = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
     folder = f"areas/{video.mission.area_id}/mosaics/{job.pk}"
     image = np.full((600, 900, 3), 90, np.uint8)
-    mosaic = Mosaic(image, np.ones((600, 900), bool), GeoOrigin(59.42, 18.88), 0.5, (-100.0, -150.0),
+    mosaic = Mosaic(image, np.ones((600, 900), bool), origin, 0.5, (-100.0, -150.0),
                     np.zeros((2, 4)), {"resolution": 0.5, "drift_m": 1.5})
     save_pyramid(mosaic, Path(settings.MEDIA_ROOT) / folder)
     Job.objects.filter(pk=job.pk).update(result={"folder": folder})
@@ -177,6 +178,15 @@ def test_the_maps_draw_the_areas_mosaic_under_the_tracks(people, flown):
     assert client.get(reverse("mosaic_level", args=[flown.mission.area.pk, job.pk, 9])).status_code == 404
     outsider = client_for(people["outsider"]).get(data["mosaic"]["url"])
     assert outsider.status_code in (403, 404)
+    assert job.output_url == reverse("area_map", args=[flown.mission.area.pk]) and job.output_label == "Area map"
+
+
+def test_a_mosaic_in_route_coordinates_is_not_drawn_under_the_tracks(people, flown):
+    save_mosaic_job(flown, origin=None)
+    html = client_for(people["viewer"]).get(reverse("mission_map", args=[flown.mission.pk])).content.decode()
+    data = embedded(html, "map-data")
+    assert data["mosaic"] is None and data["route_mosaic"] and "it is in route coordinates" in html
+    assert data["origin"] == pytest.approx([59.42, 18.88]) and len(data["tracks"]) == 1  # the flight's own origin
 
 
 def test_an_analyst_builds_the_mosaic_from_the_reference_flight_and_a_viewer_may_not(people, flown):

@@ -142,11 +142,14 @@ class Job(models.Model):
             return reverse("mission_export_download", args=[self.mission_id, self.pk])
         if self.kind == self.Kind.EVALUATE and self.detector_id and self.result.get("metrics"):
             return reverse("detector_evaluation_file", args=[self.detector_id, self.pk, "metrics.json"])
+        if self.kind == self.Kind.MOSAIC and self.video_id and self.result.get("folder"):
+            return reverse("area_map", args=[self.video.mission.area_id])
         return ""
 
     @property
     def output_label(self) -> str:
-        return {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json"}.get(self.kind, "Output")
+        labels = {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json", self.Kind.MOSAIC: "Area map"}
+        return labels.get(self.kind, "Output")
 
     @property
     def duration_seconds(self) -> float | None:

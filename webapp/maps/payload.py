@@ -88,8 +88,14 @@ def mission_map_payload(mission, events) -> dict:
                                         for t in [flight_track(v, origin)] if t is not None]
     placed = event_markers(events, origin)
     return {"origin": None if origin is None else [origin.latitude, origin.longitude],
-            "mosaic": mosaic_layer(mission.area, mosaic), "tracks": tracks, "events": placed,
-            "unplaced": sum(1 for e in events) - len(placed), "levels": scale_for_pages()}
+            "mosaic": mosaic_layer(mission.area, mosaic), "route_mosaic": _in_route_coordinates(mosaic),
+            "tracks": tracks, "events": placed, "unplaced": sum(1 for e in events) - len(placed),
+            "levels": scale_for_pages()}
+
+
+def _in_route_coordinates(mosaic) -> bool:
+    """The area's mosaic exists but cannot be drawn under tracks: its flight had no telemetry."""
+    return mosaic is not None and not mosaic.info.georeferenced
 
 
 def area_events(area):
@@ -111,5 +117,5 @@ def area_map_payload(area, events) -> dict:
 
             origin = GeoOrigin(first.latitude, first.longitude)
     return {"origin": None if origin is None else [origin.latitude, origin.longitude],
-            "mosaic": mosaic_layer(area, mosaic), "tracks": [], "events": event_markers(events, origin),
-            "unplaced": 0, "levels": scale_for_pages()}
+            "mosaic": mosaic_layer(area, mosaic), "route_mosaic": _in_route_coordinates(mosaic), "tracks": [],
+            "events": event_markers(events, origin), "unplaced": 0, "levels": scale_for_pages()}
