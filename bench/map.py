@@ -32,17 +32,16 @@ def main() -> None:
                         help="mosaic sampling rate (default: the job's 1 fps; 4 for patrol_tiny's 4-second flights)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.data is None:
-        from detection.synth import generate
+    fps = args.fps or (4.0 if args.preset == "patrol_tiny" else 1.0)
+    if args.data is not None:
+        print(json.dumps({"preset": args.preset, **markers(args.data), **mosaic(args.data, fps)}, indent=1))
+        return
+    from detection.synth import generate
 
-        folder = Path(tempfile.mkdtemp(prefix="skerry-map-bench-"))
+    with tempfile.TemporaryDirectory(prefix="skerry-map-bench-") as folder:
         print(f"generating {args.preset} into {folder} ...", flush=True)
         generate(folder, preset=args.preset, seed=args.seed, jobs=1)
-    else:
-        folder = args.data
-    fps = args.fps or (4.0 if args.preset == "patrol_tiny" else 1.0)
-    report = {"preset": args.preset, **markers(folder), **mosaic(folder, fps)}
-    print(json.dumps(report, indent=1))
+        print(json.dumps({"preset": args.preset, **markers(Path(folder)), **mosaic(Path(folder), fps)}, indent=1))
 
 
 def flights(folder: Path):
