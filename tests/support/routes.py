@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from detection.mapping.mosaic import Mosaic
+from detection.mapping.pyramid import save_pyramid
 from tests.support.seed import seed_scored_video
 from tests.support.telemetry import write_flight_srt
 from webapp.catalog import telemetry
@@ -85,6 +87,12 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    mosaic = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
+    folder = f"areas/{mission.area_id}/mosaics/{mosaic.pk}"
+    save_pyramid(Mosaic(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), None, 1.0, (0.0, 0.0),
+                        np.zeros((2, 4)), {}), Path(settings.MEDIA_ROOT) / folder)
+    mosaic.result = {"folder": folder}
+    mosaic.save(update_fields=["result"])
     # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
@@ -94,7 +102,7 @@ def world(mission, analyst):
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
-            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export}}
+            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}
 
 
 def arguments(route: Route, world) -> dict:
@@ -112,7 +120,7 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["mission"].pk
         elif param == "upload_id":
             values[param] = world["upload"].pk
-        elif param in ("index", "epoch"):
+        elif param in ("index", "epoch", "level"):
             values[param] = 0
         elif param == "job":
             values[param] = world["jobs"][route.name].pk

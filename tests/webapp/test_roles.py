@@ -68,6 +68,7 @@ GET_EXPECTED = {
     "api_upload": POST_ONLY,
     "mission_telemetry": POST_ONLY,
     "video_telemetry": POST_ONLY,
+    "area_mosaic_build": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
 }
 API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users go to the login page
