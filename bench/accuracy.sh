@@ -82,7 +82,8 @@ patrol_stage() {
   settings_for "$PATROL_DETECTORS"
   echo "== evaluate patrol (log: $OUT/patrol.log)"
   "$PY" -m detection evaluate "$data/manifest.csv" --detectors "$PATROL_DETECTORS" "${settings[@]}" \
-    --seed "$PATROL_SEED" --threads "$PATROL_THREADS" --no-progress --out "$OUT/patrol" > "$OUT/patrol.log" 2>&1
+    --seed "$PATROL_SEED" --threads "$PATROL_THREADS" --no-progress --out "$OUT/patrol" > "$OUT/patrol.log" 2>&1 \
+    || { tail -n 20 "$OUT/patrol.log" >&2; echo "evaluate patrol failed (log: $OUT/patrol.log)" >&2; return 1; }
   echo "== patrol stage $(( $(date +%s) - begun )) s"
 }
 
