@@ -229,10 +229,12 @@ def test_a_vanished_boat_is_missing_exactly_where_the_ground_truth_says(patrol_s
         assert truth.object_latlon[row] == pytest.approx(place, abs=1e-9)
 
 
-def test_every_frame_mask_and_world_position_comes_from_the_renderer(patrol_set, scenes):
+@pytest.mark.parametrize("number", [2, 3], ids=["person and vanished boat", "anomalous training flight"])
+def test_every_frame_mask_and_world_position_comes_from_the_renderer(patrol_set, scenes, number):
     area = AreaMap(SPEC.area, SPEC.world_size)
-    record, scene = read_manifest(patrol_set)[2], scenes[2]  # a person and a vanished boat
+    record, scene = read_manifest(patrol_set)[number], scenes[number]
     truth = load_groundtruth(record.path)
+    assert len(truth.object_frame) > 0
     for index in range(0, FRAMES, 3):
         t = index / SPEC.fps
         masks = scene.renderer.render(t, index)[1]
