@@ -135,6 +135,24 @@ def report_page_events(port: int, mission, username: str, password: str) -> int:
     return len(re.findall(r'class="[^"]*\bevent-card\b', html))
 
 
+def inbox_rows(port: int, username: str, password: str) -> int:
+    """Log in to the running web server and count the rows of the triage inbox's first page."""
+    import re
+
+    html = fetch_page(port, "/inbox/", username, password)
+    return len(re.findall(r'<tr[^>]*\bdata-event=', html))
+
+
+def map_payload(port: int, path: str, username: str, password: str) -> dict:
+    """The data a map page draws (its `map-data` element), fetched from the running web server."""
+    import json
+    import re
+
+    page = fetch_page(port, path, username, password)
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1)) if found else {}
+
+
 def fetch_page(port: int, path: str, username: str, password: str) -> str:
     """A page of the running web server, fetched after logging in as a browser would."""
     import http.cookiejar
