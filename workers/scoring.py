@@ -118,14 +118,20 @@ def flight_poses(model, video: Video) -> dict:
 
 
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
-    from detection.score_store import save_video_scores
-
     model_file = Path(settings.MEDIA_ROOT) / detector.artifact
     if not detector.artifact or not model_file.exists():
         raise JobError(f"the model file of {detector.name} is missing; train it again")
     model = cached_detector(model_file)
     frames = detector_frames(video, detector.kind)
     scores = model.score_frames(frames.frames, frames.times, progress=progress, **flight_poses(model, video))
+    return store_scores(detector, video, model, frames, scores)
+
+
+def store_scores(detector: Detector, video: Video, model, frames, scores) -> ScoreRun:
+    """Save a detector's scores of a video (files, events, the ready ScoreRun); also used by the live pipeline,
+    whose scores were computed while the drone flew."""
+    from detection.score_store import save_video_scores
+
     scores = with_peak_comparisons(model, frames, with_peak_reconstructions(model, frames, scores))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging

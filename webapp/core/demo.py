@@ -146,7 +146,7 @@ def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands = {
         "web": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu",
+        "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu,live",
                    "-c", "2", "-n", f"{DEMO_WORKER}%h", "--loglevel", "INFO"],
         "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
                  "-s", str(log_dir / "celerybeat-schedule")],
