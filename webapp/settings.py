@@ -155,6 +155,8 @@ SAMPLE_SIZE = env_int("SKERRY_SAMPLE_SIZE", 124)
 LIVE_CONNECT_TIMEOUT = float(env_str("SKERRY_LIVE_CONNECT_TIMEOUT", "30"))
 LIVE_END_AFTER = float(env_str("SKERRY_LIVE_END_AFTER", "30"))
 LIVE_SEGMENT_SECONDS = float(env_str("SKERRY_LIVE_SEGMENT_SECONDS", "10"))
+# Seconds one event-stream response lasts before the browser reconnects (it resumes after the last alert).
+LIVE_EVENTS_SECONDS = float(env_str("SKERRY_LIVE_EVENTS_SECONDS", "55"))
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/ (no server needed).
 REDIS_URL = env_str("REDIS_URL", "")

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from webapp.catalog.models import Video
-from webapp.detectors.levels import level_of
+from webapp.detectors.levels import level_colour, level_of, level_text
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from webapp.live.feed import Publisher
@@ -106,6 +106,7 @@ class LiveRun:
         model = cached_detector(Path(settings.MEDIA_ROOT) / self.detector.artifact)
         self.samples = SampleLog(self.folder / "scores")
         scorer = LiveScorer(model, times=self.samples.times, raw=self.samples.raw, heatmaps=self.samples.heatmaps)
+        LiveStream.objects.filter(pk=self.stream.pk).update(detector=self.detector)
         run, _ = ScoreRun.objects.get_or_create(detector=self.detector, video=self.video)
         ScoreRun.objects.filter(pk=run.pk).update(threshold=scorer.threshold)
         run.threshold = scorer.threshold
@@ -160,7 +161,8 @@ class LiveRun:
         message = {"type": "alert", "event": self.event_id, "state": "open" if alert.open else "closed",
                    "start": round(alert.start, 2), "end": round(alert.end, 2),
                    "peak_time": round(alert.peak_time, 2), "peak_score": round(alert.peak_score, 4),
-                   "level": None if level is None else round(level, 2),
+                   "level": None if level is None else round(level, 2), "level_text": level_text(level),
+                   "level_colour": level_colour(level),
                    "url": review_url_at(self.video.pk, alert.peak_time), "decoded_at": decoded_at,
                    "sent_at": time.time()}
         self.publisher.publish(message)

@@ -55,19 +55,20 @@ class Publisher:
 
 
 def listen(stream_id: int, *, seconds: float, tick: float = 1.0) -> Iterator[dict | None]:
-    """Messages of one stream as they are published, for `seconds`; None every `tick` without one (keep-alive)."""
+    """Messages of one stream published from now on, for `seconds`; None every `tick` without one (keep-alive).
+    Subscribed when called (not at the first message), so nothing published after the call is missed."""
     deadline = time.monotonic() + seconds
     if settings.REDIS_URL:
-        yield from _listen_redis(stream_id, deadline, tick)
-    else:
-        yield from _follow_file(stream_id, deadline, tick)
-
-
-def _listen_redis(stream_id: int, deadline: float, tick: float) -> Iterator[dict | None]:
-    client = _redis()
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    try:
+        client = _redis()
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(channel(stream_id))
+        return _redis_messages(client, pubsub, deadline, tick)
+    path = _feed_path(stream_id)
+    return _follow_file(path, path.stat().st_size if path.exists() else 0, deadline, tick)
+
+
+def _redis_messages(client, pubsub, deadline: float, tick: float) -> Iterator[dict | None]:
+    try:
         while time.monotonic() < deadline:
             message = pubsub.get_message(timeout=tick)
             yield json.loads(message["data"]) if message else None
@@ -76,9 +77,7 @@ def _listen_redis(stream_id: int, deadline: float, tick: float) -> Iterator[dict
         client.close()
 
 
-def _follow_file(stream_id: int, deadline: float, tick: float) -> Iterator[dict | None]:
-    path = _feed_path(stream_id)
-    position = path.stat().st_size if path.exists() else 0  # only what is published from now on
+def _follow_file(path: Path, position: int, deadline: float, tick: float) -> Iterator[dict | None]:
     quiet_since = time.monotonic()
     while time.monotonic() < deadline:
         lines = []
