@@ -131,7 +131,7 @@ class LiveRun:
         message = {"type": "score", "time": round(frame.time, 3)}
         if self.scorer is not None:
             result = self.scorer.score(frame.time, frame.image)
-            self.samples.append(result.time, result.raw, self.scorer.heatmaps[-1])
+            self.samples.append(result.time, result.raw, result.score, self.scorer.heatmaps[-1])
             self.scored += 1
             message.update(score=round(result.score, 4), threshold=self.scorer.threshold)
             if result.changed is not None:

@@ -1,6 +1,7 @@
 """The live scores written as they are computed, so that a worker killed mid-flight resumes without losing them.
 
-Two append-only files in a folder: `samples.bin` (one record per scored frame: time float64, raw score float32)
+Two append-only files in a folder: `samples.bin` (one record per scored frame: time float64, raw score float32,
+live score float32)
 and `heatmaps.bin` (its pooled error map, float16, of the shape in `heatmaps.json`). A kill can leave a record
 half-written; `SampleLog` keeps only the records complete in both files and cuts the rest off.
 """
@@ -12,7 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-RECORD = np.dtype([("time", "<f8"), ("raw", "<f4")])
+RECORD = np.dtype([("time", "<f8"), ("raw", "<f4"), ("score", "<f4")])
+
+
+def read_scores(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(times, live scores) written so far, for a page: reads without repairing (the worker owns the files)."""
+    path = Path(folder) / "samples.bin"
+    if not path.exists():
+        return np.zeros(0), np.zeros(0, np.float32)
+    data = path.read_bytes()
+    records = np.frombuffer(data[: len(data) // RECORD.itemsize * RECORD.itemsize], dtype=RECORD)
+    return records["time"], records["score"]
 
 
 class SampleLog:
@@ -41,11 +52,11 @@ class SampleLog:
     def last_time(self) -> float | None:
         return float(self.times[-1]) if len(self.times) else None
 
-    def append(self, time: float, raw: float, heatmap: np.ndarray) -> None:
+    def append(self, time: float, raw: float, score: float, heatmap: np.ndarray) -> None:
         if self.shape is None:
             self.shape = tuple(int(n) for n in heatmap.shape)
             (self.folder / "heatmaps.json").write_text(json.dumps(self.shape))
         with self._maps.open("ab") as maps:
             maps.write(np.ascontiguousarray(heatmap, dtype=np.float16).tobytes())
         with self._samples.open("ab") as samples:
-            samples.write(np.array([(time, raw)], dtype=RECORD).tobytes())
+            samples.write(np.array([(time, raw, score)], dtype=RECORD).tobytes())

@@ -29,11 +29,13 @@
     if (!points.length) return;
     var newest = points[points.length - 1].time;
     points = points.filter(function (p) { return p.time >= newest - WINDOW; });
+    // The axis grows with the flight up to WINDOW seconds, then scrolls.
+    var left = Math.max(0, newest - WINDOW), span = Math.max(30, newest - left);
     var top = Math.max(threshold === null ? 1 : threshold * 1.5, Math.max.apply(null, points.map(function (p) { return p.score; })));
     var bottom = Math.min(0, Math.min.apply(null, points.map(function (p) { return p.score; })));
     function y(v) { return 118 - 116 * (v - bottom) / ((top - bottom) || 1); }
     line.setAttribute("points", points.map(function (p) {
-      return (640 * (p.time - (newest - WINDOW)) / WINDOW).toFixed(1) + "," + y(p.score).toFixed(1);
+      return (640 * (p.time - left) / span).toFixed(1) + "," + y(p.score).toFixed(1);
     }).join(" "));
     if (threshold !== null) { thresholdLine.setAttribute("y1", y(threshold)); thresholdLine.setAttribute("y2", y(threshold)); }
   }
@@ -91,8 +93,17 @@
         return g.at.toFixed(1) + " s (" + Math.round(g.seconds) + " s" + (g.reason ? ", " + g.reason : "") + ")";
       }).join("; ") : "none";
     }
-    if (message.state === "ended" || message.state === "failed") source.close();
+    if (message.state === "ended" || message.state === "failed") {
+      source.close();
+      // The page came while the stream ran: load it again for the final alerts, the recording and the form.
+      if (root.dataset.active === "1") window.setTimeout(function () { window.location.reload(); }, 500);
+    }
   }
+
+  var history = JSON.parse(document.getElementById("live-history").textContent);
+  threshold = history.threshold;
+  points = history.times.map(function (t, i) { return { time: t, score: history.scores[i] }; });
+  drawScores();
 
   var source = new EventSource(root.dataset.events);
   source.addEventListener("score", function (e) {

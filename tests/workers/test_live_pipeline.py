@@ -17,7 +17,7 @@ from webapp.live.services import start_stream
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-LIVE_ENV = {"SKERRY_SAMPLE_SIZE": "32", "SKERRY_LIVE_END_AFTER": "3", "SKERRY_LIVE_CONNECT_TIMEOUT": "20",
+LIVE_ENV = {"SKERRY_SAMPLE_SIZE": "32", "SKERRY_LIVE_END_AFTER": "8", "SKERRY_LIVE_CONNECT_TIMEOUT": "20",
             "SKERRY_LIVE_SEGMENT_SECONDS": "2"}
 
 
@@ -37,7 +37,10 @@ def worker(live_worker, settings):
 def wait_until(check, worker, *, timeout: float = 60.0, what: str = ""):
     deadline = time.monotonic() + timeout
     while not (found := check()):
-        assert time.monotonic() < deadline, f"{what} not seen after {timeout} s; worker log:\n{worker.log()[-3000:]}"
+        assert time.monotonic() < deadline, (f"{what} not seen after {timeout} s; jobs "
+                                             f"{list(Job.objects.values('kind', 'state', 'stage', 'error'))}, streams "
+                                             f"{list(LiveStream.objects.values('state', 'gaps', 'error'))}; worker log:\n"
+                                             f"{worker.log()[-3000:]}")
         time.sleep(0.1)
     return found
 

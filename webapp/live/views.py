@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, VIEWER, require_role
 from webapp.catalog.access import area_page_roles, check_area, get_mission_or_404
-from webapp.live.alerts import alert_message, alerts_of
+from webapp.live.alerts import alert_message, alerts_of, score_history
 from webapp.live.models import LiveStream
 from webapp.live.services import start_stream, stop_stream
 from webapp.live.sse import events_response
@@ -34,8 +34,11 @@ def live_page(request: HttpRequest, pk: int) -> HttpResponse:
 def _page(request, mission, *, error: str = "", status: int = 200, form: dict | None = None) -> HttpResponse:
     stream = mission.live_streams.first()
     alerts = [alert_message(stream, e) for e in alerts_of(stream)] if stream else []
+    history = score_history(stream) if stream else {"times": [], "scores": [], "threshold": None}
+    has_frame = bool(stream) and (Path(settings.MEDIA_ROOT) / stream.media_dir / "latest.jpg").exists()
     context = {**area_page_roles(request.user, mission.area), "mission": mission, "stream": stream,
-               "alerts": alerts, "error": error, "form": form or {}}
+               "alerts": alerts, "error": error, "form": form or {}, "has_frame": has_frame,
+               "history": history}
     return render(request, "live/live.html", context, status=status)
 
 
