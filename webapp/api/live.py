@@ -3,13 +3,13 @@ Events the live page listens to, both behind the API's token."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.api.schema import ID_SCHEMA
 from webapp.api.views import Api
 from webapp.core.params import id_param
 from webapp.live.alerts import alert_message, alerts_of, stream_status
@@ -31,7 +31,7 @@ class LiveAlerts(Api, APIView):
     """A live stream's state and its alerts with an id above `after` (all of them without it), oldest first."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="only alerts with a larger id")],
+        parameters=[OpenApiParameter("after", ID_SCHEMA, description="Only alerts with a larger id.")],
         responses=inline_serializer("LiveAlerts", {"stream": serializers.DictField(),
                                                    "alerts": serializers.ListField(child=serializers.DictField())}),
     )
