@@ -33,6 +33,7 @@ from workers.progress import JobCancelled, JobError, JobReporter
 from workers.scoring import store_scores
 
 ROW_EVERY = 1.0  # seconds between writes of the stream's row (state, recorded time, gaps) and the heartbeat
+STOP_GRACE = 15.0  # seconds a stopped reader may take to let go of its connection before the run ends anyway
 
 
 def _stream_of(job: Job) -> LiveStream:
@@ -95,6 +96,7 @@ class LiveRun:
         self.publisher = Publisher(self.stream.pk)
         self.event_id: int | None = None
         self.scored = 0
+        self.stop_asked: float | None = None  # time.monotonic() when a user asked the stream to stop
 
     def _scorer(self):
         from detection.live.samples import SampleLog
@@ -125,6 +127,8 @@ class LiveRun:
             if time.monotonic() - last_row >= ROW_EVERY:
                 last_row = time.monotonic()
                 self._write_row()
+            if self.stop_asked is not None and time.monotonic() - self.stop_asked > STOP_GRACE:
+                break  # the reader is stuck in a blocking open (a protocol that ignores FFmpeg's timeout)
 
     def _take(self, frame) -> None:
         self._write_latest(frame)
@@ -186,7 +190,8 @@ class LiveRun:
         minutes, seconds = divmod(int(max(0.0, reader.newest_time)), 60)
         self.reporter.progress(0.0, f"{LiveStream.State(state).label}: {minutes}:{seconds:02d} recorded, "
                                f"{self.scored} frames scored, lag {reader.lag:.1f} s", force=True)
-        if LiveStream.objects.filter(pk=self.stream.pk, stop_requested=True).exists():
+        if self.stop_asked is None and LiveStream.objects.filter(pk=self.stream.pk, stop_requested=True).exists():
+            self.stop_asked = time.monotonic()
             reader.stop()
         self.publisher.publish({"type": "state", "state": state, "recorded": round(reader.newest_time, 1),
                                 "gaps": gaps})

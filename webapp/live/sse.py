@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
+from webapp.core.params import BadParameter, id_param, parse_id
 from webapp.live import feed
 from webapp.live.alerts import alert_message, alerts_of, stream_status
 from webapp.live.models import LiveStream
@@ -25,8 +26,13 @@ def sse(message: dict) -> str:
 
 
 def last_event_id(request) -> int:
-    value = request.headers.get("Last-Event-ID") or request.GET.get("after") or "0"
-    return int(value) if value.isdigit() else 0
+    """The last alert the listener has: the browser's Last-Event-ID on reconnection (ignored when not an id,
+    as a browser never sends a bad one), else the `after` parameter (BadParameter, a 400, when not an id)."""
+    header = request.headers.get("Last-Event-ID", "")
+    try:
+        return parse_id(header, "Last-Event-ID")
+    except BadParameter:
+        return id_param(request.GET, "after") or 0
 
 
 def event_stream(stream: LiveStream, after: int) -> Iterator[str]:
