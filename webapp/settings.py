@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "webapp.uploads",
     "webapp.reports",
     "webapp.live",
+    "webapp.maps",
     "webapp.api",
     "webapp.core",
 ]

@@ -30,7 +30,7 @@ from workers.claim import run_job, worker_label
 from workers.frames import detector_frames
 from workers.model_cache import cached_detector
 from workers.progress import JobCancelled, JobError, JobReporter
-from workers.scoring import store_scores
+from workers.scoring import at_threshold, store_scores
 
 ROW_EVERY = 1.0  # seconds between writes of the stream's row (state, recorded time, gaps) and the heartbeat
 STOP_GRACE = 15.0  # seconds a stopped reader may take to let go of its connection before the run ends anyway
@@ -107,7 +107,8 @@ class LiveRun:
             return None, None
         model = cached_detector(Path(settings.MEDIA_ROOT) / self.detector.artifact)
         self.samples = SampleLog(self.folder / "scores")
-        scorer = LiveScorer(model, times=self.samples.times, raw=self.samples.raw, heatmaps=self.samples.heatmaps)
+        scorer = LiveScorer(model, threshold=self.detector.threshold, times=self.samples.times, raw=self.samples.raw,
+                            heatmaps=self.samples.heatmaps)
         LiveStream.objects.filter(pk=self.stream.pk).update(detector=self.detector)
         run, _ = ScoreRun.objects.get_or_create(detector=self.detector, video=self.video)
         ScoreRun.objects.filter(pk=run.pk).update(threshold=scorer.threshold)
@@ -243,6 +244,7 @@ class LiveRun:
         video = Video.objects.get(pk=self.video.pk)
         frames = detector_frames(video, self.detector.kind)
         scores, rescored = self.scorer.final_scores(frames.frames, frames.times)
+        scores = at_threshold(self.scorer.detector, scores, self.detector.threshold)
         store_scores(self.detector, video, self.scorer.detector, frames, scores)
         return rescored
 

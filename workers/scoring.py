@@ -20,6 +20,7 @@ from webapp.catalog.models import Video
 from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from webapp.maps.locate import locate_events
 from workers.claim import describe_error
 from workers.frames import detector_frames
 from workers.leftovers import remove_leftovers
@@ -117,13 +118,22 @@ def flight_poses(model, video: Video) -> dict:
         raise JobError(f"the telemetry of “{video.original_name}” could not be read: {exc}") from exc
 
 
+def at_threshold(model, scores, threshold: float | None):
+    """`scores` with their events at the detector's threshold: the row's, which an admin may have changed since
+    the model file was written with its own (workers/rethreshold.py)."""
+    if threshold is None or float(threshold) == float(scores.threshold):
+        return scores
+    return dataclasses.replace(scores, threshold=float(threshold), events=model.events_at(scores, float(threshold)))
+
+
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     model_file = Path(settings.MEDIA_ROOT) / detector.artifact
     if not detector.artifact or not model_file.exists():
         raise JobError(f"the model file of {detector.name} is missing; train it again")
     model = cached_detector(model_file)
     frames = detector_frames(video, detector.kind)
-    scores = model.score_frames(frames.frames, frames.times, progress=progress, **flight_poses(model, video))
+    scores = at_threshold(model, model.score_frames(frames.frames, frames.times, progress=progress,
+                                                    **flight_poses(model, video)), detector.threshold)
     return store_scores(detector, video, model, frames, scores)
 
 
@@ -158,8 +168,13 @@ def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float
     return max(0.0, inter) / union
 
 
-def replace_events(run: ScoreRun, detected) -> None:
-    """Make the run's events exactly `detected`, carrying reviews over to matching new events."""
+def replace_events(run: ScoreRun, detected, *, same_scores: bool = False) -> None:
+    """Make the run's events exactly `detected`, carrying reviews over to matching new events.
+
+    A new event matches a reviewed old one when their spans overlap by MATCH_OVERLAP; with `same_scores` (events
+    re-derived from the frame scores the old ones came from, at another threshold) also when the old event's
+    peak lies inside the new span: it is the same frame, so the same anomaly, however much the span grew or shrank.
+    """
     old = list(Event.objects.select_for_update().filter(score_run=run))
     reviewed = [e for e in old if e.review != Event.Review.UNREVIEWED]
     references = reference_videos(detected)
@@ -172,8 +187,10 @@ def replace_events(run: ScoreRun, detected) -> None:
                     change=found.change, reference_time=found.reference_time,
                     reference_video_id=references.get(found.reference_id))
         best = max((e for e in reviewed if e.pk not in taken),
-                   key=lambda e: overlap(e.start, e.end, found.start, found.end), default=None)
-        if best is not None and overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP:
+                   key=lambda e: (same_scores and found.start <= e.peak_time <= found.end,
+                                  overlap(e.start, e.end, found.start, found.end)), default=None)
+        if best is not None and (overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP
+                                 or (same_scores and found.start <= best.peak_time <= found.end)):
             taken.add(best.pk)
             row.review, row.reviewer_id, row.reviewed_at, row.note = (
                 best.review, best.reviewer_id, best.reviewed_at, best.note)
@@ -181,6 +198,8 @@ def replace_events(run: ScoreRun, detected) -> None:
     keep = [e.pk for e in reviewed if e.pk not in taken]
     Event.objects.filter(score_run=run).exclude(pk__in=keep).delete()
     Event.objects.bulk_create(new_rows)
+    if run.video.has_telemetry:  # where on the ground (webapp.maps.locate)
+        locate_events(Event.objects.filter(score_run=run).select_related("score_run__video__mission__area"))
 
 
 def reference_videos(detected) -> dict[str, int]:

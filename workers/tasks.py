@@ -68,6 +68,18 @@ def live(self, job_id: int) -> str:
     from workers.live import run_live
 
     return _run(self, job_id, run_live)
+@app.task(name=JOB_KINDS["rethreshold"].task, bind=True)
+def rethreshold(self, job_id: int) -> str:
+    from workers.rethreshold import run_rethreshold
+
+    return _run(self, job_id, run_rethreshold)
+
+
+@app.task(name=JOB_KINDS["mosaic"].task, bind=True)
+def mosaic(self, job_id: int) -> str:
+    from workers.mosaic import run_mosaic
+
+    return _run(self, job_id, run_mosaic)
 
 
 @app.task(name=HELPER_TASKS["sweep"].task)

@@ -69,11 +69,12 @@ def _peak_position(heatmap: np.ndarray) -> tuple[float, float]:
 class LiveScorer:
     """Score sampled frames one at a time with a loaded CAE; keeps every raw score and map for `final_scores`."""
 
-    def __init__(self, detector, *, times=(), raw=(), heatmaps=None):
+    def __init__(self, detector, *, threshold: float | None = None, times=(), raw=(), heatmaps=None):
         check_live(detector)
         self.detector = detector
         config = detector.config
-        self.threshold = float(detector.threshold)
+        # Alerts at `threshold` when given (an admin may have set another than the file's), else the file's.
+        self.threshold = float(detector.threshold if threshold is None else threshold)
         self.max_gap = float(config.event_max_gap)
         self.times: list[float] = [float(t) for t in times]
         self.raw: list[float] = [float(r) for r in raw]

@@ -22,6 +22,7 @@ from detection.types import VideoScores
 from tests.support.teams import give_role
 from tests.support.videos import make_video
 from webapp.catalog.models import Area, LabelInterval, Mission, Video
+from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 
 THRESHOLDS = {"cae": 0.3, "mil": 0.5}
@@ -156,7 +157,36 @@ def score_video(video, detector, times, anomalies, heatmap_size, seed) -> ScoreR
     save_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, scores)
     Event.objects.bulk_create(
         Event(score_run=run, start=e.start, end=e.end, peak_time=e.peak_time, peak_score=e.peak_score,
-              peak_x=e.peak_x, peak_y=e.peak_y)
+              level=level_of(detector, e.peak_score, scores.threshold), peak_x=e.peak_x, peak_y=e.peak_y)
         for e in scores.events
     )
     return run
+
+
+# Peak scores on each kind's real scale (BENCHMARKS.md, issue 22): CAE reconstruction errors run from about -2
+# to 62 around a threshold near 12, MIL probabilities from 0 to 1 around 0.5.
+REAL_SCALES = {"cae": {"threshold": 12.0, "val_normal_median": 2.0, "peaks": (61.78, 61.63, 14.5, 13.0)},
+               "mil": {"threshold": 0.5, "val_normal_median": 0.1, "peaks": (0.98, 0.62, 0.55, 0.52)}}
+
+
+def put_on_real_scales(mission: Mission) -> dict[str, list[Event]]:
+    """Give the mission's seeded CAE and MIL events peak scores on their kinds' real scales (REAL_SCALES, best
+    first by their current rank), their detectors and runs those thresholds and normal medians, and each event
+    the level the scoring job writes. Returns the events by kind, best first."""
+    by_kind: dict[str, list[Event]] = {}
+    for kind, scale in REAL_SCALES.items():
+        detector = Detector.objects.filter(area=mission.area, kind=kind).first()
+        if detector is None:
+            continue
+        detector.threshold = scale["threshold"]
+        detector.validation_metrics = {**detector.validation_metrics, "val_normal_median": scale["val_normal_median"]}
+        detector.save(update_fields=["threshold", "validation_metrics"])
+        ScoreRun.objects.filter(detector=detector, video__mission=mission).update(threshold=scale["threshold"])
+        events = list(Event.objects.filter(score_run__detector=detector, score_run__video__mission=mission)
+                      .order_by("-peak_score", "id"))
+        for event, peak in zip(events, scale["peaks"], strict=False):
+            event.peak_score = peak
+            event.level = level_of(detector, peak, scale["threshold"])
+            event.save(update_fields=["peak_score", "level"])
+        by_kind[kind] = events[: len(scale["peaks"])]
+    return by_kind

@@ -42,18 +42,18 @@ def video():
 
 def test_it_lists_jobs_with_state_progress_stage_and_error(client, viewer, video):
     Job.objects.create(kind="ingest", video=video, state="running", progress=0.4, stage="sampling frames")
-    Job.objects.create(kind="noop", video=video, state="failed", error="disk full on /media")
+    Job.objects.create(kind="score", video=video, state="failed", error="disk full on /media")
     client.force_login(viewer)
     page = client.get("/jobs/").content.decode()
     assert "sampling frames" in page and "disk full on /media" in page and 'value="0.4"' in page
-    assert "dawn.mp4" in page and "Cancel</button>" not in page, "viewers get no buttons"
+    assert "Dawn · 2026-05-01 · dawn.mp4" in page and "Cancel</button>" not in page, "viewers get no buttons"
     assert not re.search(r"<script(?![^>]*\bsrc=)", page), "the CSP forbids inline scripts"
     assert "jobs/jobs.js" in page
 
 
 def test_analysts_get_cancel_and_retry_buttons(client, analyst, video):
-    Job.objects.create(kind="noop", video=video, state="queued")
-    Job.objects.create(kind="noop", video=video, state="failed", error="x")
+    Job.objects.create(kind="ingest", video=video, state="queued")
+    Job.objects.create(kind="score", video=video, state="failed", error="x")
     client.force_login(analyst)
     page = client.get("/jobs/").content.decode()
     assert "Cancel</button>" in page and "Retry</button>" in page
@@ -69,13 +69,15 @@ def test_the_feed_filters_by_video_detector_and_mission(client, viewer, video):
         return [j["id"] for j in client.get(f"/jobs/status.json?{query}").json()["jobs"]]
 
     assert ids(f"video={video.pk}") == [mine.pk]
+    scoring = client.get(f"/jobs/status.json?ids={for_mission.pk}").json()["jobs"][0]
+    assert scoring["target"] == "Harbour / Dawn (2026-05-01)", "a mission target says its date"
     assert sorted(ids(f"mission={video.mission.pk}")) == sorted([mine.pk, for_mission.pk])
     assert ids("detector=999") == []
     refused = client.get("/jobs/status.json?video=abc")
     assert refused.status_code == 400 and "video must be a whole number" in refused.json()["detail"]
     assert ids(f"ids={mine.pk}") == [mine.pk]
     job = client.get(f"/jobs/status.json?video={video.pk}").json()["jobs"][0]
-    assert job["can_cancel"] is False and job["target"] == "dawn.mp4" and job["state"] == "queued"
+    assert job["can_cancel"] is False and job["target"] == "Dawn · 2026-05-01 · dawn.mp4" and job["state"] == "queued"
 
 
 def test_it_refuses_cancel_to_viewers_and_outsiders(client, viewer, video):
@@ -122,7 +124,7 @@ def test_the_include_follows_the_page_it_is_on(video):
 
 def test_the_feed_honours_a_limit(client, viewer, video):
     for _ in range(3):
-        Job.objects.create(kind="noop", video=video)
+        Job.objects.create(kind="ingest", video=video)
     client.force_login(viewer)
     assert len(client.get("/jobs/status.json?limit=2").json()["jobs"]) == 2
     assert len(client.get("/jobs/status.json?limit=x").json()["jobs"]) == 3
@@ -191,4 +193,33 @@ def test_a_job_without_a_target_is_the_site_admins_alone(client, analyst):
     boss = make_user("bo", None)
     boss.groups.add(Group.objects.get_or_create(name="admin")[0])
     client.force_login(boss)
-    assert [j["id"] for j in client.get("/jobs/status.json").json()["jobs"]] == [job.pk]
+    assert client.get("/jobs/status.json").json()["jobs"] == [], "no-op jobs are internal"
+    assert [j["id"] for j in client.get("/jobs/status.json?kind=noop").json()["jobs"]] == [job.pk]
+
+
+def test_internal_job_kinds_are_hidden_unless_asked_for_by_name(client, analyst, video):
+    ingest = Job.objects.create(kind="ingest", video=video)
+    internal = Job.objects.create(kind="noop", video=video)
+    client.force_login(analyst)
+    page = client.get("/jobs/").content.decode()
+    assert f'data-job-id="{ingest.pk}"' in page and f'data-job-id="{internal.pk}"' not in page
+    assert '<option value="noop"' not in page and '<option value="ingest"' in page, "the kind filter offers user kinds"
+    assert [j["id"] for j in client.get(f"/jobs/status.json?video={video.pk}").json()["jobs"]] == [ingest.pk]
+    assert [j["id"] for j in client.get("/jobs/status.json?kind=noop").json()["jobs"]] == [internal.pk]
+
+
+def test_the_jobs_page_is_paginated_and_its_feed_follows_the_page(client, viewer, video):
+    from webapp.jobs.views import JOBS_PER_PAGE
+
+    jobs = [Job.objects.create(kind="ingest", video=video) for _ in range(JOBS_PER_PAGE + 3)]
+    client.force_login(viewer)
+    first = client.get("/jobs/").content.decode()
+    assert first.count('class="job-row') == JOBS_PER_PAGE and f"1–{JOBS_PER_PAGE} of {JOBS_PER_PAGE + 3} jobs" in first
+    assert 'href="?page=2"' in first and 'data-jobs-filter="page=1"' in first
+    second = client.get("/jobs/?page=2&state=queued").content.decode()
+    oldest = sorted(j.pk for j in jobs)[:3]
+    assert second.count('class="job-row') == 3 and all(f'data-job-id="{pk}"' in second for pk in oldest)
+    assert 'data-jobs-filter="state=queued&amp;page=2"' in second and 'href="?state=queued&amp;page=1"' in second
+    feed = client.get("/jobs/status.json?state=queued&page=2").json()["jobs"]
+    assert sorted(j["id"] for j in feed) == oldest
+    assert client.get("/jobs/?page=99").status_code == 200, "past the end is the last page"

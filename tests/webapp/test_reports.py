@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
 from tests.support.seed import make_mission, make_user, seed_scored_video
@@ -15,6 +16,8 @@ from webapp.detectors.models import Event
 from webapp.reports.figures import decode_typed_array
 
 pytestmark = pytest.mark.django_db
+# The report's order: level first (it compares across detector kinds), then the raw score.
+BY_LEVEL = (F("level").desc(nulls_last=True), "-peak_score", "id")
 
 
 @pytest.fixture
@@ -56,11 +59,11 @@ def test_it_404s_for_a_missing_mission(client, people):
     assert client.get(reverse("mission_report", args=[999999])).status_code == 404
 
 
-def test_cards_are_ranked_by_score_with_thumbnail_and_heatmap(client, people, mission):
+def test_cards_are_ranked_by_level_with_thumbnail_and_heatmap(client, people, mission):
     login(client, people["viewer"])
     html = client.get(reverse("mission_report", args=[mission.pk])).content.decode()
     shown = [int(i) for i in re.findall(r'data-event="(\d+)"', html)]
-    expected = list(Event.objects.filter(score_run__video__mission=mission).order_by("-peak_score", "id")
+    expected = list(Event.objects.filter(score_run__video__mission=mission).order_by(*BY_LEVEL)
                     .values_list("pk", flat=True))
     assert shown == expected and len(shown) >= 4
     assert reverse("event_thumbnail", args=[shown[0]]) in html
@@ -69,26 +72,28 @@ def test_cards_are_ranked_by_score_with_thumbnail_and_heatmap(client, people, mi
     assert 'name="event"' not in html  # viewers get no bulk-review checkboxes
 
 
-def test_filters_by_detector_state_and_score(client, people, mission):
+def test_filters_by_detector_state_and_level(client, people, mission):
     login(client, people["viewer"])
     mil = Event.objects.filter(score_run__detector__kind="mil").first()
     mil.review = Event.Review.CONFIRMED
     mil.save()
     detector_id = mil.score_run.detector_id
     html = client.get(reverse("mission_report", args=[mission.pk]),
-                      {"detector": detector_id, "review": "confirmed", "min_score": "0.5"}).content.decode()
+                      {"detector": detector_id, "review": "confirmed", "min_level": "1"}).content.decode()
     shown = {int(i) for i in re.findall(r'data-event="(\d+)"', html)}
-    expected = set(Event.objects.filter(score_run__detector_id=detector_id, review="confirmed", peak_score__gte=0.5)
+    expected = set(Event.objects.filter(score_run__detector_id=detector_id, review="confirmed", level__gte=1)
                    .values_list("pk", flat=True))
     assert shown == expected == {mil.pk}
 
 
 def test_it_reports_bad_filter_values(client, people, mission):
     login(client, people["viewer"])
-    html = client.get(reverse("mission_report", args=[mission.pk]), {"min_score": "high", "review": "maybe"}).content.decode()
+    html = client.get(reverse("mission_report", args=[mission.pk]), {"min_level": "high", "review": "maybe"}).content.decode()
     assert "must be a number" in html and "unknown review state" in html
-    html = client.get(reverse("mission_report", args=[mission.pk]), {"min_score": "nan"}).content.decode()
+    html = client.get(reverse("mission_report", args=[mission.pk]), {"min_level": "nan"}).content.decode()
     assert "must be a number, not &#x27;nan&#x27;" in html
+    response = client.get(reverse("mission_report", args=[mission.pk]), {"min_score": "5"})
+    assert response.status_code == 400 and "use the minimum level" in response.content.decode()
 
 
 def test_the_strip_has_a_row_per_video_and_a_bar_per_event(client, people, mission):
@@ -104,8 +109,8 @@ def test_analysts_confirm_and_dismiss_in_bulk(client, people, mission):
     login(client, people["analyst"])
     ids = list(Event.objects.filter(score_run__video__mission=mission).values_list("pk", flat=True)[:2])
     response = client.post(reverse("mission_report_review", args=[mission.pk]),
-                           {"event": [str(i) for i in ids], "review": "dismissed", "query": "min_score=0.1"})
-    assert response.status_code == 302 and response["Location"].endswith("?min_score=0.1")
+                           {"event": [str(i) for i in ids], "review": "dismissed", "query": "min_level=1.0"})
+    assert response.status_code == 302 and response["Location"].endswith("?min_level=1.0")
     reviewed = Event.objects.filter(pk__in=ids)
     assert {e.review for e in reviewed} == {"dismissed"} and {e.reviewer_id for e in reviewed} == {people["analyst"].pk}
     assert Event.objects.exclude(pk__in=ids).filter(review="dismissed").count() == 0
@@ -146,10 +151,12 @@ def test_csv_export_matches_the_database(client, people, mission):
     response = client.get(reverse("mission_events_csv", args=[mission.pk]))
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    events = Event.objects.filter(score_run__video__mission=mission).order_by("-peak_score", "id")
+    events = Event.objects.filter(score_run__video__mission=mission).order_by(*BY_LEVEL)
     assert [int(r["id"]) for r in rows] == [e.pk for e in events]
     for row, e in zip(rows, events):
-        assert float(row["peak_score"]) == pytest.approx(e.peak_score)
+        assert float(row["peak_score"]) == pytest.approx(e.peak_score) and float(row["level"]) == pytest.approx(e.level)
+        assert float(row["threshold"]) == pytest.approx(e.score_run.threshold)
+        assert (row["mission"], row["mission_date"]) == (mission.name, mission.date.isoformat())
         assert (float(row["start"]), float(row["end"])) == pytest.approx((e.start, e.end))
         assert row["video"] == e.score_run.video.original_name and row["kind"] == e.score_run.detector.kind
         assert row["review"] == e.review and row["note"] == e.note
@@ -158,13 +165,17 @@ def test_csv_export_matches_the_database(client, people, mission):
 
 def test_json_export_matches_the_database_and_applies_filters(client, people, mission):
     login(client, people["viewer"])
-    body = client.get(reverse("mission_events_json", args=[mission.pk]), {"min_score": "0.6"}).json()
+    body = client.get(reverse("mission_events_json", args=[mission.pk]), {"min_level": "1.8"}).json()
     assert body["mission"]["name"] == mission.name
-    expected = Event.objects.filter(score_run__video__mission=mission, peak_score__gte=0.6)
+    expected = Event.objects.filter(score_run__video__mission=mission, level__gte=1.8)
+    assert 0 < expected.count() < Event.objects.filter(score_run__video__mission=mission).count()
     assert {e["id"] for e in body["events"]} == set(expected.values_list("pk", flat=True))
     for row in body["events"]:
         e = expected.get(pk=row["id"])
         assert row["peak_time"] == pytest.approx(e.peak_time) and row["video_id"] == e.score_run.video_id
+        assert (row["level"], row["peak_score"]) == (pytest.approx(e.level), pytest.approx(e.peak_score))
+    refused = client.get(reverse("mission_events_json", args=[mission.pk]), {"min_level": "x"})
+    assert refused.status_code == 400
 
 
 def test_standalone_html_needs_no_server(client, people, mission):
@@ -196,7 +207,7 @@ def test_a_card_opens_the_heatmap_view_at_the_event_peak(client, people, mission
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
                                   "\tcmd", "\rcmd"])
 def test_csv_text_cells_that_start_a_formula_are_quoted(client, people, mission, text):
-    event = Event.objects.order_by("-peak_score", "id").first()
+    event = Event.objects.order_by(*BY_LEVEL).first()
     Event.objects.filter(pk=event.pk).update(note=text)
     rows = list(csv.DictReader(io.StringIO(
         login(client, people["viewer"]).get(reverse("mission_events_csv", args=[mission.pk])).content.decode())))

@@ -29,6 +29,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from detection.mapping.mosaic import Mosaic
+from detection.mapping.pyramid import save_pyramid
 from tests.support.seed import seed_scored_video
 from tests.support.teams import give_role
 from tests.support.telemetry import write_flight_srt
@@ -56,6 +58,7 @@ GET_EXPECTED = {
     "area_train": POST_ONLY,
     "detector_active": POST_ONLY,
     "detector_evaluate": POST_ONLY,
+    "detector_threshold": POST_ONLY,
     "mission_export": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
@@ -63,6 +66,7 @@ GET_EXPECTED = {
     "video_label": POST_ONLY,
     "video_reference": POST_ONLY,
     "interval_delete": POST_ONLY,
+    "interval_update": POST_ONLY,
     "upload_create": POST_ONLY,
     "upload": POST_ONLY,
     "job_cancel": POST_ONLY,
@@ -76,6 +80,7 @@ GET_EXPECTED = {
     "api_upload": POST_ONLY,
     "mission_telemetry": POST_ONLY,
     "video_telemetry": POST_ONLY,
+    "area_mosaic_build": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
 }
 # The write methods tried per URL (default POST).
@@ -91,7 +96,7 @@ ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
     ("areas", "POST"), ("api_areas", "POST"),  # a new area goes to a team its creator is admin of
-    ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
+    ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("detector_threshold", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
 
@@ -146,6 +151,12 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    mosaic = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
+    folder = f"areas/{mission.area_id}/mosaics/{mosaic.pk}"
+    save_pyramid(Mosaic(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), None, 1.0, (0.0, 0.0),
+                        np.zeros((2, 4)), {}), Path(settings.MEDIA_ROOT) / folder)
+    mosaic.result = {"folder": folder}
+    mosaic.save(update_fields=["result"])
     # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
@@ -155,7 +166,7 @@ def world(mission, analyst):
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
-            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export}}
+            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}
 
 
 def arguments(route: Route, world) -> dict:
@@ -173,7 +184,7 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["mission"].pk
         elif param == "upload_id":
             values[param] = world["upload"].pk
-        elif param in ("index", "epoch"):
+        elif param in ("index", "epoch", "level"):
             values[param] = 0
         elif param == "job":
             values[param] = world["jobs"][route.name].pk

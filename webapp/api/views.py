@@ -40,7 +40,7 @@ from webapp.catalog.access import (
 from webapp.catalog.models import LabelInterval, Mission, Video
 from webapp.catalog.telemetry import SidecarRejected
 from webapp.catalog.telemetry_views import uploaded_sidecar
-from webapp.core.params import choice_param, id_param
+from webapp.core.params import choice_param, id_param, number_param
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs import services
 from webapp.jobs.models import Job
@@ -304,17 +304,23 @@ class VideoTelemetry(Api, APIView):
 
 @extend_schema_view(get=extend_schema(parameters=[
     id_filter("video", "video"), id_filter("mission", "mission"), choice_filter("review", Event.Review.values),
+    OpenApiParameter("min_level", {"type": "number"}, description=(
+        "Only events at this level or above: the peak on the scale every detector kind shares, 1 being the "
+        "detector's threshold (events without a level are left out).")),
 ]))
 class EventList(Api, generics.ListAPIView):
-    """Flagged events with their review state (?video=, ?mission=, ?review= filter)."""
+    """Flagged events with their review state and level (?video=, ?mission=, ?review=, ?min_level= filter)."""
 
     serializer_class = s.EventSerializer
 
     def get_queryset(self):
         events = visible(Event.objects.select_related("score_run", "reviewer"), self.request.user,
                          "score_run__video__mission__area__team")
-        return filtered(events, self.request, ids={"video": "score_run__video", "mission": "score_run__video__mission"},
-                        choices={"review": ("review", Event.Review.values)})
+        events = filtered(events, self.request, ids={"video": "score_run__video", "mission": "score_run__video__mission"},
+                          choices={"review": ("review", Event.Review.values)})
+        if (minimum := number_param(self.request.query_params, "min_level", empty_is_absent=False)) is not None:
+            events = events.filter(level__gte=minimum)
+        return events
 
 TUS_RESUMABLE = OpenApiParameter("Tus-Resumable", {"type": "string", "enum": [protocol.TUS_VERSION]},
                                  OpenApiParameter.HEADER, required=True)

@@ -10,7 +10,9 @@ intervals, and only when the caller says so (`discard_intervals`); otherwise it 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -77,14 +79,20 @@ def clean_interval(video: Video, start, end, anomaly_class: str = "") -> tuple[f
         raise ValidationError(f"end {end:.2f}s must come after start {start:.2f}s")
     if video.duration is not None and end > video.duration + DURATION_SLACK_SECONDS:
         raise ValidationError(f"end {end:.2f}s is past the end of the video ({video.duration:.2f}s)")
+    anomaly_class = clean_class(anomaly_class)
+    if video.duration is not None:
+        end = min(end, video.duration)
+    return start, end, anomaly_class
+
+
+def clean_class(anomaly_class) -> str:
+    """An interval's or a confirmed event's class, stripped; ValidationError if it is not text or too long."""
     if anomaly_class is not None and not isinstance(anomaly_class, str):
         raise ValidationError(f"class must be text, not {anomaly_class!r}")
     anomaly_class = (anomaly_class or "").strip()
     if len(anomaly_class) > MAX_CLASS_LENGTH:
         raise ValidationError(f"class must be at most {MAX_CLASS_LENGTH} characters")
-    if video.duration is not None:
-        end = min(end, video.duration)
-    return start, end, anomaly_class
+    return anomaly_class
 
 
 @transaction.atomic
@@ -112,11 +120,20 @@ def delete_interval(interval: LabelInterval) -> None:
 
 
 def class_choices(video: Video) -> list[str]:
-    """The classes the video page offers, in key order: the defaults, then the area's other classes by use."""
-    used = (LabelInterval.objects.filter(video__mission__area_id=video.mission.area_id).exclude(anomaly_class="")
-            .values("anomaly_class").annotate(uses=Count("id")).order_by("-uses", "anomaly_class"))
-    extra = [row["anomaly_class"] for row in used if row["anomaly_class"] not in DEFAULT_CLASSES]
-    return [*DEFAULT_CLASSES, *extra]
+    """The classes the video page offers, in key order: those in use in its area (`classes_in_use`)."""
+    return classes_in_use([video.mission.area_id])
+
+
+def classes_in_use(areas) -> list[str]:
+    """The classes to offer, in key order: the defaults, then the other classes that the areas' (ids or a
+    queryset) labelled intervals and confirmed events use, most used first."""
+    event = apps.get_model("detectors", "Event")  # catalog sits below detectors: no import, no cycle
+    uses = Counter()
+    for rows in (LabelInterval.objects.filter(video__mission__area__in=areas),
+                 event.objects.filter(score_run__video__mission__area__in=areas)):
+        uses.update(dict(rows.exclude(anomaly_class="").order_by().values("anomaly_class")
+                         .annotate(uses=Count("id")).values_list("anomaly_class", "uses")))
+    return [*DEFAULT_CLASSES, *sorted((c for c in uses if c not in DEFAULT_CLASSES), key=lambda c: (-uses[c], c))]
 
 
 def label_status(video: Video) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -22,6 +23,10 @@ class Area(models.Model):
     description = models.TextField(blank=True)
     # Who sees it: members of this team, in their role there (webapp.accounts.roles.role_in_team).
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="areas", default=default_team)
+    # The patrol camera's optics, for placing what a frame shows on the ground (detection.mapping.camera).
+    camera_hfov_degrees = models.FloatField(
+        default=82.1, validators=[MinValueValidator(1.0), MaxValueValidator(179.0)],
+        help_text="Horizontal field of view of the patrol drone's camera, in degrees (82.1 for a DJI 24 mm-equivalent lens).")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -133,10 +138,16 @@ class Video(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.original_name
+        return self.title
 
     def get_absolute_url(self) -> str:
         return reverse("video", args=[self.pk])
+
+    @property
+    def title(self) -> str:
+        """How a video is named to people: every day's file is often "patrol.mp4", so its mission and date
+        are what tell two apart. Select or prefetch `mission` where many are shown."""
+        return f"{self.mission.name} · {self.mission.date:%Y-%m-%d} · {self.original_name}"
 
     @property
     def area(self) -> Area:
@@ -174,10 +185,10 @@ class Video(models.Model):
     def as_record(self, *, path: Path | None = None, video_id: str | None = None) -> VideoRecord:
         """This video as `detection`'s VideoRecord: the one labelling rule of training, evaluation and export.
 
-        Reviews are labels. A confirmed event (of any detector's score run) is an anomalous interval of class
-        "confirmed event", unless it overlaps a labelled interval (which already says it, with its class), and
-        makes the video anomalous, whatever its label says. Dismissed and unreviewed
-        events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
+        Reviews are labels. A confirmed event (of any detector's score run) is an anomalous interval of the class
+        the analyst gave it (or "confirmed event" when none), unless it overlaps a labelled interval (which
+        already says it, with its class), and makes the video anomalous, whatever its label says. Dismissed and
+        unreviewed events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
         count only in an anomalous video (a normal video is all normal); an unlabelled video without a
         confirmed event has label "" and no frame truth. `path` defaults to the original under MEDIA_ROOT,
         `video_id` to the pk; `telemetry` is the stored sidecar, when one was read. Intervals are prefetchable
@@ -187,7 +198,7 @@ class Video(models.Model):
         confirmed = event.objects.filter(score_run__video=self, review=event.Review.CONFIRMED).order_by("start")
         intervals = [Interval(i.start, i.end, i.anomaly_class) for i in self.intervals.all()]
         labelled = list(intervals)
-        intervals += [Interval(e.start, e.end, CONFIRMED_EVENT_CLASS) for e in confirmed
+        intervals += [Interval(e.start, e.end, e.anomaly_class or CONFIRMED_EVENT_CLASS) for e in confirmed
                       if not any(e.start <= i.end and e.end >= i.start for i in labelled)]
         label = self.Label.ANOMALOUS.value if confirmed else ("" if self.label == self.Label.UNLABELLED else self.label)
         kept = tuple(sorted(intervals, key=lambda i: (i.start, i.end))) if label == self.Label.ANOMALOUS else ()

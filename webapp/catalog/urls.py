@@ -7,6 +7,7 @@ urlpatterns = [
     path("areas/<id:pk>/", views.area, name="area"),
     path("areas/<id:pk>/train/", views.train_detector, name="area_train"),
     path("areas/<id:pk>/import/", manifest_upload.manifest_import, name="area_import"),
+    path("missions/", views.missions, name="missions"),
     path("missions/new/", views.mission_create, name="mission_create"),
     path("missions/<id:pk>/", views.mission, name="mission"),
     path("missions/<id:pk>/videos.json", views.mission_videos_json, name="mission_videos_json"),

@@ -26,12 +26,17 @@ from webapp.catalog.access import (
     get_video_or_404,
 )
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
-from webapp.catalog.models import Video
+from webapp.catalog.models import Mission, Video
+from webapp.catalog.search import MissionSearch, missions_page
 from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Detector
 from webapp.jobs import services
+from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
+from webapp.maps import mosaics
+
+AREA_MISSIONS_SHOWN = 20  # the newest; the rest are a search away (/missions/?area=)
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,12 +63,15 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **area_page_roles(request.user, the_area),
         "area": the_area,
-        "missions": the_area.missions.annotate(video_count=Count("videos"))[:50],
+        "missions": the_area.missions.annotate(video_count=Count("videos"))[:AREA_MISSIONS_SHOWN],
+        "mission_count": the_area.missions.count(),
         "detectors": the_area.detectors.all(),
         "train_form": TrainDetectorForm(),
         "references": references.reference_set(the_area),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
-        "jobs": Job.objects.filter(detector__area=the_area).select_related("detector")[:10],
+        "jobs": Job.objects.filter(detector__area=the_area).exclude(kind__in=INTERNAL_JOB_KINDS)
+                           .select_related("detector")[:10],
+        "mosaic": mosaics.current_mosaic(the_area), "mosaic_job": mosaics.active_mosaic_job(the_area),
     }
     return render(request, "catalog/area.html", context)
 
@@ -91,6 +99,18 @@ def train_detector(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(the_area)
     messages.success(request, f"Training of “{detector.name}” queued.")
     return redirect(the_area)
+
+
+@require_GET
+def missions(request: HttpRequest) -> HttpResponse:
+    require_role(request.user, VIEWER)
+    search = MissionSearch(request.GET)
+    visible = Mission.objects.filter(area__in=areas_where(request.user))
+    page = missions_page(visible, search, request.GET.get("page"))
+    context = {"search": search, "page": page, "query": search.query(),
+               "areas": areas_where(request.user).order_by("name")}
+    # Bad filter values are shown above what the valid ones give, with a 400 status.
+    return render(request, "catalog/missions.html", context, status=400 if search.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -125,7 +145,8 @@ def mission(request: HttpRequest, pk: int) -> HttpResponse:
         **area_page_roles(request.user, the_mission.area),
         "mission": the_mission,
         "videos": videos,
-        "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))[:10],
+        "jobs": Job.objects.filter(Q(mission=the_mission) | Q(video__mission=the_mission))
+                           .exclude(kind__in=INTERNAL_JOB_KINDS).select_related("video")[:10],
         "upload_max_bytes": settings.UPLOAD_MAX_BYTES,
         "upload_chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         "telemetry_max_bytes": settings.TELEMETRY_MAX_BYTES,
@@ -185,7 +206,7 @@ def video(request: HttpRequest, pk: int) -> HttpResponse:
         "intervals": [labelling.interval_as_dict(i) for i in the_video.intervals.select_related("created_by")],
         "previous_id": siblings[index - 1] if index > 0 else None,
         "next_id": siblings[index + 1] if index + 1 < len(siblings) else None,
-        "jobs": the_video.jobs.all()[:10],
+        "jobs": the_video.jobs.exclude(kind__in=INTERNAL_JOB_KINDS).select_related("video__mission")[:10],
         "labels": Video.Label.choices,
         "label_status": labelling.label_status(the_video),
         "classes": labelling.class_choices(the_video),
@@ -231,6 +252,8 @@ def video_reference(request: HttpRequest, pk: int) -> HttpResponse:
         state = "is now pinned as a reference flight" if pinned else "is no longer pinned as a reference flight"
         messages.success(request, f"“{the_video.original_name}” {state}; CHANGE detectors trained from now on "
                                   "use the new reference set.")
+        if mosaics.refresh_mosaic(the_video.mission.area, request.user):
+            messages.info(request, "The area mosaic is being rebuilt from the new reference flight.")
     back = the_video.mission.area if request.POST.get("back") == "area" else the_video
     return redirect(back)
 
@@ -249,6 +272,7 @@ def video_label(request: HttpRequest, pk: int) -> JsonResponse:
                             status=409)
     except ValidationError as exc:
         return _error(exc)
+    mosaics.refresh_mosaic(the_video.mission.area, request.user)  # a label can change the reference set
     return JsonResponse(labelling.label_as_dict(the_video))
 
 

@@ -9,6 +9,7 @@ Every integer id in a path or query string goes through here, so one bound appli
 from __future__ import annotations
 
 import json
+import math
 
 MAX_ID = 2**63 - 1  # the largest value of a BigAutoField / bigint column
 MAX_ID_DIGITS = len(str(MAX_ID))
@@ -46,6 +47,20 @@ def id_param(params, name: str, *, empty_is_absent: bool = True) -> int | None:
     if text is None or (text == "" and empty_is_absent):
         return None
     return parse_id(text, name)
+
+
+def number_param(params, name: str, *, empty_is_absent: bool = True) -> float | None:
+    """The query parameter `name` as a finite number, None when absent (or empty, as for id_param)."""
+    text = params.get(name)
+    if text is None or (text == "" and empty_is_absent):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadParameter(f"{name} must be a number, not {quoted(text)}")
+    return value
 
 
 def choice_param(params, name: str, choices, *, empty_is_absent: bool = True) -> str | None:

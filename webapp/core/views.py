@@ -9,8 +9,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from webapp.accounts.roles import VIEWER, has_role, visible
 from webapp.catalog.models import Mission
 from webapp.core.health import health, liveness
-from webapp.detectors.models import Event
 from webapp.jobs.models import Job
+from webapp.reports.inbox import needs_attention
 
 
 @login_not_required
@@ -40,13 +40,10 @@ def sees_health_details(request) -> bool:
 @require_GET
 def dashboard(request):
     user = request.user
-    unreviewed = visible(Event.objects.filter(review=Event.Review.UNREVIEWED), user,
-                         "score_run__video__mission__area__team")
     context = {
         "missions": visible(Mission.objects.select_related("area"), user, "area__team")[:10],
-        "unreviewed": unreviewed.select_related("score_run__video__mission", "score_run__detector")[:10],
-        "unreviewed_count": unreviewed.count(),
-        "active_jobs": Job.visible_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
+        "attention": needs_attention(user),
+        "active_jobs": Job.listed_to(user).filter(state__in=Job.ACTIVE_STATES)[:10],
     }
     return render(request, "core/dashboard.html", context)
 

@@ -72,6 +72,14 @@ class Detector(models.Model):
     def media_dir(self) -> str:
         return f"detectors/{self.pk}"
 
+    def degenerate_reasons(self) -> list[str]:
+        """Why its validation says nothing about how it will do (empty: nothing wrong seen): a video AUC of 0,
+        a validation loss that never moved, or a validation split with one class only. Such a detector is not
+        made active unless an admin confirms it (`DetectorDecision.ACTIVATED_DESPITE_WARNING`)."""
+        from webapp.detectors.validation import degenerate_reasons
+
+        return degenerate_reasons(self.validation_metrics, self.training_curve)
+
 
 class ScoreRun(models.Model):
     """One detector over one video. Arrays live under media/scores/<id>/."""
@@ -127,6 +135,10 @@ class Event(models.Model):
     # Where in the frame: the heatmap peak, as fractions of width and height (0..1).
     peak_x = models.FloatField(null=True, blank=True)
     peak_y = models.FloatField(null=True, blank=True)
+    # Where on the ground: the heatmap peak seen from the drone's pose at peak_time (webapp.maps.locate);
+    # null without telemetry or a peak.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
     # CHANGE events: what changed, and the reference flight and instant today's frame was compared with.
     change = models.CharField(max_length=8, choices=Change.choices, default=Change.NONE, blank=True)
     reference_video = models.ForeignKey("catalog.Video", null=True, blank=True, on_delete=models.SET_NULL,
@@ -136,6 +148,9 @@ class Event(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # What a confirmed event shows (boat, person, ...), named as labelled intervals name their class; empty for
+    # events not confirmed (webapp.reports.reviews keeps it so) and for confirmed ones given no class.
+    anomaly_class = models.CharField(max_length=60, blank=True)
 
     class Meta:
         ordering = ["-peak_score", "id"]
@@ -146,3 +161,27 @@ class Event(models.Model):
     @property
     def video(self):
         return self.score_run.video
+
+
+class DetectorDecision(models.Model):
+    """What an admin decided about a detector, by whom and when: the page's history of its threshold and of
+    activations that overrode the degenerate-validation warning."""
+
+    class Decision(models.TextChoices):
+        THRESHOLD = "threshold", "Threshold changed"
+        ACTIVATED_DESPITE_WARNING = "activated", "Made active despite the validation warning"
+
+    detector = models.ForeignKey(Detector, on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    old_threshold = models.FloatField(null=True, blank=True)
+    new_threshold = models.FloatField(null=True, blank=True)
+    detail = models.TextField(blank=True, help_text="What it did or what it overrode.")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    made = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-made", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on {self.detector_id} at {self.made:%Y-%m-%d %H:%M}"

@@ -22,6 +22,7 @@ class TaskKind:
     soft_limit: int | None  # seconds; raises inside the task, so the job fails with a reason; None: no limit
     hard_limit: int | None  # seconds; the worker kills the task's process; None: no limit
     targets: tuple[str, ...] = ()  # the Job fields ("video", "mission", "detector") a job of this kind works on
+    internal: bool = False  # plumbing (tests, benchmarks): not listed to users
 
 
 JOB_KINDS: dict[str, TaskKind] = {
@@ -30,18 +31,26 @@ JOB_KINDS: dict[str, TaskKind] = {
     "score": TaskKind("skerry.score", GPU, 6 * HOUR, 6 * HOUR + 120, ("mission", "video")),
     "evaluate": TaskKind("skerry.evaluate", GPU, 2 * HOUR, 2 * HOUR + 120, ("detector",)),
     "export": TaskKind("skerry.export", CPU, HOUR, HOUR + 60, ("mission",)),
+    # A detector's events re-derived at a new threshold from its stored scores (no rescoring); `gpu` because
+    # it loads the detector file (torch) for the kind's event rules, which a `cpu` worker never imports.
+    "rethreshold": TaskKind("skerry.rethreshold", GPU, HOUR, HOUR + 60, ("detector",)),
+    # The area mosaic from one reference flight (the job's video): workers/mosaic.py.
+    "mosaic": TaskKind("skerry.mosaic", CPU, 2 * HOUR, 2 * HOUR + 120, ("video",)),
     # A live stream runs as long as the flight: its own queue, so that it never waits behind (nor blocks) a
     # training, and no time limit (the stream's end or a stop ends it).
     "live": TaskKind("skerry.live", LIVE, None, None, ("mission",)),
-    "noop": TaskKind("skerry.noop", CPU, 600, 660),  # params["queue"] may pick either queue (tests, benchmarks)
+    # params["queue"] may pick either queue (tests, benchmarks)
+    "noop": TaskKind("skerry.noop", CPU, 600, 660, internal=True),
 }
 
 HELPER_TASKS: dict[str, TaskKind] = {
     # A helper of a running ingest: takes pieces of a long video (workers/ingest_pieces.py).
-    "ingest_piece": TaskKind("skerry.ingest_piece", CPU, 3 * HOUR, 3 * HOUR + 120, ("video",)),
+    "ingest_piece": TaskKind("skerry.ingest_piece", CPU, 3 * HOUR, 3 * HOUR + 120, ("video",), internal=True),
     # The periodic job sweep (webapp/jobs/sweep.py), run by celery beat.
-    "sweep": TaskKind("skerry.sweep", CPU, 120, 180),
+    "sweep": TaskKind("skerry.sweep", CPU, 120, 180, internal=True),
 }
 
 TASKS: dict[str, TaskKind] = {spec.task: spec for spec in (*JOB_KINDS.values(), *HELPER_TASKS.values())}
 JOB_TASK_NAMES = frozenset(spec.task for spec in JOB_KINDS.values())
+# Job kinds the jobs pages leave out unless asked for by name (?kind=noop): users never started them.
+INTERNAL_JOB_KINDS = frozenset(kind for kind, spec in JOB_KINDS.items() if spec.internal)

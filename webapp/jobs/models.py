@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from webapp.accounts.roles import ADMIN, ANALYST, role_allows, role_in_team, visible
+from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 
 
 class Job(models.Model):
@@ -17,6 +18,8 @@ class Job(models.Model):
         SCORE = "score", "Score"
         EVALUATE = "evaluate", "Evaluate"
         EXPORT = "export", "Export"
+        RETHRESHOLD = "rethreshold", "New threshold"
+        MOSAIC = "mosaic", "Area mosaic"
         LIVE = "live", "Live stream"
         NOOP = "noop", "No-op (benchmarks and tests)"
 
@@ -30,7 +33,8 @@ class Job(models.Model):
     # Who may start each kind of job. Cancelling or retrying one needs the same role: a retry runs the job
     # again, so an analyst who may not train must not be able to re-run an admin's training either.
     START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
-                   Kind.EXPORT: ANALYST, Kind.LIVE: ANALYST, Kind.NOOP: ANALYST}
+                   Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.MOSAIC: ANALYST,
+                   Kind.LIVE: ANALYST, Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
@@ -80,6 +84,11 @@ class Job(models.Model):
         return visible(jobs, user, *cls.TEAM_PATHS)
 
     @classmethod
+    def listed_to(cls, user):
+        """The jobs pages list: visible_to(user) without the internal kinds (no-op jobs of tests and benchmarks)."""
+        return cls.visible_to(user).exclude(kind__in=INTERNAL_JOB_KINDS)
+
+    @classmethod
     def role_to_start(cls, kind) -> str:
         return cls.START_ROLES[cls.Kind(kind)]
 
@@ -106,6 +115,16 @@ class Job(models.Model):
         return self.video or self.detector or self.mission
 
     @property
+    def target_label(self) -> str:
+        """The target as people name it: a video or a mission with its mission's date, a detector by name."""
+        target = self.target
+        if target is None:
+            return ""
+        if self.mission_id and target is self.mission:
+            return f"{target} ({target.date:%Y-%m-%d})"
+        return str(target)
+
+    @property
     def area(self):
         """The area of the job's target, whose team decides who sees the job; None for a job without one."""
         target = self.target
@@ -125,11 +144,14 @@ class Job(models.Model):
             return reverse("mission_export_download", args=[self.mission_id, self.pk])
         if self.kind == self.Kind.EVALUATE and self.detector_id and self.result.get("metrics"):
             return reverse("detector_evaluation_file", args=[self.detector_id, self.pk, "metrics.json"])
+        if self.kind == self.Kind.MOSAIC and self.video_id and self.result.get("folder"):
+            return reverse("area_map", args=[self.video.mission.area_id])
         return ""
 
     @property
     def output_label(self) -> str:
-        return {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json"}.get(self.kind, "Output")
+        labels = {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json", self.Kind.MOSAIC: "Area map"}
+        return labels.get(self.kind, "Output")
 
     @property
     def duration_seconds(self) -> float | None:

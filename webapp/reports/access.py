@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 
 from webapp.accounts.roles import ANALYST, VIEWER, require_role
@@ -44,7 +45,8 @@ def event_to_review(request, pk: int) -> Event:
 
 
 def mission_events(mission: Mission):
-    """All events of a mission's videos, best first, with what a card shows."""
+    """All events of a mission's videos, highest level first (levels compare across detector kinds, raw
+    scores do not), with what a card shows."""
     return (Event.objects.filter(score_run__video__mission=mission)
             .select_related("score_run__video", "score_run__detector", "reviewer", "reference_video__mission")
-            .order_by("-peak_score", "id"))
+            .order_by(F("level").desc(nulls_last=True), "-peak_score", "id"))

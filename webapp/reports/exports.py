@@ -17,15 +17,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from webapp.catalog.models import Video
+from webapp.detectors.levels import scale_for_pages
 from webapp.reports.comparison import reference_thumbnail
 from webapp.reports.figures import figure_json
 from webapp.reports.images import event_thumbnail_png, png_bytes
 from webapp.reports.plotlyjs import plotly_js_text
+from webapp.reports.reviews import review_counts
 from webapp.reports.timeline import video_timeline
 
-COLUMNS = ("id", "mission_id", "video_id", "video", "detector_id", "detector", "kind", "start", "end",
-           "peak_time", "peak_score", "peak_x", "peak_y", "review", "reviewer", "reviewed_at", "note",
-           "change", "reference_video_id", "reference_video", "reference_time")
+COLUMNS = ("id", "mission_id", "mission", "mission_date", "video_id", "video", "detector_id", "detector", "kind",
+           "start", "end", "peak_time", "level", "peak_score", "threshold", "peak_x", "peak_y", "review",
+           "anomaly_class", "reviewer", "reviewed_at", "note", "change", "reference_video_id", "reference_video",
+           "reference_time", "latitude", "longitude")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
@@ -35,20 +38,26 @@ STANDALONE_TIMELINE_POINTS = 800  # per detector and video: the outline of the s
 def event_rows(events) -> list[dict]:
     """One plain dict per event, columns as COLUMNS (times in seconds from the start of the video; a CHANGE
     event's reference_time in seconds from the start of its reference flight; the change and reference columns
-    are empty for the other kinds)."""
+    are empty for the other kinds). `level` is the peak on the scale shared by every detector kind (1 = the
+    detector's threshold; webapp.detectors.levels); `peak_score` is the detector's raw score and `threshold`
+    the raw threshold its run used: compare raw scores only within one detector."""
     rows = []
-    for event in events.select_related("score_run__video", "score_run__detector", "reviewer", "reference_video"):
+    for event in events.select_related("score_run__video__mission", "score_run__detector", "reviewer",
+                                       "reference_video"):
         run = event.score_run
         reference = event.reference_video
         rows.append({
-            "id": event.pk, "mission_id": run.video.mission_id, "video_id": run.video_id,
+            "id": event.pk, "mission_id": run.video.mission_id, "mission": run.video.mission.name,
+            "mission_date": run.video.mission.date.isoformat(), "video_id": run.video_id,
             "video": run.video.original_name, "detector_id": run.detector_id, "detector": run.detector.name,
             "kind": run.detector.kind, "start": event.start, "end": event.end, "peak_time": event.peak_time,
-            "peak_score": event.peak_score, "peak_x": event.peak_x, "peak_y": event.peak_y,
-            "review": event.review, "reviewer": event.reviewer.get_username() if event.reviewer else "",
+            "level": event.level, "peak_score": event.peak_score, "threshold": run.threshold,
+            "peak_x": event.peak_x, "peak_y": event.peak_y, "review": event.review,
+            "anomaly_class": event.anomaly_class, "reviewer": event.reviewer.get_username() if event.reviewer else "",
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else "", "note": event.note,
             "change": event.change, "reference_video_id": reference.pk if reference else None,
             "reference_video": reference.original_name if reference else "", "reference_time": event.reference_time,
+            "latitude": event.latitude, "longitude": event.longitude,
         })
     return rows
 
@@ -96,11 +105,11 @@ def standalone_report(mission, events, strip: dict) -> str:
     chosen = list(events.select_related("score_run__video", "score_run__detector", "reviewer",
                                         "reference_video__mission")[:STANDALONE_MAX_EVENTS])
     cards = [{"event": e, "image": data_uri(event_thumbnail_png(e)), "reference": reference_uri(e)} for e in chosen]
-    counts = {state: sum(1 for e in chosen if e.review == state) for state in ("unreviewed", "confirmed", "dismissed")}
+    counts = review_counts(events)  # of every event in the report, not only the cards shown
     return render_to_string("reports/standalone.html", {
         "mission": mission, "cards": cards, "total": total, "shown": len(chosen), "counts": counts,
         "strip_json": figure_json(strip), "timelines": video_timelines(mission), "plotly_js": plotly_js_text(),
-        "generated": timezone.now(),
+        "generated": timezone.now(), "level_scale": scale_for_pages(),
     })
 
 

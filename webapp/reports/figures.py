@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
 from plotly.utils import PlotlyJSONEncoder
+
+from webapp.detectors.levels import level_colour, level_text
 
 # Events are coloured by level (the caller passes each event's colour); the review shows in how strongly the
 # band is filled and in the marker's outline, so that the level colour reads the same on every page.
@@ -201,23 +204,27 @@ def _peak_markers(events: list[dict], row: int) -> list[dict]:
 
 
 def event_strip_figure(videos: list[dict]) -> dict:
-    """Where events fall in each video: one row per video, a bar per event coloured by its peak score.
+    """Where events fall in each video: one row per video, a bar per event in its level's fixed colour
+    (webapp.detectors.levels: the same colours on every page, never rescaled per mission); the raw score is in
+    the hover text.
 
-    videos: [{"name", "duration", "events": [{"start", "end", "peak_score", "url"}]}].
+    videos: [{"name", "duration", "events": [{"start", "end", "level", "peak_score", "detector", "url"}]}].
     """
-    names, base, width, scores, urls = [], [], [], [], []
+    names, base, width, colours, hovers, urls = [], [], [], [], [], []
     for video in videos:
-        for event in video["events"]:
+        # Lowest level first: where two detectors' events overlap, the hotter bar is drawn on top.
+        for event in sorted(video["events"], key=lambda e: -math.inf if e["level"] is None else e["level"]):
             names.append(video["name"])
             base.append(event["start"])
             width.append(max(event["end"] - event["start"], 1.0))
-            scores.append(event["peak_score"])
+            colours.append(level_colour(event["level"]))
+            hovers.append(f"level {level_text(event['level'])} · {event.get('detector', '')} score "
+                          f"{event['peak_score']:.3f}")
             urls.append(event.get("url", ""))
     longest = max([v["duration"] or 0 for v in videos] + [1.0])
     data = [{"type": "bar", "orientation": "h", "y": names, "x": width, "base": base, "customdata": urls,
-             "marker": {"color": scores, "colorscale": "YlOrRd", "showscale": True,
-                        "colorbar": {"title": {"text": "score"}, "thickness": 10}},
-             "hovertemplate": "%{y}<br>%{base:.1f}s, score %{marker.color:.3f}<extra></extra>"}]
+             "marker": {"color": colours, "line": {"color": "#1d2428", "width": 0.5}}, "text": hovers,
+             "textposition": "none", "hovertemplate": "%{y}<br>%{base:.1f} s, %{text}<extra></extra>"}]
     # Invisible points keep a row for videos without events.
     data.append({"type": "scatter", "mode": "markers", "y": [v["name"] for v in videos],
                  "x": [0] * len(videos), "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})
@@ -265,6 +272,16 @@ def pr_figure(curves: list[dict]) -> dict:
     return {"data": data, "layout": {**BASE_LAYOUT, "height": 340, "title": {"text": "Precision-recall"},
                                      "xaxis": {"title": {"text": "recall"}, "range": [0, 1]},
                                      "yaxis": {"title": {"text": "precision"}, "range": [0, 1.02]}}}
+
+
+def with_threshold_marker(figure: dict, x: float | None, y: float | None) -> dict:
+    """`figure` (ROC or PR) with a marker where the threshold the page shows sits on its curve; the detector
+    page's slider moves it (the trace with meta role "threshold")."""
+    marker = {"type": "scatter", "mode": "markers", "name": "threshold", "x": [x], "y": [y], "meta": {"role": "threshold"},
+              "cliponaxis": False,
+              "marker": {"symbol": "circle", "size": 12, "color": "#b3261e", "line": {"color": "#fff", "width": 2}},
+              "hovertemplate": "threshold: (%{x:.3f}, %{y:.3f})<extra></extra>"}
+    return {**figure, "data": [*figure["data"], marker]}
 
 
 def _with_score(name: str, label: str, value) -> str:

@@ -85,7 +85,8 @@ def _focus(request) -> dict:
 
 @require_POST
 def event_review(request, pk: int):
-    """Save one verdict from the review page's fetch(): JSON {"review", "note"?} or a form post."""
+    """Save one verdict from the review page's or the inbox's fetch(): JSON {"review", "note"?, "anomaly_class"?}
+    or a form post. The inbox's undo sends the event's previous review, note and class here too."""
     event = event_to_review(request, pk)
     if request.content_type == "application/json":
         try:
@@ -96,11 +97,11 @@ def event_review(request, pk: int):
         body = request.POST
     if not hasattr(body, "get"):
         return JsonResponse({"error": "send an object: {\"review\": ..., \"note\": ...}"}, status=400)
-    note = body.get("note")
+    note, anomaly_class = body.get("note"), body.get("anomaly_class")
     if note is not None and not isinstance(note, str):
         return JsonResponse({"error": "the note must be text"}, status=400)
     try:
-        review_event(event, str(body.get("review", "")), request.user, note=note)
+        review_event(event, str(body.get("review", "")), request.user, note=note, anomaly_class=anomaly_class)
     except ReviewError as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse(event_json(event))

@@ -18,8 +18,8 @@ def strip_figure(mission, events) -> dict:
     by_video: dict[int, list] = {}
     for event in events:
         by_video.setdefault(event.score_run.video_id, []).append(
-            {"start": event.start, "end": event.end, "peak_score": event.peak_score,
-             "url": review_url(event.score_run.video_id, event)})
+            {"start": event.start, "end": event.end, "level": event.level, "peak_score": event.peak_score,
+             "detector": event.score_run.detector.kind.upper(), "url": review_url(event.score_run.video_id, event)})
     videos = mission.videos.filter(status=Video.Status.READY).order_by("original_name", "pk")
     return event_strip_figure([{"name": f"{v.original_name} #{v.pk}", "duration": v.duration,
                                 "events": by_video.get(v.pk, [])} for v in videos])

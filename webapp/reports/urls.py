@@ -1,8 +1,9 @@
 from django.urls import path
 
-from webapp.reports import compare_views, plotlyjs, review, views
+from webapp.reports import compare_views, inbox_views, plotlyjs, review, views
 
 urlpatterns = [
+    path("inbox/", inbox_views.inbox_page, name="inbox"),
     path("missions/<id:pk>/report/", views.mission_report, name="mission_report"),
     path("missions/<id:pk>/report/review/", views.mission_report_review, name="mission_report_review"),
     path("missions/<id:pk>/report/events.csv", views.mission_events_csv, name="mission_events_csv"),

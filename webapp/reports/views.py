@@ -18,13 +18,14 @@ from webapp.accounts.roles import ANALYST
 from webapp.catalog.access import area_page_roles
 from webapp.core.media import stored_file_response
 from webapp.core.params import BadParameter, id_param
+from webapp.detectors.levels import scale_for_pages
 from webapp.detectors.models import Detector, Event
 from webapp.jobs import services
 from webapp.jobs.models import Job
 from webapp.reports import exports
 from webapp.reports.access import mission_events, mission_for
 from webapp.reports.figures import figure_json
-from webapp.reports.reviews import ReviewError, review_many
+from webapp.reports.reviews import ReviewError, review_counts, review_many
 from webapp.reports.strip import strip_figure
 
 CARDS_PER_PAGE = 48
@@ -32,7 +33,10 @@ EXPORT_JOBS_SHOWN = 3
 
 
 class EventFilter:
-    """The report's filters, read from the query string; bad values are reported, not guessed."""
+    """The report's filters, read from the query string; bad values are reported, not guessed.
+
+    Scores are filtered by level (webapp.detectors.levels), never by raw score: a CAE's scores run to about 60
+    and a MIL's to 1, so one "min score" kept one kind or the other. Level 1 is each detector's threshold."""
 
     def __init__(self, params, mission):
         self.errors: list[str] = []
@@ -42,7 +46,10 @@ class EventFilter:
         if self.review and self.review not in Event.Review.values:
             self.errors.append(f"unknown review state {self.review!r}")
             self.review = ""
-        self.min_score = self._float(params.get("min_score", ""), "minimum score")
+        self.min_level = self._float(params.get("min_level", ""), "minimum level")
+        if params.get("min_score"):
+            self.errors.append("there is no minimum score any more: scores of different detectors do not compare; "
+                               "use the minimum level (1 = the detector's threshold)")
 
     @classmethod
     def strict(cls, params, mission) -> EventFilter:
@@ -70,16 +77,26 @@ class EventFilter:
         return value
 
     def apply(self, events):
+        events = self._by_detector_and_review(events)
+        if self.min_level is not None:
+            events = events.filter(level__gte=self.min_level)
+        return events
+
+    def _by_detector_and_review(self, events):
         if self.detector is not None:
             events = events.filter(score_run__detector_id=self.detector)
         if self.review:
             events = events.filter(review=self.review)
-        if self.min_score is not None:
-            events = events.filter(peak_score__gte=self.min_score)
         return events
 
+    def unlevelled(self, events) -> int:
+        """How many events a minimum level leaves out only for having no level (a run without a threshold)."""
+        if self.min_level is None:
+            return 0
+        return self._by_detector_and_review(events).filter(level__isnull=True).count()
+
     def query(self) -> str:
-        values = {"detector": self.detector, "review": self.review, "min_score": self.min_score}
+        values = {"detector": self.detector, "review": self.review, "min_level": self.min_level}
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
@@ -93,8 +110,10 @@ def mission_report(request, pk: int):
     context = {
         **roles, "mission": mission, "filters": filters, "page": page, "total": page.paginator.count,
         "can_review": roles["can_edit"], "reviews": Event.Review.choices,
-        "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run"))),
-        "query": filters.query(),
+        "counts": review_counts(mission_events(mission)),
+        "strip_json": figure_json(strip_figure(mission, events.select_related(None).select_related("score_run__detector"))),
+        "query": filters.query(), "unlevelled": filters.unlevelled(mission_events(mission)),
+        "level_scale": scale_for_pages(),
         "export": services.latest_output(Job.Kind.EXPORT, mission=mission),
         "export_jobs": Job.objects.filter(kind=Job.Kind.EXPORT, mission=mission)[:EXPORT_JOBS_SHOWN],
         "export_filter": f"mission={mission.pk}&kind={Job.Kind.EXPORT}&limit={EXPORT_JOBS_SHOWN}",

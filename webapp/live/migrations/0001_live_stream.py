@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalog', '0005_video_status_recording'),
+        ('catalog', '0006_video_status_recording'),
         ('detectors', '0003_event_level'),
     ]
 
