@@ -39,6 +39,7 @@ from webapp.accounts.models import Team
 from webapp.catalog import telemetry
 from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.jobs.models import Job
+from webapp.live.models import LiveStream
 from webapp.reports.comparison import peak_index
 from webapp.reports.plotlyjs import plotly_js_version
 from webapp.uploads.models import UploadSession
@@ -81,6 +82,8 @@ GET_EXPECTED = {
     "mission_telemetry": POST_ONLY,
     "video_telemetry": POST_ONLY,
     "area_mosaic_build": POST_ONLY,
+    "live_start": POST_ONLY,
+    "live_stop": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
 }
 # The write methods tried per URL (default POST).
@@ -161,9 +164,12 @@ def world(mission, analyst):
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
              today=np.zeros((1, 8, 8, 3), np.uint8), reference=np.zeros((1, 8, 8, 3), np.uint8))
+    live = LiveStream.objects.create(mission=mission, url="tcp://10.0.0.5:9000", video=video, detector=run.detector)
+    (Path(settings.MEDIA_ROOT) / live.media_dir).mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / live.media_dir / "latest.jpg").write_bytes(b"\xff\xd8\xff\xd9")
     objects = {
         "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
-        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
+        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job, "live": live,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
             "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}
