@@ -171,7 +171,14 @@ class LiveReader(threading.Thread):
                 reason = self._read_connection(container)
             if self.error:
                 return
-            if not self._stopping.is_set():
+            if self.resolution is None and time.monotonic() - first_try > self.settings.connect_timeout:
+                self.error = (f"the stream {redact(self.url)} opened but sent no picture within "
+                              f"{self.settings.connect_timeout:g} s ({redact(reason)})")
+                return
+            if self.gaps and self.gaps[-1].ended is None and self.gaps[-1].seconds > self.settings.end_after:
+                return  # connections open but bring nothing: the flight is over
+            if not self._stopping.is_set() and not (self.gaps and self.gaps[-1].ended is None):
+                # A connection that opened but brought no picture leaves the gap it was in open: one gap.
                 self.gaps.append(Gap(at=self.recorded_until - (self.origin or 0.0), began=time.time(), reason=reason))
 
     def _open(self):

@@ -168,3 +168,23 @@ def test_a_killed_run_s_unfinished_segment_is_salvaged(flight, tmp_path):
     assert segment.packets == 40 and not list(folder.glob("*.part"))
     assert abs(resumed.recorded_until - 4.0) < 0.25
     assert abs(assemble(folder, tmp_path / "joined.mp4") - 4.0) < 0.25
+
+
+def test_an_endpoint_that_accepts_but_stays_silent_ends_with_a_clear_error():
+    """A TCP endpoint that accepts connections and sends nothing (FFmpeg's probe then times out; an RTSP server
+    that answers but sends no packet gives "opened but sent no picture" instead)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(8)], daemon=True).start()
+    url = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    reader = LiveReader(url, LiveSettings(**{**FAST, "connect_timeout": 2.0, "read_timeout": 1.0}))
+    reader.start()
+    assert drain(reader, limit=20) == []
+    assert "did not open within 2 s" in reader.error or "sent no picture within 2 s" in reader.error
+    assert reader.gaps == []
+    server.close()
