@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench-ingest bench-cae bench-mil bench-queue bench-pages bench-accuracy bench-cae-seeds clean
+.PHONY: install demo demo-live test lint bench-ingest bench-live bench-cae bench-mil bench-queue bench-pages bench-accuracy bench-cae-seeds clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo $(DEMO_ARGS)
+
+# The demo, then "watch it live": its flight with the most events replayed by FFmpeg as a live stream.
+demo-live: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo --live $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -34,6 +38,9 @@ bench-cae: $(STAMP)
 
 bench-mil: $(STAMP)
 	$(PY) -P bench/mil.py
+
+bench-live: $(STAMP)
+	$(PY) -P bench/live.py
 
 bench-queue: $(STAMP)
 	$(PY) -P bench/queue.py

@@ -46,14 +46,14 @@ def test_workers_consume_the_queues_the_celery_app_declares():
     from webapp.jobs.kinds import QUEUES, TASKS
 
     declared = {queue.name for queue in app.conf.task_queues}
-    cpu, gpu = command_of("worker-cpu"), command_of("worker-gpu")
-    for command in (cpu, gpu, command_of("beat")):
+    cpu, gpu, live = command_of("worker-cpu"), command_of("worker-gpu"), command_of("worker-live")
+    for command in (cpu, gpu, live, command_of("beat")):
         assert command[:2] == ["celery", "-A"]
         started = importlib.import_module(option(command, "-A")).app
         assert started is app and set(TASKS) <= set(started.tasks), "the worker module must register every task"
     assert "worker" in cpu and "worker" in gpu and "beat" in command_of("beat")
-    assert option(cpu, "-Q") == "cpu" and option(gpu, "-Q") == "gpu"
-    assert declared == set(QUEUES) == {"cpu", "gpu"}
+    assert option(cpu, "-Q") == "cpu" and option(gpu, "-Q") == "gpu" and option(live, "-Q") == "live"
+    assert declared == set(QUEUES) == {"cpu", "gpu", "live"}
     assert {spec.queue for spec in TASKS.values()} == declared
     assert option(gpu, "-P") == "solo" and option(gpu, "-c") == "1"
     devices = SERVICES["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
@@ -61,7 +61,7 @@ def test_workers_consume_the_queues_the_celery_app_declares():
 
 
 def test_web_and_workers_share_the_media_volume_at_the_media_root():
-    for name in ("web", "worker-cpu", "worker-gpu"):
+    for name in ("web", "worker-cpu", "worker-gpu", "worker-live"):
         service = SERVICES[name]
         media_root = service["environment"]["SKERRY_MEDIA_ROOT"]
         assert f"media:{media_root}" in service["volumes"], name

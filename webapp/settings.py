@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "webapp.detectors",
     "webapp.uploads",
     "webapp.reports",
+    "webapp.live",
     "webapp.maps",
     "webapp.api",
     "webapp.core",
@@ -149,6 +150,14 @@ DEMO_CAE_EPOCHS = env_int("SKERRY_DEMO_CAE_EPOCHS", 60)
 # Frame sampling defaults for ingest (the origin report used 2 fps at 124x124).
 SAMPLE_FPS = float(env_str("SKERRY_SAMPLE_FPS", "2"))
 SAMPLE_SIZE = env_int("SKERRY_SAMPLE_SIZE", 124)
+
+# Live streams (webapp.live, workers/live.py): how long the first connection may take, how long a dropped stream
+# is waited for before the flight counts as over, and the recording's segment length, all in seconds.
+LIVE_CONNECT_TIMEOUT = float(env_str("SKERRY_LIVE_CONNECT_TIMEOUT", "30"))
+LIVE_END_AFTER = float(env_str("SKERRY_LIVE_END_AFTER", "30"))
+LIVE_SEGMENT_SECONDS = float(env_str("SKERRY_LIVE_SEGMENT_SECONDS", "10"))
+# Seconds one event-stream response lasts before the browser reconnects (it resumes after the last alert).
+LIVE_EVENTS_SECONDS = float(env_str("SKERRY_LIVE_EVENTS_SECONDS", "55"))
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/ (no server needed).
 REDIS_URL = env_str("REDIS_URL", "")

@@ -93,7 +93,7 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    scoring = start_scoring(video)
+    scoring = start_scoring(video, exclude=job.params.get("skip_detectors", ()))
     return {"frames": facts["frames"], "duration": info.duration, "pieces": pieces, "warning": facts["warning"],
             "scoring_job": scoring.pk if scoring else None, "telemetry": telemetry}
 

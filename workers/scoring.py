@@ -127,8 +127,6 @@ def at_threshold(model, scores, threshold: float | None):
 
 
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
-    from detection.score_store import save_video_scores
-
     model_file = Path(settings.MEDIA_ROOT) / detector.artifact
     if not detector.artifact or not model_file.exists():
         raise JobError(f"the model file of {detector.name} is missing; train it again")
@@ -136,6 +134,14 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     frames = detector_frames(video, detector.kind)
     scores = at_threshold(model, model.score_frames(frames.frames, frames.times, progress=progress,
                                                     **flight_poses(model, video)), detector.threshold)
+    return store_scores(detector, video, model, frames, scores)
+
+
+def store_scores(detector: Detector, video: Video, model, frames, scores) -> ScoreRun:
+    """Save a detector's scores of a video (files, events, the ready ScoreRun); also used by the live pipeline,
+    whose scores were computed while the drone flew."""
+    from detection.score_store import save_video_scores
+
     scores = with_peak_comparisons(model, frames, with_peak_reconstructions(model, frames, scores))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging

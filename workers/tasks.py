@@ -63,6 +63,11 @@ def export(self, job_id: int) -> str:
     return _run(self, job_id, run_export)
 
 
+@app.task(name=JOB_KINDS["live"].task, bind=True)
+def live(self, job_id: int) -> str:
+    from workers.live import run_live
+
+    return _run(self, job_id, run_live)
 @app.task(name=JOB_KINDS["rethreshold"].task, bind=True)
 def rethreshold(self, job_id: int) -> str:
     from workers.rethreshold import run_rethreshold

@@ -174,7 +174,12 @@ class CAEDetector:
             raise ValueError(f"{len(frames)} frames but {len(times)} times")
         if len(frames) == 0:
             return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold)
-        raw = raw_frame_scores(self.model, frames, self.config, progress)
+        return self.scores_from_raw(times, raw_frame_scores(self.model, frames, self.config, progress))
+
+    def scores_from_raw(self, times: np.ndarray, raw: RawScores) -> VideoScores:
+        """What `score_frames` makes of the raw scores and maps of frames at `times`: final scores, events.
+        A live stream computes the raw part frame by frame and finishes here (detection.live.scoring)."""
+        times = np.asarray(times, dtype=np.float64)
         scores = finalise_scores(raw.scores, self.config, self.normalisation)
         heatmaps, scale = quantise(raw.heatmaps)
         scored = VideoScores(

@@ -22,6 +22,7 @@ from tests.support.seed import make_user, seed_scored_video
 from webapp.catalog.models import Area, LabelInterval, Mission
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
+from webapp.live.models import LiveStream
 from webapp.uploads.models import UploadSession
 
 pytestmark = pytest.mark.django_db
@@ -73,12 +74,14 @@ def real_values(client):
     run = seeded.runs["cae"]
     job = Job.objects.create(kind=Job.Kind.EXPORT, mission=mission, state=Job.State.SUCCEEDED)
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=admin)
+    stream = LiveStream.objects.create(mission=mission, url="tcp://127.0.0.1:9", video=seeded.video,
+                                       detector=run.detector, state=LiveStream.State.ENDED)
     ids = {
         "areas": area.pk, "missions": mission.pk, "videos": seeded.video.pk, "detectors": run.detector_id,
         "intervals": LabelInterval.objects.filter(video=seeded.video).first().pk, "runs": run.pk,
         "events": Event.objects.filter(score_run=run).first().pk, "jobs": job.pk, "evaluations": job.pk,
         "exports": job.pk, "heatmaps": 0, "frames": 0, "recon": 1, "uploads": upload.pk, "mosaics": job.pk,
-        "level-": 0,
+        "level-": 0, "live": stream.pk,
     }
     return {segment: str(value) for segment, value in ids.items()}
 

@@ -24,6 +24,7 @@ from tests.support.telemetry import write_flight_srt
 from webapp.catalog import telemetry
 from webapp.catalog.models import LabelInterval
 from webapp.jobs.models import Job
+from webapp.live.models import LiveStream
 from webapp.reports.comparison import peak_index
 from webapp.reports.plotlyjs import plotly_js_version
 from webapp.uploads.models import UploadSession
@@ -97,9 +98,12 @@ def world(mission, analyst):
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
              today=np.zeros((1, 8, 8, 3), np.uint8), reference=np.zeros((1, 8, 8, 3), np.uint8))
+    live = LiveStream.objects.create(mission=mission, url="tcp://10.0.0.5:9000", video=video, detector=run.detector)
+    (Path(settings.MEDIA_ROOT) / live.media_dir).mkdir(parents=True, exist_ok=True)
+    (Path(settings.MEDIA_ROOT) / live.media_dir / "latest.jpg").write_bytes(b"\xff\xd8\xff\xd9")
     objects = {
         "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
-        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
+        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job, "live": live,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
             "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}

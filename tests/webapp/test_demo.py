@@ -123,3 +123,39 @@ def test_a_demo_imported_before_it_had_sidecars_gets_them_on_the_next_run(demo_d
         area = demo.import_demo_data(demo_data)
     assert Video.objects.filter(mission__area=area).count() == 10
     assert not Video.objects.filter(mission__area=area, has_telemetry=False).exists()
+
+
+def test_watch_it_live_replays_the_flight_with_the_most_events_as_a_live_stream(settings, tmp_path):
+    from detection.live.reader import LiveReader, LiveSettings
+    from tests.support.publish import free_port, stop
+    from tests.support.videos import make_video
+    from webapp.detectors.models import Detector, Event, ScoreRun
+    from webapp.live.models import LiveStream
+
+    settings.MEDIA_ROOT = tmp_path
+    area = Area.objects.create(name=demo.DEMO_AREA)
+    mission = Mission.objects.create(area=area, name="Patrol", date=dt.date(2026, 6, 1))
+    detector = Detector.objects.create(area=area, kind="cae", name="CAE", status="ready", threshold=1.0)
+    videos = []
+    for name in ("calm.mp4", "boat.mp4"):
+        video = Video.objects.create(mission=mission, original_name=name, status=Video.Status.READY,
+                                     file=f"videos/{name}")
+        make_video(tmp_path / video.file, seconds=3.0, fps=10, width=96, height=64, gop=10)
+        videos.append(video)
+    run = ScoreRun.objects.create(detector=detector, video=videos[1])
+    Event.objects.create(score_run=run, start=1.0, end=2.0, peak_time=1.5, peak_score=3.0)
+    source = demo.live_replay_source(area)
+    assert source == videos[1]
+    port = free_port()
+    live_mission, publisher = demo.start_live_replay(area, source, port=port)
+    try:
+        stream = LiveStream.objects.get(mission=live_mission)
+        assert stream.url == f"tcp://127.0.0.1:{port}" and not stream.listen
+        assert Job.objects.get(kind=Job.Kind.LIVE, mission=live_mission).state == Job.State.QUEUED
+        reader = LiveReader(stream.url, LiveSettings(connect_timeout=10, end_after=1, display_width=None))
+        reader.start()
+        frames = [reader.next_frame(5.0) for _ in range(3)]
+        reader.stop()
+        assert all(frame is not None for frame in frames) and reader.resolution == (96, 64)
+    finally:
+        stop(publisher)

@@ -155,8 +155,10 @@ def test_every_task_in_the_table_is_registered_routed_and_limited_as_the_table_s
     for name, spec in TASKS.items():
         assert queue(name) == spec.queue, name
         assert (app.tasks[name].soft_time_limit, app.tasks[name].time_limit) == (spec.soft_limit, spec.hard_limit)
-        assert spec.soft_limit < spec.hard_limit, name
-    assert [queue(n) for n in ("skerry.ingest", "skerry.train", "skerry.score")] == ["cpu", "gpu", "gpu"]
+        assert (spec.soft_limit is None and spec.hard_limit is None) or spec.soft_limit < spec.hard_limit, name
+    assert [queue(n) for n in ("skerry.ingest", "skerry.train", "skerry.score", "skerry.live")] == [
+        "cpu", "gpu", "gpu", "live"]
+    assert app.tasks["skerry.live"].time_limit is None  # a live stream lasts as long as the flight
     assert app.conf.worker_prefetch_multiplier == 1 and app.conf.task_acks_late
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from webapp.api import views
+from webapp.api import live, views
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=views.Api.permission_classes), name="api_schema"),
@@ -22,4 +22,6 @@ urlpatterns = [
     path("intervals/<id:pk>/", views.IntervalDetail.as_view(), name="api_interval"),
     path("events/", views.EventList.as_view(), name="api_events"),
     path("jobs/<id:pk>/", views.JobDetail.as_view(), name="api_job"),
+    path("live/<id:pk>/", live.LiveAlerts.as_view(), name="api_live"),
+    path("live/<id:pk>/events", live.LiveEvents.as_view(), name="api_live_events"),
 ]

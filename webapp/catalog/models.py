@@ -67,6 +67,7 @@ class Video(models.Model):
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
+        RECORDING = "recording", "Recording live"
         INGESTING = "ingesting", "Ingesting"
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"

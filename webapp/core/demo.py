@@ -198,7 +198,7 @@ def start_processes(port: int, log_dir: Path) -> list[subprocess.Popen]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands = {
         "web": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu",
+        "worker": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "cpu,gpu,live",
                    "-c", "2", "-n", f"{DEMO_WORKER}%h", "--loglevel", "INFO"],
         "beat": [sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
                  "-s", str(log_dir / "celerybeat-schedule")],
@@ -254,3 +254,35 @@ def wait_for_jobs(jobs, *, timeout: float, say) -> bool:
         time.sleep(2)
     say("  timed out waiting for jobs; they go on in the background")
     return False
+
+
+def live_replay_source(area):
+    """The area's ready video with the most events: the flight worth watching live."""
+    from django.db.models import Count
+
+    from webapp.catalog.models import Video
+
+    return (Video.objects.filter(mission__area=area, status=Video.Status.READY).exclude(file="")
+            .annotate(events=Count("score_runs__events")).order_by("-events", "pk").first())
+
+
+def start_live_replay(area, source, *, port: int, user=None):
+    """"Watch it live": FFmpeg publishes `source` (a Video) in real time (`-re`, packets copied, looped) as
+    MPEG-TS on a local TCP port, and a new mission of the area reads it as a live stream. Returns (mission,
+    the FFmpeg process); stop the process to end the flight (the worker then ingests the recording)."""
+    import datetime as dt
+
+    from webapp.catalog.models import Mission
+    from webapp.live.services import start_stream
+
+    url = f"tcp://127.0.0.1:{port}"
+    original = Path(settings.MEDIA_ROOT) / source.file
+    publisher = subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(original),
+         "-map", "0:v:0", "-c", "copy", "-f", "mpegts", f"{url}?listen=1"],
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    mission = Mission.objects.create(area=area, name=f"Live replay of {source.original_name}", date=dt.date.today(),
+                                     notes=f"{source.original_name} published live by FFmpeg on {url} (make demo).",
+                                     created_by=user)
+    start_stream(mission, url, user=user)
+    return mission, publisher

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CPU, GPU = "cpu", "gpu"
-QUEUES = (CPU, GPU)
+CPU, GPU, LIVE = "cpu", "gpu", "live"
+QUEUES = (CPU, GPU, LIVE)
 HOUR = 3600
 
 
@@ -19,8 +19,8 @@ HOUR = 3600
 class TaskKind:
     task: str  # the Celery task name messages carry
     queue: str
-    soft_limit: int  # seconds; raises inside the task, so the job fails with a reason
-    hard_limit: int  # seconds; the worker kills the task's process
+    soft_limit: int | None  # seconds; raises inside the task, so the job fails with a reason; None: no limit
+    hard_limit: int | None  # seconds; the worker kills the task's process; None: no limit
     targets: tuple[str, ...] = ()  # the Job fields ("video", "mission", "detector") a job of this kind works on
     internal: bool = False  # plumbing (tests, benchmarks): not listed to users
 
@@ -36,6 +36,9 @@ JOB_KINDS: dict[str, TaskKind] = {
     "rethreshold": TaskKind("skerry.rethreshold", GPU, HOUR, HOUR + 60, ("detector",)),
     # The area mosaic from one reference flight (the job's video): workers/mosaic.py.
     "mosaic": TaskKind("skerry.mosaic", CPU, 2 * HOUR, 2 * HOUR + 120, ("video",)),
+    # A live stream runs as long as the flight: its own queue, so that it never waits behind (nor blocks) a
+    # training, and no time limit (the stream's end or a stop ends it).
+    "live": TaskKind("skerry.live", LIVE, None, None, ("mission",)),
     # params["queue"] may pick either queue (tests, benchmarks)
     "noop": TaskKind("skerry.noop", CPU, 600, 660, internal=True),
 }

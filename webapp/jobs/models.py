@@ -20,6 +20,7 @@ class Job(models.Model):
         EXPORT = "export", "Export"
         RETHRESHOLD = "rethreshold", "New threshold"
         MOSAIC = "mosaic", "Area mosaic"
+        LIVE = "live", "Live stream"
         NOOP = "noop", "No-op (benchmarks and tests)"
 
     class State(models.TextChoices):
@@ -33,7 +34,7 @@ class Job(models.Model):
     # again, so an analyst who may not train must not be able to re-run an admin's training either.
     START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
                    Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.MOSAIC: ANALYST,
-                   Kind.NOOP: ANALYST}
+                   Kind.LIVE: ANALYST, Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)

@@ -152,6 +152,11 @@ def start_evaluation(detector, user=None) -> Job:
     return start_once(Job.Kind.EVALUATE, user=user, detector=detector)
 
 
+def start_live(mission, user=None) -> Job:
+    """Read, record and score the mission's live stream (webapp.live); reuses the one under way."""
+    return start_once(Job.Kind.LIVE, user=user, mission=mission)
+
+
 def start_export(mission, user=None) -> Job:
     """Build the mission's export zip (events CSV and JSON, standalone report, manifest); reuses one under way."""
     return start_once(Job.Kind.EXPORT, user=user, mission=mission)
@@ -177,8 +182,9 @@ def latest_output(kind, **target) -> Job | None:
     return Job.objects.filter(kind=kind, state=Job.State.SUCCEEDED, **target).order_by("-finished", "-pk").first()
 
 
-def start_scoring(target, detectors=None, user=None) -> Job | None:
-    """Score a Mission's ready videos, or one Video, with `detectors` (default: the area's active ones).
+def start_scoring(target, detectors=None, user=None, exclude=()) -> Job | None:
+    """Score a Mission's ready videos, or one Video, with `detectors` (default: the area's active ones) but
+    those in `exclude` (ids; a live stream's detector scored the recording already).
 
     Returns None when there is no ready detector to score with.
     """
@@ -190,7 +196,7 @@ def start_scoring(target, detectors=None, user=None) -> Job | None:
         raise TypeError(f"start_scoring takes a Mission or a Video, not {type(target).__name__}")
     chosen = Detector.objects.filter(area=area, status=Detector.Status.READY)
     chosen = chosen.filter(pk__in=[getattr(d, "pk", d) for d in detectors]) if detectors else chosen.filter(is_active=True)
-    ids = sorted(chosen.values_list("pk", flat=True))
+    ids = sorted(chosen.exclude(pk__in=list(exclude)).values_list("pk", flat=True))
     if not ids:
         return None
     with transaction.atomic():

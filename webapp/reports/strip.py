@@ -27,3 +27,8 @@ def strip_figure(mission, events) -> dict:
 
 def review_url(video_id: int, event) -> str:
     return f"{reverse('video_review', args=[video_id])}?{urlencode({'event': event.pk, 't': f'{event.peak_time:.2f}'})}"
+
+
+def review_url_at(video_id: int, seconds: float) -> str:
+    """The review of a video at one moment (a live alert's, before its event is final)."""
+    return f"{reverse('video_review', args=[video_id])}?{urlencode({'t': f'{seconds:.2f}'})}"

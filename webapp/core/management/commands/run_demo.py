@@ -23,8 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true",
                             help="run the pipeline, check the report, then exit (non-zero if anything failed)")
+        parser.add_argument("--live", action="store_true",
+                            help="then watch it live: FFmpeg replays the demo flight with the most events as a live "
+                                 "stream of a new mission (looped until Ctrl-C)")
+        parser.add_argument("--live-port", type=int, default=9000, help="the TCP port of the live replay")
 
-    def handle(self, *args, port: int, no_serve: bool, **options):
+    def handle(self, *args, port: int, no_serve: bool, live: bool = False, live_port: int = 9000, **options):
         say = self.stdout.write
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
@@ -44,6 +48,8 @@ class Command(BaseCommand):
                 say(f"Logs: {settings.VAR_DIR / 'demo' / 'logs'}")
                 if no_serve:
                     raise CommandError(f"{len(problems)} demo step(s) failed")
+            if live and not problems:
+                processes.append(self.start_live(port, live_port, username, say))
             minutes = (time.monotonic() - started) / 60
             say(self.style.SUCCESS(f"\nSkerry is up: http://127.0.0.1:{port}/  login: {username} / {password}"
                                    f"  ({minutes:.1f} min)"))
@@ -61,6 +67,20 @@ class Command(BaseCommand):
             left = demo.requeue_interrupted_jobs()
             if left.requeued:
                 say(f"Unfinished jobs {left.requeued} go back to the queue; the next `make demo` resumes them.")
+
+    def start_live(self, port: int, live_port: int, username: str, say):
+        """The live replay (demo.start_live_replay); returns FFmpeg's process, stopped with the others."""
+        from django.contrib.auth import get_user_model
+
+        from webapp.catalog.models import Area
+
+        area = Area.objects.get(name=demo.DEMO_AREA)
+        source = demo.live_replay_source(area)
+        mission, publisher = demo.start_live_replay(area, source, port=live_port,
+                                                    user=get_user_model().objects.get(username=username))
+        say(self.style.SUCCESS(f"Watch it live: http://127.0.0.1:{port}/missions/{mission.pk}/live/ "
+                               f"({source.original_name} replayed on tcp://127.0.0.1:{live_port})"))
+        return publisher
 
     def run_pipeline(self, manifest, say) -> list[str]:
         """Every step of the demo through real jobs; returns what failed (empty when everything succeeded)."""

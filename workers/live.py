@@ -1,0 +1,280 @@
+"""The live pipeline: a mission's stream read, recorded, scored and alerted on while the drone flies.
+
+`detection.live` does the reading (a thread keeping the newest frames), the recording (MPEG-TS segments, no
+re-encode) and the frame-by-frame CAE scoring; this module ties them to rows: the LiveStream's state, an Event
+per alert as it opens (its level from `level_of`), the feed (webapp.live.feed) that pages and the API listen
+to, and `live/<id>/latest.jpg`, the newest frame. Scores are appended to `live/<id>/` as they are made, so a
+run that the sweep restarts after its worker died continues the recording in a new segment and keeps every
+score. When the stream ends (or a user stops it) the segments are joined into the mission's Video, which is
+ingested like an upload (an ingest job run here, in this process), and the live scores become its ScoreRun:
+only frames the reader dropped are scored now. The area's other detectors score the recording afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.catalog.models import Video
+from webapp.detectors.levels import level_colour, level_of, level_text
+from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.jobs.models import Job
+from webapp.live.feed import Publisher
+from webapp.live.models import LiveStream
+from webapp.reports.strip import review_url_at
+from workers.claim import run_job, worker_label
+from workers.frames import detector_frames
+from workers.model_cache import cached_detector
+from workers.progress import JobCancelled, JobError, JobReporter
+from workers.scoring import at_threshold, store_scores
+
+ROW_EVERY = 1.0  # seconds between writes of the stream's row (state, recorded time, gaps) and the heartbeat
+STOP_GRACE = 15.0  # seconds a stopped reader may take to let go of its connection before the run ends anyway
+
+
+def _stream_of(job: Job) -> LiveStream:
+    """The mission's newest live stream (a mission runs one at a time)."""
+    stream = LiveStream.objects.select_related("mission__area").filter(mission=job.mission_id).first()
+    if stream is None:
+        raise JobError("this mission has no live stream")
+    return stream
+
+
+def live_detector(stream: LiveStream) -> Detector | None:
+    """The area's active ready CAE (the newest), which scores the stream; None: the stream is only recorded."""
+    return (Detector.objects.filter(area=stream.mission.area, kind=Detector.Kind.CAE, status=Detector.Status.READY,
+                                    is_active=True).order_by("-pk").first())
+
+
+def recording_video(stream: LiveStream) -> Video:
+    """The mission's Video the recording becomes, made when the stream starts (status `recording`)."""
+    if stream.video_id and Video.objects.filter(pk=stream.video_id).exists():
+        return Video.objects.get(pk=stream.video_id)
+    name = f"live {timezone.localtime(stream.started):%Y-%m-%d %H%M} #{stream.pk}.mp4"
+    video = Video.objects.create(mission=stream.mission, original_name=name, status=Video.Status.RECORDING,
+                                 sample_fps=settings.SAMPLE_FPS)
+    LiveStream.objects.filter(pk=stream.pk).update(video=video)
+    stream.video = video
+    return video
+
+
+def reader_settings(stream: LiveStream):
+    from detection.live.reader import LiveSettings
+
+    return LiveSettings(fps=settings.SAMPLE_FPS, size=(settings.SAMPLE_SIZE, settings.SAMPLE_SIZE),
+                        listen=stream.listen, connect_timeout=settings.LIVE_CONNECT_TIMEOUT,
+                        end_after=settings.LIVE_END_AFTER)
+
+
+class LiveRun:
+    """One run of a live job: the reader, the scorer, the alert rows and the feed."""
+
+    def __init__(self, job: Job, reporter: JobReporter):
+        from detection.live.reader import LiveReader
+        from detection.live.recorder import SegmentRecorder
+
+        self.job, self.reporter = job, reporter
+        self.stream = _stream_of(job)
+        self.folder = Path(settings.MEDIA_ROOT) / self.stream.media_dir
+        self.video = recording_video(self.stream)
+        self.detector = live_detector(self.stream)
+        self.scorer, self.run = self._scorer()
+        self.recorder = SegmentRecorder(self.folder / "segments", segment_seconds=settings.LIVE_SEGMENT_SECONDS)
+        self.reader = LiveReader(self.stream.url, reader_settings(self.stream), recorder=self.recorder,
+                                 start_at=self.recorder.recorded_until, origin=self.stream.origin,
+                                 last_sample=self.samples.last_time if self.samples else None)
+        self.previous_gaps = list(self.stream.gaps)  # an earlier run's, kept when this run resumes
+        if self.recorder.segments:  # resumed after a lost worker: the time until the stream is back is a gap
+            from detection.live.reader import Gap
+
+            self.reader.gaps.append(Gap(at=max(0.0, self.recorder.recorded_until - (self.stream.origin or 0.0)),
+                                        began=time.time(), reason="the worker stopped; another run resumed"))
+        self.publisher = Publisher(self.stream.pk)
+        self.event_id: int | None = None
+        self.scored = 0
+        self.stop_asked: float | None = None  # time.monotonic() when a user asked the stream to stop
+
+    def _scorer(self):
+        from detection.live.samples import SampleLog
+        from detection.live.scoring import LiveScorer
+
+        self.samples = None
+        if self.detector is None:
+            return None, None
+        model = cached_detector(Path(settings.MEDIA_ROOT) / self.detector.artifact)
+        self.samples = SampleLog(self.folder / "scores")
+        scorer = LiveScorer(model, threshold=self.detector.threshold, times=self.samples.times, raw=self.samples.raw,
+                            heatmaps=self.samples.heatmaps)
+        LiveStream.objects.filter(pk=self.stream.pk).update(detector=self.detector)
+        run, _ = ScoreRun.objects.get_or_create(detector=self.detector, video=self.video)
+        ScoreRun.objects.filter(pk=run.pk).update(threshold=scorer.threshold)
+        run.threshold = scorer.threshold
+        return scorer, run
+
+    # --- while it flies -------------------------------------------------------------------------------------
+
+    def follow(self) -> None:
+        """Take the newest frames until the stream ends or a stop is asked for."""
+        self.reader.start()
+        last_row = 0.0
+        while not self.reader.done:
+            frame = self.reader.next_frame(0.5)
+            if frame is not None:
+                self._take(frame)
+            if time.monotonic() - last_row >= ROW_EVERY:
+                last_row = time.monotonic()
+                self._write_row()
+            if self.stop_asked is not None and time.monotonic() - self.stop_asked > STOP_GRACE:
+                break  # the reader is stuck in a blocking open (a protocol that ignores FFmpeg's timeout)
+
+    def _take(self, frame) -> None:
+        self._write_latest(frame)
+        message = {"type": "score", "time": round(frame.time, 3)}
+        if self.scorer is not None:
+            result = self.scorer.score(frame.time, frame.image)
+            self.samples.append(result.time, result.raw, result.score, self.scorer.heatmaps[-1])
+            self.scored += 1
+            message.update(score=round(result.score, 4), threshold=self.scorer.threshold)
+            if result.changed is not None:
+                self._alert(result.changed, opened=result.opened, decoded_at=frame.decoded_at)
+        self.publisher.publish(message)
+
+    def _write_latest(self, frame) -> None:
+        if frame.display is None:
+            return
+        from PIL import Image
+
+        from detection.atomic_files import replacing
+
+        with replacing(self.folder / "latest.jpg") as staging:
+            Image.fromarray(frame.display).save(staging, format="JPEG", quality=80)
+
+    def _alert(self, alert, *, opened: bool, decoded_at: float) -> None:
+        level = level_of(self.detector, alert.peak_score, self.scorer.threshold)
+        fields = dict(start=alert.start, end=alert.end, peak_time=alert.peak_time, peak_score=alert.peak_score,
+                      level=level, peak_x=alert.peak_x, peak_y=alert.peak_y)
+        if opened or self.event_id is None:
+            event = Event.objects.create(score_run=self.run, **fields)
+            self.event_id = event.pk
+            LiveStream.objects.filter(pk=self.stream.pk).update(alerts=self.stream_alerts() + 1)
+        else:
+            Event.objects.filter(pk=self.event_id).update(**fields)
+        message = {"type": "alert", "event": self.event_id, "state": "open" if alert.open else "closed",
+                   "start": round(alert.start, 2), "end": round(alert.end, 2),
+                   "peak_time": round(alert.peak_time, 2), "peak_score": round(alert.peak_score, 4),
+                   "level": None if level is None else round(level, 2), "level_text": level_text(level),
+                   "level_colour": level_colour(level),
+                   "url": review_url_at(self.video.pk, alert.peak_time), "decoded_at": decoded_at,
+                   "sent_at": time.time()}
+        self.publisher.publish(message)
+        if not alert.open:
+            self.event_id = None
+
+    def stream_alerts(self) -> int:
+        return LiveStream.objects.filter(pk=self.stream.pk).values_list("alerts", flat=True).first() or 0
+
+    def _write_row(self) -> None:
+        reader = self.reader
+        if reader.gaps and reader.gaps[-1].ended is None and (reader.connections or self.recorder.segments):
+            state = LiveStream.State.RECONNECTING
+        else:
+            state = LiveStream.State.LIVE if reader.connections else LiveStream.State.WAITING
+        gaps = self.previous_gaps + [{"at": round(g.at, 2), "seconds": round(g.seconds, 1), "reason": g.reason}
+                                     for g in reader.gaps]
+        fields = {"state": state, "recorded_seconds": max(0.0, reader.newest_time), "gaps": gaps,
+                  "dropped_frames": reader.dropped, "origin": reader.origin}
+        LiveStream.objects.filter(pk=self.stream.pk).update(**fields)
+        minutes, seconds = divmod(int(max(0.0, reader.newest_time)), 60)
+        self.reporter.progress(0.0, f"{LiveStream.State(state).label}: {minutes}:{seconds:02d} recorded, "
+                               f"{self.scored} frames scored, lag {reader.lag:.1f} s", force=True)
+        if self.stop_asked is None and LiveStream.objects.filter(pk=self.stream.pk, stop_requested=True).exists():
+            self.stop_asked = time.monotonic()
+            reader.stop()
+        self.publisher.publish({"type": "state", "state": state, "recorded": round(reader.newest_time, 1),
+                                "gaps": gaps})
+
+    # --- after the flight -----------------------------------------------------------------------------------
+
+    def finish(self) -> dict:
+        """Join the segments into the mission's Video, ingest it, and store the live scores as its ScoreRun."""
+        from detection.errors import VideoError
+        from detection.live.recorder import assemble
+
+        if self.scorer is not None and (closed := self.scorer.close()) is not None:
+            self._alert(closed, opened=False, decoded_at=time.time())
+        self._write_row()
+        error = self.reader.error
+        LiveStream.objects.filter(pk=self.stream.pk).update(state=LiveStream.State.FINISHING, error=error)
+        self.publisher.publish({"type": "state", "state": LiveStream.State.FINISHING})
+        original = f"{self.video.media_dir}/original.mp4"
+        try:
+            duration = assemble(self.folder / "segments", Path(settings.MEDIA_ROOT) / original)
+        except VideoError as exc:
+            self._end(LiveStream.State.FAILED, error or str(exc))
+            Video.objects.filter(pk=self.video.pk).update(status=Video.Status.FAILED, error=error or str(exc))
+            raise JobError(error or str(exc)) from None
+        Video.objects.filter(pk=self.video.pk).update(file=original, status=Video.Status.UPLOADED)
+        ingest = self._ingest()
+        rescored = self._store_scores() if self.scorer is not None else 0
+        self._end(LiveStream.State.ENDED, error)
+        return {"video": self.video.pk, "recorded_seconds": round(duration, 2), "ingest_job": ingest,
+                "scored_live": self.scored, "scored_after": rescored, "gaps": len(self.reader.gaps),
+                "dropped_frames": self.reader.dropped, "error": error}
+
+    def _ingest(self) -> int:
+        from workers.ingest import run_ingest
+
+        skip = [self.detector.pk] if self.detector is not None else []
+        ingest = Job.objects.create(kind=Job.Kind.INGEST, video=self.video, created_by=self.job.created_by,
+                                    params={"skip_detectors": skip, "size": settings.SAMPLE_SIZE,
+                                            "fps": settings.SAMPLE_FPS})
+        self.reporter.stage("Ingesting the recording")
+        outcome = run_job(ingest.pk, run_ingest, worker=f"{worker_label()} (live job {self.job.pk})")
+        if outcome != "succeeded":
+            ingest.refresh_from_db()
+            raise JobError(f"the recording could not be ingested: {ingest.error or outcome}")
+        return ingest.pk
+
+    def _store_scores(self) -> int:
+        self.reporter.stage("Storing the live scores")
+        video = Video.objects.get(pk=self.video.pk)
+        frames = detector_frames(video, self.detector.kind)
+        scores, rescored = self.scorer.final_scores(frames.frames, frames.times)
+        scores = at_threshold(self.scorer.detector, scores, self.detector.threshold)
+        store_scores(self.detector, video, self.scorer.detector, frames, scores)
+        return rescored
+
+    def _end(self, state: str, error: str) -> None:
+        LiveStream.objects.filter(pk=self.stream.pk).update(state=state, error=error, ended=timezone.now())
+        self.publisher.publish({"type": "state", "state": state, "error": error})
+        self.publisher.close()
+
+    def abort(self) -> None:
+        """Stop reading (this run lost the job, or was cancelled); the segments stay for a resumed run."""
+        self.reader.stop()
+        if self.reader.is_alive():
+            self.reader.join(timeout=10)
+
+
+def run_live(job: Job, reporter: JobReporter) -> dict:
+    live = LiveRun(job, reporter)
+    with transaction.atomic():
+        LiveStream.objects.filter(pk=live.stream.pk).update(error="", ended=None, state=LiveStream.State.WAITING)
+    try:
+        live.follow()
+    except JobCancelled:
+        live.abort()
+        live._end(LiveStream.State.FAILED, "the live job was cancelled; the segments recorded so far are kept")
+        raise
+    except BaseException:
+        live.abort()
+        raise
+    if live.reader.error and not live.recorder.segments:
+        live._end(LiveStream.State.FAILED, live.reader.error)
+        Video.objects.filter(pk=live.video.pk).update(status=Video.Status.FAILED, error=live.reader.error)
+        raise JobError(live.reader.error)
+    return live.finish()
