@@ -34,6 +34,7 @@ from webapp.jobs import services
 from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
+from webapp.reports.reviews import reviews_since_training
 
 AREA_MISSIONS_SHOWN = 20  # the newest; the rest are a search away (/missions/?area=)
 
@@ -64,7 +65,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "area": the_area,
         "missions": the_area.missions.annotate(video_count=Count("videos"))[:AREA_MISSIONS_SHOWN],
         "mission_count": the_area.missions.count(),
-        "detectors": the_area.detectors.all(),
+        "detectors": with_reviews_since(the_area.detectors.all()),
         "train_form": TrainDetectorForm(),
         "references": references.reference_set(the_area),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
@@ -72,6 +73,14 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
                            .select_related("detector")[:10],
     }
     return render(request, "catalog/area.html", context)
+
+
+def with_reviews_since(detectors) -> list:
+    """The detectors, each with `reviews_since`: the reviews a retraining would add."""
+    found = list(detectors)
+    for detector in found:
+        detector.reviews_since = reviews_since_training(detector)
+    return found
 
 
 @require_POST
