@@ -35,7 +35,7 @@ from tests.support.telemetry import write_flight_srt
 from tests.webapp.catalog_actors import login, make_user
 from webapp.accounts.models import Team
 from webapp.catalog import telemetry
-from webapp.catalog.models import Area, LabelInterval, Mission
+from webapp.catalog.models import Area, AreaMask, LabelInterval, Mission
 from webapp.jobs.models import Job
 from webapp.reports.comparison import peak_index
 from webapp.reports.plotlyjs import plotly_js_version
@@ -57,6 +57,7 @@ GET_EXPECTED = {
     "detector_active": POST_ONLY,
     "detector_evaluate": POST_ONLY,
     "detector_retrain": POST_ONLY,
+    "area_mask_delete": POST_ONLY,
     "mission_export": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
@@ -149,6 +150,7 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    mask = AreaMask.objects.create(area=mission.area, points=[[0, 0], [0.5, 0], [0, 0.5]])
     # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
@@ -158,6 +160,7 @@ def world(mission, analyst):
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
+            "mask": mask,
             "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export}}
 
 
@@ -176,6 +179,8 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["mission"].pk
         elif param == "upload_id":
             values[param] = world["upload"].pk
+        elif param == "mask":
+            values[param] = world["mask"].pk
         elif param in ("index", "epoch"):
             values[param] = 0
         elif param == "job":

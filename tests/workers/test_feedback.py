@@ -3,21 +3,27 @@ inactive version with its lineage, evaluated on held-out videos, that only an ad
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
 import detection.registry
+from detection.masks import in_masks, mask_grid
+from detection.score_store import load_video_scores
 from tests.support.jobs import TINY_CAE
 from tests.support.seed import make_user
+from webapp.catalog.masks import add_mask, area_polygons
 from webapp.catalog.models import Video
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
-from webapp.jobs.services import start_retraining
 from webapp.reports.reviews import reviews_since_training
 from workers.claim import run_job
 from workers.evaluation import run_evaluation
+from workers.scoring import run_scoring
 from workers.training import run_training
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -106,3 +112,32 @@ def test_retraining_makes_an_inactive_version_that_an_admin_activates(area_video
     parent.refresh_from_db()
     assert version.is_active and not parent.is_active, "the admin's choice replaces the version before"
     assert np.isfinite(version.threshold)
+
+
+def square_around(x: float, y: float, half: float = 0.05) -> list[tuple[float, float]]:
+    left, right, top, bottom = max(0.0, x - half), min(1.0, x + half), max(0.0, y - half), min(1.0, y + half)
+    return [(left, top), (right, top), (right, bottom), (left, bottom)]
+
+
+def score(detector: Detector, video: Video) -> ScoreRun:
+    job = Job.objects.create(kind=Job.Kind.SCORE, video=video, params={"detectors": [detector.pk]})
+    assert run_job(job.pk, run_scoring, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    return ScoreRun.objects.get(detector=detector, video=video)
+
+
+def test_a_masked_region_never_produces_an_event(area_videos):
+    anomalous = area_videos[2]
+    area = anomalous.mission.area
+    detector = train(Detector.objects.create(area=area, kind="cae", name="tiny", config=TINY_CAE, is_active=True))
+    events = list(score(detector, anomalous).events.all())
+    assert events and all(e.peak_x is not None for e in events), "the white box raises events"
+    add_mask(area, square_around(events[0].peak_x, events[0].peak_y), None, "marina")
+    polygons = area_polygons(area.pk)
+    run = score(detector, anomalous)
+    assert not any(in_masks(e.peak_x, e.peak_y, polygons) for e in run.events.all()), "no event peaks in the mask"
+    assert run.events.count() < len(events)
+    stored = load_video_scores(Path(settings.MEDIA_ROOT) / run.media_dir, with_heatmaps=True)
+    assert not any(in_masks(e.peak_x, e.peak_y, polygons) for e in stored.events), "nor in the saved scores"
+    if stored.heatmaps is not None:
+        covered = mask_grid(polygons, stored.heatmaps.shape[2], stored.heatmaps.shape[1])
+        assert (stored.heatmaps[:, covered] == 0).all() and covered.any()

@@ -34,6 +34,24 @@ class Area(models.Model):
         return reverse("area", args=[self.pk])
 
 
+class AreaMask(models.Model):
+    """A polygon of the frame where changes are never of interest in this area (a marina, a road with
+    traffic): events peaking inside it are dropped when a video is scored (`detection.masks`). Points are
+    fractions (0..1) of the frame's width and height, so one mask fits every flight of the route."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="masks")
+    name = models.CharField(max_length=120, blank=True)
+    points = models.JSONField(help_text="[[x, y], ...] fractions of the frame's width and height.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["area", "created", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"mask {self.pk}"
+
+
 class Mission(models.Model):
     """One patrol of an area."""
 
