@@ -107,6 +107,7 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
             "scored": scored, "videos": counts["videos"], "normal": counts["normal"],
             "anomalous": counts["anomalous"], "frames": entry["frames"], **{key: entry[key] for key in HEADLINE_KEYS},
             "warnings": entry["warnings"], "inputs": inputs, "held_out": document["source"]["held_out"],
+            "held_out_names": [v["name"] for v in document["source"]["videos"] if not v["trained_on"]],
             "held_out_only": document["source"]["held_out_only"]}
 
 
