@@ -2,10 +2,11 @@
 
 A polygon is a list of (x, y) points in fractions of the frame's width and height (0..1), the coordinates events'
 peaks use (`DetectedEvent.peak_x/peak_y`), so one mask fits every frame size a detector samples at. Applied to a
-video's scores (`apply_masks`): an event whose heatmap peak lies in a mask is dropped (a masked region never
-produces an event) and the masked pixels of the heatmaps are zeroed, so the heatmap view shows what was ignored.
-Frame scores are left as the detector computed them: how a frame score follows from its map is the detector's
-own business (a CAE's top-k mean, CHANGE's smoothed peak, MIL has no map).
+video's scores (`apply_masks`) and to events re-derived at a new threshold (`drop_masked`): an event whose
+heatmap peak lies in a mask is dropped, so a masked region never produces an event. Frame scores and heatmaps
+are left as the detector computed them: how a frame score follows from its map is the detector's own business
+(a CAE's top-k mean, CHANGE's smoothed peak, MIL has no map), and a zeroed map would move a masked event's peak
+out of the mask when events are re-derived from the stored scores.
 """
 
 from __future__ import annotations
@@ -91,15 +92,17 @@ def in_masks(x: float | None, y: float | None, polygons: Sequence[Polygon]) -> b
     return any(bool(inside(np.array([x]), np.array([y]), polygon)[0]) for polygon in polygons)
 
 
-def apply_masks(scores: VideoScores, polygons: Sequence[Polygon]) -> tuple[VideoScores, int]:
-    """(the scores without the events peaking in a mask and with masked heatmap pixels zeroed, events dropped).
+def drop_masked(events, polygons: Sequence[Polygon]) -> tuple:
+    """The events whose peak lies in no mask. An event without a peak position (MIL: no map) is kept: nothing
+    says where in the frame it is."""
+    return tuple(e for e in events if not in_masks(e.peak_x, e.peak_y, polygons))
 
-    An event without a peak position (MIL: no map) is kept: nothing says where in the frame it is."""
+
+def apply_masks(scores: VideoScores, polygons: Sequence[Polygon]) -> tuple[VideoScores, int]:
+    """(the scores without the events peaking in a mask, how many were dropped). Heatmaps stay as they were:
+    events re-derived later from the stored scores (a new threshold) find their true peaks in them, and are
+    masked again (`drop_masked`)."""
     if not polygons:
         return scores, 0
-    kept = tuple(e for e in scores.events if not in_masks(e.peak_x, e.peak_y, polygons))
-    heatmaps = scores.heatmaps
-    if heatmaps is not None and len(heatmaps):
-        covered = mask_grid(polygons, heatmaps.shape[2], heatmaps.shape[1])
-        heatmaps = np.where(covered[None], 0, heatmaps).astype(heatmaps.dtype)
-    return dataclasses.replace(scores, events=kept, heatmaps=heatmaps), len(scores.events) - len(kept)
+    kept = drop_masked(scores.events, polygons)
+    return dataclasses.replace(scores, events=kept), len(scores.events) - len(kept)

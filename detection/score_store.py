@@ -5,7 +5,7 @@ present), `heatmaps.npy` ((N, h, w) uint8, memory-mappable) when present, `event
 `reconstructions.npz` (indices (K,), images (K, S, S, 3) uint8) for the few frames whose reconstruction was
 kept (event peaks), when the detector can reconstruct: `extras["reconstructions"] = (indices, images)`.
 A CHANGE detector's per-frame reference facts (`extras` frame_status (N,) uint8: 0 ok, 1 no reference,
-2 alignment failed; reference_ids (str list); reference_index (N,) int, -1 none; reference_times (N,) float)
+2 alignment failed; reference_ids (str list); reference_index (N,) int, -1 none; reference_times (N,) float; change (N,) int8: 1 new, -1 vanished)
 go into `scores.npz` too and come back in `extras`; `comparisons.npz` (indices (K,), today and reference
 (K, h, w, 3) uint8: the reference warped into today's view) holds its event peaks' compare images, from
 `extras["comparisons"]`.
@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.atomic_files import replacing, write_text
 from detection.types import DetectedEvent, VideoScores
 
-REFERENCE_EXTRAS = {"frame_status": np.uint8, "reference_index": np.int64, "reference_times": np.float64}
+REFERENCE_EXTRAS = {"frame_status": np.uint8, "reference_index": np.int64, "reference_times": np.float64,
+                    "change": np.int8}
 
 
 def save_video_scores(directory: Path, scores: VideoScores) -> None:
@@ -66,6 +68,18 @@ def save_video_scores(directory: Path, scores: VideoScores) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def save_events(directory: Path, threshold: float, events) -> None:
+    """Record events re-derived at a new `threshold` beside the unchanged frame scores: `events.json` and the
+    threshold in `scores.npz`, each file replaced whole. Images kept for the old events' peaks stay as they are."""
+    directory = Path(directory)
+    with np.load(directory / "scores.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["threshold"] = np.float64(threshold)
+    with replacing(directory / "scores.npz", suffix=".npz") as staging:
+        np.savez(staging, **arrays)
+    write_text(directory / "events.json", json.dumps([asdict(e) for e in events], indent=1))
 
 
 def load_video_scores(directory: Path, *, with_heatmaps: bool = True) -> VideoScores:

@@ -1,7 +1,7 @@
 """The scoring pipeline: (detectors x ready videos of a mission or one video) -> ScoreRuns, score files, Events.
 
-The area's masks (webapp.catalog.masks) apply before anything is saved: events peaking in a mask are dropped and
-masked heatmap pixels zeroed (detection.masks).
+The area's masks (webapp.catalog.masks) apply before anything is saved: events peaking in a mask are dropped
+(detection.masks).
 One ScoreRun per (detector, video), updated in place on a re-run; its arrays go to media/scores/<run id>/
 through `save_video_scores` (written whole or not at all). Events are replaced idempotently: a new event that
 overlaps a reviewed old one inherits its review; unreviewed old events go; reviewed ones that match nothing
@@ -121,6 +121,14 @@ def flight_poses(model, video: Video) -> dict:
         raise JobError(f"the telemetry of “{video.original_name}” could not be read: {exc}") from exc
 
 
+def at_threshold(model, scores, threshold: float | None):
+    """`scores` with their events at the detector's threshold: the row's, which an admin may have changed since
+    the model file was written with its own (workers/rethreshold.py)."""
+    if threshold is None or float(threshold) == float(scores.threshold):
+        return scores
+    return dataclasses.replace(scores, threshold=float(threshold), events=model.events_at(scores, float(threshold)))
+
+
 def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
     from detection.score_store import save_video_scores
 
@@ -129,7 +137,8 @@ def score_one(detector: Detector, video: Video, progress) -> ScoreRun:
         raise JobError(f"the model file of {detector.name} is missing; train it again")
     model = cached_detector(model_file)
     frames = detector_frames(video, detector.kind)
-    scores = model.score_frames(frames.frames, frames.times, progress=progress, **flight_poses(model, video))
+    scores = at_threshold(model, model.score_frames(frames.frames, frames.times, progress=progress,
+                                                    **flight_poses(model, video)), detector.threshold)
     scores, _ = apply_masks(scores, area_polygons(video.mission.area_id))  # a masked region raises no event
     scores = with_peak_comparisons(model, frames, with_peak_reconstructions(model, frames, scores))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
@@ -157,8 +166,13 @@ def overlap(a_start: float, a_end: float, b_start: float, b_end: float) -> float
     return max(0.0, inter) / union
 
 
-def replace_events(run: ScoreRun, detected) -> None:
-    """Make the run's events exactly `detected`, carrying reviews over to matching new events."""
+def replace_events(run: ScoreRun, detected, *, same_scores: bool = False) -> None:
+    """Make the run's events exactly `detected`, carrying reviews over to matching new events.
+
+    A new event matches a reviewed old one when their spans overlap by MATCH_OVERLAP; with `same_scores` (events
+    re-derived from the frame scores the old ones came from, at another threshold) also when the old event's
+    peak lies inside the new span: it is the same frame, so the same anomaly, however much the span grew or shrank.
+    """
     old = list(Event.objects.select_for_update().filter(score_run=run))
     reviewed = [e for e in old if e.review != Event.Review.UNREVIEWED]
     references = reference_videos(detected)
@@ -171,8 +185,10 @@ def replace_events(run: ScoreRun, detected) -> None:
                     change=found.change, reference_time=found.reference_time,
                     reference_video_id=references.get(found.reference_id))
         best = max((e for e in reviewed if e.pk not in taken),
-                   key=lambda e: overlap(e.start, e.end, found.start, found.end), default=None)
-        if best is not None and overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP:
+                   key=lambda e: (same_scores and found.start <= e.peak_time <= found.end,
+                                  overlap(e.start, e.end, found.start, found.end)), default=None)
+        if best is not None and (overlap(best.start, best.end, found.start, found.end) >= MATCH_OVERLAP
+                                 or (same_scores and found.start <= best.peak_time <= found.end)):
             taken.add(best.pk)
             row.review, row.reviewer_id, row.reviewed_at, row.note = (
                 best.review, best.reviewer_id, best.reviewed_at, best.note)

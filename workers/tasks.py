@@ -63,6 +63,13 @@ def export(self, job_id: int) -> str:
     return _run(self, job_id, run_export)
 
 
+@app.task(name=JOB_KINDS["rethreshold"].task, bind=True)
+def rethreshold(self, job_id: int) -> str:
+    from workers.rethreshold import run_rethreshold
+
+    return _run(self, job_id, run_rethreshold)
+
+
 @app.task(name=HELPER_TASKS["sweep"].task)
 def sweep() -> dict:
     from webapp.jobs.sweep import sweep_jobs

@@ -25,6 +25,7 @@ from detection.json_values import plain_json
 from webapp.catalog.models import Video
 from webapp.catalog.references import reference_set
 from webapp.detectors.models import Detector, Event
+from webapp.detectors.validation import failed_training
 from webapp.jobs.models import Job
 from webapp.jobs.services import start_held_out_evaluation, start_scoring
 from workers.claim import describe_error
@@ -124,10 +125,16 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     model.save(folder / "model.pt")  # written to a temporary name and moved into place
     images = write_reconstructions(folder, report.reconstructions)
     metrics = plain_json({**report.validation_metrics, "warnings": list(report.warnings)})
+    curve = plain_json(list(report.curve))
+    warnings = list(report.warnings)
+    degenerate = failed_training(metrics, curve)
+    # Asked to be active when trained: a model that learnt nothing is made active only by an admin's confirmation.
+    if degenerate and Detector.objects.filter(pk=detector.pk, is_active=True).update(is_active=False):
+        warnings.append(f"not made active, its training failed: {'; '.join(degenerate)}")
     with transaction.atomic():
         Detector.objects.filter(pk=detector.pk).update(
             status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),
-            validation_metrics=metrics, training_curve=plain_json(list(report.curve)), trained=timezone.now(),
+            validation_metrics=metrics, training_curve=curve, trained=timezone.now(),
             error="", reviews_used=reviews_read(used),
         )
         detector.training_videos.set(used)
@@ -138,7 +145,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
                 pk=detector.pk).update(is_active=False)
     return {"train_videos": [v.pk for v in train], "val_videos": [v.pk for v in val],
             "threshold": float(model.threshold), "seconds": round(report.train_seconds, 2),
-            "reconstructions": images, "warnings": list(report.warnings)}
+            "reconstructions": images, "warnings": warnings}
 
 
 def reference_split(detector: Detector, labelled: list[Video]) -> tuple[list[Video], list[Video]]:

@@ -10,7 +10,7 @@ configured, median-filtered over `temporal_window` frames); events are merged fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from detection.cae.windows import stack_window, window_indices
 from detection.detector_file import DetectorPayload, save_detector
 from detection.device import autocast, pick_device
 from detection.events import merge_events
-from detection.types import ProgressFn, VideoScores, no_progress
+from detection.types import DetectedEvent, ProgressFn, VideoScores, no_progress
 
 
 @dataclass(frozen=True)
@@ -176,22 +176,26 @@ class CAEDetector:
         raw = raw_frame_scores(self.model, frames, self.config, progress)
         scores = finalise_scores(raw.scores, self.config, self.normalisation)
         heatmaps, scale = quantise(raw.heatmaps)
-        events = merge_events(
-            times,
-            scores,
-            self.threshold,
-            heatmaps=heatmaps,
-            max_gap=self.config.event_max_gap,
-            min_duration=self.config.event_min_duration,
-        )
-        return VideoScores(
+        scored = VideoScores(
             times=times,
             frame_scores=scores,
             threshold=self.threshold,
-            events=events,
             heatmaps=heatmaps,
             heatmap_scale=scale,
             extras={"kind": self.kind, "config": self.config.name, "raw_scores": raw.scores},
+        )
+        return replace(scored, events=self.events_at(scored, self.threshold))
+
+    def events_at(self, scores: VideoScores, threshold: float) -> tuple[DetectedEvent, ...]:
+        """The events `score_frames` finds in `scores` (fresh or loaded from the score store) at `threshold`:
+        how a new threshold re-derives a video's events without scoring it again."""
+        return merge_events(
+            scores.times,
+            scores.frame_scores,
+            threshold,
+            heatmaps=scores.heatmaps,
+            max_gap=self.config.event_max_gap,
+            min_duration=self.config.event_min_duration,
         )
 
     def reconstruct(self, frames: np.ndarray) -> np.ndarray | None:

@@ -28,7 +28,7 @@ from detection.change.index import ReferenceIndex
 from detection.detector_file import DetectorPayload, save_detector
 from detection.device import pick_device
 from detection.events import merge_events
-from detection.types import ProgressFn, VideoScores, no_progress
+from detection.types import DetectedEvent, ProgressFn, VideoScores, no_progress
 
 STATUS_OK, STATUS_NO_REFERENCE, STATUS_ALIGNMENT_FAILED = 0, 1, 2
 GRID_WIDTH = 160  # comparison cells across the frame (fewer when the frame has fewer pixels)
@@ -341,6 +341,18 @@ class ChangeDetector:
         return VideoScores(times=times, frame_scores=scores, threshold=self.threshold, events=events,
                            heatmaps=heatmaps, heatmap_scale=scale, extras=extras)
 
+    def events_at(self, scores: VideoScores, threshold: float) -> tuple[DetectedEvent, ...]:
+        """The events in stored `scores` (detection.score_store, with their reference extras) at `threshold`:
+        how a new threshold re-derives a video's events without comparing its frames again. Spans and peaks are
+        `score_frames`' own; the change is voted with the stored (persistence-filtered) scores, and is left
+        empty for score files written before the per-frame change was stored."""
+        extras = scores.extras
+        status = extras.get("frame_status")
+        compared = scores.frame_scores if status is None else np.where(status == STATUS_OK, scores.frame_scores, -np.inf)
+        events = merge_events(scores.times, compared, threshold, heatmaps=scores.heatmaps,
+                              max_gap=self.config.event_max_gap, min_duration=self.config.event_min_duration)
+        return tuple(_stored_description(event, scores) for event in events)
+
     def _extras(self, results: list[FrameResult]) -> dict:
         reference = np.array([r.reference for r in results], dtype=np.int64)
         known = reference >= 0
@@ -409,6 +421,21 @@ class ChangeDetector:
         state, index_extra = self.index.to_payload()
         save_detector(path, kind=self.kind, state=state, config=self.config.to_dict(), threshold=self.threshold,
                       extra={**self.extra, "index": index_extra})
+
+
+def _stored_description(event: DetectedEvent, scores: VideoScores) -> DetectedEvent:
+    """`event` with the reference compared at its peak and its change, read from stored per-frame extras."""
+    times, extras = np.asarray(scores.times), scores.extras
+    peak = int(np.argmin(np.abs(times - event.peak_time)))
+    flights = extras.get("reference_index")
+    if flights is None or flights[peak] < 0:
+        return event
+    inside = np.flatnonzero((times >= event.start - 1e-6) & (times <= event.end + 1e-6))
+    change = extras.get("change")
+    vote = float(np.sum(change[inside] * np.asarray(scores.frame_scores)[inside])) if change is not None else 0.0
+    return replace(event, change="new" if vote > 0 else "vanished" if vote < 0 else "",
+                   reference_id=extras["reference_ids"][int(flights[peak])],
+                   reference_time=float(extras["reference_times"][peak]))
 
 
 def load_from_payload(payload: DetectorPayload) -> ChangeDetector:

@@ -56,19 +56,22 @@ def curve_row(name: str, videos: Sequence[ScoredVideo], threshold: float) -> dic
 
 
 def threshold_table(labels: np.ndarray, scores: np.ndarray, threshold: float, steps: int = SLIDER_STEPS) -> dict:
-    """{"thresholds", "index", "rule", "tp", "fp", "tn", "fn", "precision", "recall", "f1", "accuracy"}: lists
-    over the score quantiles, one step past each end (all and nothing flagged) and `threshold` itself, which
-    `index` points at; "rule" words the flagging rule ("at or above")."""
+    """{"thresholds", "index", "rule", "tp", "fp", "tn", "fn", "precision", "recall", "f1", "accuracy", "fpr"}:
+    lists over the score quantiles and `steps` even steps from the lowest score to the highest (the page's
+    slider is linear in the threshold, and dense where the scores are), one step past each end (all and nothing
+    flagged) and `threshold` itself, which `index` points at; "rule" words the flagging rule ("at or above")."""
     scores = np.asarray(scores, dtype=np.float64)
     if len(scores) == 0:
         return {"thresholds": [], "index": 0, "rule": FLAG_RULE}
     grid = np.quantile(scores, np.linspace(0, 1, steps + 1))
-    grid = np.unique(np.concatenate([grid, [grid[0] - 1e-6, grid[-1] + 1e-6, threshold]]))
+    even = np.linspace(grid[0], grid[-1], steps + 1)
+    grid = np.unique(np.concatenate([grid, even, [grid[0] - 1e-6, grid[-1] + 1e-6, threshold]]))
     counts = metrics.confusion_at_thresholds(labels, scores, grid)
     rows = [metrics.classification_rates({k: int(v[i]) for k, v in counts.items()}) for i in range(len(grid))]
     table = {"thresholds": grid.tolist(), "index": int(np.argmin(np.abs(grid - threshold))), "rule": FLAG_RULE}
     table.update({k: v.tolist() for k, v in counts.items()})
     table.update({k: [row[k] for row in rows] for k in ("precision", "recall", "f1", "accuracy")})
+    table["fpr"] = [None if row["normal_recall"] is None else 1.0 - row["normal_recall"] for row in rows]
     return table
 
 

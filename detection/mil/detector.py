@@ -11,6 +11,7 @@ weights under "extractor." keys, so the file alone rebuilds the detector.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from detection.json_values import plain_json
 from detection.mil.bags import clip_scores_from_segments, segment_bounds, segment_features
 from detection.mil.config import MILConfig
 from detection.mil.model import MILHead, build_head
-from detection.types import ProgressFn, VideoScores, no_progress
+from detection.types import DetectedEvent, ProgressFn, VideoScores, no_progress
 
 
 def feature_cache_for(config: MILConfig) -> FeatureCache | None:
@@ -96,16 +97,19 @@ class MILDetector:
         clip_frames = clip_windows(len(frames), self.extractor.clip_len)  # (C, 2)
         clip_scores = clip_scores_from_segments(scores, len(clip_frames))  # (C,)
         frame_scores = clip_scores[frame_clip_index(len(frames), self.extractor.clip_len)]  # (N,)
-        events = merge_events(times, frame_scores, self.threshold)
-        return VideoScores(
+        scored = VideoScores(
             times=times,
             frame_scores=frame_scores.astype(np.float32),
             threshold=self.threshold,
-            events=events,
             segment_scores=scores.astype(np.float32),
             segment_bounds=segment_bounds(clip_frames, times, self.config.segments),
             extras={"video_score": float(scores.max()), "extractor": self.extractor.describe()},
         )
+        return replace(scored, events=self.events_at(scored, self.threshold))
+
+    def events_at(self, scores: VideoScores, threshold: float) -> tuple[DetectedEvent, ...]:
+        """The events `score_frames` finds in `scores` (fresh or loaded from the score store) at `threshold`."""
+        return merge_events(scores.times, scores.frame_scores, threshold)
 
     def save(self, path: Path) -> None:
         """Write the detector file (see the module docstring)."""

@@ -59,7 +59,8 @@ def test_videos_are_named_with_their_mission_and_date(page, live_server):
     named = "Dawn patrol · 2026-06-01 · patrol.mp4"
 
     page.goto("/")
-    assert named in page.locator("#unreviewed-events + ul").inner_text()
+    attention = page.locator("table[aria-label='Unreviewed events per mission']").inner_text()
+    assert "Dawn patrol" in attention and "2026" in attention
     screenshot(page, "dashboard-levels")
     page.goto(f"/videos/{video.pk}/")
     assert page.title().startswith(named)

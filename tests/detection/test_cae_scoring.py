@@ -144,3 +144,18 @@ def test_reconstructions_are_images_at_the_model_size_close_to_their_input(detec
     own = np.abs(images.astype(float) - inputs).mean()
     other = np.abs(images.astype(float) - inputs[::-1]).mean()
     assert own < 60 and own <= other + 1e-6
+
+
+def test_events_re_derived_from_the_score_file_are_the_scored_ones(detector, tmp_path):
+    """`events_at` on the stored scores gives `score_frames`' events; a new threshold changes them without
+    scoring again (workers/rethreshold.py)."""
+    from detection.events import merge_events
+    from detection.score_store import load_video_scores, save_video_scores
+
+    frames, times = scene(12, offset=60, box_from=6), np.arange(12) * 0.5
+    scores = detector.score_frames(frames, times)
+    save_video_scores(tmp_path / "run", scores)
+    stored = load_video_scores(tmp_path / "run")
+    assert detector.events_at(stored, detector.threshold) == scores.events
+    lower = float(np.median(stored.frame_scores))
+    assert detector.events_at(stored, lower) == merge_events(times, stored.frame_scores, lower, heatmaps=stored.heatmaps)

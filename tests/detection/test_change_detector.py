@@ -268,3 +268,22 @@ def test_score_store_keeps_reference_facts_and_comparisons(tmp_path):
     pair = load_comparison(tmp_path / "s", 0)
     assert pair is not None and pair[0][0, 0, 0] == 10 and pair[1][0, 0, 0] == 20
     assert load_comparison(tmp_path / "s", 2) is None
+
+
+@pytest.mark.parametrize("new", [True, False])
+def test_events_re_derived_from_the_score_file_are_the_scored_ones(trained, new):
+    """`events_at` on what the score store kept gives `score_frames`' events (change and reference included),
+    and at a higher threshold a subset of their frames: how a new threshold avoids comparing frames again."""
+    from detection.score_store import load_video_scores, save_video_scores
+
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, f"today_events_{new}", seed=22, new=new, fixture=new)
+    scores = detector.score_frames(today.frames.frames, today.frames.times, poses=PoseTable.load(today.record.telemetry))
+    save_video_scores(tmp_path / f"scores_{new}", scores)
+    stored = load_video_scores(tmp_path / f"scores_{new}")
+    assert scores.events and detector.events_at(stored, detector.threshold) == scores.events
+    top = max(scores.events, key=lambda e: e.peak_score)
+    (higher,) = detector.events_at(stored, top.peak_score)  # the peak frame alone: its own change decides
+    peak = int(np.argmin(np.abs(stored.times - top.peak_time)))
+    assert (higher.start, higher.end, higher.reference_id) == (top.peak_time, top.peak_time, top.reference_id)
+    assert higher.change == {1: "new", -1: "vanished"}[int(stored.extras["change"][peak])]

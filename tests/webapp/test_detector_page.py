@@ -132,6 +132,22 @@ def test_curves_and_confusion_agree_with_detection_metrics(client, people, evalu
     assert f"AP {metrics.average_precision(labels, scores):.3f}" in pr["data"][0]["name"]
     points = metrics.pr_points(labels, scores)
     assert pr["data"][0]["x"] == pytest.approx(points["recall"]) and pr["data"][0]["y"] == pytest.approx(points["precision"])
+    # The markers the slider moves open at the detector's threshold, on the same confusion.
+    rates = metrics.classification_rates(expected)
+    (roc_marker,) = [t for t in roc["data"] if t.get("meta", {}).get("role") == "threshold"]
+    (pr_marker,) = [t for t in pr["data"] if t.get("meta", {}).get("role") == "threshold"]
+    go.Figure(pr)
+    assert roc_marker["x"] + roc_marker["y"] == pytest.approx([expected["fp"] / (expected["fp"] + expected["tn"]), rates["recall"]])
+    assert pr_marker["x"] + pr_marker["y"] == pytest.approx([rates["recall"], rates["precision"]])
+
+
+def test_one_set_of_aucs_on_an_evaluated_page(client, people, evaluated):
+    """Training's validation AUCs and rates are not shown beside the evaluation's (one source of numbers)."""
+    html = detector_page(client, people["viewer"], evaluated["cae"])
+    validation = re.search(r'id="validation-metrics">(.*?)</table>', html, re.S).group(1)
+    assert "val_frames" in validation and "0.8125" not in validation and "precision" not in validation
+    html = detector_page(client, people["viewer"], evaluated["mil"])  # not evaluated: its own numbers are all there is
+    assert "No evaluation on the area's labelled videos yet" in html and 'id="fig-roc"' not in html
 
 
 def test_scores_per_class_follow_the_labels(client, people, evaluated):
@@ -190,7 +206,7 @@ def test_the_headline_numbers_are_detection_evaluation_on_the_same_scores(client
 
 def test_before_any_evaluation_the_page_shows_no_numbers_even_with_scores(client, people, scored):
     html = detector_page(client, people["viewer"], scored["mil"])
-    assert "Not evaluated yet" in html and 'id="fig-roc"' not in html and 'id="slider-data"' not in html
+    assert "No evaluation on the area's labelled videos yet" in html and 'id="fig-roc"' not in html and 'id="slider-data"' not in html
 
 
 def test_a_label_change_marks_the_evaluation_stale(client, people, evaluated):
@@ -234,7 +250,7 @@ def test_a_detector_without_labelled_scores_says_so(client, people):
     mission = make_mission()
     seeded = seed_scored_video(mission, anomalies=(), label=Video.Label.UNLABELLED)
     html = detector_page(client, people["viewer"], seeded.runs["cae"].detector)
-    assert "Not evaluated yet" in html and "No reconstruction images" in html
+    assert "No evaluation on the area's labelled videos yet" in html and "No reconstruction images" in html
     assert 'id="fig-roc"' not in html and 'id="threshold-slider"' not in html
 
 

@@ -109,3 +109,19 @@ def test_overlap_is_intersection_over_union():
     assert overlap(0, 2, 1, 3) == pytest.approx(1 / 3)
     assert overlap(0, 1, 2, 3) == 0.0
     assert overlap(1.0, 1.0, 0.5, 1.5) == 0.0 and overlap(1.0, 1.0, 1.0, 1.0) == 1.0
+
+
+def test_a_model_that_learns_nothing_is_not_made_active_by_training(area_videos):
+    """With a learning rate of 0 the validation loss cannot move: training leaves the detector inactive although
+    it was created to be active, says why, and the area's active detector of its kind stays active."""
+    area = area_videos[0].mission.area
+    older = Detector.objects.create(area=area, kind="cae", name="older", is_active=True)
+    detector = Detector.objects.create(area=area, kind="cae", name="frozen", is_active=True,
+                                       config={**TINY_CAE, "learning_rate": 0.0, "epochs": 3, "patience": 5})
+    train = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
+    assert run_job(train.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=train.pk).error
+    detector.refresh_from_db()
+    assert detector.status == Detector.Status.READY and not detector.is_active
+    assert any("validation loss stayed" in r for r in detector.degenerate_reasons())
+    assert any(w.startswith("not made active") for w in Job.objects.get(pk=train.pk).result["warnings"])
+    assert Detector.objects.get(pk=older.pk).is_active

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.detectors.models import Detector, Event, ScoreRun
+from webapp.detectors.models import Detector, DetectorDecision, Event, ScoreRun
 
 
 @admin.register(Detector)
@@ -18,3 +18,9 @@ class ScoreRunAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     list_display = ("id", "score_run", "start", "end", "peak_score", "review", "reviewer")
     list_filter = ("review",)
+
+
+@admin.register(DetectorDecision)
+class DetectorDecisionAdmin(admin.ModelAdmin):
+    list_display = ("detector", "decision", "old_threshold", "new_threshold", "user", "made")
+    list_filter = ("decision",)

@@ -81,6 +81,14 @@ class Detector(models.Model):
         """How many confirmed and dismissed events its training read as labels."""
         return {key: len(self.reviews_used.get(key, [])) for key in ("confirmed", "dismissed")}
 
+    def degenerate_reasons(self) -> list[str]:
+        """Why its validation says nothing about how it will do (empty: nothing wrong seen): a video AUC of 0,
+        a validation loss that never moved, or a validation split with one class only. Such a detector is not
+        made active unless an admin confirms it (`DetectorDecision.ACTIVATED_DESPITE_WARNING`)."""
+        from webapp.detectors.validation import degenerate_reasons
+
+        return degenerate_reasons(self.validation_metrics, self.training_curve)
+
 
 class ScoreRun(models.Model):
     """One detector over one video. Arrays live under media/scores/<id>/."""
@@ -158,3 +166,27 @@ class Event(models.Model):
     @property
     def video(self):
         return self.score_run.video
+
+
+class DetectorDecision(models.Model):
+    """What an admin decided about a detector, by whom and when: the page's history of its threshold and of
+    activations that overrode the degenerate-validation warning."""
+
+    class Decision(models.TextChoices):
+        THRESHOLD = "threshold", "Threshold changed"
+        ACTIVATED_DESPITE_WARNING = "activated", "Made active despite the validation warning"
+
+    detector = models.ForeignKey(Detector, on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    old_threshold = models.FloatField(null=True, blank=True)
+    new_threshold = models.FloatField(null=True, blank=True)
+    detail = models.TextField(blank=True, help_text="What it did or what it overrode.")
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    made = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-made", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} on {self.detector_id} at {self.made:%Y-%m-%d %H:%M}"

@@ -31,6 +31,9 @@ JOB_KINDS: dict[str, TaskKind] = {
     "score": TaskKind("skerry.score", GPU, 6 * HOUR, 6 * HOUR + 120, ("mission", "video")),
     "evaluate": TaskKind("skerry.evaluate", GPU, 2 * HOUR, 2 * HOUR + 120, ("detector",)),
     "export": TaskKind("skerry.export", CPU, HOUR, HOUR + 60, ("mission",)),
+    # A detector's events re-derived at a new threshold from its stored scores (no rescoring); `gpu` because
+    # it loads the detector file (torch) for the kind's event rules, which a `cpu` worker never imports.
+    "rethreshold": TaskKind("skerry.rethreshold", GPU, HOUR, HOUR + 60, ("detector",)),
     # params["queue"] may pick either queue (tests, benchmarks)
     "noop": TaskKind("skerry.noop", CPU, 600, 660, internal=True),
 }

@@ -18,6 +18,7 @@ class Job(models.Model):
         SCORE = "score", "Score"
         EVALUATE = "evaluate", "Evaluate"
         EXPORT = "export", "Export"
+        RETHRESHOLD = "rethreshold", "New threshold"
         NOOP = "noop", "No-op (benchmarks and tests)"
 
     class State(models.TextChoices):
@@ -30,7 +31,7 @@ class Job(models.Model):
     # Who may start each kind of job. Cancelling or retrying one needs the same role: a retry runs the job
     # again, so an analyst who may not train must not be able to re-run an admin's training either.
     START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
-                   Kind.EXPORT: ANALYST, Kind.NOOP: ANALYST}
+                   Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)

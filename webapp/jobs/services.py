@@ -186,6 +186,16 @@ def start_export(mission, user=None) -> Job:
     return start_once(Job.Kind.EXPORT, user=user, mission=mission)
 
 
+def start_rethreshold(detector, threshold: float, user=None) -> Job:
+    """Re-derive the detector's events at `threshold` from its stored scores, then make it the detector's
+    threshold (workers/rethreshold.py); one at a time per detector: a second request while one is under way
+    gets that one back, whatever threshold it carries."""
+    with transaction.atomic():
+        type(detector).objects.select_for_update().filter(pk=detector.pk).first()
+        return active_job(Job.Kind.RETHRESHOLD, detector=detector) or start_job(
+            Job.Kind.RETHRESHOLD, user=user, detector=detector, params={"threshold": float(threshold)})
+
+
 def latest_output(kind, **target) -> Job | None:
     """The newest succeeded job of this kind on this target (its result names the files it wrote)."""
     return Job.objects.filter(kind=kind, state=Job.State.SUCCEEDED, **target).order_by("-finished", "-pk").first()

@@ -54,8 +54,10 @@ def stale_reasons(recorded: dict, current: dict) -> list[str]:
         return ["it was made before evaluations recorded their inputs"]
     changed = {key for key in (*LABEL_KEYS, *SCORE_KEYS, *DETECTOR_KEYS) if recorded.get(key) != current.get(key)}
     reasons = []
-    if changed & set(DETECTOR_KEYS):
+    if "trained" in changed:
         reasons.append("the detector was trained again")
+    elif "threshold" in changed:
+        reasons.append(f"its threshold changed ({recorded.get('threshold')} then, {current.get('threshold')} now)")
     if changed & set(LABEL_KEYS):
         reasons.append("labels or reviews of the area's videos changed")
     if changed & set(SCORE_KEYS):

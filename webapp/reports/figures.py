@@ -274,6 +274,16 @@ def pr_figure(curves: list[dict]) -> dict:
                                      "yaxis": {"title": {"text": "precision"}, "range": [0, 1.02]}}}
 
 
+def with_threshold_marker(figure: dict, x: float | None, y: float | None) -> dict:
+    """`figure` (ROC or PR) with a marker where the threshold the page shows sits on its curve; the detector
+    page's slider moves it (the trace with meta role "threshold")."""
+    marker = {"type": "scatter", "mode": "markers", "name": "threshold", "x": [x], "y": [y], "meta": {"role": "threshold"},
+              "cliponaxis": False,
+              "marker": {"symbol": "circle", "size": 12, "color": "#b3261e", "line": {"color": "#fff", "width": 2}},
+              "hovertemplate": "threshold: (%{x:.3f}, %{y:.3f})<extra></extra>"}
+    return {**figure, "data": [*figure["data"], marker]}
+
+
 def _with_score(name: str, label: str, value) -> str:
     return f"{name} ({label} {value:.3f})" if value is not None else name
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detectors', '0004_event_anomaly_class'),
+        ('detectors', '0005_detector_decisions'),
     ]
 
     operations = [
