@@ -67,8 +67,7 @@ def main() -> None:
     rows = []
     for kind in kinds:
         rows += run_kind(kind, train, reviewed, test, args, manifest.parent / ".frame-cache")
-    print()
-    print(table(rows))
+        print(table(rows), flush=True)  # so far: a long second kind does not hide the first one's numbers
 
 
 def dataset(args) -> Path:
@@ -174,7 +173,7 @@ def measure(name: str, detector, items, review_counts: dict) -> dict:
 
 def table(rows: list[dict]) -> str:
     head = ("detector", "threshold", "false events", "false / flight h", "intervals found", "recall")
-    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    lines = ["", " | ".join(head), " | ".join("---" for _ in head)]
     for row in rows:
         recall = "–" if row["recall"] is None else f"{row['recall']:.2f}"
         per_hour = "–" if row["false_per_flight_hour"] is None else f"{row['false_per_flight_hour']:.0f}"
