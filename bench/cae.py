@@ -51,7 +51,7 @@ def timed(function, repeats: int) -> tuple[float, float]:
 
 
 def detector_for(preset: str, **overrides) -> CAEDetector:
-    config = make_config(preset, overrides)
+    config = make_config({"config": preset, **overrides})
     model = build_model(config).to(memory_format=torch.channels_last)
     return CAEDetector(model, config, threshold=0.0, normalisation={"score_mean": 0.0, "score_std": 1.0})
 
@@ -80,7 +80,7 @@ def bench_scoring(preset: str, batch: int, repeats: int, **overrides) -> dict:
 
 
 def bench_training(preset: str, batch: int, steps: int) -> float:
-    config = make_config(preset, {"batch_size": batch})
+    config = make_config({"config": preset, "batch_size": batch})
     model = build_model(config).to(memory_format=torch.channels_last).train()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     x = torch.rand(batch, 3, 124, 124).contiguous(memory_format=torch.channels_last)
@@ -127,7 +127,7 @@ def main() -> int:
                           f"{result['pipeline_fps']:6.0f} frames/s ({result['pipeline_cpu_fps']:.0f} per CPU second)")
         if "train" in parts:
             for preset in ("default", "report"):
-                batch = make_config(preset).batch_size
+                batch = make_config({"config": preset}).batch_size
                 wall, cpu = bench_training(preset, batch, 10)
                 print(f"train {preset:8s} batch {batch:3d}: {wall:6.0f} frames/s ({cpu:.0f} per CPU second)")
         if "tiled" in parts:
@@ -136,7 +136,7 @@ def main() -> int:
                   f"frame (220 tiles; {result['cpu_seconds_per_frame']:.2f} CPU s), heatmap {result['heatmap']}")
     if "storage" in parts:
         for height, width in ((124, 124), (1080, 1920)):
-            h, w = heatmap_shape(height, width, make_config("default").heatmap_pixels)
+            h, w = heatmap_shape(height, width, make_config().heatmap_pixels)
             print(f"heatmaps for {width}x{height} frames: {h}x{w} uint8, {7200 * h * w / 1e6:.1f} MB per hour at 2 fps")
     return 0
 

@@ -40,8 +40,8 @@ from detection.video.cache import frames_for  # noqa: E402
 SIZE_BINS = ((0.0, 0.001), (0.001, 0.005), (0.005, 0.02), (0.02, 1.01))
 # Scoring variants of a trained network, applied cumulatively: each adds one part of the default.
 CHAIN = (
-    ("mean squared error", dict(error="l2", map_smoothing_sigma=0.0, score="mean", normalise_scores=False, temporal_window=1)),
-    ("+ top-0.1% pixels", dict(score="topk", topk_fraction=0.001)),
+    ("mean squared error", dict(error="l2", map_smoothing_sigma=0.0, pixel_pooling="mean", normalise_scores=False, temporal_window=1)),
+    ("+ top-0.1% pixels", dict(pixel_pooling="topk", topk_fraction=0.001)),
     ("+ smoothed maps (sigma 1)", dict(map_smoothing_sigma=1.0)),
     ("+ z-scores", dict(normalise_scores=True)),
     ("+ 3-frame median", dict(temporal_window=3)),

@@ -46,10 +46,10 @@ WORK = ROOT / "var" / "bench-mil"
 OUT = ROOT / "bench" / "out" / "mil"
 VARIANTS = {
     "paper": {"config": "paper"},  # max, per-segment FC, Adagrad lr 0.001
-    "paper-lr0.01": {"config": "paper", "lr": 0.01},
-    "top3": {"config": "paper", "pool": "topk", "lr": 0.01},
-    "conv3": {"config": "paper", "temporal_kernel": 3, "lr": 0.01},
-    "top3+conv3": {"config": "paper", "pool": "topk", "temporal_kernel": 3, "lr": 0.01},
+    "paper-lr0.01": {"config": "paper", "learning_rate": 0.01},
+    "top3": {"config": "paper", "segment_pooling": "topk", "learning_rate": 0.01},
+    "conv3": {"config": "paper", "temporal_kernel": 3, "learning_rate": 0.01},
+    "top3+conv3": {"config": "paper", "segment_pooling": "topk", "temporal_kernel": 3, "learning_rate": 0.01},
 }
 
 
@@ -140,9 +140,9 @@ def stage_head() -> list[dict]:
     for dims in (144, 1024, 2560):
         bags = rng.standard_normal((60, 32, dims)).astype(np.float32)
         for kernel in (1, 3):
-            config = MILConfig(iterations=20, temporal_kernel=kernel, device="cpu")
+            config = MILConfig(iterations=20, temporal_kernel=kernel)
             started = time.monotonic()
-            train_head(bags[:30], bags[30:], config)
+            train_head(bags[:30], bags[30:], config, device=torch.device("cpu"))
             step = (time.monotonic() - started) / 20
             rows.append({"dims": dims, "temporal_kernel": kernel, "seconds_per_step": step})
             print(json.dumps(rows[-1]))

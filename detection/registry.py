@@ -3,7 +3,9 @@
 Each kind's module provides:
     train_from_items(train: list[TrainItem], val: list[TrainItem], *, overrides: dict, progress, seed)
         -> (Detector, TrainingReport)
-where a TrainItem pairs one video's SampledFrames with its VideoRecord (label, split, intervals).
+where a TrainItem pairs one video's SampledFrames with its VideoRecord (label, split, intervals), and
+`overrides` are the kind's config fields by name, "config" (a preset) and run options such as "device",
+applied the same way for every kind (detection.configs).
 Loading a saved detector of any kind goes through `detection.detector_file.load_detector`.
 """
 

@@ -42,6 +42,19 @@ class ThresholdChoice:
     f1_se: float | None = None  # best_f1 with se_factor > 0: the bootstrap standard error of best_f1
 
 
+def threshold_setting_problems(method: str, quantile: float, se_factor: float) -> list[str]:
+    """What is wrong with a config's threshold settings (`threshold_method`, `threshold_quantile`,
+    `threshold_se`: the names every kind's config uses for `pick_threshold`'s arguments); [] when nothing."""
+    problems = []
+    if method not in THRESHOLD_METHODS:
+        problems.append(f"threshold_method must be one of {', '.join(THRESHOLD_METHODS)}, got {method!r}")
+    if not 0.0 < quantile < 1.0:
+        problems.append("threshold_quantile must lie strictly between 0 and 1")
+    if not se_factor >= 0.0:
+        problems.append(f"threshold_se must be >= 0, got {se_factor}")
+    return problems
+
+
 def flag_frames(scores: np.ndarray, threshold: float) -> np.ndarray:
     """(N,) bool: the frames a detector flags at `threshold`."""
     return np.asarray(scores) >= threshold

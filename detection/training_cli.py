@@ -28,8 +28,8 @@ def register(subparsers) -> None:
     train.add_argument("kind", choices=sorted(registry.KINDS), help="detector kind")
     train.add_argument("manifest", type=Path, help="manifest CSV (video,label,split,intervals,classes)")
     train.add_argument("--out", type=Path, required=True, help="detector file to write, e.g. model.pt")
-    train.add_argument("--config", help="named configuration of the kind (cae: report or default)")
-    train.add_argument("--epochs", type=int, help="maximum training epochs")
+    train.add_argument("--config", help="named configuration of the kind (cae: report or default; mil: default or paper)")
+    train.add_argument("--epochs", type=int, help="training epochs (cae: at most; mil: passes over the bags)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     train.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
@@ -82,17 +82,21 @@ def _parse_value(text: str):
     return text
 
 
+# Options that are trainer overrides under another name: --features sets MIL's `extractor`.
+OPTION_KEYS = {"config": "config", "epochs": "epochs", "device": "device", "features": "extractor"}
+
+
 def overrides_from(args: argparse.Namespace) -> dict:
-    """The trainer's overrides from --config, --epochs, --device and --set KEY=VALUE."""
+    """The trainer's overrides (detection.configs) from --config, --epochs, --device, --features and --set."""
     overrides = {}
     for setting in args.set:
         key, sep, value = setting.partition("=")
         if not sep or not key:
             raise SystemExit(f"--set {setting!r}: expected KEY=VALUE")
         overrides[key.strip()] = _parse_value(value.strip())
-    for key in ("config", "epochs", "device", "features"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
+    for option, key in OPTION_KEYS.items():
+        if getattr(args, option) is not None:
+            overrides[key] = getattr(args, option)
     return overrides
 
 

@@ -18,6 +18,7 @@ def _media_root(settings, tmp_path_factory):
 # Shared fixtures, registered once for the whole run: a session-scoped fixture imported into several modules
 # would be set up once per module (two Playwright loops, two broker namespaces) and they would collide.
 from tests.support.browser import browser, page, playwright  # noqa: E402, F401
+from tests.support.patrol import patrol_tiny_set  # noqa: E402, F401
 from tests.support.worker import (  # noqa: E402, F401
     celery_worker,
     celery_worker_process,

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "webapp.detectors",
     "webapp.uploads",
     "webapp.reports",
+    "webapp.maps",
     "webapp.api",
     "webapp.core",
 ]

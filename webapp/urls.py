@@ -10,6 +10,7 @@ urlpatterns = [
     path("jobs/", include("webapp.jobs.urls")),
     path("", include("webapp.detectors.urls")),
     path("", include("webapp.reports.urls")),
+    path("", include("webapp.maps.urls")),
     path("api/", include("webapp.api.urls")),
 ]
 

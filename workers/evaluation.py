@@ -171,7 +171,8 @@ def _title(detector: Detector) -> str:
 def evaluation_document(detector: Detector, videos: list[Video], records: dict[int, VideoRecord], scored: list,
                         warnings: list[str], job: Job) -> dict:
     """The metrics.json document (detection.evaluation.schema), with where its videos came from."""
-    entry = summarise(detector.kind, scored, detector.threshold, train_seconds=0.0, score_seconds=0.0)
+    entry = summarise(detector.kind, scored, detector.threshold, train_seconds=0.0, score_seconds=0.0,
+                      level_zero=(detector.validation_metrics or {}).get("val_normal_median"))
     entry["score_seconds"] = entry["score_fps"] = entry["train_seconds"] = None  # not measured here
     trained_on = set(detector.training_videos.values_list("pk", flat=True))
     overlap = sum(int(s.video_id) in trained_on for s in scored)

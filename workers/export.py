@@ -1,4 +1,5 @@
-"""The export pipeline: a mission -> one zip of its events (CSV, JSON), standalone HTML report and manifest.
+"""The export pipeline: a mission -> one zip of its events (CSV, JSON; the located ones as GeoJSON and KML),
+standalone HTML report and manifest.
 
 The members are what the report's own download links give (`webapp.reports.exports`), unfiltered, plus
 manifest.csv: the mission's videos and labels in the library's manifest format
@@ -25,13 +26,13 @@ from django.conf import settings
 from detection.atomic_files import replacing
 from webapp.catalog.models import Mission, Video
 from webapp.jobs.models import Job
-from webapp.reports import exports
+from webapp.reports import exports, geo_exports
 from webapp.reports.access import mission_events
 from webapp.reports.strip import strip_figure
 from workers.leftovers import remove_leftovers
 from workers.progress import JobError, JobReporter
 
-MEMBERS = ("events.csv", "events.json", "report.html", "manifest.csv")
+MEMBERS = ("events.csv", "events.json", "events.geojson", "events.kml", "report.html", "manifest.csv")
 
 
 def export_path(job: Job) -> str:
@@ -89,8 +90,11 @@ def run_export(job: Job, reporter: JobReporter) -> dict:
     reporter.progress(0.05, "Collecting the events", force=True)
     events = mission_events(mission)
     rows = exports.event_rows(events)
+    about = exports.mission_json(mission)
     texts = {"events.csv": exports.events_csv(rows),
-             "events.json": json.dumps({"mission": exports.mission_json(mission), "events": rows}, indent=1)}
+             "events.json": json.dumps({"mission": about, "events": rows}, indent=1),
+             "events.geojson": geo_exports.events_geojson(rows, about),
+             "events.kml": geo_exports.events_kml(rows, about)}
     reporter.progress(0.2, f"Rendering the standalone report ({len(rows)} events)", force=True)
     texts["report.html"] = exports.standalone_report(mission, events, strip_figure(mission, events))
     reporter.progress(0.8, "Writing the manifest", force=True)

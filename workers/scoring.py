@@ -24,6 +24,7 @@ from webapp.catalog.models import Video
 from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
+from webapp.maps.locate import locate_events
 from workers.claim import describe_error
 from workers.frames import detector_frames
 from workers.leftovers import remove_leftovers
@@ -196,6 +197,8 @@ def replace_events(run: ScoreRun, detected, *, same_scores: bool = False) -> Non
     keep = [e.pk for e in reviewed if e.pk not in taken]
     Event.objects.filter(score_run=run).exclude(pk__in=keep).delete()
     Event.objects.bulk_create(new_rows)
+    if run.video.has_telemetry:  # where on the ground (webapp.maps.locate)
+        locate_events(Event.objects.filter(score_run=run).select_related("score_run__video__mission__area"))
 
 
 def reference_videos(detected) -> dict[str, int]:

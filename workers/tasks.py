@@ -70,6 +70,13 @@ def rethreshold(self, job_id: int) -> str:
     return _run(self, job_id, run_rethreshold)
 
 
+@app.task(name=JOB_KINDS["mosaic"].task, bind=True)
+def mosaic(self, job_id: int) -> str:
+    from workers.mosaic import run_mosaic
+
+    return _run(self, job_id, run_mosaic)
+
+
 @app.task(name=HELPER_TASKS["sweep"].task)
 def sweep() -> dict:
     from webapp.jobs.sweep import sweep_jobs

@@ -169,10 +169,10 @@ def training_overrides(detector: Detector) -> tuple[dict, str]:
     overrides = detector.trainer_overrides()
     if detector.kind != Detector.Kind.MIL or "cae_detector" in overrides or "cae_epochs" in overrides:
         return overrides, ""
-    from detection.mil.config import MILConfig
+    from detection.mil.config import make_config as mil_config
 
     try:
-        extractor = MILConfig.from_overrides(overrides).extractor
+        extractor = mil_config(overrides).extractor
     except ValueError:
         return overrides, ""  # the trainer names the bad setting
     if extractor not in CAE_EXTRACTORS:
@@ -180,12 +180,11 @@ def training_overrides(detector: Detector) -> tuple[dict, str]:
     candidates = Detector.objects.filter(
         area=detector.area_id, kind=Detector.Kind.CAE, is_active=True, status=Detector.Status.READY
     ).exclude(artifact="")
-    from detection.cae.config import make_config
+    from detection.cae.config import make_config as cae_config
 
     for cae in candidates:
-        options = dict(cae.config)
         try:
-            resolved = make_config(options.pop("config", "default"), options)
+            resolved = cae_config(cae.trainer_overrides())
         except (ValueError, TypeError):
             continue
         path = Path(settings.MEDIA_ROOT) / cae.artifact

@@ -35,15 +35,15 @@ def smooth_maps(maps: torch.Tensor, sigma: float) -> torch.Tensor:
     return box_blur(box_blur(maps.unsqueeze(1), radius), radius).squeeze(1)
 
 
-def frame_scores(maps: torch.Tensor, *, score: str, topk_fraction: float = 0.01) -> torch.Tensor:
+def frame_scores(maps: torch.Tensor, *, pooling: str, topk_fraction: float = 0.01) -> torch.Tensor:
     """(B,) frame scores of (B, H, W) error maps: 'mean' of all pixels or mean of the 'topk' highest."""
     flat = maps.flatten(1)  # (B, H * W)
-    if score == "mean":
+    if pooling == "mean":
         return flat.mean(dim=1)
-    if score == "topk":
+    if pooling == "topk":
         k = max(1, int(round(topk_fraction * flat.shape[1])))
         return flat.topk(k, dim=1, sorted=False).values.mean(dim=1)
-    raise ValueError(f"unknown frame score {score!r}")
+    raise ValueError(f"unknown pixel pooling {pooling!r}")
 
 
 def heatmap_shape(height: int, width: int, pixels: int) -> tuple[int, int]:

@@ -3,26 +3,32 @@
 `report` is the origin report's method (section 3.2.2, Appendix 1): its network, MSE, Adam at lr 0.01,
 200 epochs, batch 20, frame score = mean squared error, no smoothing or normalisation.
 `default` is the configuration chosen by measurement on the generated benchmark's d2 setting (BENCHMARKS.md,
-"CAE detector"): a fully convolutional bottleneck trained as a denoising autoencoder (half of the training
-images get synthetic blobs pasted in, and the target is the clean frame: corruption.py) with MSE, 150 epochs
-at most; scored by the squared error, smoothed (sigma 1 px), frame score = mean of the top 0.1% of pixel
-errors, z-scored by the validation normal frames, then a 3-frame temporal median. Each part was kept because
-it raised the validation AUC (the choice among scoring variants was made on val, then confirmed on test; the
-median's gain is small: +0.003 on val). Its threshold is the best validation F1 under the one-standard-error
-rule (`threshold_se`, detection.thresholds): on d2 the validation F1 curve is flat over a wide range of
-thresholds, and the plain maximum landed anywhere in it depending on the training seed (test F1 on the >=0.5%
-setting 0.77-0.87 over seeds); the highest threshold within one standard error of the best keeps false alarms
-few and made that F1 steady (BENCHMARKS.md, "CAE detector").
+"CAE detector", has the numbers): a fully convolutional bottleneck trained as a denoising autoencoder (half of
+the training images get synthetic blobs pasted in, and the target is the clean frame: corruption.py) with MSE,
+150 epochs at most; scored by the squared error, smoothed (sigma 1 px), frame score = mean of the top 0.1% of
+pixel errors, z-scored by the validation normal frames, then a 3-frame temporal median. Each part was kept
+because it raised the validation AUC (the choice among scoring variants was made on val, then confirmed on
+test). Its threshold is the best validation F1 under the one-standard-error rule (`threshold_se`,
+detection.thresholds): the validation F1 curve is flat over a wide range of thresholds, so the plain maximum
+landed anywhere in it depending on the training seed; the highest threshold within one standard error of the
+best keeps false alarms few and the test F1 steady across seeds.
+
+Overrides are applied by `make_config` (detection.configs, the same for every kind); `pixel_pooling` was
+called `score` before (files and overrides under the old name still work).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
+
+from detection import configs
+from detection.thresholds import threshold_setting_problems
 
 ARCHITECTURES = ("report", "conv")
 LOSSES = ("mse", "bce", "ssim_l1")
 ERRORS = ("l2", "l1", "ssim_l1", "blurred_l1")
-SCORES = ("mean", "topk")
+PIXEL_POOLINGS = ("mean", "topk")
+LEGACY = configs.Legacy(renamed={"score": "pixel_pooling"})
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,8 @@ class CAEConfig:
     # scoring
     error: str = "l2"  # per-pixel error map: squared, absolute, SSIM + absolute, or |5x5 mean of signed error|
     map_smoothing_sigma: float = 1.0  # Gaussian blur of error maps, pixels at model resolution; 0 = off
-    score: str = "topk"
-    topk_fraction: float = 0.001  # share of the highest pixel errors averaged into the frame score
+    pixel_pooling: str = "topk"  # a frame's score from its error map: "mean" of all pixels, or of the "topk"
+    topk_fraction: float = 0.001  # share of the highest pixel errors averaged into the frame score (topk)
     normalise_scores: bool = True  # z-score against the validation normal frames
     video_relative: bool = False  # shift each video's scores so that its median frame scores like a normal one
     temporal_window: int = 3  # median over this many frames (odd); 1 = off
@@ -68,15 +74,13 @@ class CAEConfig:
 
     def __post_init__(self):
         problems = []
-        for name, allowed in (("architecture", ARCHITECTURES), ("loss", LOSSES), ("error", ERRORS), ("score", SCORES)):
+        choices = (
+            ("architecture", ARCHITECTURES), ("loss", LOSSES), ("error", ERRORS), ("pixel_pooling", PIXEL_POOLINGS)
+        )
+        for name, allowed in choices:
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if self.threshold_method not in ("best_f1", "quantile"):
-            problems.append(f"threshold_method must be best_f1 or quantile, got {self.threshold_method!r}")
-        if not 0.0 < self.threshold_quantile < 1.0:
-            problems.append("threshold_quantile must lie strictly between 0 and 1")
-        if not self.threshold_se >= 0.0:
-            problems.append(f"threshold_se must be >= 0, got {self.threshold_se}")
+        problems += threshold_setting_problems(self.threshold_method, self.threshold_quantile, self.threshold_se)
         if self.input_size < 16:
             problems.append(f"input_size must be at least 16, got {self.input_size}")
         if self.sequence_length < 1:
@@ -105,14 +109,8 @@ class CAEConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> CAEConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown CAE config keys: {', '.join(unknown)}")
-        values = dict(values)
-        if "widths" in values:
-            values["widths"] = tuple(int(w) for w in values["widths"])
-        return cls(**values)
+        """The config a detector file (or a CAE-built feature extractor) saved, old field names included."""
+        return configs.from_saved(cls, values, kind="CAE", legacy=LEGACY)
 
 
 REPORT = CAEConfig(
@@ -126,7 +124,7 @@ REPORT = CAEConfig(
     corruption=0.0,
     error="l2",
     map_smoothing_sigma=0.0,
-    score="mean",
+    pixel_pooling="mean",
     normalise_scores=False,
     temporal_window=1,
     threshold_se=0.0,
@@ -135,15 +133,7 @@ DEFAULT = CAEConfig()
 PRESETS = {"report": REPORT, "default": DEFAULT}
 
 
-def make_config(preset: str = "default", overrides: dict | None = None) -> CAEConfig:
-    """A named preset with `overrides` ({field: value}) applied; ValueError names unknown presets and keys."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown CAE preset {preset!r}; presets: {', '.join(PRESETS)}")
-    overrides = dict(overrides or {})
-    known = {f.name for f in fields(CAEConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown CAE config keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    if "widths" in overrides:
-        overrides["widths"] = tuple(int(w) for w in overrides["widths"])
-    return replace(PRESETS[preset], **overrides)
+def make_config(overrides: dict | None = None) -> CAEConfig:
+    """The preset `overrides["config"]` names ("default" or "report") with the other overrides applied
+    (detection.configs.make_config: names checked, values typed, `device` left to the trainer)."""
+    return configs.make_config(PRESETS, overrides, kind="CAE", legacy=LEGACY)

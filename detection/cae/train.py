@@ -1,10 +1,12 @@
 """Training the CAE on an area's normal frames, and choosing its threshold on the validation split.
 
 `train_from_items` is the kind's entry point for detection.registry (CLI, evaluate, workers);
-`train_cae` is the loop itself on plain arrays. The loop reads top to bottom: seeded model and shuffling,
-Adam, one pass per epoch, validation loss on held-out normal frames, early stopping that restores the
-best weights, reconstructions of a fixed batch at epochs 0 (untrained), 10, 20 and the last (made with
-the restored best weights, keyed by the number of the last epoch run).
+`train_cae` trains on plain arrays in three steps: `prepare_data` (frames as the model takes them, a
+hold-out when validation has no normal frames), `fit` (the loop) and `choose_threshold`. The loop reads top
+to bottom: seeded model and shuffling, Adam, one pass per epoch (`train_epoch`), validation loss on held-out
+normal frames, early stopping that restores the best weights, reconstructions of a fixed batch at epochs 0
+(untrained), 10, 20 and the last (made with the restored best weights, keyed by the number of the last
+epoch run).
 
 Which frames do what (train_from_items):
 - training: videos labelled normal, and the frames outside the intervals of anomalous videos that have
@@ -25,6 +27,7 @@ import copy
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -47,7 +50,8 @@ from detection.errors import TrainingDataError
 from detection.evaluation.metrics import roc_auc
 from detection.labels import frame_truth, known_runs
 from detection.registry import TrainingReport, TrainItem
-from detection.thresholds import normal_median, pick_threshold
+from detection.seeding import seeded_torch
+from detection.thresholds import ThresholdChoice, normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
 
 SNAPSHOT_EPOCHS = (0, 10, 20)
@@ -87,6 +91,42 @@ def prepare_run(frames: np.ndarray, config: CAEConfig, device: torch.device) -> 
     return torch.cat(parts)
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What the loop and the threshold choice read: normal training runs and validation videos as given,
+    and both as model-ready FrameSets on the training device."""
+
+    train_videos: list[np.ndarray]  # runs of normal frames, each (N, H, W, 3) uint8
+    val_videos: list[np.ndarray]  # whole videos, each (N, H, W, 3) uint8
+    val_labels: list[np.ndarray]  # (N,) bool per validation video, True = anomalous
+    train_set: FrameSet
+    val_set: FrameSet
+    val_normal: torch.Tensor  # (M,) indices of val_set's normal frames (tiles)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The loop's result: the model with its best weights restored, and what it left on the way."""
+
+    model: torch.nn.Module
+    curve: tuple[dict, ...]
+    reconstructions: dict
+    epochs_run: int
+
+
+@dataclass(frozen=True)
+class ThresholdFit:
+    """The threshold chosen on the validation frames, the normalisation their normal frames gave, and the
+    (finalised) scores and labels it was chosen on."""
+
+    choice: ThresholdChoice
+    normalisation: dict
+    scores: np.ndarray
+    labels: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+
 def train_cae(
     train_videos: Sequence[np.ndarray],
     val_videos: Sequence[np.ndarray],
@@ -101,54 +141,78 @@ def train_cae(
 
     val_videos are whole videos with frame labels val_labels ((N,) bool each, True = anomalous).
     """
-    device = pick_device(device)
-    warnings: list[str] = []
+    started = time.perf_counter()
+    data = prepare_data(train_videos, val_videos, val_labels, config, pick_device(device))
+    fitted = fit(data, config, seed=seed, progress=progress)
+    train_seconds = time.perf_counter() - started
+    progress(0.9, "choosing the threshold on the validation frames")
+    threshold = choose_threshold(fitted.model, data, config)
+    metrics = validation_metrics(threshold.scores, threshold.labels, threshold.choice)
+    metrics["epochs_run"] = fitted.epochs_run
+    metrics["train_frames_per_second"] = len(data.train_set) * fitted.epochs_run / max(train_seconds, 1e-9)
+    detector = CAEDetector(
+        fitted.model, config, threshold.choice.value, threshold.normalisation, extra={"validation": metrics}
+    )
+    progress(1.0, "trained")
+    report = TrainingReport(
+        curve=fitted.curve,
+        reconstructions=fitted.reconstructions,
+        validation_metrics=metrics,
+        train_seconds=train_seconds,
+        warnings=data.warnings + threshold.warnings,
+    )
+    return detector, report
+
+
+def prepare_data(
+    train_videos: Sequence[np.ndarray],
+    val_videos: Sequence[np.ndarray],
+    val_labels: Sequence[np.ndarray],
+    config: CAEConfig,
+    device: torch.device,
+) -> TrainingData:
+    """The frames on `device` as the model takes them. Without normal validation frames, the last
+    `val_fraction` of each training run is held out as validation (and a warning says so)."""
     train_videos = [v for v in train_videos if len(v)]
     if not train_videos:
         raise TrainingDataError("no normal training frames: the CAE learns what normal looks like")
     val_videos, val_labels = list(val_videos), [np.asarray(labels, dtype=bool) for labels in val_labels]
+    warnings = []
     if not any((~labels).any() for labels in val_labels):
         train_videos, held_out = hold_out(train_videos, config.val_fraction)
         val_videos += held_out
         val_labels += [np.zeros(len(v), dtype=bool) for v in held_out]
         warnings.append(f"no normal validation frames: held out the last {config.val_fraction:.0%} of each training run")
-    started = time.perf_counter()
     train_set = FrameSet(train_videos, config, device)
     val_set = FrameSet(val_videos, config, device)
     val_normal = torch.as_tensor(np.flatnonzero(~np.concatenate(val_labels)) if val_labels else [], dtype=torch.long)
     if config.tiled:  # every tile of a normal frame is normal (validation frames share one size)
         tiles = len(val_set) // max(1, sum(len(v) for v in val_videos))
         val_normal = (val_normal[:, None] * tiles + torch.arange(tiles)).flatten()
-    val_normal = val_normal.to(device)
+    return TrainingData(
+        train_videos, val_videos, val_labels, train_set, val_set, val_normal.to(device), tuple(warnings)
+    )
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+
+def fit(data: TrainingData, config: CAEConfig, *, seed: int, progress: ProgressFn = no_progress) -> Fitted:
+    """The loop: seeded model, Adam, one pass over the training frames per epoch, the validation loss on the
+    normal validation frames, and early stopping that restores the best weights."""
+    device = data.train_set.frames.device
+    with seeded_torch(seed):  # the initial weights follow the seed (drawn on the CPU)
         model = build_model(config).to(device, memory_format=torch.channels_last)
     shuffle = torch.Generator().manual_seed(seed)
     corruption = torch.Generator().manual_seed(seed + 1)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    snapshot_set, snapshot_indices = fixed_batch(train_set, val_set, val_normal)
-    reconstructions = {0: reconstruct(model, snapshot_set, snapshot_indices)}
+    snapshot = fixed_batch(data.train_set, data.val_set, data.val_normal)
+    reconstructions = {0: reconstruct(model, *snapshot)}
     curve, best_loss, best_state, stale, epoch = [], math.inf, None, 0, 0
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_set), generator=shuffle).to(device)
-        total = 0.0
-        for indices in order.split(config.batch_size):
-            x = train_set.batch(indices)  # (B, 3L, S, S)
-            with autocast(device):
-                reconstruction = model(corrupt(x, config.corruption, corruption))
-            loss = reconstruction_loss(x, reconstruction, config.loss, ssim_weight=config.ssim_weight)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(indices)
-        train_loss = total / len(train_set)
-        val_loss = mean_loss(model, val_set, val_normal, config) if len(val_normal) else train_loss
+        train_loss = train_epoch(model, optimiser, data.train_set, config, shuffle=shuffle, corruption=corruption)
+        val_loss = mean_loss(model, data.val_set, data.val_normal, config) if len(data.val_normal) else train_loss
         curve.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
         progress(0.9 * epoch / config.epochs, f"epoch {epoch}/{config.epochs}: train {train_loss:.5f}, val {val_loss:.5f}")
         if epoch in SNAPSHOT_EPOCHS:
-            reconstructions[epoch] = reconstruct(model, snapshot_set, snapshot_indices)
+            reconstructions[epoch] = reconstruct(model, *snapshot)
         if val_loss < best_loss:
             best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
@@ -156,12 +220,42 @@ def train_cae(
             if stale >= config.patience:
                 break
     model.load_state_dict(best_state)
-    reconstructions[epoch] = reconstruct(model, snapshot_set, snapshot_indices)
-    train_seconds = time.perf_counter() - started
+    reconstructions[epoch] = reconstruct(model, *snapshot)  # the restored best weights, keyed by the last epoch
+    return Fitted(model, tuple(curve), reconstructions, epoch)
 
-    progress(0.9, "choosing the threshold on the validation frames")
-    if not val_videos:  # runs of single frames leave nothing to hold out
-        val_videos, val_labels = train_videos, [np.zeros(len(v), dtype=bool) for v in train_videos]
+
+def train_epoch(
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    frames: FrameSet,
+    config: CAEConfig,
+    *,
+    shuffle: torch.Generator,
+    corruption: torch.Generator,
+) -> float:
+    """One pass over `frames` in shuffled batches; the mean training loss per frame."""
+    model.train()
+    device = frames.frames.device
+    order = torch.randperm(len(frames), generator=shuffle).to(device)
+    total = 0.0
+    for indices in order.split(config.batch_size):
+        x = frames.batch(indices)  # (B, 3L, S, S)
+        with autocast(device):
+            reconstruction = model(corrupt(x, config.corruption, corruption))
+        loss = reconstruction_loss(x, reconstruction, config.loss, ssim_weight=config.ssim_weight)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        total += loss.item() * len(indices)
+    return total / len(frames)
+
+
+def choose_threshold(model: torch.nn.Module, data: TrainingData, config: CAEConfig) -> ThresholdFit:
+    """Score the validation videos, normalise by their normal frames and pick the threshold as configured
+    (detection.thresholds). Runs of single frames leave nothing to validate on: the training frames stand in."""
+    val_videos, val_labels, warnings = data.val_videos, data.val_labels, []
+    if not val_videos:
+        val_videos, val_labels = data.train_videos, [np.zeros(len(v), dtype=bool) for v in data.train_videos]
         warnings.append("no validation frames at all: threshold from the training frames (optimistic)")
     raw = [raw_frame_scores(model, frames, config).scores for frames in val_videos]
     all_raw, all_labels = np.concatenate(raw), np.concatenate(val_labels)
@@ -176,19 +270,7 @@ def train_cae(
     )
     if choice.warning:
         warnings.append(choice.warning)
-    metrics = validation_metrics(scores, all_labels, choice)
-    metrics["epochs_run"] = epoch
-    metrics["train_frames_per_second"] = len(train_set) * epoch / max(train_seconds, 1e-9)
-    detector = CAEDetector(model, config, choice.value, normalisation, extra={"validation": metrics})
-    progress(1.0, "trained")
-    report = TrainingReport(
-        curve=tuple(curve),
-        reconstructions=reconstructions,
-        validation_metrics=metrics,
-        train_seconds=train_seconds,
-        warnings=tuple(warnings),
-    )
-    return detector, report
+    return ThresholdFit(choice, normalisation, scores, all_labels, tuple(warnings))
 
 
 def hold_out(videos: list[np.ndarray], fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -268,10 +350,11 @@ def train_from_items(
     progress: ProgressFn = no_progress,
     seed: int = 0,
 ) -> tuple[CAEDetector, TrainingReport]:
-    """Train a CAE for detection.registry. overrides: {"config": "report" | "default", "device": ..., field: value}."""
+    """Train a CAE for detection.registry. overrides: {"config": "report" | "default", "device": ..., field: value}
+    (detection.configs); the device is where it trains, not part of the saved config."""
     overrides = dict(overrides or {})
-    preset, device = overrides.pop("config", "default"), overrides.pop("device", None)
-    config = make_config(preset, overrides)
+    device = overrides.pop("device", None)
+    config = make_config(overrides)
     runs, skipped = [], []
     for item in train:
         truth = frame_truth(item.frames.times, item.record)

@@ -1,11 +1,14 @@
 """The CHANGE detector's settings: analysis size, candidates, comparison, normal variation, threshold, events.
 
-Every field can be overridden by name (`--set KEY=VALUE` in the CLI, `NAME.key=value` in `evaluate`).
+Every field can be overridden by name (`--set KEY=VALUE` in the CLI, `NAME.key=value` in `evaluate`), the
+same way as every kind's (detection.configs).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from detection import configs
 
 
 @dataclass(frozen=True)
@@ -59,31 +62,7 @@ class ChangeConfig:
     event_min_duration: float = 0.0
     display_width: int = 640  # comparison images kept for event peaks
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ChangeConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown CHANGE config keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        types = {f.name: f.type for f in fields(cls)}
-        converted = {}
-        for key, value in values.items():
-            kind = types[key]
-            if kind == "bool" and isinstance(value, str):
-                value = value.lower() in ("1", "true", "yes")
-            elif kind in ("int", "float", "bool"):
-                value = {"int": int, "float": float, "bool": bool}[kind](value)
-            else:
-                value = str(value)
-            converted[key] = value
-        config = cls(**converted)
-        config.check()
-        return config
-
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.analysis_width < 32 or self.align_width < 32:
             raise ValueError("analysis_width and align_width must be at least 32 pixels")
         if self.candidates < 1:
@@ -97,9 +76,19 @@ class ChangeConfig:
         if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1:
             raise ValueError("persistence >= 1, neighbourhood >= 0 and grid_stride >= 1 are required")
 
+    def to_dict(self) -> dict:
+        return asdict(self)
 
-def make_config(overrides: dict) -> ChangeConfig:
-    """The default config with `overrides` applied (unknown keys are an error naming the known ones)."""
-    values = ChangeConfig().to_dict()
-    values.update(overrides)
-    return ChangeConfig.from_dict(values)
+    @classmethod
+    def from_dict(cls, values: dict) -> ChangeConfig:
+        """The config a detector file saved (files written before the device left them still load)."""
+        return configs.from_saved(cls, values, kind="CHANGE")
+
+
+PRESETS = {"default": ChangeConfig()}
+
+
+def make_config(overrides: dict | None = None) -> ChangeConfig:
+    """The default config with `overrides` applied (detection.configs: unknown keys are an error naming the
+    known ones; `device` is left to the trainer)."""
+    return configs.make_config(PRESETS, overrides, kind="CHANGE")

@@ -442,8 +442,7 @@ def load_from_payload(payload: DetectorPayload) -> ChangeDetector:
     """Rebuild a ChangeDetector from a detector file's contents (called by detection.detector_file)."""
     from detection.errors import DetectorFileError
 
-    values = {k: v for k, v in payload.config.items() if k != "device"}  # files of before the device left them
-    config = ChangeConfig.from_dict(values)
+    config = ChangeConfig.from_dict(payload.config)
     if "index" not in payload.extra:
         raise DetectorFileError("the CHANGE detector file has no reference index; retrain it")
     index = ReferenceIndex.from_payload(payload.state, payload.extra["index"])

@@ -143,7 +143,6 @@ def train_from_items(
     """Build a CHANGE detector for detection.registry (seed unused: nothing here is random)."""
     started = time.perf_counter()
     overrides = dict(overrides or {})
-    overrides.pop("config", None)
     device = overrides.pop("device", None) or None  # a run-time choice: not part of the saved config
     config = make_config(overrides)
     references = [item for item in train if item.record.label == "normal" and len(item.frames.frames)]

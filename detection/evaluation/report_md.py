@@ -117,6 +117,19 @@ def events_table(detectors: dict, render: Callable | None = None) -> str:
     return (render or table)(header, _rows(detectors, cells))
 
 
+def levels_table(detectors: dict, render: Callable | None = None) -> str:
+    """The test frames on the level scale the web app shows (detection.levels): 1 is each detector's threshold."""
+    header = ["detector", "level 0 (score)", "normal median", "normal 99%", "normal at or above 1", "anomalous median"]
+
+    def cells(e: dict) -> list[str]:
+        lv = e.get("levels") or {}  # .get: documents written before levels have none
+        return [fmt_number(lv.get("zero")), fmt_number(lv.get("normal_median"), 2),
+                fmt_number(lv.get("normal_p99"), 2), fmt_percent(lv.get("normal_at_or_above_1")),
+                fmt_number(lv.get("anomalous_median"), 2)]
+
+    return (render or table)(header, _rows(detectors, cells))
+
+
 def per_class_table(detectors: dict, render: Callable | None = None) -> str:
     """Frame recall and intervals found per anomaly class, one column per class."""
     classes = sorted({c for e in detectors.values() if e["status"] == "ok" for c in e["per_class"]})
@@ -248,6 +261,8 @@ def render_markdown(document: dict) -> str:
         origin_form_table(detectors, prefix="video_"),
         "## Events (an interval is found when a flagged event overlaps it)",
         events_table(detectors),
+        "## Levels (the web app's one scale: 0 = the median normal validation frame, 1 = the threshold)",
+        levels_table(detectors),
         "## Recall per anomaly class",
         per_class_table(detectors),
         "## Recall per anomaly size (share of the frame)",

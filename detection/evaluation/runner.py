@@ -228,14 +228,15 @@ def frame_size_of(kind: str, overrides: dict, settings: EvaluationSettings) -> t
 
 def _obtain(spec: DetectorSpec, items, trainers, settings: EvaluationSettings, show: bool, trained: dict,
             scratch: Path):
-    """(detector, train_seconds, warnings, items): trained on train (threshold on val), or loaded from its file;
-    `items(size)` gives the splits' frames at a size, and the ones at this detector's size come back."""
+    """(detector, train_seconds, warnings, items, level zero): trained on train (threshold on val), or loaded
+    from its file; `items(size)` gives the splits' frames at a size, and the ones at this detector's size come
+    back; the level zero is its median normal validation score (None for a loaded file: level 0 is score 0)."""
     if spec.file is not None:
         from detection.detector_file import load_detector
 
         detector = load_detector(spec.file)
         overrides = {"tiled": bool(getattr(getattr(detector, "config", None), "tiled", False))}
-        return detector, 0.0, [], items(frame_size_of(getattr(detector, "kind", ""), overrides, settings))
+        return detector, 0.0, [], items(frame_size_of(getattr(detector, "kind", ""), overrides, settings)), None
     items = items(frame_size_of(spec.kind, spec.overrides, settings))
     overrides = _earlier_detector_files(dict(spec.overrides), trained, scratch)
     splits = training_splits(overrides)
@@ -250,7 +251,8 @@ def _obtain(spec: DetectorSpec, items, trainers, settings: EvaluationSettings, s
             train, items["val"], overrides=overrides, progress=_tqdm_progress(bar), seed=settings.seed
         )
         elapsed = time.perf_counter() - started
-    return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings], items
+    zero = report.validation_metrics.get("val_normal_median")
+    return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings], items, zero
 
 
 def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, show: bool):
@@ -303,7 +305,7 @@ def _poses(record: VideoRecord):
 def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, show: bool, trained, scratch):
     kind = spec.kind if spec.file is None else "file"
     try:
-        detector, train_seconds, warnings, items = _obtain(
+        detector, train_seconds, warnings, items, zero = _obtain(
             spec, items, trainers, settings, show, trained, scratch
         )
         if spec.name in _referenced(settings.detectors):
@@ -317,7 +319,8 @@ def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, sh
         entry["error"] = reason
         return entry, {"roc": None, "pr": None, "timelines": []}, traceback.format_exc()
     entry = summarise(
-        kind, scored, detector.threshold, train_seconds=train_seconds, score_seconds=score_seconds
+        kind, scored, detector.threshold, train_seconds=train_seconds, score_seconds=score_seconds,
+        level_zero=zero,
     )
     entry["warnings"] = [*warnings, *score_warnings, *entry["warnings"]]
     return entry, curves(scored), ""

@@ -59,6 +59,10 @@ object of unknown size. Each row is {objects, found, recall}; recall is found / 
                                          (exclusive): 16.0 is "16-32", 128.0 is ">128"
     per_object_class {<class>: row}      every class with test objects, and "vanished" always (the objects
                                          missing from a flight that the reference flights showed)
+    levels {zero, normal_median, normal_p99, normal_at_or_above_1, anomalous_median}
+                                         the test frames on the web app's level scale (detection.levels):
+                                         zero is the score of level 0 (the trainer's median normal validation
+                                         score; null: 0), level 1 is the threshold; added within version 2
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ EVENT_KEYS = (
     "false_events_per_flight_hour",
 )
 OBJECT_RECALL_KEYS = ("objects", "found", "recall", "sized_objects")
+# The test frames on the level scale (detection.levels): how alike the scale reads across detector kinds.
+LEVEL_KEYS = ("zero", "normal_median", "normal_p99", "normal_at_or_above_1", "anomalous_median")
 LARGE_ANOMALY_KEYS = (
     "min_area_fraction",
     "frames",
@@ -131,6 +137,7 @@ DETECTOR_KEYS = (
     "object_recall",
     "per_object_size",
     "per_object_class",
+    "levels",
 )
 
 
@@ -142,4 +149,5 @@ def empty_detector_entry(kind: str) -> dict:
     entry["confusion"] = dict.fromkeys(CONFUSION_KEYS)
     entry["video_confusion"] = dict.fromkeys(CONFUSION_KEYS)
     entry["events"] = dict.fromkeys(EVENT_KEYS)
+    entry["levels"] = dict.fromkeys(LEVEL_KEYS)
     return entry

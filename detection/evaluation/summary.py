@@ -13,7 +13,8 @@ import numpy as np
 
 from detection.evaluation import metrics
 from detection.evaluation.objects import ObjectInterval, from_intervals
-from detection.evaluation.schema import LARGE_ANOMALY_KEYS, empty_detector_entry
+from detection.evaluation.schema import LARGE_ANOMALY_KEYS, LEVEL_KEYS, empty_detector_entry
+from detection.levels import to_levels
 from detection.types import DetectedEvent, Interval
 
 LARGE_AREA_FRACTION = 0.005  # the CAE target's "anomalies covering at least 0.5% of the frame"
@@ -177,7 +178,8 @@ def _pixel_auc(videos: Sequence[ScoredVideo]) -> float | None:
 
 
 def summarise(
-    kind: str, videos: Sequence[ScoredVideo], threshold: float, *, train_seconds: float, score_seconds: float
+    kind: str, videos: Sequence[ScoredVideo], threshold: float, *, train_seconds: float, score_seconds: float,
+    level_zero: float | None = None,
 ) -> dict:
     """The full metrics entry of one detector over the test videos (every key of schema.DETECTOR_KEYS)."""
     entry = empty_detector_entry(kind)
@@ -199,7 +201,24 @@ def summarise(
     entry.update(_sized(videos, threshold))
     entry.update(_object_level(videos))
     entry["pixel_auc"] = _pixel_auc(videos)
+    entry["levels"] = _levels(videos, threshold, level_zero)
     return entry
+
+
+def _levels(videos: Sequence[ScoredVideo], threshold: float, zero: float | None) -> dict:
+    """The test frames on the level scale: where normal and anomalous frames fall (1 = the threshold)."""
+    if not np.isfinite(threshold):
+        return dict.fromkeys(LEVEL_KEYS)
+    labels, scores = _pooled(videos)
+    levels = to_levels(scores, threshold, zero)
+    normal, anomalous = levels[~labels], levels[labels]
+    return {
+        "zero": zero,
+        "normal_median": float(np.median(normal)) if normal.size else None,
+        "normal_p99": float(np.quantile(normal, 0.99)) if normal.size else None,
+        "normal_at_or_above_1": float(np.mean(normal >= 1.0)) if normal.size else None,
+        "anomalous_median": float(np.median(anomalous)) if anomalous.size else None,
+    }
 
 
 def curves(videos: Sequence[ScoredVideo]) -> dict:

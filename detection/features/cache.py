@@ -3,8 +3,8 @@
 An entry is one .npy file of (C, D) float32 clip features, under
 `<root>/<extractor name>/<key[:2]>/<key>.npy`, where the key is a sha256 over
 - the video: a blake2b digest of all its sampled frames' bytes, their shape and their times (so a changed
-  video, or other sampling settings such as fps or size, gives another key; hashing runs at about 1 GB/s,
-  far below any extractor's cost), and
+  video, or other sampling settings such as fps or size, gives another key; hashing bytes costs far less
+  than any extractor), and
 - the extractor: its `describe()` (name, version, clip length, input size, weights' hash).
 A changed video or extractor therefore misses and is computed afresh; stale entries are never read.
 Files are written to a temporary name and renamed, so a crash leaves no half entry; an unreadable entry

@@ -9,8 +9,8 @@ Per sampled frame, from one pass of the CAE (non-tiled configurations):
   on a 4 x 4 grid.
 Each dimension is standardised with the mean and spread of the training split's normal frames (kept with
 the extractor), then a clip's feature is [mean over its frames, max over its frames] (2 x 70 = 140 dims with the
-default ConvCAE). Cost: about 5.6 clips/s (22 frames/s) on a loaded 2-core CPU, plus training the CAE;
-quality on the synthetic MIL set: BENCHMARKS.md.
+default ConvCAE). One small CAE pass per frame makes it the cheapest extractor, plus training the CAE; speed
+and quality on the synthetic MIL set: BENCHMARKS.md.
 
 The CAE is either given (a trained CAE detector file) or trained on the MIL training split's normal videos
 (`train_cae_extractor`); its weights and the standardisation travel inside the MIL detector file, and the
@@ -199,15 +199,15 @@ class CAEExtractor:
 def area_cae(
     train: list,
     *,
-    cae_detector: str = "",
-    cae_epochs: int = 0,
+    cae_detector: str | None = None,
+    cae_epochs: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: ProgressFn = no_progress,
 ) -> tuple[dict, dict, list]:
     """(CAE config dict, CAE weights on the CPU, the normal items) for feature extractors built on the area's
     CAE: the CAE in `cae_detector` (a file), else one trained here on the training items labelled normal, with
-    the default CAE config and `cae_epochs` epochs (0: the config's own)."""
+    the default CAE config and `cae_epochs` epochs (None: the config's own)."""
     from detection.cae.train import train_from_items as train_cae
     from detection.detector_file import load_detector
     from detection.errors import TrainingDataError
@@ -215,12 +215,12 @@ def area_cae(
     normal = [item for item in train if item.record.label == "normal"]
     if not normal:
         raise TrainingDataError("the CAE feature extractor needs normal training videos to learn from")
-    if cae_detector:
+    if cae_detector is not None:
         cae = load_detector(cae_detector)
         if cae.kind != "cae":
             raise TrainingDataError(f"{cae_detector} holds a {cae.kind} detector, not a CAE")
     else:
-        overrides = {"device": str(device), **({"epochs": cae_epochs} if cae_epochs else {})}
+        overrides = {"device": str(device), **({"epochs": cae_epochs} if cae_epochs is not None else {})}
         cae, _ = train_cae(normal, [], overrides=overrides, progress=progress, seed=seed)
     state = {key: value.cpu() for key, value in cae.model.state_dict().items()}
     return cae.config.to_dict(), state, normal
@@ -230,8 +230,8 @@ def train_cae_extractor(
     train: list,
     *,
     clip_len: int = 4,
-    cae_detector: str = "",
-    cae_epochs: int = 0,
+    cae_detector: str | None = None,
+    cae_epochs: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: ProgressFn = no_progress,

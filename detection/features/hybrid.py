@@ -7,16 +7,15 @@ Two groups of clip features, each L2-normalised on its own and then concatenated
 - reconstruction error: the area's CAE (detection.cae) per frame: its frame score, the error map's mean,
   spread and maximum, and the map's means on a 4 x 4 grid (`detection.features.cae.error_statistics`),
   standardised with the mean and spread of the training split's normal frames; per clip [mean, max] (40 dims).
-The CAE's encoder features and the motion energy of the `cae` extractor are left out: on d2 the `cae` extractor's
-whole vector scored 0.29-0.66 against 0.78-0.81 for the error statistics alone, and the motion energy added
-nothing (BENCHMARKS.md, "MIL detector").
+The CAE's encoder features and the motion energy of the `cae` extractor are left out: the `cae` extractor's
+whole vector scored far below the error statistics alone, and the motion energy added nothing (BENCHMARKS.md,
+"MIL detector", has the numbers).
 
-On the generated benchmark (evaluate, seed 7) this lifts d2's test frame ROC-AUC from 0.765 (mobilenet_v2
-alone) to 0.848 and its video F1 from 0.83 to 0.91, and keeps d1's (0.961, 1.00); BENCHMARKS.md, "MIL
-detector". Cost: 1.21x mobilenet_v2's alone (3.2 against 3.9 clips/s in one run of bench/mil.py's cost stage
-on a shared 2-core CPU; the CAE pass is the difference), plus training the CAE once per detector (none when
-given a trained CAE detector file). The CAE's weights and the standardisation travel inside the MIL detector
-file; the version is a digest of them and of mobilenet_v2's own version, so caches never mix areas.
+The error statistics carry what ImageNet appearance misses on few-pixel objects, so together they score
+better than mobilenet_v2 alone on the generated benchmark (BENCHMARKS.md). Cost: mobilenet_v2's plus one CAE
+pass per frame, plus training the CAE once per detector (none when given a trained CAE detector file). The
+CAE's weights and the standardisation travel inside the MIL detector file; the version is a digest of them
+and of mobilenet_v2's own version, so caches never mix areas.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ class HybridExtractor:
         cae_config: dict,
         state: dict,
         clip_len: int = 4,
-        input_size: int = 0,
+        input_size: int | None = None,
         pooling: str = "max-avg",
         pretrained: bool = True,
         weights_path: str | None = None,
@@ -134,10 +133,10 @@ def train_hybrid_extractor(
     train: list,
     *,
     clip_len: int = 4,
-    input_size: int = 0,
+    input_size: int | None = None,
     pooling: str = "max-avg",
-    cae_detector: str = "",
-    cae_epochs: int = 0,
+    cae_detector: str | None = None,
+    cae_epochs: int | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: ProgressFn = no_progress,

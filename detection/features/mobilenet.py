@@ -16,8 +16,7 @@ All three cost the same (the backbone dominates). Preprocessing is the weights' 
 whole frame is resized instead of resized-then-centre-cropped: a crop would cut off the frame's border,
 where an anomaly may be.
 
-Cost on CPU: about 1.1 clips/s of 4 frames (4.5 frames/s) at 224 px and 1.7 clips/s at 112 px on a loaded
-2-core machine; quality on the synthetic MIL set: BENCHMARKS.md (`python bench/mil.py`).
+Speed and quality on the synthetic MIL set: BENCHMARKS.md (`python bench/mil.py`).
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ class MobileNetExtractor:
         self,
         *,
         clip_len: int = 4,
-        input_size: int = 0,
+        input_size: int | None = None,
         pooling: str = "avg",
         batch_frames: int = 32,
         weights_path: str | None = None,
@@ -57,7 +56,7 @@ class MobileNetExtractor:
         info = weights_info("mobilenet_v2")
         preprocessing = info.weights.transforms()
         self.clip_len = int(clip_len)
-        self.input_size = int(input_size) or int(preprocessing.crop_size[0])
+        self.input_size = int(input_size) if input_size else int(preprocessing.crop_size[0])  # None: the weights'
         self.pooling = pooling
         self.batch_frames = batch_frames
         self.device = torch.device(device)

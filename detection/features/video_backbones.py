@@ -9,9 +9,9 @@ s3d/mvit/swin3d, 112 for the ResNet-3D family) and normalised with the weights' 
 crop: it would cut off the frame border, where an anomaly may be). The classifier is removed; the feature is
 the backbone's pooled output (s3d 1024-d, the ResNet-3Ds 512-d, mvit/swin3d_t 768-d).
 
-Weights load offline only (weights.py). Cost on a loaded 2-core CPU: s3d 0.19 clips/s, r3d_18 0.30 clips/s
-(16-frame clips; BENCHMARKS.md). Their detection quality could not be measured here: the Kinetics
-weights are not on this machine.
+Weights load offline only (weights.py). 3-D convolutions over 16-frame clips make them far slower per clip
+than the image backbones (BENCHMARKS.md has the speeds). Their detection quality could not be measured
+here: the Kinetics weights are not on this machine.
 """
 
 from __future__ import annotations

@@ -6,12 +6,16 @@ A video is flagged when any frame reaches the threshold, i.e. when its highest s
 
 Saved as one detector file (detection.detector_file, kind "mil"): the head's weights, the MILConfig, the
 feature width, the extractor's description (name, version, options) and, for the CAE extractor, its
-weights under "extractor." keys, so the file alone rebuilds the detector.
+weights under "extractor." keys, so the file alone rebuilds the detector. Where it runs is chosen when it
+is loaded (CUDA when present), never read from the file.
+
+`score_video` is the scoring without a threshold: training scores the validation videos with it to choose
+the threshold, and the detector is then built once, with that threshold.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +39,7 @@ def feature_cache_for(config: MILConfig) -> FeatureCache | None:
     """The feature cache a config asks for: None when feature_cache is 'none', else that root or the default."""
     if config.feature_cache == "none":
         return None
-    return FeatureCache(config.feature_cache or None)
+    return FeatureCache(config.feature_cache)
 
 
 def clip_features_of(
@@ -51,6 +55,41 @@ def clip_features_of(
     if cache is None:
         return extractor.clip_features(frames, progress)
     return cache.clip_features(extractor, frames, times, progress)
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """One video through the extractor and the head, before any threshold."""
+
+    segments: np.ndarray  # (S,) float32 segment scores in 0..1
+    frames: np.ndarray  # (N,) float32: each sampled frame gets its clip's (highest) segment score
+    clip_frames: np.ndarray  # (C, 2) [first, end) frame indices of each clip
+
+
+@torch.inference_mode()
+def head_scores(head: MILHead, bags: np.ndarray) -> np.ndarray:
+    """(B, S, D) segment features -> (B, S) float32 scores in 0..1, on the head's device."""
+    device = next(head.parameters()).device
+    return head(torch.from_numpy(np.asarray(bags, dtype=np.float32)).to(device)).cpu().numpy()
+
+
+def score_video(
+    head: MILHead,
+    extractor: FeatureExtractor,
+    config: MILConfig,
+    frames: np.ndarray,
+    times: np.ndarray,
+    cache: FeatureCache | None,
+    progress: ProgressFn = no_progress,
+) -> HeadScores:
+    """Scores of one video's (N, H, W, 3) uint8 frames at `times` (N,): clip features -> bag -> head."""
+    clips = clip_features_of(extractor, frames, times, cache, progress)  # (C, D)
+    bag = segment_features(clips, config.segments)  # (S, D)
+    scores = head_scores(head, bag[None])[0]  # (S,)
+    clip_frames = clip_windows(len(frames), extractor.clip_len)  # (C, 2)
+    clip_scores = clip_scores_from_segments(scores, len(clip_frames))  # (C,)
+    frame_scores = clip_scores[frame_clip_index(len(frames), extractor.clip_len)]  # (N,)
+    return HeadScores(scores.astype(np.float32), frame_scores.astype(np.float32), clip_frames)
 
 
 class MILDetector:
@@ -76,12 +115,6 @@ class MILDetector:
         self.validation = dict(validation or {})
         self.cache = feature_cache_for(config)
 
-    @torch.inference_mode()
-    def segment_scores(self, bags: np.ndarray) -> np.ndarray:
-        """(B, S, D) segment features -> (B, S) float32 scores in 0..1."""
-        device = next(self.head.parameters()).device
-        return self.head(torch.from_numpy(np.asarray(bags, dtype=np.float32)).to(device)).cpu().numpy()
-
     def score_frames(
         self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress
     ) -> VideoScores:
@@ -91,19 +124,14 @@ class MILDetector:
             raise ValueError(f"{len(frames)} frames but {len(times)} times")
         if len(frames) == 0:
             return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold)
-        clips = clip_features_of(self.extractor, frames, times, self.cache, progress)  # (C, D)
-        bag = segment_features(clips, self.config.segments)  # (S, D)
-        scores = self.segment_scores(bag[None])[0]  # (S,)
-        clip_frames = clip_windows(len(frames), self.extractor.clip_len)  # (C, 2)
-        clip_scores = clip_scores_from_segments(scores, len(clip_frames))  # (C,)
-        frame_scores = clip_scores[frame_clip_index(len(frames), self.extractor.clip_len)]  # (N,)
+        raw = score_video(self.head, self.extractor, self.config, frames, times, self.cache, progress)
         scored = VideoScores(
             times=times,
-            frame_scores=frame_scores.astype(np.float32),
+            frame_scores=raw.frames,
             threshold=self.threshold,
-            segment_scores=scores.astype(np.float32),
-            segment_bounds=segment_bounds(clip_frames, times, self.config.segments),
-            extras={"video_score": float(scores.max()), "extractor": self.extractor.describe()},
+            segment_scores=raw.segments,
+            segment_bounds=segment_bounds(raw.clip_frames, times, self.config.segments),
+            extras={"video_score": float(raw.segments.max()), "extractor": self.extractor.describe()},
         )
         return replace(scored, events=self.events_at(scored, self.threshold))
 
@@ -131,15 +159,16 @@ def load_from_payload(payload: DetectorPayload) -> MILDetector:
     """Rebuild a MILDetector from a detector file's contents (detection.detector_file's loader for 'mil')."""
     settings = dict(payload.config)
     in_features = int(settings.pop("in_features"))
-    settings.setdefault("pooling", "avg")  # files saved before pooling was a setting pooled by the average
-    config = MILConfig(**settings)
+    if "pooling" not in settings and "spatial_pooling" not in settings:
+        settings["spatial_pooling"] = "avg"  # files saved before it was a setting pooled by the average
+    config = MILConfig.from_dict(settings)
     described = dict(payload.extra.get("extractor", {}))
     name = described.get("name", config.extractor)
     head_state = {key[5:]: value for key, value in payload.state.items() if key.startswith("head.")}
     extractor_state = {
         key[10:]: value for key, value in payload.state.items() if key.startswith("extractor.")
     }
-    device = pick_device(config.device or None)
+    device = pick_device(None)
     extractor = rebuild_extractor(described, extractor_state, device)
     if extractor.version != described.get("version", extractor.version):
         raise DetectorFileError(

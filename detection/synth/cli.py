@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--seconds", type=float, help="length of each video in seconds")
     parser.add_argument("--world-size", type=int, help="side of the world texture in world pixels")
     parser.add_argument("--footprint", type=float, help="world pixels across the frame width (altitude)")
+    parser.add_argument("--flights", type=lambda text: tuple(filter(None, text.split(","))),
+                        help="only these videos of the preset, comma-separated as the manifest names them "
+                             "(day01/patrol.mp4,...); each is the same file the whole preset writes")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
     parser.set_defaults(func=run)
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = generate(
             args.out_dir, preset=args.preset, seed=args.seed, progress=progress, jobs=args.jobs,
             size=args.size, fps=args.fps, seconds=args.seconds, world_size=args.world_size,
-            footprint=args.footprint,
+            footprint=args.footprint, flights=args.flights,
         )
     print(f"wrote {manifest}")
     return 0

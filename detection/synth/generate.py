@@ -3,8 +3,9 @@
 The world, route and textures are built once per area (deterministic by seed); each video is then rendered
 frame by frame and encoded, in worker processes when `jobs` > 1 (forked, so the world is shared, not copied).
 Patrol presets also place the area's everyday objects once (`area.json` lists them with their latitude and
-longitude), dress the world for each day (sun, tide, season) and write each flight's DJI `.SRT` sidecar from
-the camera path that rendered its frames.
+longitude) and dress the world for each day (sun, tide, season). They, and the demo preset, write each flight's
+DJI `.SRT` sidecar from the camera path that rendered its frames. A preset's `flights` (or the `flights`
+override) renders only some of its videos, each with the seed it has in the full list, so byte-identical.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def generate(out_dir: Path | str, *, preset: str = "demo", seed: int = 0, progre
              jobs: int | None = None, **overrides) -> Path:
     """Render a preset's videos under `out_dir` and return the (first) manifest's path.
 
-    Overrides: size ("WxH"), fps, seconds, world_size, footprint, crf. `jobs` worker processes (forked;
-    default two, or one on a single core) render videos in parallel; the files do not depend on it.
-    The benchmark preset writes `d1/manifest.csv` and `d2/manifest.csv`.
+    Overrides: size ("WxH"), fps, seconds, world_size, footprint, crf, flights (video paths). `jobs` worker
+    processes (forked; default two, or one on a single core) render videos in parallel; the files do not depend
+    on it. The benchmark preset writes `d1/manifest.csv` and `d2/manifest.csv`.
     """
     spec = get_preset(preset).with_overrides(**overrides)
     out_dir = Path(out_dir)
@@ -65,8 +66,9 @@ def generate(out_dir: Path | str, *, preset: str = "demo", seed: int = 0, progre
     results = _run(video_tasks(spec, out_dir), jobs, progress)
     manifests = []
     for d, dataset in enumerate(spec.datasets):
-        records = [results[(d, n)] for n in range(len(dataset.videos))]
-        manifests.append(write_manifest(out_dir / dataset.folder / "manifest.csv", records))
+        records = [results[(d, n)] for n in range(len(dataset.videos)) if (d, n) in results]
+        if records:
+            manifests.append(write_manifest(out_dir / dataset.folder / "manifest.csv", records))
     progress(1.0, "done")
     return manifests[0]
 
@@ -91,11 +93,13 @@ def prepare_area(spec: Preset, seed: int) -> None:
 
 
 def video_tasks(spec: Preset, out_dir: Path) -> list[VideoTask]:
-    """One task per planned video, in plan order (the order sets each video's seed)."""
+    """One task per planned video, in plan order (the order sets each video's seed), less those that the
+    preset's `flights` leaves out (the others keep their numbers, so their seeds)."""
     return [
         VideoTask(d, n, plan, out_dir / dataset.folder / plan.path)
         for d, dataset in enumerate(spec.datasets)
         for n, plan in enumerate(dataset.videos)
+        if spec.selected(plan)
     ]
 
 
@@ -202,9 +206,10 @@ def render_video(task: VideoTask, progress: ProgressFn = no_progress) -> VideoRe
     plan = task.plan
     scene = plan_video(task)
     renderer, anomalies = scene.renderer, scene.renderer.anomalies
-    area_map = AreaMap(spec.area, spec.world_size) if spec.area is not None else None
+    geography = spec.geography
+    area_map = AreaMap(geography, spec.world_size) if geography is not None else None
     truth = GroundTruthBuilder(fps=spec.fps, size=(spec.height, spec.width),
-                               class_names=PATROL_CLASSES if area_map else ANOMALY_CLASSES)
+                               class_names=PATROL_CLASSES if spec.area is not None else ANOMALY_CLASSES)
     frame_count = int(round(spec.seconds * spec.fps))
     with H264Writer(task.path, width=spec.width, height=spec.height, fps=spec.fps, crf=spec.crf,
                     keyint=spec.keyint, x264_preset=spec.x264_preset) as writer:
@@ -240,7 +245,9 @@ def write_flight_srt(path: Path, flight: Flight, area_map: AreaMap, plan: VideoP
     times = np.arange(int(round(spec.seconds * spec.fps))) / spec.fps
     camera = np.array([flight.pose(t) for t in times])
     poses = area_map.poses(camera, times, spec.width)
-    start = datetime.fromisoformat(spec.area.first_day) + timedelta(days=(plan.day - 1) * spec.area.days_apart)
+    settings = area_map.settings
+    start = datetime.fromisoformat(settings.first_day) + timedelta(
+        days=(max(plan.day, 1) - 1) * settings.days_apart, hours=plan.hours_later)
     return write_srt(path, poses, start)
 
 

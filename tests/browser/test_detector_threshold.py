@@ -42,7 +42,7 @@ def evaluated():
               seed_scored_video(mission, name="harbour.mp4", seconds=40, anomalies=((8.0, 12.0, "person"),), seed=8),
               seed_scored_video(mission, name="calm.mp4", seconds=30, anomalies=(), label=Video.Label.NORMAL, seed=9)]
     detector = seeded[0].runs["cae"].detector
-    config = make_config("default", {"input_size": 32, "widths": (8, 16)})
+    config = make_config({"input_size": 32, "widths": (8, 16)})
     model_file = Path(settings.MEDIA_ROOT) / detector.media_dir / "model.pt"
     model_file.parent.mkdir(parents=True, exist_ok=True)
     CAEDetector(build_model(config), config, detector.threshold, normalisation_stats(np.zeros(4))).save(model_file)

@@ -10,12 +10,12 @@ from tests.detection.cae_support import one_thread  # noqa: F401 (a fixture)
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 CASES = {
-    "report": make_config("report", {"input_size": 32}),
-    "report-sequence": make_config("report", {"input_size": 32, "sequence_length": 3}),
-    "default": make_config("default", {"input_size": 32}),
-    "default-sequence": make_config("default", {"input_size": 32, "sequence_length": 10}),
-    "default-tiled": make_config("default", {"input_size": 32, "tiled": True}),
-    "default-wide": make_config("default", {"input_size": 48, "widths": (8, 16, 32), "stem_stride": 2}),
+    "report": make_config({"config": "report", "input_size": 32}),
+    "report-sequence": make_config({"config": "report", "input_size": 32, "sequence_length": 3}),
+    "default": make_config({"input_size": 32}),
+    "default-sequence": make_config({"input_size": 32, "sequence_length": 10}),
+    "default-tiled": make_config({"input_size": 32, "tiled": True}),
+    "default-wide": make_config({"input_size": 48, "widths": (8, 16, 32), "stem_stride": 2}),
 }
 
 
@@ -64,10 +64,10 @@ def test_the_conv_model_keeps_odd_frame_sizes():
 def test_a_bad_config_is_named():
     with pytest.raises(ValueError, match="loss must be one of"):
         CAEConfig(loss="hinge")
-    with pytest.raises(ValueError, match="unknown CAE config keys: colour"):
-        make_config("default", {"colour": 1})
+    with pytest.raises(ValueError, match="unknown CAE settings: colour"):
+        make_config({"colour": 1})
     with pytest.raises(ValueError, match="unknown CAE preset"):
-        make_config("fancy")
+        make_config({"config": "fancy"})
 
 
 def test_a_config_survives_its_dict():

@@ -19,7 +19,7 @@ from tests.detection.cae_support import scene
 
 @pytest.fixture(scope="module")
 def detector():
-    config = make_config("default", {"input_size": 32, "epochs": 10, "batch_size": 16, "widths": (8, 16)})
+    config = make_config({"input_size": 32, "epochs": 10, "batch_size": 16, "widths": (8, 16)})
     with cpu_threads(1):
         detector, _ = train_cae(
             [scene(40)], [scene(16, offset=40, box_from=8)], [np.arange(16) >= 8], config=config, seed=0
@@ -52,7 +52,7 @@ def test_a_file_of_another_format_version_is_refused(detector, tmp_path):
 
 def test_a_file_with_wrong_weights_is_refused(tmp_path):
     path = tmp_path / "bad.pt"
-    config = make_config("default", {"input_size": 32})
+    config = make_config({"input_size": 32})
     save_detector(path, kind="cae", state={"nope": torch.zeros(1)}, config=config.to_dict(), threshold=1.0)
     with pytest.raises(DetectorFileError, match="does not rebuild a cae detector"):
         load_detector(path)
@@ -78,8 +78,8 @@ def test_scoring_rejects_frames_of_the_wrong_layout(detector):
 def test_the_top_k_score_sees_a_small_hot_spot_that_the_mean_hides():
     maps = torch.zeros(2, 100, 100)
     maps[1, :3, :3] = 1.0  # 9 hot pixels of 10,000
-    mean = frame_scores(maps, score="mean")
-    top = frame_scores(maps, score="topk", topk_fraction=0.001)
+    mean = frame_scores(maps, pooling="mean")
+    top = frame_scores(maps, pooling="topk", topk_fraction=0.001)
     assert float(mean[1]) == pytest.approx(0.0009)
     assert float(top[1]) == pytest.approx(0.9)  # 10 highest pixels: nine at 1, one at 0
 
@@ -111,7 +111,7 @@ def test_sequence_windows_never_reach_into_another_run():
 
 
 def test_final_scores_are_z_scores_smoothed_over_time():
-    config = make_config("default", {"temporal_window": 3})
+    config = make_config({"temporal_window": 3})
     raw = np.array([1.0, 1.0, 9.0, 1.0, 3.0, 3.0])
     scores = finalise_scores(raw, config, {"score_mean": 1.0, "score_std": 2.0})
     assert scores.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # a one-frame spike is a median's outlier
@@ -128,7 +128,7 @@ def test_the_box_blur_is_a_window_mean_with_replicated_borders():
 
 
 def test_video_relative_scores_shift_a_whole_video_to_its_median():
-    config = make_config("default", {"temporal_window": 1, "video_relative": True})
+    config = make_config({"temporal_window": 1, "video_relative": True})
     raw = np.array([5.0, 5.0, 5.0, 9.0])  # a brighter day: every frame's error is higher
     scores = finalise_scores(raw, config, {"score_mean": 1.0, "score_std": 2.0})
     assert scores.tolist() == [0.0, 0.0, 0.0, 2.0]

@@ -24,7 +24,7 @@ def item(frames, label, intervals=(), name="v"):
 
 
 def test_the_same_seed_gives_the_same_model_on_cpu():
-    config = make_config("default", {**TINY, "epochs": 2})
+    config = make_config({**TINY, "epochs": 2})
     runs = []
     for _ in range(2):
         detector, report = train_cae([scene(24)], [scene(8, offset=24)], [np.zeros(8, bool)], config=config, seed=3)
@@ -34,7 +34,7 @@ def test_the_same_seed_gives_the_same_model_on_cpu():
 
 
 def test_it_keeps_the_loss_curve_and_reconstructions_at_0_10_20_and_last():
-    config = make_config("report", {**TINY, "epochs": 21, "patience": 100, "learning_rate": 0.001})
+    config = make_config({"config": "report", **TINY, "epochs": 21, "patience": 100, "learning_rate": 0.001})
     _, report = train_cae([scene(16)], [scene(6, offset=16)], [np.zeros(6, bool)], config=config, seed=0)
     assert [row["epoch"] for row in report.curve] == list(range(1, 22))
     assert all(np.isfinite(row["train_loss"]) and np.isfinite(row["val_loss"]) for row in report.curve)
@@ -47,7 +47,7 @@ def test_it_keeps_the_loss_curve_and_reconstructions_at_0_10_20_and_last():
 
 
 def test_it_stops_when_validation_loss_stops_improving():
-    config = make_config("default", {**TINY, "epochs": 40, "patience": 2, "learning_rate": 0.05})
+    config = make_config({**TINY, "epochs": 40, "patience": 2, "learning_rate": 0.05})
     _, report = train_cae([scene(16)], [scene(6, offset=16)], [np.zeros(6, bool)], config=config, seed=0)
     losses = [row["val_loss"] for row in report.curve]
     assert len(losses) < 40
@@ -56,7 +56,7 @@ def test_it_stops_when_validation_loss_stops_improving():
 
 
 def test_it_holds_out_training_frames_when_validation_has_no_normal_frames():
-    config = make_config("default", {**TINY, "epochs": 1})
+    config = make_config({**TINY, "epochs": 1})
     detector, report = train_cae([scene(20)], [], [], config=config, seed=0)
     assert any("held out" in w for w in report.warnings)
     assert report.validation_metrics["val_frames"] == 2  # the last 10% of 20 frames
@@ -105,7 +105,7 @@ def test_normal_runs_split_around_labelled_frames():
 
 
 def test_sequence_mode_trains_and_scores_windows_of_frames():
-    config = make_config("default", {**TINY, "epochs": 1, "sequence_length": 3})
+    config = make_config({**TINY, "epochs": 1, "sequence_length": 3})
     detector, report = train_cae([scene(12)], [scene(6, offset=12)], [np.zeros(6, bool)], config=config, seed=0)
     assert report.reconstructions[1][0].shape == (6, 32, 32, 3)  # the newest frame of each window
     scores = detector.score_frames(scene(5, offset=20), np.arange(5.0))
@@ -113,7 +113,7 @@ def test_sequence_mode_trains_and_scores_windows_of_frames():
 
 
 def test_tiled_mode_trains_on_tiles_and_scores_full_frames():
-    config = make_config("default", {**TINY, "epochs": 1, "tiled": True})
+    config = make_config({**TINY, "epochs": 1, "tiled": True})
     frames = scene(6, size=48)  # 48x48 frames in 32x32 tiles: a 2x2 grid
     detector, report = train_cae([frames], [scene(4, size=48, offset=6)], [np.array([0, 0, 1, 1], bool)],
                                  config=config, seed=0)
@@ -123,14 +123,14 @@ def test_tiled_mode_trains_on_tiles_and_scores_full_frames():
 
 
 def test_single_frame_runs_still_get_a_threshold():
-    config = make_config("default", {**TINY, "epochs": 1})
+    config = make_config({**TINY, "epochs": 1})
     detector, report = train_cae([scene(1), scene(1, offset=5)], [], [], config=config, seed=0)
     assert np.isfinite(detector.threshold)
     assert any("threshold from the training frames" in w for w in report.warnings)
 
 
 def test_the_quantile_threshold_rule_bounds_the_validation_false_alarms():
-    config = make_config("default", {**TINY, "epochs": 2, "threshold_method": "quantile", "threshold_quantile": 0.9})
+    config = make_config({**TINY, "epochs": 2, "threshold_method": "quantile", "threshold_quantile": 0.9})
     val = scene(20, offset=24, box_from=10)
     labels = np.arange(20) >= 10
     detector, report = train_cae([scene(24)], [val], [labels], config=config, seed=0)
@@ -138,7 +138,7 @@ def test_the_quantile_threshold_rule_bounds_the_validation_false_alarms():
     assert detector.threshold == pytest.approx(float(np.quantile(normal_scores, 0.9)), rel=1e-5)
     assert report.validation_metrics["threshold_method"] == "quantile"
     with pytest.raises(ValueError, match="threshold_method"):
-        make_config("default", {"threshold_method": "median"})
+        make_config({"threshold_method": "median"})
 
 
 def test_a_dismissed_events_frames_join_the_training_and_validation_normals(monkeypatch):

@@ -6,6 +6,7 @@ import pytest
 
 from detection.errors import TrainingDataError, VideoError
 from detection.evaluation import schema
+from detection.evaluation.report_md import render_markdown
 from detection.evaluation.runner import DetectorSpec, evaluate, file_specs, parse_detectors
 from detection.json_values import json_text
 from tests.support.evaluation import (
@@ -220,3 +221,17 @@ def test_event_metrics_use_the_events_the_detector_returns_not_a_default_merge()
     assert own["frame_auc"] == spy["frame_auc"] and own["confusion"] == spy["confusion"]  # the same frame scores
     assert (own["events"]["found"], own["events"]["false_events"]) == (0, 2)
     assert (spy["events"]["intervals"], spy["events"]["found"], spy["events"]["false_events"]) == (1, 1, 0)
+
+
+def test_each_detector_reports_its_test_frames_on_the_level_scale():
+    result = evaluate(RECORDS, evaluation_settings(DetectorSpec("spy", "spy")), load_frames=frame_loader(),
+                      trainers={"spy": spy_trainer([])}, show_progress=False)
+    spy = result.metrics["detectors"]["spy"]
+    levels = spy["levels"]
+    assert levels["zero"] == 0.1, "level 0 is the trainer's median normal validation score"
+    # level >= 1 is exactly score >= threshold: the share of normal frames at level 1 is the false-alarm rate
+    confusion = spy["confusion"]
+    assert levels["normal_at_or_above_1"] == pytest.approx(confusion["fp"] / (confusion["fp"] + confusion["tn"]))
+    assert levels["anomalous_median"] > 1.0 > levels["normal_median"]
+    text = render_markdown(result.metrics)
+    assert "## Levels" in text and "normal at or above 1" in text

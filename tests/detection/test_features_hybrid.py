@@ -9,7 +9,7 @@ from detection.cae.model import build_model
 from detection.features import EXTRACTOR_NAMES, build_extractor
 from detection.features.cache import FeatureCache
 from detection.features.cae import ERROR_DIM
-from detection.mil.config import MILConfig
+from detection.mil.config import MILConfig, make_config
 
 
 def untrained(seed: int = 0, **options) -> dict:
@@ -28,7 +28,7 @@ def frames_with_box(count: int = 8, seed: int = 0) -> np.ndarray:
 
 def test_it_is_the_mil_default_and_gives_two_groups_each_of_length_one():
     assert MILConfig().extractor == "mobilenet_v2+cae" == EXTRACTOR_NAMES[0]
-    assert MILConfig.from_overrides({"config": "paper"}).extractor == "mobilenet_v2"
+    assert make_config({"config": "paper"}).extractor == "mobilenet_v2"
     extractor = build_extractor("mobilenet_v2+cae", clip_len=2, **untrained())
     with pytest.raises(ValueError, match="not fitted"):
         extractor.clip_features(frames_with_box())

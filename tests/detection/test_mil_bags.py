@@ -11,7 +11,7 @@ from detection.mil.bags import (
     segment_features,
     segment_membership,
 )
-from detection.mil.config import MILConfig
+from detection.mil.config import MILConfig, make_config
 from detection.mil.loss import ranking_loss
 from detection.mil.model import MILHead, build_head
 
@@ -91,17 +91,19 @@ def test_the_paper_head_has_its_layer_sizes():
 
 
 def test_config_rejects_unknown_and_bad_settings():
-    with pytest.raises(ValueError, match="unknown MIL settings colour"):
-        MILConfig.from_overrides({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown MIL settings: colour"):
+        make_config({"colour": "red"})
     with pytest.raises(ValueError, match="temporal_kernel must be odd"):
         MILConfig(temporal_kernel=2)
-    assert MILConfig.from_overrides({"features": "cae", "lr": "0.01"}).extractor == "cae"
-    with pytest.raises(ValueError, match="pooling must be"):
-        MILConfig(pooling="median")
+    assert make_config({"extractor": "cae", "learning_rate": "0.01"}).learning_rate == 0.01
+    with pytest.raises(ValueError, match="spatial_pooling must be one of avg, max, max-avg"):
+        MILConfig(spatial_pooling="median")
+    with pytest.raises(ValueError, match="clip_len must be >= 1, or None"):
+        MILConfig(clip_len=0)  # 0 no longer means "the extractor's own": None does
 
 
 def test_the_default_pools_frames_by_max_minus_mean_and_the_paper_preset_by_the_mean():
-    assert MILConfig().pooling == "max-avg"
-    paper = MILConfig.from_overrides({"config": "paper"})
-    assert (paper.pooling, paper.pool, paper.lr) == ("avg", "max", 0.001)
-    assert MILConfig.from_overrides({"pooling": "max"}).pooling == "max"
+    assert MILConfig().spatial_pooling == "max-avg"
+    paper = make_config({"config": "paper"})
+    assert (paper.spatial_pooling, paper.segment_pooling, paper.learning_rate) == ("avg", "max", 0.001)
+    assert make_config({"spatial_pooling": "max"}).spatial_pooling == "max"

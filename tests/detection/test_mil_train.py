@@ -5,19 +5,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from detection.detector_file import load_detector, read_payload
 from detection.errors import DetectorFileError, TrainingDataError
 from detection.labels import frame_labels
+from detection.mil.config import MILConfig
 from detection.mil.detector import load_from_payload
-from detection.mil.train import train_from_items
+from detection.mil.train import train_from_items, train_head
 from detection.registry import TrainItem, trainer
 from detection.types import Interval, VideoRecord
 from detection.video.sampling import sample_frames
 from tests.support.videos import make_video
 
 SECONDS = 8.0
-FAST = {"extractor": "mobilenet_v2", "input_size": 64, "clip_len": 2, "iterations": 60, "lr": 0.01}
+FAST = {"extractor": "mobilenet_v2", "input_size": 64, "clip_len": 2, "iterations": 60, "learning_rate": 0.01}
 
 
 def tiny_item(folder: Path, index: int, anomalous: bool) -> TrainItem:
@@ -34,12 +36,18 @@ def tiny_item(folder: Path, index: int, anomalous: bool) -> TrainItem:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def items(tmp_path_factory):
+    """(train, val, a feature cache folder): 4 + 4 training videos, 2 + 2 validation videos."""
     folder = tmp_path_factory.mktemp("mil-videos")
     train = [tiny_item(folder, i, anomalous) for i in range(4) for anomalous in (True, False)]
     val = [tiny_item(folder, 10 + i, anomalous) for i in range(2) for anomalous in (True, False)]
-    overrides = {**FAST, "feature_cache": str(tmp_path_factory.mktemp("features"))}
-    detector, report = train_from_items(train, val, overrides=overrides, seed=0)
+    return train, val, str(tmp_path_factory.mktemp("features"))
+
+
+@pytest.fixture(scope="module")
+def trained(items):
+    train, val, cache = items
+    detector, report = train_from_items(train, val, overrides={**FAST, "feature_cache": cache}, seed=0)
     return detector, report, val
 
 
@@ -89,18 +97,82 @@ def test_a_file_from_before_pooling_was_a_setting_loads_as_average_pooled(traine
     assert detector.extractor.describe()["pooling"] == "max-avg"  # the default
     detector.save(tmp_path / "mil.pt")
     payload = read_payload(tmp_path / "mil.pt")
-    old_config = {key: value for key, value in payload.config.items() if key != "pooling"}
+    old_config = {key: value for key, value in payload.config.items() if key != "spatial_pooling"}
     old_extractor = {key: value for key, value in payload.extra["extractor"].items() if key != "pooling"}
     old_extractor["version"] = old_extractor["version"].removesuffix("-max-avg")
     old = dataclasses.replace(payload, config=old_config, extra={**payload.extra, "extractor": old_extractor})
     loaded = load_from_payload(old)
-    assert loaded.config.pooling == "avg" and loaded.extractor.describe()["pooling"] == "avg"
+    assert loaded.config.spatial_pooling == "avg" and loaded.extractor.describe()["pooling"] == "avg"
     # and max-avg features under the average's version would mix caches: that file is refused
     mixed = dataclasses.replace(
         payload, extra={**payload.extra, "extractor": {**old_extractor, "pooling": "max-avg"}}
     )
     with pytest.raises(DetectorFileError, match="retrain"):
         load_from_payload(mixed)
+
+
+# How MILConfig's fields were called, and what meant "not set", before the configs of the kinds were aligned.
+OLD_NAMES = {"learning_rate": "lr", "segment_pooling": "pool", "topk_segments": "topk", "spatial_pooling": "pooling"}
+
+
+def old_layout(config: dict) -> dict:
+    """A saved MIL config as files written before the rename hold it: old names, 0 and "" for "not set",
+    the device and the epochs field beside the iterations."""
+    old = {OLD_NAMES.get(key, key): value for key, value in config.items()}
+    old.update(device="", epochs=0, cae_detector="", cae_epochs=0)
+    return old
+
+
+def test_a_file_saved_under_the_old_names_loads_to_the_same_detector(trained, tmp_path):
+    detector, _, val = trained
+    detector.save(tmp_path / "mil.pt")
+    payload = read_payload(tmp_path / "mil.pt")
+    assert {"lr", "pool", "pooling", "device", "epochs"}.isdisjoint(payload.config)  # what is written now
+    old = dataclasses.replace(payload, config=old_layout(payload.config))
+    assert {"lr", "pool", "topk", "pooling", "device", "epochs"} <= old.config.keys()
+    loaded = load_from_payload(old)
+    assert loaded.config == detector.config
+    assert (loaded.config.cae_detector, loaded.config.cae_epochs) == (None, None)
+    frames, times = val[0].frames.frames, val[0].frames.times
+    assert np.array_equal(
+        loaded.score_frames(frames, times).frame_scores, detector.score_frames(frames, times).frame_scores
+    )
+
+
+def test_old_names_in_overrides_still_train_and_warn_with_the_new_names(items):
+    train, val, cache = items
+    old = {OLD_NAMES.get(key, key): value for key, value in FAST.items()}
+    with pytest.warns(FutureWarning, match="'lr' is now called 'learning_rate'"):
+        detector, _ = train_from_items(train, val, overrides={**old, "iterations": 2, "feature_cache": cache})
+    assert detector.config.learning_rate == FAST["learning_rate"]
+    with pytest.raises(ValueError, match="give only 'learning_rate'"):
+        train_from_items(train, val, overrides={**FAST, "lr": 0.1})
+
+
+def test_epochs_become_steps_and_the_file_holds_neither_epochs_nor_the_device(items, tmp_path):
+    train, val, cache = items
+    overrides = {**FAST, "epochs": 3, "batch_bags": 3, "device": "cpu", "feature_cache": cache}
+    detector, report = train_from_items(train, val, overrides=overrides, seed=0)
+    assert detector.config.iterations == 3 * 2  # 4 bags of each class, 3 per step: 2 steps per pass
+    assert report.curve[-1]["epoch"] == 6
+    detector.save(tmp_path / "mil.pt")
+    saved = read_payload(tmp_path / "mil.pt").config
+    assert saved["iterations"] == 6 and "epochs" not in saved and "device" not in saved
+    assert detector.threshold == report.validation_metrics["threshold"] == detector.validation["threshold"]
+
+
+def test_head_training_follows_its_seed_and_leaves_torchs_global_generator_alone():
+    rng = np.random.default_rng(0)
+    anomalous, normal = (rng.standard_normal((4, 32, 16)).astype(np.float32) for _ in range(2))
+    config = MILConfig(iterations=5)
+    before = torch.random.get_rng_state()
+    first, _ = train_head(anomalous, normal, config, seed=3, device=torch.device("cpu"))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.rand(7)  # whatever ran in between does not change a seeded run
+    again, _ = train_head(anomalous, normal, config, seed=3, device=torch.device("cpu"))
+    other, _ = train_head(anomalous, normal, config, seed=4, device=torch.device("cpu"))
+    weights = lambda head: torch.cat([p.detach().flatten() for p in head.parameters()])  # noqa: E731
+    assert torch.equal(weights(first), weights(again)) and not torch.equal(weights(first), weights(other))
 
 
 def test_training_without_anomalous_videos_is_refused(tmp_path):

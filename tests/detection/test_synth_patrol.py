@@ -1,6 +1,7 @@
 """The patrol preset on its tiny version: everyday objects at the same world place in every flight, a vanished
 boat missing exactly where the ground truth says, masks and world positions from the renderer, DJI sidecars
-that read back to the camera path that rendered the frames, and the same files for the same seed."""
+that read back to the camera path that rendered the frames, and the same files for the same seed (also when
+only some of the flights are generated)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from detection.synth import generate
 from detection.synth.camera import world_to_frame
 from detection.synth.generate import plan_video, prepare_area, video_tasks
 from detection.synth.groundtruth import load_groundtruth
-from detection.synth.presets import PATROL, PATROL_TINY
+from detection.synth.presets import PATROL, PATROL_BENCH, PATROL_TINY
 from detection.synth.sidecar import AreaMap
 from detection.telemetry import read_telemetry
 
@@ -59,14 +60,60 @@ def test_the_manifest_names_each_flight_its_sidecar_and_its_planned_classes(patr
         assert truth.object_latlon.shape == (len(truth.object_frame), 2)
 
 
+EVERY_CLASS = {"boat", "person", "car", "drone", "debris", "fire", "smoke", "vanished"}
+
+
 def test_the_full_preset_has_every_class_in_validation_and_test_and_keyframes_every_two_seconds():
     plans = PATROL.datasets[0].videos
-    everything = {"boat", "person", "car", "drone", "debris", "fire", "smoke", "vanished"}
     for split in ("val", "test"):
-        assert set().union(*(p.classes for p in plans if p.split == split)) == everything, split
+        assert set().union(*(p.classes for p in plans if p.split == split)) == EVERY_CLASS, split
     assert sum(p.split == "train" and not p.classes for p in plans) == 8
     assert (PATROL.width, PATROL.height, PATROL.seconds, PATROL.keyint / PATROL.fps) == (1280, 720, 60.0, 2.0)
-    assert len({p.day for p in plans}) == len(plans)
+    assert len({p.path for p in plans}) == len(plans)
+
+
+def test_the_anomalous_training_flights_come_last_on_training_days_with_every_class():
+    """MIL learns from anomalous and normal training videos. Appended, the two flights leave every earlier
+    flight's seed (its number in the list) and so its files as they were; flown on training days in mid-season,
+    they bring no vegetation tint that only anomalies have."""
+    plans = PATROL.datasets[0].videos
+    anomalous = [p for p in plans if p.split == "train" and p.classes]
+    assert plans[-len(anomalous):] == tuple(anomalous) and len(anomalous) == 2
+    assert set().union(*(p.classes for p in anomalous)) == EVERY_CLASS
+    normal_days = {p.day for p in plans if p.split == "train" and not p.classes}
+    for plan in anomalous:
+        assert plan.day in normal_days and plan.hours_later > 0 and plan.path.endswith("afternoon.mp4")
+    tiny = PATROL_TINY.datasets[0].videos
+    assert any(p.split == "train" and p.classes for p in tiny) and any(p.split == "test" and not p.classes for p in tiny)
+
+
+def test_the_bench_preset_is_the_full_one_less_half_its_normal_training_flights():
+    plans = PATROL.datasets[0].videos
+    chosen = [p for p in plans if p.path in PATROL_BENCH.flights]
+    left_out = [p for p in plans if p.path not in PATROL_BENCH.flights]
+    assert len(left_out) == 4 and all(p.split == "train" and not p.classes for p in left_out)
+    assert sum(p.split == "train" and not p.classes for p in chosen) == 4
+    assert (PATROL_BENCH.width, PATROL_BENCH.height, PATROL_BENCH.seconds) == (1280, 720, 60.0)
+    assert PATROL_BENCH.datasets == PATROL.datasets  # the same list, so the same seeds
+
+
+def test_some_flights_alone_are_the_same_files_as_in_the_whole_preset(patrol_set, tmp_path):
+    flights = ("day02/patrol.mp4", "day05/patrol.mp4")
+    some = generate(tmp_path / "some", preset="patrol_tiny", seed=0, jobs=1, flights=flights)
+    assert [record.video_id for record in read_manifest(some)] == list(flights)
+    for name in ["area.json"] + [str(Path(f).with_suffix(s)) for f in flights for s in (".mp4", ".SRT", ".gt.npz")]:
+        assert digest(some.parent / name) == digest(patrol_set.parent / name), name
+    with pytest.raises(ValueError, match="no video day99"):
+        generate(tmp_path / "none", preset="patrol_tiny", flights=("day99/patrol.mp4",))
+
+
+def test_an_afternoon_flight_takes_off_five_hours_after_the_morning_time(patrol_set):
+    starts = {}
+    for line in patrol_set.read_text().splitlines()[1:]:
+        sidecar = patrol_set.parent / line.split(",")[-1]
+        starts[sidecar.parent.name, sidecar.stem] = sidecar.read_text().splitlines()[3]
+    assert starts["day01", "patrol"] == "2026-06-01 09:30:00.000"
+    assert starts["day04", "afternoon"] == "2026-06-19 14:30:00.000"  # day 4 is 3 x 6 days later
 
 
 def test_keyframes_come_at_the_preset_interval(patrol_set):
@@ -182,10 +229,12 @@ def test_a_vanished_boat_is_missing_exactly_where_the_ground_truth_says(patrol_s
         assert truth.object_latlon[row] == pytest.approx(place, abs=1e-9)
 
 
-def test_every_frame_mask_and_world_position_comes_from_the_renderer(patrol_set, scenes):
+@pytest.mark.parametrize("number", [2, 3], ids=["person and vanished boat", "anomalous training flight"])
+def test_every_frame_mask_and_world_position_comes_from_the_renderer(patrol_set, scenes, number):
     area = AreaMap(SPEC.area, SPEC.world_size)
-    record, scene = read_manifest(patrol_set)[2], scenes[2]  # a person and a vanished boat
+    record, scene = read_manifest(patrol_set)[number], scenes[number]
     truth = load_groundtruth(record.path)
+    assert len(truth.object_frame) > 0
     for index in range(0, FRAMES, 3):
         t = index / SPEC.fps
         masks = scene.renderer.render(t, index)[1]

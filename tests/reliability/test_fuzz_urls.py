@@ -77,7 +77,8 @@ def real_values(client):
         "areas": area.pk, "missions": mission.pk, "videos": seeded.video.pk, "detectors": run.detector_id,
         "intervals": LabelInterval.objects.filter(video=seeded.video).first().pk, "runs": run.pk,
         "events": Event.objects.filter(score_run=run).first().pk, "jobs": job.pk, "evaluations": job.pk,
-        "exports": job.pk, "heatmaps": 0, "frames": 0, "recon": 1, "uploads": upload.pk,
+        "exports": job.pk, "heatmaps": 0, "frames": 0, "recon": 1, "uploads": upload.pk, "mosaics": job.pk,
+        "level-": 0,
     }
     return {segment: str(value) for segment, value in ids.items()}
 

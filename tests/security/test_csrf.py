@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.support.routes import ROUTES, WRITE_METHODS, arguments, world  # noqa: F401 - fixtures
 from tests.webapp.catalog_actors import admin, analyst, area, mission, outsider, viewer  # noqa: F401 - fixtures
-from tests.webapp.test_roles import ROUTES, WRITE_METHODS, arguments, world  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

@@ -82,8 +82,11 @@ def spy_trainer(seen):
 
 
 class SpyReport:
+    """What evaluate reads of a trainer's detection.registry.TrainingReport."""
+
     train_seconds = 0.25
     warnings = ()
+    validation_metrics = {"val_normal_median": 0.1}
 
 
 def evaluation_settings(*specs):

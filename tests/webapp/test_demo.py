@@ -63,3 +63,63 @@ def test_the_demo_user_is_admin_of_the_demo_team_and_sees_the_demo_area(settings
     user = get_user_model().objects.get(username=username)
     assert role_in_team(user, area.team_id) == "admin" and user.memberships.count() == 1
     assert not user.is_superuser and not user.groups.exists()  # a team admin, not a site admin
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    """The demo's patrols, as `make demo` generates them but 2 s long and 64x48 (every flight, every sidecar)."""
+    return demo.ensure_demo_data(tmp_path_factory.mktemp("demo") / "data", seconds=2, size="64x48")
+
+
+def ingest_all(area) -> None:
+    from workers.claim import run_job
+    from workers.ingest import run_ingest
+
+    for job in demo.ingest_jobs(area):
+        assert run_job(job.pk, run_ingest, worker="test") == "succeeded", job.error
+
+
+@pytest.mark.slow
+def test_the_demo_imports_each_video_with_its_sidecar_and_ingest_stores_its_poses(demo_data, settings,
+                                                                                   django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    from detection.telemetry import PoseTable, read_telemetry
+    from tests.webapp.catalog_actors import login
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert demo_data.read_text().splitlines()[0].endswith(",telemetry")
+    with django_capture_on_commit_callbacks(execute=False):
+        demo.ensure_demo_account()
+        area = demo.import_demo_data(demo_data)
+        ingest_all(area)
+    videos = list(Video.objects.filter(mission__area=area).order_by("mission__name"))
+    assert len(videos) == 10
+    for video in videos:
+        assert video.telemetry_name == "patrol.SRT" and video.has_telemetry and video.telemetry_error == ""
+        flight = read_telemetry(demo_data.parent / video.mission.name / "patrol.SRT")
+        stored = PoseTable.load(Path(settings.MEDIA_ROOT) / video.poses_path)
+        assert video.pose_count == len(stored) == len(flight) == 20  # a pose per frame: 2 s at 10 fps
+        assert stored.latitude == pytest.approx(flight.latitude) and stored.yaw == pytest.approx(flight.yaw)
+        assert (video.start_latitude, video.start_longitude) == pytest.approx((59.4213, 18.8842), abs=0.01)
+    page = login(get_user_model().objects.get(username=demo.DEMO_USER)).get(videos[0].get_absolute_url())
+    assert 'data-pose="latitude">59.' in page.content.decode()  # the flight's position on the video page
+
+
+@pytest.mark.slow
+def test_a_demo_imported_before_it_had_sidecars_gets_them_on_the_next_run(demo_data, tmp_path,
+                                                                         django_capture_on_commit_callbacks):
+    from webapp.catalog.importing import import_manifest
+
+    old = tmp_path / "old.csv"  # the same videos, listed without the telemetry column
+    rows = [line.rpartition(",")[0] for line in demo_data.read_text().splitlines()]
+    old.write_text("\n".join(rows) + "\n")
+    for name in {row.split(",")[0].split("/")[0] for row in rows[1:]}:
+        (tmp_path / name).symlink_to(demo_data.parent / name)
+    with django_capture_on_commit_callbacks(execute=False):
+        Area.objects.create(name=demo.DEMO_AREA)
+        import_manifest(old, area_name=demo.DEMO_AREA, start_ingest=False)
+        assert not Video.objects.exclude(telemetry_file="").exists()
+        area = demo.import_demo_data(demo_data)
+    assert Video.objects.filter(mission__area=area).count() == 10
+    assert not Video.objects.filter(mission__area=area, has_telemetry=False).exists()

@@ -152,7 +152,7 @@ def test_analysts_start_an_export_and_viewers_download_it(scored, django_capture
     assert response["Content-Security-Policy"] == "sandbox; default-src 'none'"
     saved = Path(settings.MEDIA_ROOT) / "got.zip"
     saved.write_bytes(b"".join(response.streaming_content))
-    assert len(zipfile.ZipFile(saved).namelist()) == 4
+    assert len(zipfile.ZipFile(saved).namelist()) == 6  # CSV, JSON, GeoJSON, KML, report, manifest
     other = make_mission("North reef", "Patrol 2")
     assert viewer.get(reverse("mission_export_download", args=[other.pk, job.pk])).status_code == 404
     assert client_for(None).get(download).status_code == 403

@@ -2,7 +2,7 @@
 as an analyst of another team (`stranger`).
 
 URLs are read from Django's resolver, so a new URL is checked as soon as it exists. Its arguments come
-from one seeded catalog (`world` and `arguments`); its expected statuses from `GET_EXPECTED` and the write rules below.
+from one seeded catalog (`world` and `arguments`, tests/support/routes.py); its expected statuses from `GET_EXPECTED` and the write rules below.
 A new URL that needs something else fails here with a message saying what to add.
 
 Rules: anonymous users are sent to the login page (401/403 on the API); logged-in users without a role get
@@ -20,26 +20,16 @@ for an analyst, and never show the default team's area, missions or videos.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 import pytest
-from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
-from tests.support.seed import seed_scored_video
+from tests.support.routes import ROUTES, WRITE_METHODS, Route, arguments, world  # noqa: F401 - `world` is a fixture
 from tests.support.teams import give_role
-from tests.support.telemetry import write_flight_srt
 from tests.webapp.catalog_actors import login, make_user
 from webapp.accounts.models import Team
-from webapp.catalog import telemetry
-from webapp.catalog.models import Area, AreaMask, LabelInterval, Mission
-from webapp.jobs.models import Job
-from webapp.reports.comparison import peak_index
-from webapp.reports.plotlyjs import plotly_js_version
-from webapp.uploads.models import UploadSession
+from webapp.catalog.models import Area, Mission
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +46,9 @@ GET_EXPECTED = {
     "area_train": POST_ONLY,
     "detector_active": POST_ONLY,
     "detector_evaluate": POST_ONLY,
+    "detector_threshold": POST_ONLY,
     "detector_retrain": POST_ONLY,
     "area_mask_delete": POST_ONLY,
-    "detector_threshold": POST_ONLY,
     "mission_export": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
@@ -80,15 +70,8 @@ GET_EXPECTED = {
     "api_upload": POST_ONLY,
     "mission_telemetry": POST_ONLY,
     "video_telemetry": POST_ONLY,
+    "area_mosaic_build": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
-}
-# The write methods tried per URL (default POST).
-WRITE_METHODS = {
-    "upload": ("PATCH", "DELETE"),
-    "api_upload": ("PATCH", "DELETE"),
-    "api_mission": ("PATCH", "DELETE"),
-    "api_video": ("PATCH", "DELETE"),
-    "api_interval": ("PATCH", "DELETE"),
 }
 API_PAGES = {"api_token", "api_docs"}  # HTML pages under /api/: anonymous users go to the login page
 ANYONE_WRITES = {("logout", "POST")}
@@ -99,102 +82,6 @@ ADMIN_WRITES = {
     ("detector_retrain", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    pattern: str
-    params: tuple[str, ...]
-
-
-def all_routes(patterns=None, prefix: str = "") -> list[Route]:
-    routes = []
-    for entry in get_resolver().url_patterns if patterns is None else patterns:
-        if isinstance(entry, URLResolver):
-            if entry.namespace == "admin":
-                continue  # Django's own admin checks is_staff itself
-            routes += all_routes(entry.url_patterns, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            assert entry.name, f"URL {prefix}{entry.pattern} has no name; name it so the role matrix can list it"
-            routes.append(Route(entry.name, prefix + str(entry.pattern), tuple(entry.pattern.converters)))
-    return routes
-
-
-ROUTES = all_routes()
-
-
-@pytest.fixture
-def world(mission, analyst):
-    """One of everything, with real files, so that every URL has an object to show."""
-    seeded = seed_scored_video(mission, proxy=True, seconds=4.0, anomalies=((1.0, 3.0, "boat"),))
-    video, run = seeded.video, seeded.runs["cae"]
-    poster = Path(settings.MEDIA_ROOT) / video.poster_path
-    poster.write_bytes(b"\xff\xd8\xff\xd9")
-    recon = Path(settings.MEDIA_ROOT) / run.detector.media_dir / "recon_0.png"
-    recon.parent.mkdir(parents=True, exist_ok=True)
-    recon.write_bytes(b"\x89PNG\r\n\x1a\n")
-    job = Job.objects.create(kind=Job.Kind.INGEST, video=video)
-    sidecar = write_flight_srt(Path(settings.MEDIA_ROOT) / "flight.SRT")
-    telemetry.attach_sidecar(video, sidecar.name, [sidecar.read_bytes()], sidecar.stat().st_size)
-    # A finished evaluation and export, with their files, for the URLs that serve them.
-    detector = run.detector
-    evaluation = Job.objects.create(kind=Job.Kind.EVALUATE, detector=detector, state=Job.State.SUCCEEDED)
-    folder = f"{detector.media_dir}/evaluations/{evaluation.pk}"
-    (Path(settings.MEDIA_ROOT) / folder).mkdir(parents=True, exist_ok=True)
-    (Path(settings.MEDIA_ROOT) / folder / "metrics.json").write_text("{}")
-    evaluation.result = {"metrics": f"{folder}/metrics.json", "report": f"{folder}/report.md"}
-    evaluation.save(update_fields=["result"])
-    export = Job.objects.create(kind=Job.Kind.EXPORT, mission=mission, state=Job.State.SUCCEEDED)
-    export.result = {"zip": f"exports/{export.pk}/mission.zip"}
-    export.save(update_fields=["result"])
-    (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
-    (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
-    upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
-    mask = AreaMask.objects.create(area=mission.area, points=[[0, 0], [0.5, 0], [0, 0.5]])
-    # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
-    peak = peak_index(run.events.first())
-    np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
-             today=np.zeros((1, 8, 8, 3), np.uint8), reference=np.zeros((1, 8, 8, 3), np.uint8))
-    objects = {
-        "areas": mission.area, "missions": mission, "videos": video, "intervals": LabelInterval.objects.first(),
-        "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job,
-    }
-    return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
-            "mask": mask,
-            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export}}
-
-
-def arguments(route: Route, world) -> dict:
-    """The URL's keyword arguments, chosen by parameter name and, for `pk`, by the path's first word."""
-    words = [w for w in route.pattern.split("/") if w and w != "api"]
-    values = {}
-    for param in route.params:
-        if param == "pk":
-            kind = words[0]
-            assert kind in world["objects"], f"test_roles: teach `world` which object {route.pattern} shows"
-            values[param] = world["objects"][kind].pk
-        elif param in ("video_id",):
-            values[param] = world["video"].pk
-        elif param == "mission_pk":
-            values[param] = world["mission"].pk
-        elif param == "upload_id":
-            values[param] = world["upload"].pk
-        elif param == "mask":
-            values[param] = world["mask"].pk
-        elif param in ("index", "epoch"):
-            values[param] = 0
-        elif param == "job":
-            values[param] = world["jobs"][route.name].pk
-        elif param == "name":
-            values[param] = "metrics.json" if route.name == "detector_evaluation_file" else "poster.jpg"
-        elif param == "panel":
-            values[param] = "today" if route.name == "event_compare_image" else "input"
-        elif param == "version":
-            values[param] = world["plotly"]
-        else:
-            raise AssertionError(f"test_roles: add a value for <{param}> of {route.name} ({route.pattern})")
-    return values
 
 
 def clients(users) -> dict[str, Client]:
@@ -290,7 +177,7 @@ def write_problems(route: Route, url: str, actors) -> list[str]:
     return [p for p in problems if p]
 
 
-def matrix(world, actors, check) -> list[str]:
+def matrix(world, actors, check) -> list[str]:  # noqa: F811 - the fixture's value
     failures = []
     actors = {**actors, "secrets": (world["mission"].area.name, world["mission"].name, world["video"].original_name)}
     for route in ROUTES:
@@ -301,12 +188,12 @@ def matrix(world, actors, check) -> list[str]:
     return failures
 
 
-def test_every_url_reads_only_for_roles_that_may_see_it(world, actors):
+def test_every_url_reads_only_for_roles_that_may_see_it(world, actors):  # noqa: F811
     failures = matrix(world, actors, read_problems)
     assert not failures, "\n".join(failures)
 
 
-def test_every_url_refuses_writes_to_roles_that_may_not_write(world, actors):
+def test_every_url_refuses_writes_to_roles_that_may_not_write(world, actors):  # noqa: F811
     failures = matrix(world, actors, write_problems)
     assert not failures, "\n".join(failures)
 

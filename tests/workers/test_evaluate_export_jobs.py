@@ -159,8 +159,8 @@ def test_an_export_zip_holds_the_events_the_report_and_a_manifest(celery_worker)
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name], "no temporary files"
     prefix = f"mission-{mission.pk}/"
     with zipfile.ZipFile(path) as archive:
-        assert sorted(archive.namelist()) == sorted(prefix + n for n in ("events.csv", "events.json", "report.html",
-                                                                         "manifest.csv"))
+        assert sorted(archive.namelist()) == sorted(prefix + n for n in ("events.csv", "events.json", "events.geojson",
+                                                                         "events.kml", "report.html", "manifest.csv"))
         rows = list(csv.DictReader(io.StringIO(archive.read(prefix + "events.csv").decode())))
         document = json.loads(archive.read(prefix + "events.json"))
         html = archive.read(prefix + "report.html").decode()

@@ -41,7 +41,7 @@ def seeded(monkeypatch):
     videos = [seed_scored_video(mission, name="boat.mp4", anomalies=((10.0, 16.0, "boat"),), seed=1),
               seed_scored_video(mission, name="person.mp4", anomalies=((30.0, 31.0, "person"),), seed=2)]
     detector = videos[0].runs["cae"].detector
-    config = make_config("default", {"input_size": 32, "widths": (8, 16)})
+    config = make_config({"input_size": 32, "widths": (8, 16)})
     model_file = Path(settings.MEDIA_ROOT) / detector.media_dir / "model.pt"
     model_file.parent.mkdir(parents=True, exist_ok=True)
     CAEDetector(build_model(config), config, detector.threshold, normalisation_stats(np.zeros(4))).save(model_file)

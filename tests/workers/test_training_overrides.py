@@ -37,6 +37,14 @@ def test_the_default_mil_takes_the_areas_active_frame_cae():
     assert "“current”" in note
 
 
+def test_a_mil_trained_for_epochs_from_the_form_still_takes_the_areas_cae():
+    area = make_mission().area
+    cae = ready_cae(area, "current")
+    mil = Detector.objects.create(area=area, kind="mil", name="mil", config={"epochs": 5})  # the training form's
+    overrides, _ = training_overrides(mil)
+    assert overrides == {"epochs": 5, "cae_detector": str(Path(settings.MEDIA_ROOT) / cae.artifact)}
+
+
 @pytest.mark.parametrize("config", [{"extractor": "mobilenet_v2"}, {"cae_epochs": 30}, {"cae_detector": "/x.pt"},
                                     {"extractor": "nonsense"}])
 def test_it_is_left_alone_when_its_config_says_otherwise(config):

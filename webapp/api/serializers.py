@@ -165,13 +165,14 @@ class EventSerializer(StrictModelSerializer):
         fields = [
             "id", "score_run", "video", "detector", "start", "end", "peak_time", "level", "peak_score", "peak_x",
             "peak_y", "review", "anomaly_class", "reviewer", "reviewed_at", "note", "change", "reference_video",
-            "reference_time",
+            "reference_time", "latitude", "longitude",
         ]
         # CHANGE events: "new" or "vanished", and the reference flight (a video id) and the time into it that
         # today's frame was compared with; empty and null for the other kinds.
-        read_only_fields = ["change", "reference_video", "reference_time", "level"]
+        read_only_fields = ["change", "reference_video", "reference_time", "level", "latitude", "longitude"]
         # level: the peak on the scale every detector kind shares (1 = its detector's threshold; null when the
         # run had no threshold); peak_score: the detector's raw score, comparable only within one detector.
+        # latitude/longitude: where on the ground (webapp.maps.locate), null without telemetry.
 
 
 class ScoreRunSerializer(StrictModelSerializer):

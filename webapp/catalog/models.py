@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -22,6 +23,10 @@ class Area(models.Model):
     description = models.TextField(blank=True)
     # Who sees it: members of this team, in their role there (webapp.accounts.roles.role_in_team).
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="areas", default=default_team)
+    # The patrol camera's optics, for placing what a frame shows on the ground (detection.mapping.camera).
+    camera_hfov_degrees = models.FloatField(
+        default=82.1, validators=[MinValueValidator(1.0), MaxValueValidator(179.0)],
+        help_text="Horizontal field of view of the patrol drone's camera, in degrees (82.1 for a DJI 24 mm-equivalent lens).")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -34,6 +34,7 @@ from webapp.jobs import services
 from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
+from webapp.maps import mosaics
 from webapp.reports.reviews import reviews_since_training
 
 AREA_MISSIONS_SHOWN = 20  # the newest; the rest are a search away (/missions/?area=)
@@ -74,6 +75,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "default_references": references.DEFAULT_REFERENCE_COUNT,
         "jobs": Job.objects.filter(detector__area=the_area).exclude(kind__in=INTERNAL_JOB_KINDS)
                            .select_related("detector")[:10],
+        "mosaic": mosaics.current_mosaic(the_area), "mosaic_job": mosaics.active_mosaic_job(the_area),
     }
     return render(request, "catalog/area.html", context)
 
@@ -286,6 +288,8 @@ def video_reference(request: HttpRequest, pk: int) -> HttpResponse:
         state = "is now pinned as a reference flight" if pinned else "is no longer pinned as a reference flight"
         messages.success(request, f"“{the_video.original_name}” {state}; CHANGE detectors trained from now on "
                                   "use the new reference set.")
+        if mosaics.refresh_mosaic(the_video.mission.area, request.user):
+            messages.info(request, "The area mosaic is being rebuilt from the new reference flight.")
     back = the_video.mission.area if request.POST.get("back") == "area" else the_video
     return redirect(back)
 
@@ -304,6 +308,7 @@ def video_label(request: HttpRequest, pk: int) -> JsonResponse:
                             status=409)
     except ValidationError as exc:
         return _error(exc)
+    mosaics.refresh_mosaic(the_video.mission.area, request.user)  # a label can change the reference set
     return JsonResponse(labelling.label_as_dict(the_video))
 
 

@@ -45,24 +45,58 @@ def ensure_demo_account() -> tuple[str, str]:
     return DEMO_USER, demo_password()
 
 
-def ensure_demo_data(data_dir: Path, *, seed: int = 3) -> Path:
-    """Generate the synthetic demo patrols once; later runs reuse them."""
+def ensure_demo_data(data_dir: Path, *, seed: int = 3, **overrides) -> Path:
+    """Generate the synthetic demo patrols once (each flight with its DJI .SRT sidecar, named in the manifest's
+    telemetry column); later runs reuse them. `overrides` (generator settings such as seconds) are for tests.
+
+    Data that an earlier demo generated without sidecars is generated again, so that its videos get poses."""
     manifest = data_dir / "manifest.csv"
-    if manifest.exists():
+    if manifest.exists() and _names_sidecars(manifest):
         return manifest
     from detection.synth import generate
 
-    return generate(data_dir, preset="demo", seed=seed)
+    return generate(data_dir, preset="demo", seed=seed, **overrides)
+
+
+def _names_sidecars(manifest: Path) -> bool:
+    header = manifest.read_text().partition("\n")[0]
+    return "telemetry" in header.split(",")
 
 
 def import_demo_data(manifest: Path):
-    """Load the manifest into the web app (idempotent by checksum) and return the area (the demo team's)."""
+    """Load the manifest into the web app (idempotent by checksum) and return the area (the demo team's). The
+    import attaches each video's sidecar from the manifest's telemetry column, as a user's manifest import does;
+    ingest reads it into the video's pose table."""
     from webapp.catalog.importing import import_manifest
     from webapp.catalog.models import Area
 
     Area.objects.get_or_create(name=DEMO_AREA, defaults={"team": demo_team()})
-    import_manifest(manifest, area_name=DEMO_AREA, start_ingest=True, default_date=date.today())
+    result = import_manifest(manifest, area_name=DEMO_AREA, start_ingest=True, default_date=date.today())
+    if result.existing:
+        attach_missing_sidecars(manifest, result.area)
     return Area.objects.get(name=DEMO_AREA)
+
+
+def attach_missing_sidecars(manifest: Path, area) -> list:
+    """Videos that an earlier demo imported without telemetry get their sidecar now, matched by file-name stem
+    within their mission, as a user adds one to a video already uploaded. Returns the videos given one."""
+    from detection.datasets.manifest import read_manifest
+    from webapp.catalog.models import Mission
+    from webapp.catalog.telemetry import SidecarRejected, attach_sidecar, video_for_sidecar
+
+    attached = []
+    for record in read_manifest(manifest):
+        mission = Mission.objects.filter(area=area, name=str(Path(record.video_id).parent)).first()
+        if record.telemetry is None or mission is None:
+            continue
+        sidecar = Path(record.telemetry)
+        try:
+            video = video_for_sidecar(mission, record.path.name)
+        except SidecarRejected:
+            continue
+        if not video.telemetry_file:
+            attached.append(attach_sidecar(video, sidecar.name, [sidecar.read_bytes()], sidecar.stat().st_size))
+    return attached
 
 
 def ingest_jobs(area) -> list:
@@ -99,6 +133,24 @@ def report_page_events(port: int, mission, username: str, password: str) -> int:
 
     html = fetch_page(port, f"/missions/{mission.pk}/report/", username, password)
     return len(re.findall(r'class="[^"]*\bevent-card\b', html))
+
+
+def inbox_rows(port: int, username: str, password: str) -> int:
+    """Log in to the running web server and count the rows of the triage inbox's first page."""
+    import re
+
+    html = fetch_page(port, "/inbox/", username, password)
+    return len(re.findall(r'<tr[^>]*\bdata-event=', html))
+
+
+def map_payload(port: int, path: str, username: str, password: str) -> dict:
+    """The data a map page draws (its `map-data` element), fetched from the running web server."""
+    import json
+    import re
+
+    page = fetch_page(port, path, username, password)
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1)) if found else {}
 
 
 def fetch_page(port: int, path: str, username: str, password: str) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from detection.levels import to_level
+
 # (lowest level, colour, name): one fixed scale, high = hot, the same on every page and never rescaled.
 LEVEL_STEPS: tuple[tuple[float, str, str], ...] = (
     (-math.inf, "#9aa5b1", "below threshold"),
@@ -28,21 +30,15 @@ LEVEL_STEPS: tuple[tuple[float, str, str], ...] = (
 UNKNOWN_COLOUR = "#c8ced6"
 
 
-def normal_median(detector) -> float:
-    """The detector's typical normal score (0 for detectors trained before it was recorded)."""
+def normal_median(detector) -> float | None:
+    """The detector's typical normal score (None for detectors trained before it was recorded: level 0 is 0)."""
     value = (detector.validation_metrics or {}).get("val_normal_median")
-    return float(value) if value is not None and math.isfinite(float(value)) else 0.0
+    return None if value is None else float(value)
 
 
 def level_of(detector, score: float | None, threshold: float | None = None) -> float | None:
     """`score` on the level scale of `detector` (at `threshold`, default its own); None when undefined."""
-    threshold = detector.threshold if threshold is None else threshold
-    if score is None or threshold is None or not math.isfinite(threshold) or not math.isfinite(score):
-        return None
-    typical = normal_median(detector)
-    if threshold <= typical:  # a degenerate threshold: fall back to the distance from zero
-        typical = 0.0 if threshold > 0 else threshold - 1.0
-    return (score - typical) / (threshold - typical)
+    return to_level(score, detector.threshold if threshold is None else threshold, normal_median(detector))
 
 
 def level_step(level: float | None) -> tuple[float, str, str] | None:

@@ -144,6 +144,10 @@ class Event(models.Model):
     # Where in the frame: the heatmap peak, as fractions of width and height (0..1).
     peak_x = models.FloatField(null=True, blank=True)
     peak_y = models.FloatField(null=True, blank=True)
+    # Where on the ground: the heatmap peak seen from the drone's pose at peak_time (webapp.maps.locate);
+    # null without telemetry or a peak.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
     # CHANGE events: what changed, and the reference flight and instant today's frame was compared with.
     change = models.CharField(max_length=8, choices=Change.choices, default=Change.NONE, blank=True)
     reference_video = models.ForeignKey("catalog.Video", null=True, blank=True, on_delete=models.SET_NULL,

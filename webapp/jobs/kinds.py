@@ -34,6 +34,8 @@ JOB_KINDS: dict[str, TaskKind] = {
     # A detector's events re-derived at a new threshold from its stored scores (no rescoring); `gpu` because
     # it loads the detector file (torch) for the kind's event rules, which a `cpu` worker never imports.
     "rethreshold": TaskKind("skerry.rethreshold", GPU, HOUR, HOUR + 60, ("detector",)),
+    # The area mosaic from one reference flight (the job's video): workers/mosaic.py.
+    "mosaic": TaskKind("skerry.mosaic", CPU, 2 * HOUR, 2 * HOUR + 120, ("video",)),
     # params["queue"] may pick either queue (tests, benchmarks)
     "noop": TaskKind("skerry.noop", CPU, 600, 660, internal=True),
 }

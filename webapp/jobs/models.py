@@ -19,6 +19,7 @@ class Job(models.Model):
         EVALUATE = "evaluate", "Evaluate"
         EXPORT = "export", "Export"
         RETHRESHOLD = "rethreshold", "New threshold"
+        MOSAIC = "mosaic", "Area mosaic"
         NOOP = "noop", "No-op (benchmarks and tests)"
 
     class State(models.TextChoices):
@@ -31,7 +32,8 @@ class Job(models.Model):
     # Who may start each kind of job. Cancelling or retrying one needs the same role: a retry runs the job
     # again, so an analyst who may not train must not be able to re-run an admin's training either.
     START_ROLES = {Kind.INGEST: ANALYST, Kind.TRAIN: ADMIN, Kind.SCORE: ANALYST, Kind.EVALUATE: ADMIN,
-                   Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.NOOP: ANALYST}
+                   Kind.EXPORT: ANALYST, Kind.RETHRESHOLD: ADMIN, Kind.MOSAIC: ANALYST,
+                   Kind.NOOP: ANALYST}
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
@@ -141,11 +143,14 @@ class Job(models.Model):
             return reverse("mission_export_download", args=[self.mission_id, self.pk])
         if self.kind == self.Kind.EVALUATE and self.detector_id and self.result.get("metrics"):
             return reverse("detector_evaluation_file", args=[self.detector_id, self.pk, "metrics.json"])
+        if self.kind == self.Kind.MOSAIC and self.video_id and self.result.get("folder"):
+            return reverse("area_map", args=[self.video.mission.area_id])
         return ""
 
     @property
     def output_label(self) -> str:
-        return {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json"}.get(self.kind, "Output")
+        labels = {self.Kind.EXPORT: "Download zip", self.Kind.EVALUATE: "metrics.json", self.Kind.MOSAIC: "Area map"}
+        return labels.get(self.kind, "Output")
 
     @property
     def duration_seconds(self) -> float | None:

@@ -196,6 +196,11 @@ def start_rethreshold(detector, threshold: float, user=None) -> Job:
             Job.Kind.RETHRESHOLD, user=user, detector=detector, params={"threshold": float(threshold)})
 
 
+def start_mosaic(video, user=None) -> Job:
+    """Build its area's mosaic from `video` (a reference flight); reuses a mosaic job under way on it."""
+    return start_once(Job.Kind.MOSAIC, user=user, video=video)
+
+
 def latest_output(kind, **target) -> Job | None:
     """The newest succeeded job of this kind on this target (its result names the files it wrote)."""
     return Job.objects.filter(kind=kind, state=Job.State.SUCCEEDED, **target).order_by("-finished", "-pk").first()

@@ -28,7 +28,7 @@ from webapp.reports.timeline import video_timeline
 COLUMNS = ("id", "mission_id", "mission", "mission_date", "video_id", "video", "detector_id", "detector", "kind",
            "start", "end", "peak_time", "level", "peak_score", "threshold", "peak_x", "peak_y", "review",
            "anomaly_class", "reviewer", "reviewed_at", "note", "change", "reference_video_id", "reference_video",
-           "reference_time")
+           "reference_time", "latitude", "longitude")
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 STANDALONE_MAX_EVENTS = 300  # each card's image is a few KB; this keeps the file an e-mailable size
@@ -57,6 +57,7 @@ def event_rows(events) -> list[dict]:
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else "", "note": event.note,
             "change": event.change, "reference_video_id": reference.pk if reference else None,
             "reference_video": reference.original_name if reference else "", "reference_time": event.reference_time,
+            "latitude": event.latitude, "longitude": event.longitude,
         })
     return rows
 

@@ -64,8 +64,11 @@ class Command(BaseCommand):
 
     def run_pipeline(self, manifest, say) -> list[str]:
         """Every step of the demo through real jobs; returns what failed (empty when everything succeeded)."""
+        from django.core.exceptions import ValidationError
+
         from webapp.detectors.models import Detector
         from webapp.jobs.services import start_evaluation, start_export, start_scoring, start_training
+        from webapp.maps.mosaics import build_mosaic
 
         problems = []
 
@@ -95,6 +98,11 @@ class Command(BaseCommand):
             problems.append("no ready CAE to evaluate")
         follow = ([start_evaluation(cae)] if cae else []) + ([start_export(mission)] if mission else [])
         wait("evaluation and export", follow, 900)
+        say("Building the area's map (a mosaic of its reference flight, placed by its telemetry) ...")
+        try:
+            wait("mosaic", [build_mosaic(area)], 900)
+        except ValidationError as exc:
+            problems.append(f"mosaic: {' '.join(exc.messages)}")
         return problems
 
     def check_report(self, port: int, username: str, password: str) -> list[str]:
@@ -109,7 +117,29 @@ class Command(BaseCommand):
         cards = demo.report_page_events(port, mission, username, password)
         self.stdout.write(f"The report of {mission} shows {cards} event(s).")
         problems = [] if cards else [f"the report of {mission} shows no event"]
+        problems += self.check_inbox(port, username, password)
+        problems += self.check_map(port, mission, username, password)
         return problems + self.check_compare_view(port, username, password)
+
+    def check_inbox(self, port: int, username: str, password: str) -> list[str]:
+        """The triage inbox, fetched from the running server, lists the unreviewed events."""
+        from django.urls import reverse
+
+        rows = demo.inbox_rows(port, username, password)
+        self.stdout.write(f"The triage inbox lists {rows} unreviewed event(s): http://127.0.0.1:{port}"
+                          f"{reverse('inbox')}")
+        return [] if rows else ["the triage inbox lists no event"]
+
+    def check_map(self, port: int, mission, username: str, password: str) -> list[str]:
+        """The mission's map, fetched from the running server, draws the mosaic, the tracks and placed events."""
+        from django.urls import reverse
+
+        path = reverse("mission_map", args=[mission.pk])
+        payload = demo.map_payload(port, path, username, password)
+        self.stdout.write(f"The map of {mission} places {len(payload.get('events') or [])} event(s) on "
+                          f"{len(payload.get('tracks') or [])} track(s): http://127.0.0.1:{port}{path}")
+        missing = [what for what in ("mosaic", "tracks", "events") if not payload.get(what)]
+        return [f"the map of {mission} has no {', '.join(missing)}"] if missing else []
 
     def check_compare_view(self, port: int, username: str, password: str) -> list[str]:
         """The top CHANGE event's compare view, fetched from the running server, shows both frames."""

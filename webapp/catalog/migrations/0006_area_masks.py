@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0004_video_reference_pinned'),
+        ('catalog', '0005_area_camera_hfov'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

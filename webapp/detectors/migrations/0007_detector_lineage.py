@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detectors', '0005_detector_decisions'),
+        ('detectors', '0006_event_ground_position'),
     ]
 
     operations = [
