@@ -26,3 +26,25 @@ def record_frame_labels(times: np.ndarray, record: VideoRecord) -> np.ndarray | 
     if record.label == "anomalous" and record.intervals:
         return frame_labels(times, record.intervals)
     return None
+
+
+def frame_truth(times: np.ndarray, record: VideoRecord) -> tuple[np.ndarray, np.ndarray] | None:
+    """(labels, known), both (N,) bool: what is known of each frame, None when nothing is.
+
+    A normal video and an anomalous one with intervals are known everywhere (`record_frame_labels`); elsewhere
+    only the record's normal intervals (dismissed events) are known, and normal. Reviews thus add truth to
+    videos nobody labelled, without claiming anything about their other frames.
+    """
+    labels = record_frame_labels(times, record)
+    if labels is not None:
+        return labels, np.ones(len(labels), dtype=bool)
+    known = frame_labels(times, record.normal_intervals) & ~frame_labels(times, record.intervals)
+    if not known.any():
+        return None
+    return np.zeros(len(known), dtype=bool), known
+
+
+def known_runs(known: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of consecutive True values."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], np.asarray(known, dtype=bool), [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]

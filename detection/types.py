@@ -36,6 +36,9 @@ class VideoRecord:
     intervals: tuple[Interval, ...] = ()
     video_id: str = ""  # stable id: the manifest's relative path, or the web app's Video pk
     telemetry: Path | None = None  # the video's telemetry sidecar (detection.telemetry), if it has one
+    # Spans an analyst saw and called normal (dismissed events): normal frames even where the rest of the video
+    # has no frame truth (unlabelled, or anomalous without intervals). Never inside `intervals`.
+    normal_intervals: tuple[Interval, ...] = ()
 
     @property
     def is_anomalous(self) -> bool:

@@ -54,9 +54,12 @@ def labelled_videos(detector: Detector) -> list[Video]:
     return list(videos.select_related("mission").prefetch_related("intervals").order_by("pk"))
 
 
-def check_classes(detector: Detector, records: list[VideoRecord]) -> None:
+def check_classes(detector: Detector, records: list[VideoRecord], *, held_out: bool = False) -> None:
     """A JobError saying what to label when the videos cannot measure anything."""
     area = detector.area.name
+    if held_out and not records:
+        raise JobError(f"{detector.name} trained on every labelled video of area “{area}”: put some labelled "
+                       "videos in the test split (never trained on) to measure it on held-out videos")
     normal = sum(r.label == Video.Label.NORMAL for r in records)
     anomalous = sum(r.label == Video.Label.ANOMALOUS and bool(r.intervals) for r in records)
     if not records:
@@ -79,8 +82,15 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
         raise JobError(f"{detector.name} has no threshold: train it again")
     reporter.stage("Gathering labelled videos")
     videos = labelled_videos(detector)
-    check_classes(detector, [v.as_record() for v in videos])
-    scored = score_missing(detector, videos, reporter.span(0.0, 0.85))
+    held_out = bool(job.params.get("held_out"))
+    if held_out:  # a retrained version: measured only on videos it did not train on
+        trained_on = set(detector.training_videos.values_list("pk", flat=True))
+        videos = [v for v in videos if v.pk not in trained_on]
+    check_classes(detector, [v.as_record() for v in videos], held_out=held_out)
+    parent = detector.parent if held_out and detector.parent_id and detector.parent.threshold is not None else None
+    scored = score_missing(detector, videos, reporter.span(0.0, 0.6 if parent else 0.85))
+    if parent is not None:  # the version it was retrained from, on the same videos, for the side-by-side rows
+        score_missing(parent, videos, reporter.span(0.6, 0.85))
     reporter.progress(0.85, "Computing the metrics", force=True)
     inputs = evaluation_inputs(detector)  # taken before the labels are read: a change from here on reads as stale
     records = {v.pk: v.as_record() for v in videos}
@@ -96,7 +106,9 @@ def run_evaluation(job: Job, reporter: JobReporter) -> dict:
     return {"metrics": f"{folder}/metrics.json", "curves": f"{folder}/curves.json", "report": f"{folder}/report.md",
             "scored": scored, "videos": counts["videos"], "normal": counts["normal"],
             "anomalous": counts["anomalous"], "frames": entry["frames"], **{key: entry[key] for key in HEADLINE_KEYS},
-            "warnings": entry["warnings"], "inputs": inputs}
+            "warnings": entry["warnings"], "inputs": inputs, "held_out": document["source"]["held_out"],
+            "held_out_names": [v["name"] for v in document["source"]["videos"] if not v["trained_on"]],
+            "held_out_only": document["source"]["held_out_only"]}
 
 
 def score_missing(detector: Detector, videos: list[Video], progress: JobReporter) -> list[int]:
@@ -183,9 +195,10 @@ def evaluation_document(detector: Detector, videos: list[Video], records: dict[i
             "frames": int(sum(len(s.times) for s in scored))}},
         "detectors": {detector.name: entry},
         "source": {"area": detector.area.name, "area_id": detector.area_id, "detector_id": detector.pk,
-                   "job_id": job.pk, "videos": [{"id": v.pk, "name": v.original_name, "label": records[v.pk].label,
-                                                 "mission": v.mission.name, "trained_on": v.pk in trained_on}
-                                                for v in chosen]},
+                   "job_id": job.pk, "held_out_only": bool(job.params.get("held_out")),
+                   "held_out": [v.pk for v in chosen if v.pk not in trained_on],
+                   "videos": [{"id": v.pk, "name": v.original_name, "label": records[v.pk].label,
+                               "mission": v.mission.name, "trained_on": v.pk in trained_on} for v in chosen]},
     })
 
 

@@ -2,8 +2,8 @@
 
 An admin picks a threshold on the detector page (the evaluation's slider); this job makes it the detector's. For
 each ready ScoreRun it reads the frame scores under media/scores/<id>/ and asks the detector for the events at
-the new threshold (`events_at`: the same event rules its `score_frames` applies), so no video is decoded or
-scored again. Reviews stay with the anomaly they judged: a new event takes the review of the reviewed old event
+the new threshold (`events_at`: the same event rules its `score_frames` applies, then the area's masks), so no
+video is decoded or scored again. Reviews stay with the anomaly they judged: a new event takes the review of the reviewed old event
 whose peak frame it contains (or that it overlaps as scoring matches them); a reviewed event that no longer
 passes the threshold is kept as it is, since reviews are labels for the next training. Unreviewed old events
 go. The run's events.json and threshold are rewritten too, so evaluations count the new events. Finally the
@@ -22,7 +22,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from detection.masks import drop_masked
 from detection.score_store import load_video_scores, save_events
+from webapp.catalog.masks import area_polygons
 from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, DetectorDecision, Event, ScoreRun
 from webapp.jobs.models import Job
@@ -73,7 +75,7 @@ def rederive(run: ScoreRun, model, threshold: float) -> int:
         scores = load_video_scores(directory)
     except (OSError, ValueError, KeyError) as exc:
         raise JobError(f"the scores of {run.video.original_name} cannot be read ({exc}); score it again") from exc
-    found = model.events_at(scores, threshold)
+    found = drop_masked(model.events_at(scores, threshold), area_polygons(run.video.mission.area_id))
     save_events(directory, threshold, found)
     run.threshold = threshold  # the events' levels are relative to the threshold they passed
     with transaction.atomic():

@@ -1,7 +1,9 @@
 """The training pipeline: a Detector row -> its area's labelled ready videos -> detection's trainer -> model.pt.
 
-Labels come from `Video.as_record` (the catalog's label and intervals, and confirmed events of earlier score
-runs as anomalous intervals; dismissed events need no change: outside the intervals frames are normal).
+Labels come from `Video.as_record` (the catalog's label and intervals, confirmed events of earlier score runs
+as anomalous intervals, dismissed ones as normal intervals): a video nobody labelled trains on the spans its
+dismissed events cover. The reviewed events read are recorded on the detector (`reviews_used`, its lineage).
+A job with params {"evaluate": true} (retraining with reviews) starts the evaluation on held-out videos after.
 The split is each video's `split` when set (test videos are never used), else a deterministic one per label.
 A CHANGE detector trains on the area's reference flights instead (webapp.catalog.references: pinned and recent
 normal ones), at native resolution, and validates on every other labelled video.
@@ -22,10 +24,10 @@ from detection.atomic_files import replacing
 from detection.json_values import plain_json
 from webapp.catalog.models import Video
 from webapp.catalog.references import reference_set
-from webapp.detectors.models import Detector
+from webapp.detectors.models import Detector, Event
 from webapp.detectors.validation import failed_training
 from webapp.jobs.models import Job
-from webapp.jobs.services import start_scoring
+from webapp.jobs.services import start_held_out_evaluation, start_scoring
 from workers.claim import describe_error
 from workers.frames import detector_frames
 from workers.leftovers import remove_leftovers
@@ -74,7 +76,19 @@ def run_training(job: Job, reporter: JobReporter) -> dict:
         raise
     if job.params.get("score_area"):
         result["scoring_jobs"] = _score_area(detector)
+    if job.params.get("evaluate"):
+        result["evaluation_job"] = start_held_out_evaluation(detector, user=job.created_by).pk
     return result
+
+
+def reviews_read(videos: list[Video]) -> dict[str, list[int]]:
+    """The ids of the confirmed and dismissed events of `videos`: the reviews this training read as labels."""
+    events = Event.objects.filter(score_run__video__in=videos, review__in=[Event.Review.CONFIRMED,
+                                                                           Event.Review.DISMISSED])
+    found = {"confirmed": [], "dismissed": []}
+    for pk, review in events.order_by("pk").values_list("pk", "review"):
+        found[review].append(pk)
+    return found
 
 
 def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
@@ -83,7 +97,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
     reporter.stage("Gathering labelled videos")
     videos = training_videos(detector)
     records = {v.pk: v.as_record() for v in videos}
-    labelled = [v for v in videos if records[v.pk].label]
+    labelled = [v for v in videos if records[v.pk].label or records[v.pk].normal_intervals]
     if detector.compares_flights:
         train, val = reference_split(detector, labelled)
         used = train + val
@@ -121,7 +135,7 @@ def _train(detector: Detector, job: Job, reporter: JobReporter) -> dict:
         Detector.objects.filter(pk=detector.pk).update(
             status=Detector.Status.READY, artifact=f"{detector.media_dir}/model.pt", threshold=float(model.threshold),
             validation_metrics=metrics, training_curve=curve, trained=timezone.now(),
-            error="",
+            error="", reviews_used=reviews_read(used),
         )
         detector.training_videos.set(used)
         detector.reference_videos.set(train if detector.compares_flights else [])

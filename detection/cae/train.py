@@ -10,9 +10,11 @@ epoch run).
 
 Which frames do what (train_from_items):
 - training: videos labelled normal, and the frames outside the intervals of anomalous videos that have
-  intervals. Unlabelled videos and anomalous videos without intervals are left out (they may hold
-  anomalies at unknown times), with a warning.
-- validation: frames with known labels (normal videos; anomalous videos with intervals). An anomalous
+  intervals, and the normal intervals of any video (dismissed events: an analyst saw those frames and called
+  them normal). Otherwise unlabelled videos and anomalous videos without intervals are left out (they may
+  hold anomalies at unknown times), with a warning.
+- validation: frames with known labels (normal videos; anomalous videos with intervals; each normal interval
+  of another video as a piece of its own, so that dismissed false alarms weigh on the threshold). An anomalous
   video without intervals is left out of the threshold choice rather than counted as all-anomalous: most
   of its frames usually look normal, and calling them anomalies would drag the threshold down.
   Validation normal frames give the validation loss and the score normalisation; when there are none,
@@ -46,7 +48,7 @@ from detection.cae.tiling import cut_tiles, tile_grid
 from detection.device import autocast, pick_device
 from detection.errors import TrainingDataError
 from detection.evaluation.metrics import roc_auc
-from detection.labels import record_frame_labels
+from detection.labels import frame_truth, known_runs
 from detection.registry import TrainingReport, TrainItem
 from detection.seeding import seeded_torch
 from detection.thresholds import ThresholdChoice, normal_median, pick_threshold
@@ -355,11 +357,12 @@ def train_from_items(
     config = make_config(overrides)
     runs, skipped = [], []
     for item in train:
-        labels = record_frame_labels(item.frames.times, item.record)
-        if labels is None:
+        truth = frame_truth(item.frames.times, item.record)
+        if truth is None:
             skipped.append(item.record.video_id or str(item.record.path))
             continue
-        runs += normal_runs(item.frames.frames, labels)
+        labels, known = truth
+        runs += normal_runs(item.frames.frames, labels | ~known)  # dismissed events' frames count as normal
     if not any(len(run) for run in runs):
         raise TrainingDataError(
             f"no normal training frames among {len(train)} training videos: the CAE needs videos labelled "
@@ -367,12 +370,18 @@ def train_from_items(
         )
     val_videos, val_labels, unknown = [], [], []
     for item in val:
-        labels = record_frame_labels(item.frames.times, item.record)
-        if labels is None:
+        truth = frame_truth(item.frames.times, item.record)
+        if truth is None:
             unknown.append(item.record.video_id or str(item.record.path))
             continue
-        val_videos.append(item.frames.frames)
-        val_labels.append(labels)
+        labels, known = truth
+        if known.all():
+            val_videos.append(item.frames.frames)
+            val_labels.append(labels)
+            continue
+        for start, stop in known_runs(known):  # dismissed events of a video without labels: normal pieces
+            val_videos.append(np.asarray(item.frames.frames[start:stop]))
+            val_labels.append(labels[start:stop])
     detector, report = train_cae(
         runs, val_videos, val_labels, config=config, progress=progress, seed=seed, device=device
     )

@@ -26,7 +26,7 @@ from detection.change.detector import GRID_WIDTH, ChangeDetector, Comparator, po
 from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes, quantise_maps
 from detection.change.index import ReferenceIndex
 from detection.errors import TrainingDataError
-from detection.labels import record_frame_labels
+from detection.labels import frame_truth, record_frame_labels
 from detection.registry import TrainingReport, TrainItem
 from detection.thresholds import normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
@@ -182,13 +182,14 @@ def _threshold(detector: ChangeDetector, val: list[TrainItem], config, warnings:
 
     scores, labels = [], []
     for item in val:
-        frame_labels = record_frame_labels(item.frames.times, item.record)
-        if frame_labels is None:
+        truth = frame_truth(item.frames.times, item.record)
+        if truth is None:
             warnings.append(f"left out of the threshold choice (frame labels unknown): {item.record.video_id}")
             continue
+        frame_labels, known = truth  # a flight without labels counts only where events were dismissed
         result = detector.score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
-        scores.append(result.frame_scores)
-        labels.append(frame_labels)
+        scores.append(result.frame_scores[known])
+        labels.append(frame_labels[known])
     if not scores or not any((~lab).any() for lab in labels):
         warnings.append("no validation normal frames: the threshold is the reference flights' own highest score")
         return float("inf"), {}

@@ -32,7 +32,7 @@ from detection.errors import TrainingDataError
 from detection.evaluation.metrics import roc_auc
 from detection.features import build_extractor
 from detection.features.clips import FeatureExtractor
-from detection.labels import record_frame_labels
+from detection.labels import frame_truth, known_runs, record_frame_labels
 from detection.mil.bags import segment_features
 from detection.mil.config import MILConfig, make_config
 from detection.mil.detector import MILDetector, clip_features_of, feature_cache_for, score_video
@@ -41,7 +41,7 @@ from detection.mil.model import MILHead, build_head
 from detection.registry import TrainingReport, TrainItem
 from detection.seeding import seeded_torch
 from detection.thresholds import ThresholdChoice, normal_median, pick_threshold
-from detection.types import ProgressFn, no_progress
+from detection.types import ProgressFn, SampledFrames, no_progress
 
 
 def make_extractor(
@@ -82,12 +82,37 @@ def bags_of(
 
 
 def split_by_label(items: list[TrainItem]) -> tuple[list[TrainItem], list[TrainItem], list[str]]:
-    """(anomalous, normal, warnings); unlabelled items are left out with a warning."""
+    """(anomalous, normal, warnings); an unlabelled item gives its normal intervals (dismissed events) as normal
+    bags of their own, and is otherwise left out with a warning."""
     anomalous = [item for item in items if item.record.label == "anomalous"]
     normal = [item for item in items if item.record.label == "normal"]
-    skipped = len(items) - len(anomalous) - len(normal)
+    unlabelled = [item for item in items if item.record.label not in ("anomalous", "normal")]
+    per_item = [normal_pieces(item) for item in unlabelled]
+    pieces = [piece for found in per_item for piece in found]
+    skipped = sum(not found for found in per_item)
     warnings = [f"{skipped} unlabelled training videos were left out"] if skipped else []
-    return anomalous, normal, warnings
+    return anomalous, normal + pieces, warnings
+
+
+MIN_PIECE_FRAMES = 2
+
+
+def normal_pieces(item: TrainItem) -> list[TrainItem]:
+    """The runs of frames inside the record's normal intervals, each a normal video of its own."""
+    truth = frame_truth(item.frames.times, item.record)
+    if truth is None:
+        return []
+    labels, known = truth
+    pieces = []
+    for start, stop in known_runs(known & ~labels):
+        if stop - start < MIN_PIECE_FRAMES:
+            continue
+        frames = SampledFrames(frames=np.asarray(item.frames.frames[start:stop]), times=item.frames.times[start:stop],
+                               source_fps=item.frames.source_fps)
+        record = dataclasses.replace(item.record, label="normal", intervals=(), normal_intervals=(),
+                                     video_id=f"{item.record.video_id}@{item.frames.times[start]:.1f}s")
+        pieces.append(TrainItem(frames=frames, record=record))
+    return pieces
 
 
 def steps_for(epochs: int, anomalous: int, normal: int, batch_bags: int) -> int:

@@ -139,3 +139,31 @@ def test_the_quantile_threshold_rule_bounds_the_validation_false_alarms():
     assert report.validation_metrics["threshold_method"] == "quantile"
     with pytest.raises(ValueError, match="threshold_method"):
         make_config({"threshold_method": "median"})
+
+
+def test_a_dismissed_events_frames_join_the_training_and_validation_normals(monkeypatch):
+    import detection.cae.train as cae_train
+
+    seen = {}
+
+    def capture(runs, val_videos, val_labels, **options):
+        seen.update(runs=runs, val=val_videos, labels=val_labels)
+        return train_cae(runs, val_videos, val_labels, **options)
+
+    monkeypatch.setattr(cae_train, "train_cae", capture)
+    unlabelled = scene(12, offset=50)  # frames at 0, 0.5, ... 5.5 s; the dismissed event covers 2-3.5 s
+    train = [item(scene(8), "normal", name="n"),
+             TrainItem(SampledFrames(unlabelled, np.arange(12) * 0.5),
+                       VideoRecord(Path("u.mp4"), label="", video_id="u", normal_intervals=(Interval(2.0, 3.5),)))]
+    other = scene(10, offset=80)
+    val = [TrainItem(SampledFrames(other, np.arange(10) * 0.5),
+                     VideoRecord(Path("w.mp4"), label="", video_id="w", normal_intervals=(Interval(1.0, 2.0),)))]
+    _, report = train_from_items(train, val, overrides={"epochs": 1, **TINY}, seed=0)
+    trained = np.concatenate(seen["runs"])
+    assert len(trained) == 8 + 4, "the normal video and the 4 frames of the dismissed span"
+    for frame in unlabelled[4:8]:
+        assert any(np.array_equal(frame, kept) for kept in trained)
+    assert not any(np.array_equal(unlabelled[0], kept) for kept in trained), "unreviewed frames stay unknown"
+    assert [len(v) for v in seen["val"]] == [3] and not seen["labels"][0].any()
+    assert np.array_equal(seen["val"][0], other[2:5])
+    assert "left out of training" not in " ".join(report.warnings)

@@ -246,3 +246,18 @@ def test_the_default_extractor_can_take_the_areas_trained_cae_file(trained_hybri
     detector.save(mil_file)
     with pytest.raises(TrainingDataError, match="not a CAE"):
         train_from_items(train, val, overrides={**overrides, "cae_detector": str(mil_file)})
+
+
+def test_an_unlabelled_videos_dismissed_spans_are_normal_bags():
+    from detection.mil.train import normal_pieces, split_by_label
+    from detection.types import SampledFrames
+
+    frames = np.zeros((10, 8, 8, 3), np.uint8)
+    record = VideoRecord(Path("u.mp4"), label="", video_id="u", normal_intervals=(Interval(2.0, 5.0), Interval(8.0, 8.2)))
+    unlabelled = TrainItem(SampledFrames(frames, np.arange(10.0)), record)
+    pieces = normal_pieces(unlabelled)
+    assert [list(p.frames.times) for p in pieces] == [[2.0, 3.0, 4.0, 5.0]], "a one-frame span makes no bag"
+    assert pieces[0].record.label == "normal" and pieces[0].record.video_id == "u@2.0s"
+    bare = TrainItem(SampledFrames(frames, np.arange(10.0)), VideoRecord(Path("b.mp4")))
+    anomalous, normal, warnings = split_by_label([unlabelled, bare])
+    assert (anomalous, len(normal), warnings) == ([], 1, ["1 unlabelled training videos were left out"])

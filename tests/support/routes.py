@@ -22,7 +22,7 @@ from detection.mapping.pyramid import save_pyramid
 from tests.support.seed import seed_scored_video
 from tests.support.telemetry import write_flight_srt
 from webapp.catalog import telemetry
-from webapp.catalog.models import LabelInterval
+from webapp.catalog.models import AreaMask, LabelInterval
 from webapp.jobs.models import Job
 from webapp.live.models import LiveStream
 from webapp.reports.comparison import peak_index
@@ -88,6 +88,7 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / "exports" / str(export.pk)).mkdir(parents=True, exist_ok=True)
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
+    mask = AreaMask.objects.create(area=mission.area, points=[[0, 0], [0.5, 0], [0, 0.5]])
     mosaic = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
     folder = f"areas/{mission.area_id}/mosaics/{mosaic.pk}"
     save_pyramid(Mosaic(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), None, 1.0, (0.0, 0.0),
@@ -106,6 +107,7 @@ def world(mission, analyst):
         "detectors": run.detector, "events": run.events.first(), "runs": run, "jobs": job, "live": live,
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
+            "mask": mask,
             "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}
 
 
@@ -122,6 +124,8 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["video"].pk
         elif param == "mission_pk":
             values[param] = world["mission"].pk
+        elif param == "mask":
+            values[param] = world["mask"].pk
         elif param == "upload_id":
             values[param] = world["upload"].pk
         elif param in ("index", "epoch", "level"):

@@ -47,6 +47,8 @@ GET_EXPECTED = {
     "detector_active": POST_ONLY,
     "detector_evaluate": POST_ONLY,
     "detector_threshold": POST_ONLY,
+    "detector_retrain": POST_ONLY,
+    "area_mask_delete": POST_ONLY,
     "mission_export": POST_ONLY,
     "mission_score": POST_ONLY,
     "mission_delete": POST_ONLY,
@@ -78,7 +80,8 @@ ANYONE_WRITES = {("logout", "POST")}
 VIEWER_WRITES = {("api_token", "POST")}
 ADMIN_WRITES = {
     ("areas", "POST"), ("api_areas", "POST"),  # a new area goes to a team its creator is admin of
-    ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("detector_threshold", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
+    ("area_train", "POST"), ("detector_active", "POST"), ("detector_evaluate", "POST"), ("detector_threshold", "POST"),
+    ("detector_retrain", "POST"), ("mission_delete", "POST"), ("video_delete", "POST"),
     ("api_mission", "DELETE"), ("api_video", "DELETE"), ("api_area_detectors", "POST"),
 }
 

@@ -38,7 +38,7 @@ def test_a_labelled_anomalous_video_keeps_its_intervals_in_time_order():
     assert record.path == Path(settings.MEDIA_ROOT) / "videos/1/v.mp4"
 
 
-def test_confirmed_events_are_anomalous_intervals_and_dismissed_ones_change_nothing():
+def test_confirmed_events_are_anomalous_intervals_and_dismissed_ones_add_no_anomaly():
     video = make_video(Video.Label.ANOMALOUS, [(5.0, 6.0, "boat")])
     review(video, (1.0, 2.0, Event.Review.CONFIRMED), (3.0, 3.5, Event.Review.DISMISSED),
            (7.0, 7.5, Event.Review.UNREVIEWED), (5.5, 6.5, Event.Review.CONFIRMED))
@@ -54,12 +54,31 @@ def test_a_confirmed_event_makes_a_normal_or_unlabelled_video_anomalous():
         assert record.label == "anomalous" and record.intervals == (Interval(1.0, 2.0, "confirmed event"),)
 
 
-def test_dismissed_events_leave_a_normal_video_normal_and_an_unlabelled_one_without_truth():
+def test_dismissed_events_are_normal_intervals_and_leave_the_label_as_it_was():
     normal, unlabelled = make_video(Video.Label.NORMAL), make_video(Video.Label.UNLABELLED)
     review(normal, (1.0, 2.0, Event.Review.DISMISSED))
-    review(unlabelled, (1.0, 2.0, Event.Review.DISMISSED))
+    review(unlabelled, (1.0, 2.0, Event.Review.DISMISSED), (4.0, 5.0, Event.Review.UNREVIEWED))
     assert (normal.as_record().label, normal.as_record().intervals) == ("normal", ())
-    assert (unlabelled.as_record().label, unlabelled.as_record().intervals) == ("", ())
+    record = unlabelled.as_record()
+    assert (record.label, record.intervals, record.normal_intervals) == ("", (), (Interval(1.0, 2.0),))
+
+
+def test_a_dismissed_event_over_an_anomalous_interval_is_not_normal():
+    video = make_video(Video.Label.ANOMALOUS, [(5.0, 6.0, "boat")])
+    review(video, (5.5, 7.0, Event.Review.DISMISSED), (1.0, 2.0, Event.Review.CONFIRMED),
+           (1.5, 1.8, Event.Review.DISMISSED), (8.0, 9.0, Event.Review.DISMISSED))
+    record = video.as_record()
+    assert record.intervals == (Interval(1.0, 2.0, "confirmed event"), Interval(5.0, 6.0, "boat"))
+    assert record.normal_intervals == (Interval(8.0, 9.0),)
+
+
+def test_a_confirmed_event_becomes_a_labelled_interval_with_its_class():
+    video = make_video(Video.Label.UNLABELLED)
+    run = ScoreRun.objects.create(detector=make_detector(video.mission.area, "cae"), video=video)
+    Event.objects.create(score_run=run, start=3.0, end=4.5, peak_time=3.5, peak_score=2.0,
+                         review=Event.Review.CONFIRMED, anomaly_class="person")
+    record = video.as_record()
+    assert (record.label, record.intervals) == ("anomalous", (Interval(3.0, 4.5, "person"),))
 
 
 def test_a_normal_video_drops_intervals_left_from_an_earlier_label():

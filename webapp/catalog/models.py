@@ -39,6 +39,24 @@ class Area(models.Model):
         return reverse("area", args=[self.pk])
 
 
+class AreaMask(models.Model):
+    """A polygon of the frame where changes are never of interest in this area (a marina, a road with
+    traffic): events peaking inside it are dropped when a video is scored (`detection.masks`). Points are
+    fractions (0..1) of the frame's width and height, so one mask fits every flight of the route."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="masks")
+    name = models.CharField(max_length=120, blank=True)
+    points = models.JSONField(help_text="[[x, y], ...] fractions of the frame's width and height.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["area", "created", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"mask {self.pk}"
+
+
 class Mission(models.Model):
     """One patrol of an area."""
 
@@ -187,24 +205,30 @@ class Video(models.Model):
 
         Reviews are labels. A confirmed event (of any detector's score run) is an anomalous interval of the class
         the analyst gave it (or "confirmed event" when none), unless it overlaps a labelled interval (which
-        already says it, with its class), and makes the video anomalous, whatever its label says. Dismissed and
-        unreviewed events change nothing: outside the intervals a labelled video's frames are normal. Labelled intervals
-        count only in an anomalous video (a normal video is all normal); an unlabelled video without a
-        confirmed event has label "" and no frame truth. `path` defaults to the original under MEDIA_ROOT,
-        `video_id` to the pk; `telemetry` is the stored sidecar, when one was read. Intervals are prefetchable
-        (`prefetch_related("intervals")`).
+        already says it, with its class), and makes the video anomalous, whatever its label says. A dismissed
+        event is a normal interval (`normal_intervals`) unless it overlaps an anomalous one: an analyst saw its
+        frames and called them normal, so they train and validate as normal even in a video nobody labelled.
+        Unreviewed events change nothing; outside the intervals a labelled video's frames are normal. Labelled
+        intervals count only in an anomalous video (a normal video is all normal); an unlabelled video without a
+        confirmed event has label "" and frame truth only in its normal intervals. `path` defaults to the
+        original under MEDIA_ROOT, `video_id` to the pk; `telemetry` is the stored sidecar, when one was read.
+        Intervals are prefetchable (`prefetch_related("intervals")`).
         """
         event = apps.get_model("detectors", "Event")  # catalog sits below detectors: no import, no cycle
-        confirmed = event.objects.filter(score_run__video=self, review=event.Review.CONFIRMED).order_by("start")
+        reviewed = list(event.objects.filter(score_run__video=self, review__in=[
+            event.Review.CONFIRMED, event.Review.DISMISSED]).order_by("start", "end"))
+        confirmed = [e for e in reviewed if e.review == event.Review.CONFIRMED]
         intervals = [Interval(i.start, i.end, i.anomaly_class) for i in self.intervals.all()]
         labelled = list(intervals)
         intervals += [Interval(e.start, e.end, e.anomaly_class or CONFIRMED_EVENT_CLASS) for e in confirmed
-                      if not any(e.start <= i.end and e.end >= i.start for i in labelled)]
+                      if not _overlaps(e, labelled)]
         label = self.Label.ANOMALOUS.value if confirmed else ("" if self.label == self.Label.UNLABELLED else self.label)
         kept = tuple(sorted(intervals, key=lambda i: (i.start, i.end))) if label == self.Label.ANOMALOUS else ()
+        normal = tuple(Interval(e.start, e.end) for e in reviewed
+                       if e.review == event.Review.DISMISSED and not _overlaps(e, intervals))
         return VideoRecord(path=Path(settings.MEDIA_ROOT) / self.file if path is None else path, label=label,
                            split=self.split, intervals=kept, video_id=str(self.pk) if video_id is None else video_id,
-                           telemetry=self.telemetry_path)
+                           telemetry=self.telemetry_path, normal_intervals=normal)
 
     @property
     def telemetry_path(self) -> Path | None:
@@ -212,6 +236,10 @@ class Video(models.Model):
         if not (self.has_telemetry and self.telemetry_file):
             return None
         return Path(settings.MEDIA_ROOT) / self.telemetry_file
+
+
+def _overlaps(span, intervals) -> bool:
+    return any(span.start <= i.end and span.end >= i.start for i in intervals)
 
 
 class LabelInterval(models.Model):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.accounts.roles import ADMIN, ANALYST, VIEWER, require_role, teams_where
-from webapp.catalog import deletion, labelling, references, telemetry
+from webapp.catalog import deletion, labelling, masks, references, telemetry
 from webapp.catalog.access import (
     area_page_roles,
     areas_where,
@@ -35,6 +35,7 @@ from webapp.jobs.kinds import INTERNAL_JOB_KINDS
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
 from webapp.maps import mosaics
+from webapp.reports.reviews import reviews_since_training
 
 AREA_MISSIONS_SHOWN = 20  # the newest; the rest are a search away (/missions/?area=)
 
@@ -60,20 +61,31 @@ def areas(request: HttpRequest) -> HttpResponse:
 @require_GET
 def area(request: HttpRequest, pk: int) -> HttpResponse:
     the_area = get_area_or_404(request, pk)
+    chosen = references.reference_set(the_area)
     context = {
         **area_page_roles(request.user, the_area),
         "area": the_area,
         "missions": the_area.missions.annotate(video_count=Count("videos"))[:AREA_MISSIONS_SHOWN],
         "mission_count": the_area.missions.count(),
-        "detectors": the_area.detectors.all(),
+        "detectors": with_reviews_since(the_area.detectors.all()),
         "train_form": TrainDetectorForm(),
-        "references": references.reference_set(the_area),
+        "references": chosen,
+        "mask_frame": masks.drawing_frame(the_area, chosen),
+        "mask_state": masks.masks_state(the_area),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
         "jobs": Job.objects.filter(detector__area=the_area).exclude(kind__in=INTERNAL_JOB_KINDS)
                            .select_related("detector")[:10],
         "mosaic": mosaics.current_mosaic(the_area), "mosaic_job": mosaics.active_mosaic_job(the_area),
     }
     return render(request, "catalog/area.html", context)
+
+
+def with_reviews_since(detectors) -> list:
+    """The detectors, each with `reviews_since`: the reviews a retraining would add."""
+    found = list(detectors)
+    for detector in found:
+        detector.reviews_since = reviews_since_training(detector)
+    return found
 
 
 @require_POST
@@ -237,6 +249,30 @@ def _json_body(request: HttpRequest) -> dict:
 
 def _error(exc: ValidationError) -> JsonResponse:
     return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def area_masks(request: HttpRequest, pk: int) -> JsonResponse:
+    """The area's masks; an analyst adds one with {"points": [[x, y], ...], "name": ""} (fractions of the frame)."""
+    the_area = get_area_or_404(request, pk)
+    if request.method == "POST":
+        check_area(request.user, the_area, ANALYST)
+        try:
+            body = _json_body(request)
+            mask = masks.add_mask(the_area, body.get("points"), request.user, body.get("name", ""))
+        except ValidationError as exc:
+            return _error(exc)
+        return JsonResponse({"mask": masks.mask_as_dict(mask), **masks.masks_state(the_area)}, status=201)
+    return JsonResponse(masks.masks_state(the_area))
+
+
+@require_POST
+def area_mask_delete(request: HttpRequest, pk: int, mask: int) -> JsonResponse:
+    the_area = get_area_or_404(request, pk, role=ANALYST)
+    deleted, _ = the_area.masks.filter(pk=mask).delete()
+    if not deleted:
+        return JsonResponse({"error": "no such mask in this area"}, status=404)
+    return JsonResponse(masks.masks_state(the_area))
 
 
 @require_POST

@@ -41,6 +41,10 @@ class Detector(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
     trained = models.DateTimeField(null=True, blank=True)
+    # Lineage: the version this one was retrained from ("retrain with reviews"), and the reviewed events its
+    # training read as labels ({"confirmed": [event ids], "dismissed": [event ids]}, set when training succeeds).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    reviews_used = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["area", "-created"]
@@ -71,6 +75,11 @@ class Detector(models.Model):
     @property
     def media_dir(self) -> str:
         return f"detectors/{self.pk}"
+
+    @property
+    def reviews_used_counts(self) -> dict[str, int]:
+        """How many confirmed and dismissed events its training read as labels."""
+        return {key: len(self.reviews_used.get(key, [])) for key in ("confirmed", "dismissed")}
 
     def degenerate_reasons(self) -> list[str]:
         """Why its validation says nothing about how it will do (empty: nothing wrong seen): a video AUC of 0,

@@ -33,6 +33,7 @@ from webapp.reports.figures import (
     training_curve_figure,
     with_threshold_marker,
 )
+from webapp.reports.reviews import reviews_since_training
 
 EVALUATION_FILES = ("metrics.json", "curves.json", "report.md")
 RECON = re.compile(r"^recon_(\d+)\.png$")
@@ -143,6 +144,8 @@ def detector(request, pk: int):
         "jobs": the_detector.jobs.all()[:10],
         "references": the_detector.reference_videos.select_related("mission").order_by("-mission__date", "-pk"),
         "scored": the_detector.score_runs.count(),
+        "reviews_since": reviews_since_training(the_detector),
+        "versions": the_detector.versions.order_by("-created"),
         "score_runs": the_detector.score_runs.select_related("video__mission").annotate(events_found=Count("events"))
         .order_by("-max_score")[:200],
     }
@@ -169,13 +172,20 @@ def detector_active(request, pk: int):
         messages.error(request, f"“{the_detector.name}” was not made active: {'; '.join(reasons)}. Tick the "
                                 "confirmation to use it anyway.")
         return redirect(the_detector)
+    replaced = []
     with transaction.atomic():
         Detector.objects.filter(pk=the_detector.pk).update(is_active=active)
         if reasons:
             DetectorDecision.objects.create(detector=the_detector, user=request.user, detail="; ".join(reasons),
                                             decision=DetectorDecision.Decision.ACTIVATED_DESPITE_WARNING)
+        if active and the_detector.parent_id:  # a retrained version takes over from the versions before it
+            others = Detector.objects.filter(area=the_detector.area_id, kind=the_detector.kind, is_active=True)
+            others = others.exclude(pk=the_detector.pk)
+            replaced = list(others.values_list("name", flat=True))
+            others.update(is_active=False)
     state = "now scores new videos" if active else "no longer scores new videos"
-    messages.success(request, f"“{the_detector.name}” {state} of {the_detector.area.name}.")
+    instead = f", instead of {', '.join(f'“{n}”' for n in replaced)}" if replaced else ""
+    messages.success(request, f"“{the_detector.name}” {state} of {the_detector.area.name}{instead}.")
     return redirect(the_detector)
 
 
@@ -216,6 +226,21 @@ def detector_evaluate(request, pk: int):
     messages.success(request, f"Evaluation of “{the_detector.name}” on the labelled videos of "
                               f"{the_detector.area.name} queued; progress shows under Jobs.")
     return redirect(the_detector)
+
+
+@require_POST
+def detector_retrain(request, pk: int):
+    """Retrain with reviews: a new version, not active, trained on the area's labels and reviews as they are now
+    and then evaluated on videos it did not train on; the admin activates it from its page."""
+    the_detector = detector_for(request, pk, role=Job.role_to_start(Job.Kind.TRAIN))
+    try:
+        version, _ = services.start_retraining(the_detector, user=request.user)
+    except JobLimitReached as exc:
+        messages.error(request, f"Could not start the retraining: {exc}.")
+        return redirect(the_detector)
+    messages.success(request, f"“{version.name}” is training with the reviews so far; it will then be evaluated on "
+                              "held-out labelled videos. It scores nothing until an admin makes it active.")
+    return redirect(version)
 
 
 @require_GET

@@ -157,6 +157,35 @@ def start_live(mission, user=None) -> Job:
     return start_once(Job.Kind.LIVE, user=user, mission=mission)
 
 
+def start_held_out_evaluation(detector, user=None) -> Job:
+    """Evaluate a detector on the area's labelled videos it did not train on (and score its parent version on
+    the same videos, so the two compare side by side); reuses an evaluation under way."""
+    with transaction.atomic():
+        Detector.objects.select_for_update().filter(pk=detector.pk).first()
+        return active_job(Job.Kind.EVALUATE, detector=detector) or start_job(
+            Job.Kind.EVALUATE, detector=detector, params={"held_out": True}, user=user)
+
+
+def start_retraining(detector, user=None) -> tuple[Detector, Job]:
+    """A new version of `detector`, not active, trained on the area's labels and reviews as they are now and
+    then evaluated on held-out videos; an admin makes it active once its numbers convince (the detector page)."""
+    with transaction.atomic():
+        versions = Detector.objects.filter(area=detector.area_id, kind=detector.kind).count()
+        version = Detector.objects.create(
+            area=detector.area, kind=detector.kind, config=dict(detector.config), parent=detector,
+            name=f"{retrained_name(detector.name)[:100]} v{versions + 1}", created_by=user if user is not None and
+            user.is_authenticated else None,
+        )
+        job = start_job(Job.Kind.TRAIN, detector=version, params={"evaluate": True}, user=user)
+    return version, job
+
+
+def retrained_name(name: str) -> str:
+    """The name without a trailing version (" v3"), so that versions read "Harbour CAE v2", "... v3"."""
+    head, _, tail = name.rpartition(" v")
+    return head if head and tail.isdigit() else name
+
+
 def start_export(mission, user=None) -> Job:
     """Build the mission's export zip (events CSV and JSON, standalone report, manifest); reuses one under way."""
     return start_once(Job.Kind.EXPORT, user=user, mission=mission)

@@ -77,3 +77,13 @@ def event_json(event: Event) -> dict:
     return {"id": event.pk, "review": event.review, "note": event.note, "anomaly_class": event.anomaly_class,
             "reviewer": event.reviewer.get_username() if event.reviewer else None,
             "reviewed_at": event.reviewed_at.isoformat() if event.reviewed_at else None}
+
+
+def reviews_since_training(detector) -> int:
+    """How many events of the detector's area were confirmed or dismissed after it was trained (all of them for
+    one not trained yet): the labels a retraining would add."""
+    events = Event.objects.filter(score_run__video__mission__area=detector.area_id,
+                                  review__in=[Event.Review.CONFIRMED, Event.Review.DISMISSED])
+    if detector.trained is not None:
+        events = events.filter(reviewed_at__gt=detector.trained)
+    return events.count()
