@@ -102,7 +102,7 @@ def train_detector(normal: Path, workdir: Path):
     if saved.exists():
         return load_detector(saved)
     frames = np.asarray(sample_frames(normal, fps=4, size=(SIZE, SIZE)).frames)
-    config = make_config("default", {"epochs": 40, "threshold_method": "quantile", "threshold_quantile": 0.999})
+    config = make_config({"config": "default", "epochs": 40, "threshold_method": "quantile", "threshold_quantile": 0.999})
     split = len(frames) * 4 // 5
     detector, _ = train_cae([frames[:split]], [frames[split:]], [np.zeros(len(frames) - split, bool)], config=config,
                             seed=0)

@@ -12,7 +12,7 @@ from tests.detection.cae_support import scene
 
 @pytest.fixture(scope="module")
 def detector():
-    config = make_config("default", {"input_size": 32, "epochs": 10, "batch_size": 16, "widths": (8, 16)})
+    config = make_config({"config": "default", "input_size": 32, "epochs": 10, "batch_size": 16, "widths": (8, 16)})
     with cpu_threads(1):
         detector, _ = train_cae(
             [scene(40)], [scene(16, offset=40, box_from=8)], [np.arange(16) >= 8], config=config, seed=0

@@ -45,7 +45,7 @@ def trained_cae(area: Area, folder: Path) -> Detector:
     normal = sample_frames(flight(folder / "normal.mp4", seconds=8.0), fps=10, size=(SIZE, SIZE)).frames
     boxed = sample_frames(flight(folder / "boxed.mp4", seconds=4.0, box_from=2.0, offset=80), fps=10,
                           size=(SIZE, SIZE)).frames
-    config = make_config("default", {"input_size": SIZE, "epochs": 15, "batch_size": 16, "widths": (8, 16)})
+    config = make_config({"config": "default", "input_size": SIZE, "epochs": 15, "batch_size": 16, "widths": (8, 16)})
     with cpu_threads(1):
         model, _ = train_cae([np.asarray(normal)], [np.asarray(boxed)], [np.arange(len(boxed)) >= 20],
                              config=config, seed=0)
