@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.support.seed import make_user, seed_scored_video
-from webapp.catalog.models import Area, LabelInterval, Mission
+from webapp.catalog.models import Area, AreaMask, LabelInterval, Mission
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 from webapp.live.models import LiveStream
@@ -76,12 +76,13 @@ def real_values(client):
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=admin)
     stream = LiveStream.objects.create(mission=mission, url="tcp://127.0.0.1:9", video=seeded.video,
                                        detector=run.detector, state=LiveStream.State.ENDED)
+    mask = AreaMask.objects.create(area=area, points=[[0, 0], [0.5, 0], [0, 0.5]])
     ids = {
         "areas": area.pk, "missions": mission.pk, "videos": seeded.video.pk, "detectors": run.detector_id,
         "intervals": LabelInterval.objects.filter(video=seeded.video).first().pk, "runs": run.pk,
         "events": Event.objects.filter(score_run=run).first().pk, "jobs": job.pk, "evaluations": job.pk,
         "exports": job.pk, "heatmaps": 0, "frames": 0, "recon": 1, "uploads": upload.pk, "mosaics": job.pk,
-        "level-": 0, "live": stream.pk,
+        "level-": 0, "live": stream.pk, "masks": mask.pk,
     }
     return {segment: str(value) for segment, value in ids.items()}
 

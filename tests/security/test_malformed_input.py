@@ -105,3 +105,12 @@ def test_an_empty_api_filter_is_a_400_as_the_schema_says(client, admin, mission,
     path = "/api/events/" if query.startswith("review") else "/api/videos/"
     response = client.get(f"{path}?{query}")
     assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize("path", ["/missions/?q=boat%00", "/inbox/?class=%00", "/api/events/?min_level=1%00"])
+def test_a_nul_character_in_a_query_parameter_is_a_400_naming_it(client, admin, path):
+    name = path.split("?")[1].split("=")[0]
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 400 and f"{name} must not contain a NUL character" in page.content.decode()
+    api = client.get(path)
+    assert api.status_code == 400 and api.json() == {"detail": f"{name} must not contain a NUL character"}

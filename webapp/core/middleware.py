@@ -36,7 +36,8 @@ class SecurityHeadersMiddleware:
 
 
 class BadParameterMiddleware:
-    """Answer BadParameter, raised by a page or an API view, with a 400 and its message instead of a 500.
+    """Answer BadParameter, raised by a page or an API view (or here, for a NUL in a query parameter), with a 400
+    and its message instead of a 500.
 
     Browsers (Accept: text/html) get the message as text; everyone else, the API's callers and the pages'
     fetch() calls among them, DRF's error shape {"detail": message}."""
@@ -45,6 +46,11 @@ class BadParameterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # No text column can hold a NUL character (PostgreSQL refuses it), so a query parameter carrying one can
+        # only fail deeper down: every page and API view refuses it here, by the parameter's name.
+        hostile = next((name for name, values in request.GET.lists() if any("\x00" in v for v in values)), None)
+        if hostile is not None:
+            return self.process_exception(request, BadParameter(f"{hostile} must not contain a NUL character"))
         return self.get_response(request)
 
     def process_exception(self, request, exception):
