@@ -68,7 +68,9 @@ def test_the_demo_user_is_admin_of_the_demo_team_and_sees_the_demo_area(settings
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     """The demo's patrols, as `make demo` generates them but 2 s long and 64x48 (every flight, every sidecar)."""
-    return demo.ensure_demo_data(tmp_path_factory.mktemp("demo") / "data", seconds=2, size="64x48")
+    # jobs=1: no forked renderers. In a test session that has consumed from the Redis broker, a forked child's
+    # kombu after-fork hook closes the inherited channel by reading a reply meant for the parent, and both hang.
+    return demo.ensure_demo_data(tmp_path_factory.mktemp("demo") / "data", seconds=2, size="64x48", jobs=1)
 
 
 def ingest_all(area) -> None:
