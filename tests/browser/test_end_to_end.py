@@ -101,7 +101,8 @@ def test_an_analyst_goes_from_upload_to_a_confirmed_event(celery_worker, page, l
     with page.expect_download() as download:
         page.click(".export-jobs a.job-output")  # the live job list offers the zip once the job succeeds
     members = zipfile.ZipFile(download.value.path()).namelist()
-    assert sorted(m.rsplit("/", 1)[-1] for m in members) == ["events.csv", "events.json", "manifest.csv", "report.html"]
+    assert sorted(m.rsplit("/", 1)[-1] for m in members) == ["events.csv", "events.geojson", "events.json", "events.kml",
+                                                                "manifest.csv", "report.html"]
 
     boat = videos["day2 boat.mp4"]  # labelled after training: the evaluation needs both classes
     Video.objects.filter(pk=boat.pk).update(label=Video.Label.ANOMALOUS)
