@@ -6,12 +6,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ANALYST, VIEWER, require_role
 from webapp.catalog.access import area_page_roles, check_area, get_mission_or_404
+from webapp.core.media import stored_file_response
 from webapp.live.alerts import alert_message, alerts_of, score_history
 from webapp.live.models import LiveStream
 from webapp.live.services import start_stream, stop_stream
@@ -61,11 +62,12 @@ def live_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def live_frame(request: HttpRequest, pk: int) -> FileResponse:
+def live_frame(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stream's newest frame, through the one helper that serves stored files (never cached: it changes)."""
     stream = get_stream_or_404(request, pk)
     path = Path(settings.MEDIA_ROOT) / stream.media_dir / "latest.jpg"
     try:
-        response = FileResponse(path.open("rb"), content_type="image/jpeg")
+        response = stored_file_response(request, path)
     except FileNotFoundError:
         raise Http404("no frame yet") from None
     response["Cache-Control"] = "no-store"
