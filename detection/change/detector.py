@@ -143,29 +143,14 @@ class Comparator:
                 aligned.append((global_index, reference, homography))
         if not aligned:
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
-        grid = self.grid
-        cells, detail_cells = grid.cells, grid.detail_cells
-        today_detail = colour_detail(today, grid, self.config.background_sigma)
-        features = self._features(today, today_index, aligned)
-        pairs = []
-        for k, (_, reference, h) in enumerate(aligned):
-            to_detail = compare.resize_homography(h, self.size, detail_cells)
-            ref_detail = colour_detail(analysis_frame(reference, self.size), grid, self.config.background_sigma)
-            ref_detail = compare.warp(ref_detail, to_detail, detail_cells)
-            to_grid = compare.resize_homography(h, self.size, cells)
-            covered = compare.coverage(cells, to_grid, cells, erode=1)
-            distances = compare.pair_distances(
-                today_detail, None if features is None else features[0],
-                ref_detail, None if features is None else features[k + 1],
-                covered, grid, self.config.neighbourhood,
-            )
-            pairs.append((distances, to_grid))
+        pairs = self.pair_maps(today, aligned, today_index)
         branches = (self.config.use_colour, self.config.use_cnn)
         raw = np.stack([p[0] for p in pairs])
         with np.errstate(all="ignore"):
             raw_min = np.fmin.reduce(raw, axis=0)
         if scales is None:
             return FrameResult(STATUS_OK, raw_min, None, 0.0, aligned[0][0], 0)
+        cells = self.grid.cells
         normalised = []
         for (global_index, _, _), (distances, to_grid) in zip(aligned, pairs):
             expected = None
@@ -183,6 +168,32 @@ class Comparator:
         reference_object = compare.object_likeness(compare.warp(winner_frame, winner_h, self.size), region)
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+
+    def pair_maps(self, today: np.ndarray, aligned: list, today_index: int = -1) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(distances (2, gh, gw), reference -> today's grid homography)] for each aligned candidate
+        [(global index, analysis frame, homography)]. The colour detail of both frames is measured on the part
+        they share (features.colour_detail's `support`), at the detail resolution."""
+        grid = self.grid
+        cells, detail_cells = grid.cells, grid.detail_cells
+        today_small = analysis_frame(today, detail_cells)
+        features = self._features(today, today_index, aligned)
+        pairs = []
+        for k, (_, reference, h) in enumerate(aligned):
+            to_detail = compare.resize_homography(h, self.size, detail_cells)
+            ref_small = compare.warp(analysis_frame(reference, detail_cells), to_detail, detail_cells,
+                                     border=cv2.BORDER_CONSTANT)
+            support = compare.coverage(detail_cells, to_detail, detail_cells, erode=1)
+            today_detail = colour_detail(today_small, grid, self.config.background_sigma, support)
+            ref_detail = colour_detail(ref_small, grid, self.config.background_sigma, support)
+            to_grid = compare.resize_homography(h, self.size, cells)
+            covered = compare.coverage(cells, to_grid, cells, erode=1)
+            distances = compare.pair_distances(
+                today_detail, None if features is None else features[0],
+                ref_detail, None if features is None else features[k + 1],
+                covered, grid, self.config.neighbourhood,
+            )
+            pairs.append((distances, to_grid))
+        return pairs
 
     def _features(self, today: np.ndarray, today_index: int, aligned: list) -> list[np.ndarray] | None:
         """[today's, each candidate's in today's view] (gh, gw, C) float32 CNN maps on the grid, or None without

@@ -77,13 +77,27 @@ def grid_for(width: int, height: int, grid_width: int) -> Grid:
     return Grid(width, height, stride)
 
 
-def colour_detail(frame: np.ndarray, grid: Grid, background_sigma: float) -> np.ndarray:
-    """(h2, w2, 3) float32 log intensity minus its large-scale component, at `grid.detail_cells`."""
-    small = cv2.resize(frame, grid.detail_cells, interpolation=cv2.INTER_AREA).astype(np.float32)
-    logs = np.log1p(small)
+def colour_detail(frame: np.ndarray, grid: Grid, background_sigma: float, support: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """(h2, w2, 3) float32 log intensity minus its large-scale component, at `grid.detail_cells`.
+
+    With `support` ((h2, w2) bool: the pixels both frames of a pair show), the large-scale component is the
+    Gaussian-weighted mean of the supported pixels only (normalised convolution), so two frames compared on the
+    same support have their detail measured against the same neighbourhoods: near the edge of the part they
+    share, neither frame's background borrows from pixels the other does not have (a padded or reflected edge),
+    which would otherwise show as a change along every frame and coverage edge. Unsupported pixels are 0."""
+    small = frame if (frame.shape[1], frame.shape[0]) == tuple(grid.detail_cells) else \
+        cv2.resize(frame, grid.detail_cells, interpolation=cv2.INTER_AREA)
+    logs = np.log1p(small.astype(np.float32))
     sigma = max(0.5, background_sigma * grid.detail_cells[0])
-    background = cv2.GaussianBlur(logs, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    return logs - background
+    if support is None:
+        background = cv2.GaussianBlur(logs, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+        return logs - background
+    weight = support.astype(np.float32)
+    blurred = cv2.GaussianBlur(logs * weight[..., None], (0, 0), sigmaX=sigma, borderType=cv2.BORDER_CONSTANT)
+    total = cv2.GaussianBlur(weight, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_CONSTANT)
+    background = blurred / np.maximum(total, 1e-6)[..., None]
+    return np.where(support[..., None], logs - background, np.float32(0.0)).astype(np.float32)
 
 
 def jpeg_bytes(frame: np.ndarray, quality: int) -> bytes:
