@@ -128,12 +128,7 @@ def mosaic(folder: Path, fps: float) -> dict:
 def detector_markers(folder: Path, kind: str, file: Path | None, args, fps: float) -> dict:
     """A detector's markers on the test flights: each event placed from its heatmap peak as the app places it,
     against the true position of the object the peak is on."""
-    from detection.detector_file import load_detector
-    from detection.mapping.accuracy import event_marker_errors
-    from detection.mapping.camera import CameraModel, locate_peaks
-    from detection.registry import TrainItem, frame_size, trainer
-    from detection.synth.groundtruth import load_groundtruth
-    from detection.telemetry import read_telemetry
+    from detection.registry import TrainItem
     from detection.types import SampledFrames
     from detection.video.cache import frames_for
 
@@ -145,42 +140,58 @@ def detector_markers(folder: Path, kind: str, file: Path | None, args, fps: floa
             sampled = frames_for(record.path, fps=fps, size=size, cache_dir=cache)
             return TrainItem(SampledFrames(np.asarray(sampled.frames), np.asarray(sampled.times)), record)
 
-        if file is not None:
-            detector = load_detector(file)
-            kind = getattr(detector, "kind", "")
-            size = frame_size(kind, {"tiled": bool(getattr(getattr(detector, "config", None), "tiled", False))})
-        else:
-            size = frame_size(kind)
-            split = {name: [item(r, size) for r in records if r.split == name] for name in ("train", "val")}
-            print(f"training {kind} on {len(split['train'])} flights (threshold on {len(split['val'])}) ...", flush=True)
-            overrides = {"epochs": args.epochs} if kind == "cae" else {}
-            detector, _ = trainer(kind)(split["train"], split["val"], overrides=overrides, seed=args.seed)
+        detector, size = obtain_detector(kind, file, records, item, args)
         trained = time.perf_counter()
-        errors, in_view, events, peakless, test = [], [], 0, 0, [r for r in records if r.split == "test"]
-        for record in test:
-            poses = read_telemetry(record.telemetry)
-            flight = item(record, size)
-            options = {"poses": poses} if getattr(detector, "uses_telemetry", False) else {}
-            scored = detector.score_frames(flight.frames.frames, flight.frames.times, **options)
-            peaked = [e for e in scored.events if e.peak_x is not None]
-            events, peakless = events + len(scored.events), peakless + len(scored.events) - len(peaked)
-            truth = load_groundtruth(record.path)
-            camera = CameraModel.for_frame(truth.size[1], truth.size[0], hfov)
-            latitude, longitude = locate_peaks(poses, [e.peak_time for e in peaked], [e.peak_x for e in peaked],
-                                               [e.peak_y for e in peaked], camera)
-            flight_errors, flight_in_view = event_marker_errors(truth, peaked, latitude, longitude)
-            errors.append(flight_errors)
-            in_view.append(flight_in_view)
-    errors = np.concatenate(errors) if errors else np.zeros(0)
+        test = [r for r in records if r.split == "test"]
+        flights_scored = [flight_markers(detector, item(record, size), hfov) for record in test]
+    errors = np.concatenate([f["errors"] for f in flights_scored]) if test else np.zeros(0)
     matched = errors[np.isfinite(errors)]
-    summary = {"test_flights": len(test), "events": events, "events_without_peak": peakless,
-               "events_at_a_frame_showing_an_object": int(np.concatenate(in_view).sum()) if in_view else 0,
+    summary = {"test_flights": len(test), "events": sum(f["events"] for f in flights_scored),
+               "events_without_peak": sum(f["events"] - len(f["errors"]) for f in flights_scored),
+               "events_at_a_frame_showing_an_object": sum(int(f["in_view"].sum()) for f in flights_scored),
                "events_on_an_object": int(len(matched)), "threshold": float(detector.threshold),
-               "train_seconds": _round(trained - started), "score_seconds": _round(time.perf_counter() - trained)}
+               "train_seconds": None if file else _round(trained - started), "score_seconds": _round(time.perf_counter() - trained)}
     if len(matched):
         summary.update(marker_error_median_m=_round(np.median(matched)),
                        marker_error_p90_m=_round(np.percentile(matched, 90)), marker_error_max_m=_round(matched.max()))
     return summary
+
+
+def obtain_detector(kind: str, file: Path | None, records, item, args):
+    """(detector, frame size it scores at): loaded from `file`, or `kind` trained on the train flights with its
+    threshold on the validation flights."""
+    from detection.detector_file import load_detector
+    from detection.registry import frame_size, trainer
+
+    if file is not None:
+        detector = load_detector(file)
+        tiled = bool(getattr(getattr(detector, "config", None), "tiled", False))
+        return detector, frame_size(getattr(detector, "kind", ""), {"tiled": tiled})
+    size = frame_size(kind)
+    split = {name: [item(r, size) for r in records if r.split == name] for name in ("train", "val")}
+    print(f"training {kind} on {len(split['train'])} flights (threshold on {len(split['val'])}) ...", flush=True)
+    overrides = {"epochs": args.epochs} if kind == "cae" else {}
+    detector, _ = trainer(kind)(split["train"], split["val"], overrides=overrides, seed=args.seed)
+    return detector, size
+
+
+def flight_markers(detector, flight, hfov: float) -> dict:
+    """One test flight scored; its events with a heatmap peak placed by `locate_peaks` and measured."""
+    from detection.mapping.accuracy import event_marker_errors
+    from detection.mapping.camera import CameraModel, locate_peaks
+    from detection.synth.groundtruth import load_groundtruth
+    from detection.telemetry import read_telemetry
+
+    poses = read_telemetry(flight.record.telemetry)
+    options = {"poses": poses} if getattr(detector, "uses_telemetry", False) else {}
+    scored = detector.score_frames(flight.frames.frames, flight.frames.times, **options)
+    peaked = [e for e in scored.events if e.peak_x is not None]
+    truth = load_groundtruth(flight.record.path)
+    camera = CameraModel.for_frame(truth.size[1], truth.size[0], hfov)
+    latitude, longitude = locate_peaks(poses, [e.peak_time for e in peaked], [e.peak_x for e in peaked],
+                                       [e.peak_y for e in peaked], camera)
+    errors, in_view = event_marker_errors(truth, peaked, latitude, longitude)
+    return {"events": len(scored.events), "errors": errors, "in_view": in_view}
 
 
 def _round(value) -> float | None:
