@@ -82,7 +82,7 @@
         clearTimeout(timer);
         timer = setTimeout(refresh, 120);
       });
-      shown = this.images(mosaic).map((image) => image.name).join(" ");
+      shown = levelTiles(mosaic, coarsest, null).map((image) => image.name).join(" ");  // the first plot's
       refresh();
     },
   };
