@@ -1,8 +1,8 @@
-"""The mosaic pipeline: one reference flight -> its area's mosaic (detection.mapping), stored as a pyramid
+"""The mosaic pipeline: one reference flight -> its area's mosaic (detection.mapping), stored as a tiled pyramid
 under media/areas/<area>/mosaics/<job>/, then the area's events that have no ground position yet are placed.
 
 The original is decoded again, sparsely and small (detection.mapping.flight), into a hidden folder beside the
-levels (frames of a long flight do not fit in memory; it is removed afterwards). The job's result says
+tiles (frames of a long flight do not fit in memory; it is removed afterwards). The job's result says
 what the mosaic reached: ground resolution, drift against telemetry, and build time per flight minute.
 """
 
@@ -43,7 +43,8 @@ def run_mosaic(job: Job, reporter: JobReporter) -> dict:
     folder = mosaic_folder(job)
     target = Path(settings.MEDIA_ROOT) / folder
     target.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(target, ".*")  # a killed earlier run's frames and half-written levels
+    for leftover in (".*", "tiles"):  # a killed earlier run's frames and half-written tiles
+        remove_leftovers(target, leftover)
     work = Path(tempfile.mkdtemp(prefix=".frames-", dir=target))
     try:
         reporter.progress(0.01, "Decoding the flight", force=True)
@@ -59,7 +60,7 @@ def run_mosaic(job: Job, reporter: JobReporter) -> dict:
         del frames, sampled
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    reporter.progress(0.92, "Writing the mosaic levels", force=True)
+    reporter.progress(0.92, "Writing the mosaic tiles", force=True)
     info = save_pyramid(mosaic, target)
     reporter.progress(0.97, "Placing the area's events", force=True)
     located = locate_unplaced(area)

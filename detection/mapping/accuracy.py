@@ -1,13 +1,15 @@
 """How well the mapping places things, measured on a generated patrol (`detection.synth`), where the truth is
 known: every object's latitude and longitude (its ground truth) and the area's fixtures (`area.json`).
 
-- `marker_errors`: an object's marker is its mask's centre (where a detector's heatmap peaks on it) seen
-  through the camera model from the flight's telemetry at that frame; the error is the ground distance to the
-  object's true position. Objects cut by the frame edge are left out (their box centre is not theirs).
+- `marker_errors`: an object's marker is its mask's centre (where a detector's heatmap would peak on it)
+  seen through the camera model from the flight's telemetry at that frame; the error is the ground distance
+  to the object's true position. Objects cut by the frame edge are left out (their box centre is not theirs).
 - `landmark_errors`: for every frame that shows a fixture, where the mosaic put that frame's pixel of the
   fixture (the pixel the generator's own camera projects it to) against the fixture's true position.
+- `event_marker_errors`: a detector's events, each placed from its heatmap peak as the web app places it
+  (`detection.mapping.camera.locate_peaks`), against the position of the object the peak is on.
 
-Both in metres. The generator's camera (`detection.synth.camera`) is independent code from
+All in metres. The generator's camera (`detection.synth.camera`) is independent code from
 `detection.mapping.camera`, so agreement checks the conventions (yaw, axes, field of view) too.
 """
 
@@ -45,6 +47,37 @@ def marker_errors(groundtruth, poses: PoseTable, camera: CameraModel, *, margin:
     truth = groundtruth.object_latlon[inside]
     origin = GeoOrigin(float(truth[0, 0]), float(truth[0, 1])) if len(truth) else GeoOrigin(0.0, 0.0)
     return _distance(origin, latitude, longitude, truth[:, 0], truth[:, 1])
+
+
+def event_marker_errors(groundtruth, events, latitude, longitude, *, margin: float = 0.05) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    """(errors, in_view), both (n,) for n detected `events` (DetectedEvent rows with peaks) placed at
+    (`latitude[i]`, `longitude[i]`): `in_view[i]` says the event's peak frame shows an object with a known
+    position; `errors[i]` is the ground distance in metres from the marker to the object the peak is on, NaN
+    where it is on none (a false event, or a peak beside the object it found). The peak is on an object when it
+    lies in the object's box grown by `margin` of the frame's width and height each way (a heatmap cell is a
+    few percent of the frame); of several, the one whose box centre is nearest the peak."""
+    if groundtruth.object_latlon is None:
+        raise ValueError("this ground truth has no object positions (not a patrol preset's video)")
+    height, width = groundtruth.size
+    known = np.isfinite(groundtruth.object_latlon).all(axis=1)
+    frames = groundtruth.frame_index([e.peak_time for e in events])
+    errors, in_view = np.full(len(events), np.nan), np.zeros(len(events), bool)
+    for i, (event, frame) in enumerate(zip(events, frames)):
+        rows = np.nonzero((groundtruth.object_frame == frame) & known)[0] if frame >= 0 else np.zeros(0, int)
+        in_view[i] = len(rows) > 0
+        if not len(rows) or event.peak_x is None or not np.isfinite(latitude[i]):
+            continue
+        box = groundtruth.object_box[rows].astype(np.float64)
+        x, y = event.peak_x * width, event.peak_y * height
+        on = ((box[:, 0] - margin * width <= x) & (x <= box[:, 2] + margin * width)
+              & (box[:, 1] - margin * height <= y) & (y <= box[:, 3] + margin * height))
+        if on.any():
+            centres = np.stack([box[:, 0] + box[:, 2], box[:, 1] + box[:, 3]], axis=1) / 2
+            distance = np.where(on, np.hypot(centres[:, 0] - x, centres[:, 1] - y), np.inf)
+            truth = groundtruth.object_latlon[rows[int(np.argmin(distance))]]
+            errors[i] = _distance(GeoOrigin(*truth), latitude[i], longitude[i], truth[0], truth[1])
+    return errors, in_view
 
 
 def landmark_errors(mosaic: Mosaic, area_json: Path | str, poses: PoseTable, times: np.ndarray,

@@ -22,6 +22,7 @@ from detection.telemetry.geo import EARTH_RADIUS_M
 
 DEFAULT_HFOV_DEGREES = 82.1  # a DJI 24 mm-equivalent lens, the generator's patrol camera
 MAX_REACH = 20.0  # a ray meeting the ground further than this many heights away (near the horizon): no position
+MAX_POSE_GAP = 2.0  # seconds: a peak this far outside the telemetry's time span has no pose to be seen from
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,23 @@ def locate(poses: PoseTable, times, x, y, camera: CameraModel) -> tuple[np.ndarr
     at = poses.at(unique)
     east, north = _offsets(at.yaw[back], at.pitch[back], at.rel_alt[back], x, y, camera)
     return _add_metres(at.latitude[back], at.longitude[back], east, north)
+
+
+def locate_peaks(poses: PoseTable, times, peak_x, peak_y, camera: CameraModel, *,
+                 max_pose_gap: float = MAX_POSE_GAP) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of events' markers: each event's heatmap peak (`peak_x[i]`, `peak_y[i]`, fractions
+    of the frame; None for a detector that gives no peak, as MIL: the centre of the view, within half a
+    footprint of where it is) seen from the pose at its peak time `times[i]`. NaN where the time lies more than
+    `max_pose_gap` seconds outside the telemetry (no pose to see it from). The web app places events with this,
+    and `bench/map.py` measures it."""
+    times = np.asarray(times, np.float64)
+    x = np.array([0.5 if v is None else v for v in peak_x], np.float64)
+    y = np.array([0.5 if v is None else v for v in peak_y], np.float64)
+    if len(times) == 0 or len(poses) == 0:
+        return np.full(len(times), np.nan), np.full(len(times), np.nan)
+    latitude, longitude = locate(poses, times, x, y, camera)
+    covered = (times >= poses.time[0] - max_pose_gap) & (times <= poses.time[-1] + max_pose_gap)
+    return np.where(covered, latitude, np.nan), np.where(covered, longitude, np.nan)
 
 
 def _add_metres(latitude, longitude, east, north) -> tuple[np.ndarray, np.ndarray]:

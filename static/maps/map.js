@@ -1,4 +1,4 @@
-// Mission and area maps: the area mosaic as a layout image under the flight tracks (coloured by time) and the
+// Mission and area maps: the area mosaic (tiles.js) under the flight tracks (coloured by time) and the
 // event markers (coloured by level, shaped by review state). Clicking a marker opens the review page at the
 // event's peak; clicking a track plays that flight from there, and the drone's marker follows the player.
 // Data comes from a json element (the CSP forbids inline scripts); coordinates are metres east and north.
@@ -66,9 +66,7 @@
     xaxis: { title: { text: "metres east" }, zeroline: false, showgrid: !mosaic, range: box ? box.x : undefined },
     yaxis: { title: { text: "metres north" }, zeroline: false, showgrid: !mosaic, scaleanchor: "x", scaleratio: 1,
              range: box ? box.y : undefined },
-    images: mosaic ? [{ source: mosaic.url, xref: "x", yref: "y", x: mosaic.x, y: mosaic.y, sizex: mosaic.width,
-                        sizey: mosaic.height, xanchor: "left", yanchor: "top", sizing: "stretch",
-                        layer: "below" }] : [],
+    images: window.skerryMosaic.images(mosaic),  // tiles.js: more tiles follow the view once it is drawn
   };
 
   // --- the player: the drone's marker follows the chosen flight's playback ---------------------------------
@@ -113,6 +111,7 @@
   }
 
   Plotly.newPlot(plot, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true }).then(() => {
+    window.skerryMosaic.follow(plot, mosaic);
     plot.on("plotly_click", (ev) => {
       if (!ev.points || !ev.points.length) return;
       const marker = ev.points.find((p) => p.data.meta && p.data.meta.role === "events");

@@ -1,5 +1,6 @@
 """In a real browser: the mission map over a generated patrol's mosaic; clicking an event's marker opens the
-review page at that moment, and the drone's marker follows the player (screenshot kept in test-artifacts/)."""
+review page at that moment, zooming in loads the finer level's tiles in view, and the drone's marker follows the
+player (screenshots kept in test-artifacts/)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,67 @@ def test_a_map_marker_opens_the_review_page_at_its_moment(live_server, map_page,
     assert query == {"event": [str(event.pk)], "t": [f"{event.peak_time:.2f}"]}
     page.wait_for_selector("body[data-review-ready='1']", timeout=30_000)
     wait_until(page, f"Math.abs(document.getElementById('player').currentTime - {event.peak_time}) < 0.3")
+
+
+def map_view(page) -> dict:
+    """The map's axis ranges now (plotly widens one of them to keep metres square) and its layout images."""
+    return page.evaluate("""(() => { const gd = document.getElementById('map'), full = gd._fullLayout;
+        return { x: full.xaxis.range, y: full.yaxis.range, level: gd.dataset.tileLevel,
+                 images: (gd.layout.images || []).map((i) => ({ name: i.name, source: i.source, x: i.x, y: i.y,
+                                                               sizex: i.sizex, sizey: i.sizey })) }; })()""")
+
+
+def zoom(page, x: tuple[float, float], y: tuple[float, float]) -> None:
+    """What a user's zoom does: a relayout of the axes (plotly_relayout), as the scroll wheel or a drawn box."""
+    page.evaluate("([x, y]) => Plotly.relayout('map', {'xaxis.range': x, 'yaxis.range': y})", [list(x), list(y)])
+
+
+def meets(image: dict, view: dict) -> bool:
+    left, right = image["x"], image["x"] + image["sizex"]
+    bottom, top = image["y"] - image["sizey"], image["y"]
+    return left <= max(view["x"]) and right >= min(view["x"]) and bottom <= max(view["y"]) and top >= min(view["y"])
+
+
+def test_zooming_in_loads_only_the_tiles_in_view_of_the_finer_level(live_server, map_page, patrol):
+    page = map_page
+    log_in(page, live_server, make_user("vera", "viewer"))
+    page.goto(live_server.url + reverse("mission_map", args=[patrol.mission.pk]))
+    page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+    layer = page.evaluate("JSON.parse(document.getElementById('map-data').textContent).mosaic")
+    levels, size = layer["tiles"]["levels"], layer["tiles"]["size"]
+    coarsest = len(levels) - 1
+    assert coarsest >= 2 and max(levels[-1]) <= size  # the generated flight's mosaic: 922x396 px and down
+
+    # Zoomed far out: the coarsest level alone, one tile.
+    width, height = layer["width"], layer["height"]
+    zoom(page, (layer["x"] - 4 * width, layer["x"] + 5 * width), (layer["y"] - 5 * height, layer["y"] + 4 * height))
+    wait_until(page, f"document.getElementById('map').dataset.tileLevel === '{coarsest}'")
+    assert [i["name"] for i in map_view(page)["images"]] == [f"{coarsest}/0/0"]
+
+    # Zoomed in on 30 m around the mosaic's middle: level 0 over it, only the tiles that meet the view.
+    middle = (layer["x"] + width / 2, layer["y"] - height / 2)
+    zoom(page, (middle[0] - 15, middle[0] + 15), (middle[1] - 8, middle[1] + 8))
+    wait_until(page, "document.getElementById('map').dataset.tileLevel === '0' && document.getElementById('map')"
+                     ".layout.images.some((i) => i.name.startsWith('0/'))")
+    view = map_view(page)
+    fine = [i for i in view["images"] if i["name"].startswith("0/")]
+    columns, rows = -(-levels[0][0] // size), -(-levels[0][1] // size)
+    assert all(meets(i, view) for i in fine) and 1 <= len(fine) < columns * rows
+    resolution = width / levels[0][0]
+    in_view = {f"0/{c}/{r}" for c in range(columns) for r in range(rows)
+               if meets({"x": layer["x"] + c * size * resolution, "y": layer["y"] - r * size * resolution,
+                         "sizex": size * resolution, "sizey": size * resolution}, view)}
+    assert {i["name"] for i in fine} == in_view
+    assert [i["name"] for i in view["images"] if not i["name"].startswith("0/")] == [f"{coarsest}/0/0"]
+    # Each came from the tile view, and the images drawn are these.
+    sources = [i["source"] for i in fine]
+    wait_until(page, f"""{sources!r}.every((s) => performance.getEntriesByType('resource')
+                         .some((e) => e.name.endsWith(s) && e.responseEnd > 0))""")
+    drawn = page.evaluate("""Array.from(document.querySelectorAll('#map .imagelayer image'))
+                             .map((e) => e.getAttributeNS('http://www.w3.org/1999/xlink', 'href'))""")
+    assert sorted(drawn) == sorted(i["source"] for i in view["images"])
+    screenshot(page, "mission-map-zoomed", full_page=False)
+    assert page.problems == []
 
 
 def test_the_drones_marker_follows_the_player(live_server, map_page, patrol):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detection.mapping.camera import CameraModel, ground_latlon, ground_offsets, locate
+from detection.mapping.camera import CameraModel, ground_latlon, ground_offsets, locate, locate_peaks
 from detection.telemetry import GeoOrigin, PoseTable
 
 SQUARE_90 = CameraModel(hfov_degrees=90.0, aspect=0.5)  # tan(45°) = 1: the frame spans 2 heights across
@@ -55,6 +55,38 @@ def test_locate_takes_times_in_any_order_with_repeats():
     east, north = GeoOrigin(59.4, 18.9).to_metres(latitude, longitude)
     assert east == pytest.approx([0.0, 100.0, 0.0], abs=1e-3)
     assert north == pytest.approx([-100.0, 0.0, 0.0], abs=1e-3)
+
+
+def test_a_peakless_event_is_placed_under_the_drone_and_one_outside_the_flight_nowhere():
+    table = poses(count=11)  # 0..10 s
+    latitude, longitude = locate_peaks(table, [5.0, 5.0, 11.5, 12.5], [1.0, None, 1.0, 1.0], [0.5, None, 0.5, 0.5],
+                                       SQUARE_90)
+    east, north = GeoOrigin(59.4, 18.9).to_metres(latitude[:3], longitude[:3])
+    assert east == pytest.approx([100.0, 0.0, 100.0], abs=1e-3) and north == pytest.approx([0.0] * 3, abs=1e-3)
+    assert np.isnan(latitude[3]) and np.isnan(longitude[3])  # 2.5 s after the last pose: MAX_POSE_GAP is 2 s
+    assert [len(v) for v in locate_peaks(table, [], [], [], SQUARE_90)] == [0, 0]
+
+
+def test_an_events_marker_error_is_to_the_object_its_peak_is_on():
+    """Two objects in frame 1 of a 100x50 frame seen by SQUARE_90 from 100 m (2 m a pixel): the peak on the
+    second one's box, its marker 3 m east of the object's true position."""
+    from detection.mapping.accuracy import event_marker_errors
+    from detection.synth.groundtruth import GroundTruth
+    from detection.types import DetectedEvent
+
+    origin = GeoOrigin(59.4, 18.9)
+    truth_latlon = np.array(origin.to_latlon(np.array([-40.0, 20.0]), np.array([0.0, 10.0]))).T
+    truth = GroundTruth(fps=1.0, size=(50, 100), class_names=("boat",), masks=np.zeros((3, 625), np.uint8),
+                        object_frame=np.array([1, 1]), object_class=np.array([0, 0]),
+                        object_box=np.array([[20, 20, 30, 30], [55, 15, 65, 25]]), object_pixels=np.array([100, 100]),
+                        notes={}, object_latlon=truth_latlon)
+    events = [DetectedEvent(1.0, 1.0, 1.2, 5.0, 0.61, 0.4),  # on the second box
+              DetectedEvent(1.0, 1.0, 1.2, 5.0, 0.9, 0.9),  # beside both
+              DetectedEvent(0.0, 0.0, 0.3, 5.0, 0.61, 0.4)]  # frame 0 shows no object
+    latitude, longitude = origin.to_latlon(np.array([23.0, 0.0, 0.0]), np.array([10.0, 0.0, 0.0]))
+    errors, in_view = event_marker_errors(truth, events, latitude, longitude)
+    assert in_view.tolist() == [True, True, False]
+    assert errors[0] == pytest.approx(3.0, abs=1e-3) and np.isnan(errors[1:]).all()
 
 
 def test_it_rejects_an_impossible_field_of_view():

@@ -10,7 +10,7 @@ import pytest
 from detection.mapping.accuracy import landmark_errors
 from detection.mapping.mosaic import build_mosaic
 from detection.mapping.placement import apply_similarity, grid_points, place_frames
-from detection.mapping.pyramid import load_info, save_pyramid
+from detection.mapping.pyramid import TILE_SIZE, MosaicInfo, load_info, save_pyramid
 from detection.telemetry import read_telemetry
 from detection.video.sampling import sample_frames
 
@@ -138,18 +138,45 @@ def test_without_telemetry_the_mosaic_is_in_route_coordinates(flight):
         mosaic.map_latlon(np.zeros((1, 2)))
 
 
+def _assemble(folder, info, level: int) -> np.ndarray:
+    """A level's image put together from its tiles, as a page lays them side by side."""
+    columns, rows = info.tile_grid(level)
+    return np.concatenate([np.concatenate([cv2.imread(str(folder / info.tile_file(level, x, y)))
+                                           for x in range(columns)], axis=1) for y in range(rows)], axis=0)
+
+
 def test_the_pyramid_round_trips_and_halves_each_level(flight, tmp_path):
     mosaic = flight[3]
     info = save_pyramid(mosaic, tmp_path / "m")
     again = load_info(tmp_path / "m")
-    assert again == info and again.georeferenced
-    assert [lvl.width for lvl in again.levels][:2] == [mosaic.image.shape[1], mosaic.image.shape[1] // 2]
+    assert again == info and again.georeferenced and again.tiled and again.tile_size == TILE_SIZE
+    width, height = mosaic.image.shape[1], mosaic.image.shape[0]
+    assert [(lvl.width, lvl.height) for lvl in again.levels] == [(width >> k, height >> k) for k in range(3)]
+    assert max(again.levels[-1].width, again.levels[-1].height) <= TILE_SIZE < max(again.levels[-2].width,
+                                                                                  again.levels[-2].height)
     assert again.levels[1].resolution == pytest.approx(2 * again.levels[0].resolution, rel=0.01)
-    level = cv2.imread(str(tmp_path / "m" / again.levels[0].file))
-    assert level.shape[:2] == mosaic.image.shape[:2]
     assert again.level_for(600) == again.levels[1]
     east, north = again.to_map(*mosaic.origin.to_latlon(0.0, 0.0))
     assert (east, north) == pytest.approx((0.0, 0.0), abs=1e-6)
+
+
+def test_a_levels_tiles_put_side_by_side_are_the_level_image(flight, tmp_path):
+    mosaic = flight[3]
+    info = save_pyramid(mosaic, tmp_path / "m")
+    assert info.tile_grid(0) == (4, 2)  # 922x396 px in 256 px tiles, the last column and row cut short
+    assert info.tile_file(0, 3, 1) == "tiles/0/3/1.jpg" and info.tile_file(0, 4, 0) is None
+    assert info.tile_file(0, 0, 2) is None and info.tile_file(len(info.levels), 0, 0) is None
+    expected = mosaic.image[..., ::-1]  # BGR, as OpenCV reads the tiles
+    for level in range(len(info.levels)):
+        assembled = _assemble(tmp_path / "m", info, level)
+        assert assembled.shape == (info.levels[level].height, info.levels[level].width, 3)
+        difference = np.abs(assembled.astype(np.int16) - expected.astype(np.int16))
+        assert difference.mean() < 3.0 and np.percentile(difference, 99) < 20, level  # JPEG at quality 85
+        expected = cv2.resize(expected, (expected.shape[1] // 2, expected.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    untiled = MosaicInfo(None, (0.0, 0.0), info.levels, {})  # as a mosaic stored before tiles is read
+    assert untiled.tile_file(0, 0, 0) is None
+    with pytest.raises(ValueError, match="before tiles"):
+        untiled.tile_grid(0)
 
 
 def test_a_damaged_description_is_a_clear_error(tmp_path):

@@ -82,7 +82,7 @@ def real_values(client):
         "intervals": LabelInterval.objects.filter(video=seeded.video).first().pk, "runs": run.pk,
         "events": Event.objects.filter(score_run=run).first().pk, "jobs": job.pk, "evaluations": job.pk,
         "exports": job.pk, "heatmaps": 0, "frames": 0, "recon": 1, "uploads": upload.pk, "mosaics": job.pk,
-        "level-": 0, "live": stream.pk, "masks": mask.pk,
+        "level-": 0, "tiles": 0, "x": 0, "y": 0, "live": stream.pk, "masks": mask.pk,
     }
     return {segment: str(value) for segment, value in ids.items()}
 
@@ -100,6 +100,7 @@ def fill(route: str, real: dict[str, str], hostile_at: int | None = None, hostil
             parts.append("poster.jpg")
         else:
             segment = route[:match.start()].rstrip("/").rsplit("/", 1)[-1]
+            segment = segment if segment in real else match.group(2)  # else by its name: a tile's x and y
             assert segment in real, f"add a real value for the {converter} after {segment!r} in {route}"
             parts.append(real[segment])
         position = match.end()

@@ -1,5 +1,5 @@
 """Telemetry for seeded videos, as ingest stores it (poses.npz and the Video row's summary), for the map tests
-and `bench/pages.py`."""
+and `bench/pages.py`; and a mosaic stored as before tiles."""
 
 from __future__ import annotations
 
@@ -35,3 +35,24 @@ def straight_flight(seconds: float, *, rate: float = 2.0, start=(59.42, 18.88), 
     return PoseTable.from_columns(times, np.full(count, start[0]), longitude, rel_alt=np.full(count, rel_alt),
                                   abs_alt=np.full(count, rel_alt + 4), yaw=np.full(count, 90.0),
                                   pitch=np.full(count, -90.0))
+
+
+def save_level_pyramid(mosaic, folder: Path) -> None:
+    """`mosaic` stored as mosaics were before tiles (mosaic.json version 1: one JPEG per level), to check
+    that the app still reads them."""
+    import json
+
+    import cv2
+
+    from detection.mapping.pyramid import pyramid_levels
+
+    folder.mkdir(parents=True, exist_ok=True)
+    levels = []
+    for index, (image, resolution) in enumerate(pyramid_levels(mosaic.image, mosaic.resolution, smallest=512)):
+        cv2.imwrite(str(folder / f"level-{index}.jpg"), image[..., ::-1])
+        levels.append({"file": f"level-{index}.jpg", "width": image.shape[1], "height": image.shape[0],
+                       "resolution": resolution})
+    origin = None if mosaic.origin is None else [mosaic.origin.latitude, mosaic.origin.longitude]
+    (folder / "mosaic.json").write_text(json.dumps({
+        "format": "skerry-mosaic", "version": 1, "origin": origin, "levels": levels, "stats": mosaic.stats,
+        "top_left": [mosaic.top_left[0], -mosaic.top_left[1]]}))

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from detection.mapping.mosaic import Mosaic
 from detection.mapping.pyramid import save_pyramid
+from tests.support.maps import save_level_pyramid
 from tests.support.seed import seed_scored_video
 from tests.support.telemetry import write_flight_srt
 from webapp.catalog import telemetry
@@ -89,12 +90,15 @@ def world(mission, analyst):
     (Path(settings.MEDIA_ROOT) / export.result["zip"]).write_bytes(b"PK\x05\x06" + bytes(18))
     upload = UploadSession.objects.create(mission=mission, filename="a.mp4", length=10, created_by=analyst)
     mask = AreaMask.objects.create(area=mission.area, points=[[0, 0], [0.5, 0], [0, 0.5]])
-    mosaic = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
-    folder = f"areas/{mission.area_id}/mosaics/{mosaic.pk}"
-    save_pyramid(Mosaic(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), None, 1.0, (0.0, 0.0),
-                        np.zeros((2, 4)), {}), Path(settings.MEDIA_ROOT) / folder)
-    mosaic.result = {"folder": folder}
-    mosaic.save(update_fields=["result"])
+    # A tiled mosaic, and one stored before tiles (whole levels), for the tile and level URLs.
+    mosaics = {}
+    for route, save in (("mosaic_tile", save_pyramid), ("mosaic_level", save_level_pyramid)):
+        mosaic = mosaics[route] = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
+        folder = f"areas/{mission.area_id}/mosaics/{mosaic.pk}"
+        save(Mosaic(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), bool), None, 1.0, (0.0, 0.0), np.zeros((2, 4)), {}),
+             Path(settings.MEDIA_ROOT) / folder)
+        mosaic.result = {"folder": folder}
+        mosaic.save(update_fields=["result"])
     # The event's peak pair of images, as a CHANGE run keeps them, for the compare view's image URLs.
     peak = peak_index(run.events.first())
     np.savez(Path(settings.MEDIA_ROOT) / run.media_dir / "comparisons.npz", indices=np.array([peak]),
@@ -108,7 +112,7 @@ def world(mission, analyst):
     }
     return {"objects": objects, "video": video, "mission": mission, "upload": upload, "plotly": plotly_js_version(),
             "mask": mask,
-            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, "mosaic_level": mosaic}}
+            "jobs": {"detector_evaluation_file": evaluation, "mission_export_download": export, **mosaics}}
 
 
 def arguments(route: Route, world) -> dict:
@@ -128,7 +132,7 @@ def arguments(route: Route, world) -> dict:
             values[param] = world["mask"].pk
         elif param == "upload_id":
             values[param] = world["upload"].pk
-        elif param in ("index", "epoch", "level"):
+        elif param in ("index", "epoch", "level", "x", "y"):
             values[param] = 0
         elif param == "job":
             values[param] = world["jobs"][route.name].pk

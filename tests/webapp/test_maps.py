@@ -1,4 +1,4 @@
-"""Maps: event ground positions, the mission map and the area map, mosaic images and (re)building the mosaic."""
+"""Maps: event ground positions, the mission map and the area map, mosaic tiles and (re)building the mosaic."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from django.conf import settings
@@ -13,10 +14,13 @@ from django.test import Client
 from django.urls import reverse
 
 from detection.mapping.camera import CameraModel, ground_latlon
+from detection.mapping.pyramid import save_pyramid
 from detection.telemetry import GeoOrigin, PoseTable
-from tests.support.maps import attach_poses, straight_flight
+from tests.support.maps import attach_poses, save_level_pyramid, straight_flight
 from tests.support.seed import make_mission, make_user, seed_scored_video
-from webapp.catalog.models import Video
+from tests.support.teams import give_role
+from webapp.accounts.models import Team
+from webapp.catalog.models import Area, Video
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 from webapp.maps.locate import locate_events
@@ -148,37 +152,77 @@ def test_the_area_map_shows_confirmed_events_filtered_by_date_and_class(people, 
     assert "has the class &#x27;whale&#x27;" in bad.content.decode()
 
 
-def save_mosaic_job(video: Video, origin: GeoOrigin | None = GeoOrigin(59.42, 18.88)) -> Job:
+def save_mosaic_job(video: Video, origin: GeoOrigin | None = GeoOrigin(59.42, 18.88), save=save_pyramid) -> Job:
     """A succeeded mosaic job of `video` with a real (tiny) mosaic on disk (in route coordinates when `origin`
-    is None)."""
+    is None), stored by `save`."""
     from detection.mapping.mosaic import Mosaic
-    from detection.mapping.pyramid import save_pyramid
 
     job = Job.objects.create(kind=Job.Kind.MOSAIC, video=video, state=Job.State.SUCCEEDED)
     folder = f"areas/{video.mission.area_id}/mosaics/{job.pk}"
     image = np.full((600, 900, 3), 90, np.uint8)
     mosaic = Mosaic(image, np.ones((600, 900), bool), origin, 0.5, (-100.0, -150.0),
                     np.zeros((2, 4)), {"resolution": 0.5, "drift_m": 1.5})
-    save_pyramid(mosaic, Path(settings.MEDIA_ROOT) / folder)
+    save(mosaic, Path(settings.MEDIA_ROOT) / folder)
     Job.objects.filter(pk=job.pk).update(result={"folder": folder})
     job.refresh_from_db()
     return job
 
 
-def test_the_maps_draw_the_areas_mosaic_under_the_tracks(people, flown):
+def test_the_maps_draw_the_areas_mosaic_under_the_tracks_from_its_tiles(people, flown):
     job = save_mosaic_job(flown)
     client = client_for(people["viewer"])
     data = embedded(client.get(reverse("mission_map", args=[flown.mission.pk])).content.decode(), "map-data")
     assert data["origin"] == [59.42, 18.88]
-    assert data["mosaic"]["url"] == reverse("mosaic_level", args=[flown.mission.area.pk, job.pk, 0])
-    assert (data["mosaic"]["x"], data["mosaic"]["y"], data["mosaic"]["width"]) == (-100.0, 150.0, 450.0)
-    image = client.get(data["mosaic"]["url"])
+    layer = data["mosaic"]
+    assert (layer["x"], layer["y"], layer["width"], layer["height"]) == (-100.0, 150.0, 450.0, 300.0)
+    # 900x600 px halves to 450x300 and 225x150 (one tile); the page asks for tiles by level/x/y.
+    assert layer["tiles"] == {"url": f"/areas/{flown.mission.area.pk}/mosaics/{job.pk}/tiles/", "size": 256,
+                              "levels": [[900, 600], [450, 300], [225, 150]]}
+    assert "url" not in layer
+    assert job.output_url == reverse("area_map", args=[flown.mission.area.pk]) and job.output_label == "Area map"
+
+
+def tile_url(job: Job, level: int, x: int, y: int) -> str:
+    return reverse("mosaic_tile", args=[job.video.mission.area_id, job.pk, level, x, y])
+
+
+def test_a_tile_is_served_to_whoever_sees_the_area_and_to_no_one_else(people, flown):
+    job = save_mosaic_job(flown)
+    client = client_for(people["viewer"])
+    tile = client.get(tile_url(job, 0, 3, 2))  # the bottom-right corner: 900 - 768 by 600 - 512 px
+    assert tile.status_code == 200 and tile["Content-Type"] == "image/jpeg"
+    assert tile["Cache-Control"] == "private, max-age=86400"
+    image = cv2.imdecode(np.frombuffer(b"".join(tile.streaming_content), np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (88, 132, 3)
+    for missing in ((0, 4, 0), (0, 0, 3), (2, 1, 0), (3, 0, 0)):  # past the edge of a level; no level 3
+        assert client.get(tile_url(job, *missing)).status_code == 404, missing
+    (Path(settings.MEDIA_ROOT) / job.result["folder"] / "tiles" / "1" / "0" / "0.jpg").unlink()
+    assert client.get(tile_url(job, 1, 0, 0)).status_code == 404  # a tile file gone
+    team = Team.objects.create(name="South team")
+    stranger = make_user("sven", None)
+    give_role(stranger, "analyst", team)
+    for other in (people["outsider"], stranger):
+        assert client_for(other).get(tile_url(job, 0, 0, 0)).status_code in (403, 404)
+    # Another area's job through this area's URL, and a job that is not a built mosaic.
+    elsewhere = Area.objects.create(name="South reef", team=team)
+    assert client.get(reverse("mosaic_tile", args=[elsewhere.pk, job.pk, 0, 0, 0])).status_code in (403, 404)
+    Job.objects.filter(pk=job.pk).update(state=Job.State.FAILED)
+    assert client.get(tile_url(job, 0, 0, 0)).status_code == 404
+
+
+def test_a_mosaic_stored_before_tiles_is_still_drawn_as_one_level(people, flown):
+    job = save_mosaic_job(flown, save=save_level_pyramid)
+    client = client_for(people["viewer"])
+    layer = embedded(client.get(reverse("mission_map", args=[flown.mission.pk])).content.decode(), "map-data")["mosaic"]
+    assert layer["url"] == reverse("mosaic_level", args=[flown.mission.area.pk, job.pk, 0]) and "tiles" not in layer
+    image = client.get(layer["url"])
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
     assert b"".join(image.streaming_content)[:2] == b"\xff\xd8"
     assert client.get(reverse("mosaic_level", args=[flown.mission.area.pk, job.pk, 9])).status_code == 404
-    outsider = client_for(people["outsider"]).get(data["mosaic"]["url"])
-    assert outsider.status_code in (403, 404)
-    assert job.output_url == reverse("area_map", args=[flown.mission.area.pk]) and job.output_label == "Area map"
+    assert client.get(tile_url(job, 0, 0, 0)).status_code == 404
+    assert client_for(people["outsider"]).get(layer["url"]).status_code in (403, 404)
+    tiled = save_mosaic_job(flown)  # and a tiled mosaic has no whole levels to serve
+    assert client.get(reverse("mosaic_level", args=[flown.mission.area.pk, tiled.pk, 0])).status_code == 404
 
 
 def test_a_mosaic_in_route_coordinates_is_not_drawn_under_the_tracks(people, flown):

@@ -2,8 +2,8 @@
 
 Map coordinates are metres east and north of one origin: the area mosaic's (the first pose of its reference
 flight) when it is georeferenced, else the first pose of the mission's first flight with telemetry. A page
-draws them with plotly on equal axes, the mosaic as a layout image underneath; nothing is fetched from
-outside the app. Tracks are thinned to at most MAX_TRACK_POINTS per flight, so a 2-hour flight's map stays
+draws them with plotly on equal axes, the mosaic's tiles in view as layout images underneath; nothing is
+fetched from outside the app. Tracks are thinned to at most MAX_TRACK_POINTS per flight, so a 2-hour flight's map stays
 small; events carry their review-page link (at their peak time), level colour and review state.
 """
 
@@ -20,7 +20,7 @@ from webapp.maps.mosaics import current_mosaic
 from webapp.reports.strip import review_url
 
 MAX_TRACK_POINTS = 1500
-MOSAIC_MAX_SIDE = 2048  # pixels of the mosaic level a page loads (a few hundred KB of JPEG)
+MOSAIC_MAX_SIDE = 2048  # pixels of the whole level a page loads of a mosaic stored before tiles
 
 
 def map_origin(mosaic, videos):
@@ -36,17 +36,26 @@ def map_origin(mosaic, videos):
 
 
 def mosaic_layer(area, mosaic) -> dict | None:
-    """The layout image of the area's georeferenced mosaic: URL of the level that fits, and where it lies."""
+    """Where the area's georeferenced mosaic lies and how to fetch it: its tiles (`tiles.url` + "level/x/y.jpg",
+    the size of each level: the page picks the level that fits its view), or for a mosaic stored before tiles
+    the URL of the one level that fits MOSAIC_MAX_SIDE."""
     if mosaic is None or not mosaic.info.georeferenced:
         return None
-    info, level = mosaic.info, mosaic.info.level_for(MOSAIC_MAX_SIDE)
+    info = mosaic.info
     width, height = info.size
     stats = info.stats
-    return {"url": reverse("mosaic_level", args=[area.pk, mosaic.job.pk, info.levels.index(level)]),
-            "x": round(info.top_left[0], 2), "y": round(info.top_left[1], 2), "width": round(width, 2),
-            "height": round(height, 2), "resolution": stats.get("resolution"), "drift": stats.get("drift_m"),
-            "video": mosaic.video.original_name, "mission": mosaic.video.mission.name,
-            "date": mosaic.video.mission.date.isoformat(), "job": mosaic.job.pk}
+    layer = {"x": round(info.top_left[0], 2), "y": round(info.top_left[1], 2), "width": round(width, 2),
+             "height": round(height, 2), "resolution": stats.get("resolution"), "drift": stats.get("drift_m"),
+             "video": mosaic.video.original_name, "mission": mosaic.video.mission.name,
+             "date": mosaic.video.mission.date.isoformat(), "job": mosaic.job.pk}
+    if info.tiled:
+        first = reverse("mosaic_tile", args=[area.pk, mosaic.job.pk, 0, 0, 0])
+        layer["tiles"] = {"url": first.removesuffix("0/0/0.jpg"), "size": info.tile_size,
+                          "levels": [[lvl.width, lvl.height] for lvl in info.levels]}
+    else:
+        level = info.level_for(MOSAIC_MAX_SIDE)
+        layer["url"] = reverse("mosaic_level", args=[area.pk, mosaic.job.pk, info.levels.index(level)])
+    return layer
 
 
 def flight_track(video: Video, origin) -> dict | None:

@@ -1,4 +1,5 @@
-"""The mission map, the area map, the mosaic's image levels, and building an area's mosaic on demand."""
+"""The mission map, the area map, the mosaic's tiles (and whole levels of older mosaics), and building an area's
+mosaic on demand."""
 
 from __future__ import annotations
 
@@ -96,26 +97,45 @@ def area_mosaic_build(request, pk: int):
     return redirect(back if back.startswith("/") and not back.startswith("//") else area.get_absolute_url())
 
 
-@require_GET
-def mosaic_level(request, pk: int, job: int, level: int):
-    """One JPEG level of one of the area's mosaics (the newest or an older one still on disk)."""
+def _stored_mosaic(request, pk: int, job: int):
+    """The folder and description of one of the area's built mosaics (the newest or an older one still on
+    disk), for a user who may see the area; 404 otherwise."""
+    from detection.mapping.pyramid import load_info
+
     area = get_area_or_404(request, pk)
     the_job = get_object_or_404(Job, pk=job, kind=Job.Kind.MOSAIC, state=Job.State.SUCCEEDED,
                                 video__mission__area=area)
     folder = str(the_job.result.get("folder", ""))
     if folder != f"areas/{area.pk}/mosaics/{the_job.pk}":
         raise Http404("this mosaic's files are gone")
-    from detection.mapping.pyramid import load_info
-
     try:
-        info = load_info(Path(settings.MEDIA_ROOT) / folder)
+        return Path(settings.MEDIA_ROOT) / folder, load_info(Path(settings.MEDIA_ROOT) / folder)
     except ValueError as exc:
         raise Http404("this mosaic's files are gone") from exc
-    if level >= len(info.levels):
-        raise Http404("no such mosaic level")
-    path = Path(settings.MEDIA_ROOT) / folder / info.levels[level].file
+
+
+def _mosaic_image(request, path: Path):
     if not path.is_file():
-        raise Http404("this mosaic level's file is gone")
+        raise Http404("this mosaic image's file is gone")
     response = stored_file_response(request, path)
     response["Cache-Control"] = "private, max-age=86400"  # a job's mosaic never changes: a rebuild is a new job
     return response
+
+
+@require_GET
+def mosaic_tile(request, pk: int, job: int, level: int, x: int, y: int):
+    """One JPEG tile of one of the area's mosaics: column `x`, row `y` of `level` (0 the finest)."""
+    folder, info = _stored_mosaic(request, pk, job)
+    name = info.tile_file(level, x, y)
+    if name is None:
+        raise Http404("no such tile in this mosaic" if info.tiled else "this mosaic was stored before tiles")
+    return _mosaic_image(request, folder / name)
+
+
+@require_GET
+def mosaic_level(request, pk: int, job: int, level: int):
+    """One whole JPEG level of a mosaic stored before tiles (version 1); a tiled mosaic's come as tiles."""
+    folder, info = _stored_mosaic(request, pk, job)
+    if level >= len(info.levels) or not info.levels[level].file:
+        raise Http404("no such mosaic level")
+    return _mosaic_image(request, folder / info.levels[level].file)
