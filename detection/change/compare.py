@@ -11,8 +11,9 @@ today's), two distances per grid cell, each to the range of values the reference
   warped first (CNN features are not rotation invariant: a reversed heading must be turned before the CNN
   sees it).
 Cells the warped reference does not cover are NaN. `normalise` divides each branch by the normal variation
-expected at that place (the candidate's leave-one-out residual, warped alike, plus a global scale), and
-`combine` takes the minimum over candidates per branch and the larger of the two branches.
+expected at that place (the highest of the candidates' leave-one-out residuals there, warped alike, plus a
+global scale), `combine` takes the minimum over candidates per branch and the larger of the two branches, and
+`robust_z` turns the smoothed map into robust z-scores over the frame.
 """
 
 from __future__ import annotations
@@ -141,6 +142,20 @@ def smooth_map(values: np.ndarray, sigma: float) -> np.ndarray:
     if sigma <= 0:
         return filled
     return cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+
+
+def robust_z(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """(gh, gw) float32: `values` as robust z-scores over the `covered` cells, (value - median) / MAD, clipped at
+    0 (uncovered cells 0). The MAD has a floor of 1e-3 (the maps are in units of normal variation, about 1), so a
+    frame that matches its references almost exactly everywhere does not turn noise into large scores."""
+    inside = values[covered]
+    if inside.size == 0:
+        return np.zeros_like(values, dtype=np.float32)
+    median = float(np.median(inside))
+    spread = max(float(np.median(np.abs(inside - median))), 1e-3)
+    result = np.maximum((values - median) / spread, 0.0)
+    result[~covered] = 0.0
+    return result.astype(np.float32)
 
 
 def change_region(change_map: np.ndarray, x: int, y: int, size: tuple[int, int]) -> np.ndarray:

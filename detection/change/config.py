@@ -39,7 +39,10 @@ class ChangeConfig:
     cnn_warp_max_angle: float = 0.0
     cnn_warp_max_scale: float = 0.15
     use_cnn: bool = True
-    use_colour: bool = True
+    # The colour branch (log-intensity detail) is off by default: on both the `patrol` and d2 benchmarks its
+    # frame maxima sit on normal variation (glint, waves, light) and lowered the frame AUC of every class but
+    # debris when combined with the CNN branch (BENCHMARKS.md, "CHANGE detector").
+    use_colour: bool = False
     use_alignment: bool = True
     # The comparison grid: both branches give one value per `grid_stride` analysis pixels.
     grid_stride: int = 8
@@ -50,6 +53,14 @@ class ChangeConfig:
     background_sigma: float = 0.04
     # Normal variation (leave-one-out residuals of the references, PaDiM-like): on or off.
     normal_variation: bool = True
+    # How the candidates' residuals make one place's expected variation: "max", the highest of them (each is one
+    # sample of how much that place differs between normal flights, so the highest of K is the conservative
+    # estimate), or "own", each candidate divided by its own residual alone (detector files before "max").
+    variation_pooling: str = "max"
+    # The frame's change map as robust z-scores over the cells it compares, (value - median) / MAD, clipped at 0:
+    # "mad"; or "none" (files before it). A change spread over the whole frame (light, haze, sea state,
+    # compression) raises the median and MAD with it; an object raises a few cells only.
+    frame_normalisation: str = "mad"
     # Map smoothing (grid cells, Gaussian sigma) before taking the frame's maximum.
     map_sigma: float = 1.0
     # Persistence: a frame keeps its score only if this many consecutive frames are at least as high
@@ -73,6 +84,10 @@ class ChangeConfig:
             raise ValueError("false_alarm_quantile must lie strictly between 0 and 1")
         if self.cnn_warp_max_angle < 0 or self.cnn_warp_max_scale < 0 or self.ecc_width < 0:
             raise ValueError("cnn_warp_max_angle, cnn_warp_max_scale and ecc_width must not be negative")
+        if self.variation_pooling not in ("max", "own"):
+            raise ValueError(f"variation_pooling must be 'max' or 'own', not {self.variation_pooling!r}")
+        if self.frame_normalisation not in ("mad", "none"):
+            raise ValueError(f"frame_normalisation must be 'mad' or 'none', not {self.frame_normalisation!r}")
         if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1:
             raise ValueError("persistence >= 1, neighbourhood >= 0 and grid_stride >= 1 are required")
 
@@ -81,9 +96,14 @@ class ChangeConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ChangeConfig:
-        """The config a detector file saved (files written before the device left them still load)."""
-        return configs.from_saved(cls, values, kind="CHANGE")
+        """The config a detector file saved (files written before the device left them still load; files
+        written before `variation_pooling`, `frame_normalisation` and the colour default changed keep scoring
+        as they were trained: their threshold belongs to that scoring)."""
+        return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **values}, kind="CHANGE")
 
+
+# What a saved config without these keys meant (detector files of the seventh session and before).
+SCORING_BEFORE_FRAME_NORMALISATION = {"variation_pooling": "own", "frame_normalisation": "none", "use_colour": True}
 
 PRESETS = {"default": ChangeConfig()}
 

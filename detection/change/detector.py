@@ -151,15 +151,19 @@ class Comparator:
         if scales is None:
             return FrameResult(STATUS_OK, raw_min, None, 0.0, aligned[0][0], 0)
         cells = self.grid.cells
-        normalised = []
-        for (global_index, _, _), (distances, to_grid) in zip(aligned, pairs):
-            expected = None
-            if residuals is not None and self.config.normal_variation:
+        expected: list[np.ndarray | None] = [None] * len(aligned)
+        if residuals is not None and self.config.normal_variation:
+            for k, ((global_index, _, _), (_, to_grid)) in enumerate(zip(aligned, pairs)):
                 stored = residuals[global_index].astype(np.float32)  # (2, gh, gw) in the reference's view
-                expected = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE) for b in stored])
-            normalised.append(compare.normalise(distances, expected, scales))
+                expected[k] = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE)
+                                        for b in stored])
+            if self.config.variation_pooling == "max":
+                expected = [np.fmax.reduce(np.stack(expected), axis=0)] * len(aligned)
+        normalised = [compare.normalise(distances, e, scales) for (distances, _), e in zip(pairs, expected)]
         combined, best = compare.combine(normalised, branches)
         smoothed = compare.smooth_map(combined, self.config.map_sigma)
+        if self.config.frame_normalisation == "mad":
+            smoothed = compare.robust_z(smoothed, np.isfinite(combined))
         y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
         winner = int(best[y, x])
         region = compare.change_region(smoothed, int(x), int(y), self.size)

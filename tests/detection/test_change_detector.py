@@ -287,3 +287,36 @@ def test_events_re_derived_from_the_score_file_are_the_scored_ones(trained, new)
     peak = int(np.argmin(np.abs(stored.times - top.peak_time)))
     assert (higher.start, higher.end, higher.reference_id) == (top.peak_time, top.peak_time, top.reference_id)
     assert higher.change == {1: "new", -1: "vanished"}[int(stored.extras["change"][peak])]
+
+
+def test_a_change_spread_over_the_whole_frame_is_not_an_object():
+    """robust_z: a frame that differs from its references everywhere (light, haze, sea state) scores low; a
+    few cells that differ from the rest of the same frame score high, whatever the frame-wide level."""
+    from detection.change.compare import robust_z
+
+    rng = np.random.default_rng(0)
+    covered = np.ones((40, 60), bool)
+    covered[:, :5] = False  # no reference there
+    calm = rng.gamma(2.0, 0.5, size=covered.shape).astype(np.float32)
+    rough = calm * 8.0  # the same frame with every difference eight times larger
+    blob = calm.copy()
+    blob[20:23, 30:33] += 15.0
+    assert robust_z(rough, covered).max() == pytest.approx(robust_z(calm, covered).max(), rel=1e-4)
+    z = robust_z(blob, covered)
+    assert np.unravel_index(np.argmax(z), z.shape)[0] in range(20, 23)
+    assert z.max() > 2 * robust_z(calm, covered).max()
+    assert (z[:, :5] == 0).all() and (z >= 0).all()
+
+
+def test_a_detector_file_from_before_frame_normalisation_keeps_its_scoring():
+    """A saved config without the newer keys scores as it was trained (its threshold belongs to that scoring);
+    a new config gets the new defaults."""
+    from detection.change.config import ChangeConfig, make_config
+
+    old = ChangeConfig.from_dict({"name": "default", "candidates": 3})
+    assert (old.variation_pooling, old.frame_normalisation, old.use_colour) == ("own", "none", True)
+    new = make_config({})
+    assert (new.variation_pooling, new.frame_normalisation, new.use_colour) == ("max", "mad", False)
+    assert ChangeConfig.from_dict(new.to_dict()) == new
+    with pytest.raises(ValueError, match="frame_normalisation"):
+        make_config({"frame_normalisation": "zscore"})

@@ -37,7 +37,7 @@ def test_a_value_from_the_command_line_or_from_json_gives_the_same_config():
     )
     assert cae_config({"threshold_se": 0}).threshold_se == 0.0 and cae_config({"epochs": 3.0}).epochs == 3
     assert mil_config({"iterations": "50", "topk_segments": "2"}) == mil_config({"iterations": 50, "topk_segments": 2})
-    assert change_config({"use_cnn": "no", "candidates": "2"}) == change_config({"use_cnn": False, "candidates": 2})
+    assert change_config({"use_colour": "yes", "candidates": "2"}) == change_config({"use_colour": True, "candidates": 2})
 
 
 def test_a_value_of_the_wrong_type_is_named():
