@@ -144,7 +144,7 @@ def test_the_demo_reviews_events_from_the_ground_truth_and_retrains_its_cae_with
     from workers.training import run_training
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.DEMO_CAE_EPOCHS = 8  # the retraining takes a quarter: 2
+    settings.DEMO_CAE_EPOCHS = 12  # the retraining takes a sixth: 2
     with django_capture_on_commit_callbacks(execute=False):
         demo.ensure_demo_account()
         user = get_user_model().objects.get(username=demo.DEMO_USER)
