@@ -33,7 +33,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from detection.synth.generate import generate
 
-    tqdm.monitor_interval = 0  # no monitor thread: the workers are forked
     with tqdm(total=1000, unit="‰", desc=args.preset) as bar:
         def progress(fraction: float, stage: str) -> None:
             bar.set_postfix_str(stage, refresh=False)

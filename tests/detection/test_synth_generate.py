@@ -1,10 +1,16 @@
 """The generator end to end on the tiny preset: real H.264 files, a valid manifest agreeing with the ground
-truth, the same bytes for the same seed (one or two worker processes), and the CLI."""
+truth, the same bytes for the same seed (one or two worker processes), the CLI, and two workers in a process
+whose Celery app has a Redis read pending (forked workers hung there)."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import av
@@ -16,6 +22,8 @@ from detection.labels import frame_labels
 from detection.synth import cli, generate
 from detection.synth.groundtruth import load_groundtruth
 from detection.synth.presets import TINY
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +128,47 @@ def test_encoding_repeats_byte_for_byte_whatever_the_process_did_before(tmp_path
                 writer.write(frame)
     assert digest(paths[0]) == digest(paths[2]) == digest(paths[3])
     assert digest(paths[0]) != digest(paths[1])
+
+
+# A process whose Celery app asked the workers something over Redis: no worker answers, so the reply queue's
+# BRPOP is left pending on the socket. Forked renderers inherited that connection; the child's kombu after-fork
+# hook and the parent then both waited for the one reply, and both hung for good.
+PENDING_REDIS_READ = """
+import sys
+from pathlib import Path
+
+from celery import Celery
+
+from detection.synth import generate
+
+app = Celery("synth-hazard", broker=sys.argv[1])
+app.conf.broker_transport_options = {"global_keyprefix": sys.argv[2]}
+app.control.inspect(timeout=0.5).ping()
+generate(Path(sys.argv[3]), preset="tiny", seed=0, jobs=2)
+print("generated")
+"""
+HANG_BOUND = 120  # seconds; the tiny preset takes a few on two cores
+
+
+def test_two_workers_finish_in_a_process_with_a_pending_redis_read(tiny_set, tmp_path):
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis server answers at {url}")
+    out = tmp_path / "out"
+    # A session of its own, so that a hang is killed whole (the parent and any renderer it started).
+    process = subprocess.Popen(
+        [sys.executable, "-c", PENDING_REDIS_READ, url, f"skerry-synth-hazard-{uuid.uuid4().hex}:", str(out)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=HANG_BOUND)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"generating with two workers hung beside a pending Redis read (killed after {HANG_BOUND} s): "
+                    f"{output[-2000:]}")
+    assert process.returncode == 0 and "generated" in output, output[-2000:]
+    for plan in TINY.datasets[0].videos:
+        assert digest(out / plan.path) == digest(tiny_set.parent / plan.path)

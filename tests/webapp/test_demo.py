@@ -67,10 +67,9 @@ def test_the_demo_user_is_admin_of_the_demo_team_and_sees_the_demo_area(settings
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
-    """The demo's patrols, as `make demo` generates them but 2 s long and 64x48 (every flight, every sidecar)."""
-    # jobs=1: no forked renderers. In a test session that has consumed from the Redis broker, a forked child's
-    # kombu after-fork hook closes the inherited channel by reading a reply meant for the parent, and both hang.
-    return demo.ensure_demo_data(tmp_path_factory.mktemp("demo") / "data", seconds=2, size="64x48", jobs=1)
+    """The demo's patrols, as `make demo` generates them (two renderer processes) but 2 s long and 64x48 (every
+    flight, every sidecar)."""
+    return demo.ensure_demo_data(tmp_path_factory.mktemp("demo") / "data", seconds=2, size="64x48")
 
 
 def ingest_all(area) -> None:
@@ -125,6 +124,77 @@ def test_a_demo_imported_before_it_had_sidecars_gets_them_on_the_next_run(demo_d
         area = demo.import_demo_data(demo_data)
     assert Video.objects.filter(mission__area=area).count() == 10
     assert not Video.objects.filter(mission__area=area, has_telemetry=False).exists()
+
+
+def run_succeeds(job, pipeline) -> Job:
+    from workers.claim import run_job
+
+    assert run_job(job.pk, pipeline, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    return Job.objects.get(pk=job.pk)
+
+
+@pytest.mark.slow
+def test_the_demo_reviews_events_from_the_ground_truth_and_retrains_its_cae_with_them(
+        demo_data, settings, django_capture_on_commit_callbacks):
+    from tests.support.jobs import TINY_CAE
+    from tests.webapp.catalog_actors import login
+    from webapp.detectors.models import Detector, Event, ScoreRun
+    from workers.evaluation import run_evaluation
+    from workers.scoring import run_scoring
+    from workers.training import run_training
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DEMO_CAE_EPOCHS = 12  # the retraining takes a sixth: 2
+    with django_capture_on_commit_callbacks(execute=False):
+        demo.ensure_demo_account()
+        user = get_user_model().objects.get(username=demo.DEMO_USER)
+        area = demo.import_demo_data(demo_data)
+        ingest_all(area)
+        cae = Detector.objects.create(area=area, kind="cae", name="Demo CAE", config=TINY_CAE, is_active=True)
+        run_succeeds(Job.objects.create(kind=Job.Kind.TRAIN, detector=cae), run_training)
+        for video in Video.objects.filter(mission__area=area):
+            run_succeeds(Job.objects.create(kind=Job.Kind.SCORE, video=video, params={"detectors": [cae.pk]}),
+                         run_scoring)
+        assert demo.demo_detector(area, "cae") == cae and demo.retrained_version(cae) is None
+        # Far above whatever the tiny CAE flagged: a false alarm on a normal training day, one over day05's boat
+        # and person, and a higher one on the test day, which a retraining never reads (the evaluation measures it).
+        videos = {v.mission.name: v for v in Video.objects.filter(mission__area=area).select_related("mission")}
+
+        def event(day: str, start: float, end: float, level: float) -> Event:
+            run = ScoreRun.objects.get(detector=cae, video=videos[day])
+            return Event.objects.create(score_run=run, start=start, end=end, peak_time=start, peak_score=level,
+                                        level=level)
+
+        # day05's ground truth (the manifest's intervals): boat 0.5-0.699 and 0.8-0.999, person 1.4-1.499 and
+        # 1.6-1.699; the true event overlaps the second boat most.
+        assert [(i.start, i.anomaly_class) for i in videos["day05"].intervals.all()] == [
+            (0.5, "boat"), (0.8, "boat"), (1.4, "person"), (1.6, "person")]
+        false_alarm, true_event = event("day02", 0.5, 1.0, 2e6), event("day05", 0.85, 1.6, 1e6)
+        on_test_day = event("day10", 1.0, 1.5, 3e6)
+
+        version, training, reviewed = demo.retraining(cae, user)
+        assert [e.pk for e in reviewed] == [false_alarm.pk, true_event.pk]
+        for reviewed_event in (false_alarm, true_event, on_test_day):
+            reviewed_event.refresh_from_db()
+        assert (false_alarm.review, false_alarm.anomaly_class, false_alarm.reviewer) == ("dismissed", "", user)
+        assert (true_event.review, true_event.anomaly_class) == ("confirmed", "boat"), "the widest overlap's class"
+        assert on_test_day.review == "unreviewed"
+        assert (version.parent, version.is_active, version.config) == (cae, False, {**TINY_CAE, "epochs": 2})
+        assert training.params == {"evaluate": True}
+        training = run_succeeds(training, run_training)
+        version.refresh_from_db()
+        assert version.reviews_used == {"confirmed": [true_event.pk], "dismissed": [false_alarm.pk]}
+
+        client = login(user)
+        page = client.get(version.get_absolute_url()).content.decode()
+        missing = demo.retrained_page_problems(page, version)
+        assert len(missing) == 2 and all("held-out" in m or "beside Demo CAE" in m for m in missing), missing
+        evaluation = demo.held_out_evaluation(version)
+        assert evaluation.pk == training.result["evaluation_job"]
+        run_succeeds(evaluation, run_evaluation)
+        assert demo.retraining(cae, user) == (version, None, []), "a second demo run reuses the version"
+    page = client.get(version.get_absolute_url()).content.decode()
+    assert demo.retrained_page_problems(page, version) == []
 
 
 def test_watch_it_live_replays_the_flight_with_the_most_events_as_a_live_stream(settings, tmp_path):

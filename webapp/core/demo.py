@@ -21,6 +21,13 @@ def demo_detectors() -> dict[str, dict]:
     so that the demo finishes in minutes on two CPU cores; the web form trains with the defaults. CHANGE
     compares each patrol with the area's normal ones (it trains no network: its cost is decoding them)."""
     return {"cae": {"epochs": settings.DEMO_CAE_EPOCHS}, "mil": {}, "change": {}}
+
+
+def demo_retrain_config() -> dict:
+    """The settings of the demo CAE's retraining with reviews that differ from its first training's: a sixth of
+    the epochs (10 of 60), so that the step adds a minute or so. It shows the loop (reviews read as labels,
+    lineage, the held-out evaluation beside the parent's), not a better model."""
+    return {"epochs": max(1, settings.DEMO_CAE_EPOCHS // 6)}
 DEMO_WORKER = "demo@"  # the demo worker's label starts with its node name
 
 
@@ -117,6 +124,96 @@ def requeue_interrupted_jobs():
     # A stop the user asked for is no fault of the job: it never uses up the job's attempts (the beat's own
     # sweep still gives up on a job that keeps killing its worker).
     return sweep_jobs(stale_seconds=0, worker_prefix=DEMO_WORKER, max_attempts=sys.maxsize)
+
+
+def demo_detector(area, kind: str):
+    """The area's first detector of `kind` (the one the demo trains and evaluates, not a version retrained from
+    it), or None."""
+    from webapp.detectors.models import Detector
+
+    return Detector.objects.filter(area=area, kind=kind, parent=None).order_by("pk").first()
+
+
+def retrained_version(detector):
+    """The newest version retrained from `detector`, or None."""
+    return detector.versions.order_by("-pk").first()
+
+
+def review_as_analyst(area, user) -> list:
+    """Two verdicts an analyst would give, read from the ground truth (the labelled intervals the demo's manifest
+    imported): the area's highest-level event that overlaps no anomalous interval is dismissed as a false alarm,
+    the highest-level one inside an anomalous interval confirmed with that interval's class. Only unreviewed
+    events of videos a retraining reads (not the test split, which measures it), the CAE's first. Returns the
+    events reviewed (fewer than two when no event of a kind qualifies)."""
+    from django.db.models import F
+
+    from webapp.catalog.models import Video
+    from webapp.detectors.models import Detector, Event
+    from webapp.reports.reviews import review_event
+
+    events = (Event.objects.filter(score_run__video__mission__area=area, review=Event.Review.UNREVIEWED)
+              .exclude(score_run__video__split=Video.Split.TEST).select_related("score_run__detector")
+              .prefetch_related("score_run__video__intervals").order_by(F("level").desc(nulls_last=True), "pk"))
+    false_alarm = true_event = None
+    for event in sorted(events, key=lambda e: e.score_run.detector.kind != Detector.Kind.CAE):  # stable sort
+        hits = [i for i in event.score_run.video.intervals.all() if event.start <= i.end and event.end >= i.start]
+        if hits and true_event is None:
+            widest = max(hits, key=lambda i: min(event.end, i.end) - max(event.start, i.start))
+            true_event = review_event(event, Event.Review.CONFIRMED, user, anomaly_class=widest.anomaly_class,
+                                      note="In the ground truth (make demo).")
+        elif not hits and false_alarm is None:
+            false_alarm = review_event(event, Event.Review.DISMISSED, user,
+                                       note="Nothing there in the ground truth (make demo).")
+    return [event for event in (false_alarm, true_event) if event is not None]
+
+
+def retraining(cae, user):
+    """The demo CAE's retraining with reviews: (version, training job or None, events reviewed). The first run
+    reviews events (`review_as_analyst`) and starts "retrain with reviews" (a real job: the worker trains the new
+    version, not active, then evaluates it on held-out videos beside its parent). A later run reuses that version
+    and trains it only if an earlier run left it untrained (the job under way, when there is one)."""
+    from webapp.detectors.models import Detector
+    from webapp.jobs.services import start_retraining, start_training
+
+    version = retrained_version(cae)
+    if version is None:
+        reviewed = review_as_analyst(cae.area, user)
+        version, job = start_retraining(cae, config=demo_retrain_config())
+        return version, job, reviewed
+    return version, None if version.status == Detector.Status.READY else start_training(version), []
+
+
+def held_out_evaluation(version):
+    """The retrained version's held-out evaluation: the one its training started (under way or done), or a new
+    one when there is none that has not failed."""
+    from webapp.jobs.models import Job
+    from webapp.jobs.services import start_held_out_evaluation
+
+    jobs = version.jobs.filter(kind=Job.Kind.EVALUATE).exclude(state__in=[Job.State.FAILED, Job.State.CANCELLED])
+    return jobs.order_by("-pk").first() or start_held_out_evaluation(version)
+
+
+def retrained_page_problems(html: str, version) -> list[str]:
+    """What the retrained version's detector page fails to show: its parent, the reviews its training read, that
+    it is not active, the videos it was held out from, and its evaluation beside its parent's."""
+    import html as entities
+    import re
+
+    parent, used = version.parent, version.reviews_used_counts
+    text = entities.unescape(html)
+    expected = {
+        "its parent": f'id="lineage-parent">{parent.name}</a>',
+        "the reviews its training read": f'id="lineage-reviews">{used["confirmed"]} confirmed and {used["dismissed"]} '
+                                         f'dismissed',
+        "that it is not active": "Use for new videos</button>",
+        f"its evaluation beside {parent.name}'s": f"Side by side with {parent.name} ({parent.kind})",
+    }
+    missing = [what for what, snippet in expected.items() if snippet not in text]
+    if not re.search(r'id="eval-held-out">[^<]*\bpatrol\.mp4', text):
+        missing.append("the held-out videos of its evaluation")
+    if not sum(used.values()):
+        missing.append("a review read by its training")
+    return [f"the page of {version.name} does not show {what}" for what in missing]
 
 
 def top_change_event(area):

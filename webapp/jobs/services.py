@@ -166,13 +166,14 @@ def start_held_out_evaluation(detector, user=None) -> Job:
             Job.Kind.EVALUATE, detector=detector, params={"held_out": True}, user=user)
 
 
-def start_retraining(detector, user=None) -> tuple[Detector, Job]:
+def start_retraining(detector, user=None, config: dict | None = None) -> tuple[Detector, Job]:
     """A new version of `detector`, not active, trained on the area's labels and reviews as they are now and
-    then evaluated on held-out videos; an admin makes it active once its numbers convince (the detector page)."""
+    then evaluated on held-out videos; an admin makes it active once its numbers convince (the detector page).
+    `config` replaces some of the parent's settings in the version's (the demo's shorter training)."""
     with transaction.atomic():
         versions = Detector.objects.filter(area=detector.area_id, kind=detector.kind).count()
         version = Detector.objects.create(
-            area=detector.area, kind=detector.kind, config=dict(detector.config), parent=detector,
+            area=detector.area, kind=detector.kind, config={**detector.config, **(config or {})}, parent=detector,
             name=f"{retrained_name(detector.name)[:100]} v{versions + 1}", created_by=user if user is not None and
             user.is_authenticated else None,
         )

@@ -1,9 +1,11 @@
 """`make demo`: migrate, demo account, synthetic mission, web server + real worker, ingest, train (CAE, MIL and
-CHANGE), score, then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip.
+CHANGE), score, then evaluate the CAE on the labelled patrols and export the mission with the most events as a zip;
+last, review two events as an analyst would and retrain the CAE with the reviews (a new, inactive version).
 
 With --no-serve it stops after checking the result (every job succeeded, the busiest mission's report page,
-fetched from the running server, shows events, and the compare view of the top CHANGE event shows today's frame
-and the reference's) and exits non-zero otherwise: CI runs it on a clean checkout.
+fetched from the running server, shows events, the compare view of the top CHANGE event shows today's frame
+and the reference's, and the retrained CAE's page shows its parent, the reviews it read and its held-out
+evaluation beside its parent's) and exits non-zero otherwise: CI runs it on a clean checkout.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class Command(BaseCommand):
         say("Ingesting videos ...")
         wait("ingest", demo.ingest_jobs(area), 900)
         for kind, config in demo.demo_detectors().items():
-            detector = Detector.objects.filter(area=area, kind=kind).first()
+            detector = demo.demo_detector(area, kind)
             if detector is None:
                 detector = Detector.objects.create(area=area, kind=kind, name=f"Demo {kind.upper()}",
                                                    config=config, is_active=True)
@@ -112,7 +114,8 @@ class Command(BaseCommand):
         wait("scoring", [j for j in jobs if j is not None], 1800)
         # Every labelled patrol is scored by now, so the evaluation only measures; both take seconds.
         say("Evaluating the CAE on the labelled patrols and exporting a mission ...")
-        cae = Detector.objects.filter(area=area, kind="cae", status=Detector.Status.READY).first()
+        cae = demo.demo_detector(area, Detector.Kind.CAE)
+        cae = cae if cae is not None and cae.status == Detector.Status.READY else None
         mission = demo.busiest_mission(area)
         if cae is None:
             problems.append("no ready CAE to evaluate")
@@ -123,7 +126,28 @@ class Command(BaseCommand):
             wait("mosaic", [build_mosaic(area)], 900)
         except ValidationError as exc:
             problems.append(f"mosaic: {' '.join(exc.messages)}")
+        if cae is not None:
+            self.retrain_with_reviews(cae, wait, say)
         return problems
+
+    def retrain_with_reviews(self, cae, wait, say) -> None:
+        """Review events as an analyst would (demo.review_as_analyst), then "retrain with reviews" the CAE as a
+        real job, and wait for the new version's training and its held-out evaluation."""
+        from django.contrib.auth import get_user_model
+
+        from webapp.detectors.models import Detector
+
+        say(f"Reviewing events as an analyst would, then retraining {cae} with the reviews ...")
+        version, training, reviewed = demo.retraining(cae, get_user_model().objects.get(username=demo.DEMO_USER))
+        for event in reviewed:
+            say(f"  {event.get_review_display().lower()}: {event.score_run.detector.name}'s event at "
+                f"{event.start:.1f}-{event.end:.1f} s of {event.score_run.video}"
+                + (f" ({event.anomaly_class})" if event.anomaly_class else ""))
+        if training is not None:
+            wait(f"retraining {cae}", [training], 1200)
+        version.refresh_from_db()
+        if version.status == Detector.Status.READY:
+            wait(f"the held-out evaluation of {version}", [demo.held_out_evaluation(version)], 900)
 
     def check_report(self, port: int, username: str, password: str) -> list[str]:
         """The busiest mission's report, fetched from the running web server, shows events."""
@@ -139,7 +163,24 @@ class Command(BaseCommand):
         problems = [] if cards else [f"the report of {mission} shows no event"]
         problems += self.check_inbox(port, username, password)
         problems += self.check_map(port, mission, username, password)
+        problems += self.check_retrained(port, username, password)
         return problems + self.check_compare_view(port, username, password)
+
+    def check_retrained(self, port: int, username: str, password: str) -> list[str]:
+        """The retrained CAE's page, fetched from the running server, shows its lineage, the reviews it read and
+        its held-out evaluation beside its parent's."""
+        from webapp.catalog.models import Area
+        from webapp.detectors.models import Detector
+
+        cae = demo.demo_detector(Area.objects.get(name=demo.DEMO_AREA), Detector.Kind.CAE)
+        version = demo.retrained_version(cae) if cae else None
+        if version is None:
+            return ["the CAE was not retrained with reviews"]
+        path = version.get_absolute_url()
+        used = version.reviews_used_counts
+        self.stdout.write(f"{version.name}, retrained from {cae.name} with {used['confirmed']} confirmed and "
+                          f"{used['dismissed']} dismissed event(s), not active: http://127.0.0.1:{port}{path}")
+        return demo.retrained_page_problems(demo.fetch_page(port, path, username, password), version)
 
     def check_inbox(self, port: int, username: str, password: str) -> list[str]:
         """The triage inbox, fetched from the running server, lists the unreviewed events."""
