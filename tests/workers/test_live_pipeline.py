@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
+from detection.video.proxy import REMUXED
+from detection.video.sampling import sample_frames
 from tests.support.live import flight, live_mission, trained_cae
 from tests.support.publish import free_port, publish, stop
 from webapp.catalog.models import Video
@@ -62,6 +65,12 @@ def test_a_live_stream_yields_a_recorded_scored_mission_with_an_alert(worker, tm
     assert stream.state == LiveStream.State.ENDED and stream.error == "" and stream.alerts >= 1
     video = Video.objects.get(pk=stream.video_id)
     assert video.status == Video.Status.READY and video.has_proxy and abs(video.duration - 8.0) < 2.0
+    # The recording is browser-playable H.264: its proxy is remuxed, and plays the frames ingest sampled.
+    folder = worker.media_root / video.media_dir
+    assert video.proxy_method == REMUXED
+    proxy = sample_frames(folder / "proxy.mp4", fps=video.sample_fps, size=(32, 32))
+    np.testing.assert_array_equal(proxy.frames, np.load(folder / "frames.npy"))
+    np.testing.assert_allclose(proxy.times, np.load(folder / "timestamps.npy"))
     run = ScoreRun.objects.get(detector=detector, video=video)
     assert run.status == ScoreRun.Status.READY and run.frame_count == video.frame_count
     assert job.result["scored_live"] >= 12 and job.result["scored_after"] <= 4  # nothing scored twice
