@@ -12,7 +12,8 @@ the times ingest gives the joined recording's frames, and the sampling grid is t
 score's time is its time in the recorded video.
 A connection that ends (publisher gone, network down) starts a gap: the reader reconnects with exponential
 backoff, and the gap (where in the recording, how long in wall-clock time) is kept in `gaps`. The stream ends
-when nothing has come back for `end_after` seconds, or on `stop()`. It fails clearly, in `error`, when the
+when nothing has come back for `end_after` seconds, or on `stop()`, or when an HLS playlist reaches its end
+(`#EXT-X-ENDLIST`: reopening it would replay its segments as new video). It fails clearly, in `error`, when the
 first connection does not open within `connect_timeout` seconds, and when the picture's resolution changes
 (a mission's recording and scores keep one resolution; a new resolution needs a new mission).
 """
@@ -20,6 +21,7 @@ first connection does not open within `connect_timeout` seconds, and when the pi
 from __future__ import annotations
 
 import collections
+import math
 import re
 import threading
 import time
@@ -80,12 +82,21 @@ def redact(url: str) -> str:
     return CREDENTIALS.sub("", url)
 
 
-def open_options(url: str, settings: LiveSettings) -> dict:
-    """FFmpeg input options for `url`: TCP for RTSP, listening mode when asked, a short probe (no `nobuffer`: it drops the probed packets)."""
+def open_options(url: str, settings: LiveSettings, *, first: bool = True) -> dict:
+    """FFmpeg input options for `url` (its `first` connection or a reconnection): TCP for RTSP, listening mode
+    when asked, a short probe (no `nobuffer`: it drops the probed packets); for an HLS playlist, a first
+    connection starts at the oldest segment it lists (the recording keeps what the playlist still holds, not
+    only the live edge), and a playlist that stops growing ends the connection after about `end_after`."""
     options = {"analyzeduration": "1000000", "probesize": "1000000"}
     scheme = url.split(":", 1)[0].lower()
     if scheme == "rtsp":
         options["rtsp_transport"] = "tcp"
+    if url.split("?", 1)[0].lower().endswith(".m3u8"):
+        # FFmpeg reloads a playlist that stopped growing every half target duration (0.5 s or more), this many
+        # times before giving up (its default, 1000, would hold the reader for many minutes).
+        options["m3u8_hold_counters"] = str(max(3, math.ceil(settings.end_after / 0.5)))
+        if first:
+            options["live_start_index"] = "0"
     if settings.listen:
         options["listen"] = "1"
     options.update(settings.options)
@@ -169,8 +180,11 @@ class LiveReader(threading.Thread):
             delay = self.settings.backoff[0]
             with container:
                 reason = self._read_connection(container)
+                playlist_ended = reason == "stream ended" and container.format.name == "hls"
             if self.error:
                 return
+            if playlist_ended:
+                return  # the publisher wrote #EXT-X-ENDLIST: reopening the playlist would replay its segments
             if self.resolution is None and time.monotonic() - first_try > self.settings.connect_timeout:
                 self.error = (f"the stream {redact(self.url)} opened but sent no picture within "
                               f"{self.settings.connect_timeout:g} s ({redact(reason)})")
@@ -188,7 +202,8 @@ class LiveReader(threading.Thread):
         if self.gaps:
             limit = max(0.5, self.settings.end_after - self.gaps[-1].seconds)
         open_timeout = limit if self.settings.listen else min(limit, self.settings.read_timeout)
-        return av.open(self.url, options=open_options(self.url, self.settings),
+        first = not self.connections and not self.recorded_until
+        return av.open(self.url, options=open_options(self.url, self.settings, first=first),
                        timeout=(open_timeout, self.settings.read_timeout))
 
     def _read_connection(self, container) -> str:

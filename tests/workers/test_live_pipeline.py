@@ -10,7 +10,7 @@ import pytest
 from detection.video.proxy import REMUXED
 from detection.video.sampling import sample_frames
 from tests.support.live import flight, live_mission, trained_cae
-from tests.support.publish import free_port, publish, stop
+from tests.support.publish import free_port, publish, serve_folder, stop
 from webapp.catalog.models import Video
 from webapp.detectors.models import Event, ScoreRun
 from webapp.jobs.models import Job
@@ -77,6 +77,31 @@ def test_a_live_stream_yields_a_recorded_scored_mission_with_an_alert(worker, tm
     (event,) = Event.objects.filter(score_run=run)
     assert event.start <= 4.5 and 5.5 <= event.end <= 6.5 and event.level >= 1.0
     assert (worker.media_root / stream.media_dir / "latest.jpg").stat().st_size > 500
+
+
+def test_an_hls_playlist_over_http_yields_a_recorded_mission_with_an_alert(worker, tmp_path):
+    # FFmpeg writes a live HLS playlist of 1 s segments into a folder a small HTTP server serves; the worker
+    # reads the playlist's URL as it would a ground station's, and ends when the playlist does.
+    mission = live_mission("HLS patrol")
+    detector = trained_cae(mission.area, tmp_path)
+    source = flight(tmp_path / "patrol.mp4", seconds=8.0, box_from=4.0, box_until=6.0, offset=200)
+    (tmp_path / "hls").mkdir()
+    with serve_folder(tmp_path / "hls") as base:
+        publisher = publish(source, str(tmp_path / "hls" / "drone.m3u8"), fmt="hls",
+                            options=("-hls_time", "1", "-hls_list_size", "10", "-hls_flags", "delete_segments"))
+        stream, job = start_stream(mission, f"{base}/drone.m3u8")
+        job = worker.wait_for(job, timeout=90)
+        stop(publisher)
+    assert job.state == Job.State.SUCCEEDED, f"{job.error}\n{worker.log()[-3000:]}"
+    stream.refresh_from_db()
+    assert stream.state == LiveStream.State.ENDED and stream.gaps == [] and stream.alerts >= 1
+    video = Video.objects.get(pk=stream.video_id)
+    assert video.status == Video.Status.READY and video.proxy_method == REMUXED
+    assert 7.5 <= video.duration <= 8.5  # from the oldest segment listed, never replayed at the end
+    # Segments already listed arrive faster than real time: the newest frames are scored, the rest afterwards.
+    assert job.result["scored_live"] >= 6 and job.result["scored_live"] + job.result["scored_after"] >= 16
+    (event,) = Event.objects.filter(score_run__detector=detector, score_run__video=video)
+    assert 3.5 <= event.start <= 4.5 and 5.5 <= event.end <= 6.5
 
 
 def test_a_stream_that_never_connects_fails_the_mission_clearly(worker):
