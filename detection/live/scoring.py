@@ -66,6 +66,46 @@ def _peak_position(heatmap: np.ndarray) -> tuple[float, float]:
     return (col + 0.5) / heatmap.shape[1], (row + 0.5) / heatmap.shape[0]
 
 
+class AlertTracker:
+    """Opens an alert when a score reaches `threshold`, raises its peak while it grows, and closes it after
+    `max_gap` seconds below: the alerts of one detector's scores as they come, in time order."""
+
+    def __init__(self, threshold: float, max_gap: float):
+        self.threshold, self.max_gap = float(threshold), float(max_gap)
+        self.alert: LiveAlert | None = None
+        self._below_since: float | None = None
+
+    def track(self, time: float, score: float, peak: tuple[float | None, float | None] = (None, None)
+              ) -> tuple[LiveAlert | None, bool]:
+        """Open, raise or close the current alert with a frame's score and its peak (x, y fractions);
+        returns (the alert if it changed, whether it opened)."""
+        if score >= self.threshold:
+            self._below_since = None
+            x, y = peak
+            if self.alert is None:
+                self.alert = LiveAlert(start=time, end=time, peak_time=time, peak_score=score, peak_x=x, peak_y=y)
+                return self.alert, True
+            self.alert.end = time
+            if score > self.alert.peak_score:
+                self.alert.peak_time, self.alert.peak_score, self.alert.peak_x, self.alert.peak_y = time, score, x, y
+                return self.alert, False
+            return None, False
+        if self.alert is not None:
+            self._below_since = self._below_since if self._below_since is not None else time
+            if time - self._below_since > self.max_gap:
+                closed, self.alert = self.alert, None
+                closed.open = False
+                return closed, False
+        return None, False
+
+    def close(self) -> LiveAlert | None:
+        """End the open alert (None when none is open)."""
+        closed, self.alert = self.alert, None
+        if closed is not None:
+            closed.open = False
+        return closed
+
+
 class LiveScorer:
     """Score sampled frames one at a time with a loaded CAE; keeps every raw score and map for `final_scores`."""
 
@@ -80,8 +120,7 @@ class LiveScorer:
         self.raw: list[float] = [float(r) for r in raw]
         self.heatmaps: list[np.ndarray] = list(heatmaps) if heatmaps is not None else []
         self._recent: deque[float] = deque(maxlen=max(1, config.temporal_window))
-        self.alert: LiveAlert | None = None
-        self._below_since: float | None = None
+        self.alerts = AlertTracker(self.threshold, self.max_gap)
 
     def raw_score(self, image: np.ndarray) -> tuple[float, np.ndarray]:
         """Raw score and pooled error map (h, w) float16 of one (H, W, 3) uint8 frame."""
@@ -107,36 +146,12 @@ class LiveScorer:
         self.raw.append(raw)
         self.heatmaps.append(heatmap)
         score = self.online_score(raw)
-        changed, opened = self._track(float(time), score, heatmap)
+        changed, opened = self.alerts.track(float(time), score, _peak_position(heatmap.astype(np.float32)))
         return LiveScore(time=float(time), raw=raw, score=score, changed=changed, opened=opened)
-
-    def _track(self, time: float, score: float, heatmap: np.ndarray) -> tuple[LiveAlert | None, bool]:
-        """Open, raise or close the current alert; returns (the alert if it changed, whether it opened)."""
-        if score >= self.threshold:
-            self._below_since = None
-            x, y = _peak_position(heatmap.astype(np.float32))
-            if self.alert is None:
-                self.alert = LiveAlert(start=time, end=time, peak_time=time, peak_score=score, peak_x=x, peak_y=y)
-                return self.alert, True
-            self.alert.end = time
-            if score > self.alert.peak_score:
-                self.alert.peak_time, self.alert.peak_score, self.alert.peak_x, self.alert.peak_y = time, score, x, y
-                return self.alert, False
-            return None, False
-        if self.alert is not None:
-            self._below_since = self._below_since if self._below_since is not None else time
-            if time - self._below_since > self.max_gap:
-                closed, self.alert = self.alert, None
-                closed.open = False
-                return closed, False
-        return None, False
 
     def close(self) -> LiveAlert | None:
         """End the open alert at the stream's end (None when none is open)."""
-        closed, self.alert = self.alert, None
-        if closed is not None:
-            closed.open = False
-        return closed
+        return self.alerts.close()
 
     def final_scores(self, frames: np.ndarray, times: np.ndarray) -> tuple[VideoScores, int]:
         """The recording's scores at ingest's sampled `times` (frames (N, H, W, 3) uint8), as `score_frames`
