@@ -8,9 +8,9 @@ queues them, while the CAE keeps scoring every sampled frame in the live loop.
 
 Matching is online and uses the detector's own per-frame path (`ChangeDetector.candidates`, then its
 comparator's `compare_frame`). With telemetry, a frame's pose picks the nearest reference frames, as in the
-batch pass. Without, the last `window` compared frames are matched to each reference flight by the batch's
-monotone-path retrieval and the newest frame's row is taken: the path, and so the match, only knows the flight
-so far. The live score is the causal form of the batch's persistence filter: the lowest of the last
+batch pass. Without, the last `window` sampled frames (every frame offered, compared or skipped, is seen) are
+matched to each reference flight by the batch's monotone-path retrieval and the newest frame's row is taken:
+the path, and so the match, only knows the flight so far. The live score is the causal form of the batch's persistence filter: the lowest of the last
 `persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
 with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
 The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
@@ -70,6 +70,13 @@ class LiveChangeScorer:
         self.alerts = AlertTracker(self.threshold, config.event_max_gap)
         self._recent: deque[float] = deque(maxlen=max(1, config.persistence))
         self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
+        self._window_lock = threading.Lock()  # `see` may run in another thread than `score`
+
+    def see(self, time: float, frame: np.ndarray) -> None:
+        """Add a sampled frame to the flight so far for visual matching, without comparing it."""
+        with self._window_lock:
+            if not self._window or self._window[-1][0] < time:
+                self._window.append((float(time), _thumbnail(frame)))
 
     def score(self, time: float, frame: np.ndarray) -> ChangeScore:
         import torch
@@ -79,12 +86,13 @@ class LiveChangeScorer:
         started = clock.perf_counter()
         detector, index = self.detector, self.detector.index
         today = detector.analysis_frames(frame[None], 0)  # refuses a frame of another aspect, clearly
-        self._window.append((float(time), _thumbnail(frame)))
+        self.see(time, frame)
         if self.poses is not None:
             times, thumbs = np.array([float(time)]), _thumbnail(frame)[None]
         else:
-            times = np.array([t for t, _ in self._window])
-            thumbs = np.stack([thumb for _, thumb in self._window])
+            with self._window_lock:
+                seen = [(t, thumb) for t, thumb in self._window if t <= time]
+            times, thumbs = np.array([t for t, _ in seen]), np.stack([thumb for _, thumb in seen])
         with torch.inference_mode():
             chosen, no_reference = detector.candidates(thumbs, times, self.poses)
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
@@ -127,6 +135,7 @@ class ChangeThread(threading.Thread):
         self._stopping = False
 
     def offer(self, time: float, frame: np.ndarray) -> None:
+        self.scorer.see(time, frame)
         with self._lock:
             if self._pending is not None:
                 self.skipped += 1

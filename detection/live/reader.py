@@ -37,12 +37,14 @@ from detection.video.sampling import TimestampSelector, frame_to_rgb
 
 @dataclass(frozen=True)
 class LiveFrame:
-    """One sampled frame: `image` (H, W, 3) uint8 RGB at the analysis size, `display` at the display width."""
+    """One sampled frame: `image` (H, W, 3) uint8 RGB at the analysis size, `display` at the display width, `full`
+    at `full_width` (for the CHANGE detector, which compares frames at its own, larger, analysis size)."""
 
     time: float  # video seconds: since the recording's first frame
     image: np.ndarray
     display: np.ndarray | None
     decoded_at: float  # time.time() when it was decoded (alert latency is measured from the stream to here)
+    full: np.ndarray | None = None
 
 
 @dataclass
@@ -64,6 +66,7 @@ class LiveSettings:
     fps: float = 2.0  # analysis rate: sampled frames per second of stream time
     size: tuple[int, int] | None = (124, 124)  # (width, height) of sampled frames; None = native
     display_width: int | None = 640  # width of the display copy of each sampled frame; None = none
+    full_width: int | None = None  # width of a larger copy (at most the stream's own); None = none
     keep: int = 2  # sampled frames waiting for the consumer; older ones are dropped
     connect_timeout: float = 15.0  # seconds for the first connection to open
     read_timeout: float = 5.0  # seconds without data before a connection counts as dropped
@@ -276,14 +279,20 @@ class LiveReader(threading.Thread):
         if not self._selector.keep(seconds):
             return True
         image = frame_to_rgb(frame, self.settings.size)
-        display = None
-        if self.settings.display_width:
-            width = min(self.settings.display_width, frame.width)
-            display = frame_to_rgb(frame, (width, max(2, round(frame.height * width / frame.width / 2) * 2)))
+        display, full = _scaled(frame, self.settings.display_width), _scaled(frame, self.settings.full_width)
         with self._ready:
             if len(self._queue) >= self.settings.keep:
                 self._queue.popleft()
                 self.dropped += 1
-            self._queue.append(LiveFrame(time=seconds, image=image, display=display, decoded_at=time.time()))
+            self._queue.append(LiveFrame(time=seconds, image=image, display=display, decoded_at=time.time(),
+                                         full=full))
             self._ready.notify_all()
         return True
+
+
+def _scaled(frame: av.VideoFrame, width: int | None) -> np.ndarray | None:
+    """The frame as RGB at most `width` wide, its aspect kept (even height); None without a width."""
+    if not width:
+        return None
+    width = min(width, frame.width)
+    return frame_to_rgb(frame, (width, max(2, round(frame.height * width / frame.width / 2) * 2)))
