@@ -8,8 +8,8 @@ the newest `temporal_window` frames (and, for `video_relative`, the median of th
 when that score reaches the threshold and close after `event_max_gap` seconds below it.
 When the stream ends, `final_scores` gives exactly what `score_frames` would give on the recording's sampled
 frames: it reuses every live raw score at the same time and scores only the frames the live reader dropped.
-CHANGE (matching each frame against the reference flights) and MIL (segment scores) are not online yet:
-`LiveScorer` refuses them with a clear error.
+CHANGE scores live through detection.live.change (its own thread, the newest frame, alerts by the same
+`AlertTracker`); MIL (segment scores) is not online: `LiveScorer` refuses other kinds with a clear error.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def check_live(detector) -> None:
     """Raise LiveScoringError unless `detector` scores frame by frame."""
     if getattr(detector, "kind", "") != "cae":
         raise LiveScoringError(
-            f"a {getattr(detector, 'kind', '?').upper()} detector cannot score a live stream yet (only the CAE "
-            "scores frame by frame; CHANGE's online matching against reference flights is not built)")
+            f"LiveScorer scores with a CAE, not a {getattr(detector, 'kind', '?').upper()} detector (CHANGE scores "
+            "live through detection.live.change; MIL's segment scores cannot score a live stream)")
     if detector.config.sequence_length != 1:
         raise LiveScoringError("a CAE in sequence mode (sequence_length > 1) cannot score a live stream yet")
 
