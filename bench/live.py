@@ -135,15 +135,18 @@ def train_change(normal: Path, workdir: Path, seconds: float = 20.0):
     return detector
 
 
-def change_seconds(flight: Path, detector, count: int = 12) -> float:
-    """Mean seconds of one live CHANGE comparison of the flight's frames (at 2 fps, from its start)."""
+def change_seconds(flight: Path, detector, count: int = 12) -> tuple[float | None, dict[int, int]]:
+    """Mean seconds of one live CHANGE comparison that aligned and compared (None: none did) over the flight's
+    first `count` frames at 2 fps, and how many frames ended in each status (0 compared, 1 no reference,
+    2 alignment failed: both of those end early, so they are not in the mean)."""
     from detection.live.change import LiveChangeScorer
 
     frames = sample_frames(flight, fps=2, size=None, end=count / 2)
     scorer = LiveChangeScorer(detector)
     results = [scorer.score(t, f) for t, f in zip(frames.times, frames.frames)]
-    compared = [r.seconds for r in results if r.status == 0] or [r.seconds for r in results]
-    return float(np.mean(compared))
+    compared = [r.seconds for r in results if r.status == 0]
+    statuses = {status: sum(1 for r in results if r.status == status) for status in (0, 1, 2)}
+    return (float(np.mean(compared)) if compared else None), statuses
 
 
 def timed(run) -> float:
@@ -310,9 +313,13 @@ def main() -> None:
     factors.update(ingest_factors(args.workdir / "recording.mp4", live["recorded"], args.workdir))
     for name, factor in factors.items():
         print(f"  {name:48s} {factor:6.2f}x")
-    per_comparison = change_seconds(flight, train_change(args.workdir / f"normal-{tag}.mp4", args.workdir))
-    print(f"  {'CHANGE live comparison at 2 fps':48s} {0.5 / per_comparison:6.2f}x "
-          f"({per_comparison:.2f} s a frame: it compares {min(1.0, 0.5 / per_comparison):.0%} of the sampled frames)")
+    per_comparison, statuses = change_seconds(flight, train_change(args.workdir / f"normal-{tag}.mp4", args.workdir))
+    counted = f"frames compared / no reference / not aligned: {statuses[0]} / {statuses[1]} / {statuses[2]}"
+    if per_comparison is None:
+        print(f"  {'CHANGE live comparison at 2 fps':48s} not measured: no frame aligned ({counted})")
+    else:
+        print(f"  {'CHANGE live comparison at 2 fps':48s} {0.5 / per_comparison:6.2f}x ({per_comparison:.2f} s a "
+              f"frame: it compares {min(1.0, 0.5 / per_comparison):.0%} of the sampled frames; {counted})")
     feed.done.set() if feed.client else None
     latencies = []
     for instant in raft_instants(args.seconds):
