@@ -9,12 +9,16 @@ thread, segment recorder, frame-by-frame CAE, alerts) runs here and publishes ea
 channel the live page's and the API's event streams relay) when a Redis server answers on --redis.
 
 Printed: the real-time factor of each part measured alone on the same flight (decode, sample, record, CAE
-scoring at the analysis rate, the browser proxy by re-encoding as ingest does today, and by remuxing); the lag
+scoring at the analysis rate, the browser proxy re-encoded and remuxed, and the whole ingest of the recording
+with each proxy: ingest remuxes a browser-playable H.264 recording, and re-encodes anything else); the lag
 of the newest scored frame behind the stream in 10 s windows; CPU and peak memory; the recording's duration
 against the published one; and last, the alert latency from each raft's first visible instant (counted from
 the publisher's start, so FFmpeg's start-up counts against Skerry) to the alert received on the feed:
 `alert latency p50 X s p95 Y s`. The HTTP hop of the event-stream response is not in it.
-CHANGE is not measured: it does not score online yet.
+CHANGE: a CHANGE detector is built with the raft-free flight as its reference flight (kept in --workdir), and
+its live comparison of the flight's frames at the stream's size is timed (detection.live.change): it compares
+the newest frame whenever the previous comparison ends, so its real-time factor at 2 fps says what share of
+the sampled frames it compares; its alerts are not in the latency above (the CAE's are).
 """
 
 # ruff: noqa: E402  (imports follow the sys.path fix below)
@@ -46,7 +50,8 @@ from detection.atomic_files import replacing
 from detection.live.reader import LiveReader, LiveSettings
 from detection.live.recorder import SegmentRecorder, assemble
 from detection.live.scoring import LiveScorer
-from detection.video.proxy import make_proxy
+from detection.video.ingest import ingest_video
+from detection.video.proxy import REMUXED, make_proxy, remux_proxy
 from detection.video.sampling import sample_frames
 
 RAFT_EVERY, RAFT_FIRST, RAFT_SECONDS = 15.0, 10.0, 4.0
@@ -111,6 +116,39 @@ def train_detector(normal: Path, workdir: Path):
     return detector
 
 
+def train_change(normal: Path, workdir: Path, seconds: float = 20.0):
+    """A CHANGE detector whose reference flight is the first `seconds` of the raft-free flight (kept)."""
+    from detection.change.train import train_from_items
+    from detection.detector_file import load_detector
+    from detection.registry import TrainItem
+    from detection.types import SampledFrames, VideoRecord
+
+    saved = workdir / "change.pt"
+    if saved.exists():
+        return load_detector(saved)
+    sampled = sample_frames(normal, fps=2, size=None, end=seconds)
+    frames = SampledFrames(np.asarray(sampled.frames), sampled.times)
+    reference = TrainItem(frames, VideoRecord(normal, label="normal", split="train", video_id="normal"))
+    check = TrainItem(frames, VideoRecord(normal, label="normal", split="val", video_id="normal-val"))
+    detector, _ = train_from_items([reference], [check], seed=0)
+    detector.save(saved)
+    return detector
+
+
+def change_seconds(flight: Path, detector, count: int = 12) -> tuple[float | None, dict[int, int]]:
+    """Mean seconds of one live CHANGE comparison that aligned and compared (None: none did) over the flight's
+    first `count` frames at 2 fps, and how many frames ended in each status (0 compared, 1 no reference,
+    2 alignment failed: both of those end early, so they are not in the mean)."""
+    from detection.live.change import LiveChangeScorer
+
+    frames = sample_frames(flight, fps=2, size=None, end=count / 2)
+    scorer = LiveChangeScorer(detector)
+    results = [scorer.score(t, f) for t, f in zip(frames.times, frames.frames)]
+    compared = [r.seconds for r in results if r.status == 0]
+    statuses = {status: sum(1 for r in results if r.status == status) for status in (0, 1, 2)}
+    return (float(np.mean(compared)) if compared else None), statuses
+
+
 def timed(run) -> float:
     started = time.perf_counter()
     run()
@@ -143,17 +181,27 @@ def part_factors(flight: Path, detector, seconds: float, workdir: Path) -> dict[
     scorer = LiveScorer(detector)
     per_frame = timed(lambda: [scorer.score(i / 2, f) for i, f in enumerate(frames)]) / len(frames)
     proxy = workdir / "proxy.mp4"
-    remux = workdir / "remux.mp4"
     return {
         "decode": seconds / timed(decode),
         "sample (decode + 2 fps at 124x124)": seconds / timed(lambda: sample_frames(flight, fps=2, size=(SIZE, SIZE))),
         "record (remux to MPEG-TS segments)": seconds / timed(record),
         "CAE scoring at 2 fps": 0.5 / per_frame,
-        "proxy, re-encoded as ingest does today": seconds / timed(lambda: make_proxy(flight, proxy)),
-        "proxy, remuxed (a browser-playable H.264 feed)": seconds / timed(
-            lambda: subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(flight), "-c", "copy", "-movflags",
-                                    "+faststart", str(remux)], check=True)),
+        "proxy re-encoded (a feed browsers cannot play)": seconds / timed(lambda: make_proxy(flight, proxy)),
+        "proxy remuxed (ingest's path for an H.264 feed)": seconds / timed(lambda: remux_proxy(flight, proxy)),
     }
+
+
+def ingest_factors(recording: Path, seconds: float, workdir: Path) -> dict[str, float]:
+    """Real-time factor of the whole ingest of a recording (decode, sample, thumbnails, checksum, proxy) with
+    the proxy re-encoded and remuxed; fails loudly if ingest did not take the path it is timed for."""
+    factors = {}
+    for remux, name in ((False, "ingest, proxy re-encoded"), (True, "ingest, proxy remuxed (what it does now)")):
+        out = Path(tempfile.mkdtemp(dir=workdir))
+        result = ingest_video(recording, out, fps=2, size=(SIZE, SIZE), remux=remux)
+        assert (result.proxy_method == REMUXED) == remux, result.proxy_method
+        factors[name] = seconds / result.seconds
+        shutil.rmtree(out)
+    return factors
 
 
 class Feed:
@@ -261,9 +309,17 @@ def main() -> None:
             print(f"  {start:5.0f}-{start + 10:<5.0f} {max(w[0] for w in window):6.2f} {max(w[1] for w in window):6.2f}")
     print(f"recording {live['recorded']:.2f} s of the published {args.seconds:.2f} s")
     print("real-time factor of each part alone (x real time; above 1 keeps up):")
-    for name, factor in part_factors(flight, detector, args.seconds, args.workdir).items():
+    factors = part_factors(flight, detector, args.seconds, args.workdir)
+    factors.update(ingest_factors(args.workdir / "recording.mp4", live["recorded"], args.workdir))
+    for name, factor in factors.items():
         print(f"  {name:48s} {factor:6.2f}x")
-    print("  CHANGE                                           not measured (no online matching yet)")
+    per_comparison, statuses = change_seconds(flight, train_change(args.workdir / f"normal-{tag}.mp4", args.workdir))
+    counted = f"frames compared / no reference / not aligned: {statuses[0]} / {statuses[1]} / {statuses[2]}"
+    if per_comparison is None:
+        print(f"  {'CHANGE live comparison at 2 fps':48s} not measured: no frame aligned ({counted})")
+    else:
+        print(f"  {'CHANGE live comparison at 2 fps':48s} {0.5 / per_comparison:6.2f}x ({per_comparison:.2f} s a "
+              f"frame: it compares {min(1.0, 0.5 / per_comparison):.0%} of the sampled frames; {counted})")
     feed.done.set() if feed.client else None
     latencies = []
     for instant in raft_instants(args.seconds):

@@ -95,7 +95,7 @@ def run_ingest(job: Job, reporter: JobReporter) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
     scoring = start_scoring(video, exclude=job.params.get("skip_detectors", ()))
     return {"frames": facts["frames"], "duration": info.duration, "pieces": pieces, "warning": facts["warning"],
-            "scoring_job": scoring.pk if scoring else None, "telemetry": telemetry}
+            "proxy": facts["proxy_method"], "scoring_job": scoring.pk if scoring else None, "telemetry": telemetry}
 
 
 def _ingest_whole(source: Path, staging: Path, fps: float, size, progress) -> dict:
@@ -103,7 +103,7 @@ def _ingest_whole(source: Path, staging: Path, fps: float, size, progress) -> di
 
     result = ingest_video(source, staging, fps=fps, size=size, progress=progress)
     return {"sha256": result.sha256, "frames": result.frame_count, "warning": result.warning,
-            "has_proxy": result.proxy_path is not None}
+            "has_proxy": result.proxy_path is not None, "proxy_method": result.proxy_method}
 
 
 def _ingest_in_pieces(job, source, staging, duration, pieces, fps, size, reporter: JobReporter) -> dict:
@@ -126,7 +126,7 @@ def _ingest_in_pieces(job, source, staging, duration, pieces, fps, size, reporte
     shutil.rmtree(staging / "pieces")
     warning = "; ".join(facts[unit]["warning"] for unit in piece_units if facts[unit]["warning"])
     return {"sha256": facts[MEDIA_UNIT]["sha256"], "frames": len(joined.times), "warning": warning,
-            "has_proxy": (staging / "proxy.mp4").exists()}
+            "has_proxy": (staging / "proxy.mp4").exists(), "proxy_method": facts[MEDIA_UNIT].get("proxy_method", "")}
 
 
 def run_ingest_piece(job_id: int, run: int) -> str:
@@ -164,7 +164,8 @@ def _fill_video(video: Video, info, facts: dict, fps: float) -> None:
     fields = {
         "container": info.container[:40], "codec": info.codec[:40], "duration": info.duration, "fps": info.fps,
         "width": info.width, "height": info.height, "rotation": info.rotation, "frame_count": facts["frames"],
-        "sample_fps": fps, "has_proxy": facts["has_proxy"], "warning": facts["warning"],
+        "sample_fps": fps, "has_proxy": facts["has_proxy"], "proxy_method": facts["proxy_method"][:200],
+        "warning": facts["warning"],
         "status": Video.Status.READY, "error": "", "sha256": facts["sha256"],
     }
     if info.size_bytes:

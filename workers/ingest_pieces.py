@@ -76,7 +76,7 @@ def try_take(plan: PiecePlan, unit: str, *, stale_seconds: float | None = None) 
 def run_unit(plan: PiecePlan, unit: str, should_stop) -> None:
     """Do one unit, touching its claim as it goes; `should_stop()` raises to abandon it."""
     from detection.video.ingest import sha256_file
-    from detection.video.proxy import make_proxy
+    from detection.video.proxy import make_browser_proxy
     from detection.video.sampling import sample_frames
     from detection.video.thumbnails import make_thumbnails
 
@@ -93,9 +93,9 @@ def run_unit(plan: PiecePlan, unit: str, should_stop) -> None:
         media = plan.staging / "pieces" / MEDIA_UNIT
         shutil.rmtree(media, ignore_errors=True)
         media.mkdir(parents=True)
-        make_proxy(plan.source, media / "proxy.mp4", progress=progress)
+        _, method = make_browser_proxy(plan.source, media / "proxy.mp4", progress=progress)
         make_thumbnails(plan.source, media, progress=progress)
-        facts = {"sha256": sha256_file(plan.source), "warning": ""}
+        facts = {"sha256": sha256_file(plan.source), "warning": "", "proxy_method": method}
     else:
         start, end = plan.ranges[int(unit.removeprefix("piece"))]
         out = plan.piece_dir(unit)

@@ -1,18 +1,21 @@
 """The live pipeline: a mission's stream read, recorded, scored and alerted on while the drone flies.
 
 `detection.live` does the reading (a thread keeping the newest frames), the recording (MPEG-TS segments, no
-re-encode) and the frame-by-frame CAE scoring; this module ties them to rows: the LiveStream's state, an Event
-per alert as it opens (its level from `level_of`), the feed (webapp.live.feed) that pages and the API listen
-to, and `live/<id>/latest.jpg`, the newest frame. Scores are appended to `live/<id>/` as they are made, so a
+re-encode), the frame-by-frame CAE scoring and the CHANGE comparisons (in their own thread, on the newest frame,
+about one a second: see detection.live.change); this module ties them to rows: the LiveStream's state, an Event
+per alert as it opens in the ScoreRun of the detector that raised it (its level from `level_of`), the feed
+(webapp.live.feed) that pages and the API listen to, and `live/<id>/latest.jpg`, the newest frame. Scores are appended to `live/<id>/` as they are made, so a
 run that the sweep restarts after its worker died continues the recording in a new segment and keeps every
 score. When the stream ends (or a user stops it) the segments are joined into the mission's Video, which is
 ingested like an upload (an ingest job run here, in this process), and the live scores become its ScoreRun:
-only frames the reader dropped are scored now. The area's other detectors score the recording afterwards.
+only frames the reader dropped are scored now. The area's other detectors score the recording afterwards,
+CHANGE included: its batch pass matches the whole flight, and its events replace the live alerts' (reviews kept).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -44,10 +47,28 @@ def _stream_of(job: Job) -> LiveStream:
     return stream
 
 
-def live_detector(stream: LiveStream) -> Detector | None:
-    """The area's active ready CAE (the newest), which scores the stream; None: the stream is only recorded."""
-    return (Detector.objects.filter(area=stream.mission.area, kind=Detector.Kind.CAE, status=Detector.Status.READY,
+def live_detector(stream: LiveStream, kind: str = Detector.Kind.CAE) -> Detector | None:
+    """The area's active ready detector of `kind` (the newest) that scores the stream; None: it does not."""
+    return (Detector.objects.filter(area=stream.mission.area, kind=kind, status=Detector.Status.READY,
                                     is_active=True).order_by("-pk").first())
+
+
+@dataclass
+class AlertSource:
+    """A detector raising alerts on the stream: its row, the ScoreRun its events go in, the threshold its levels
+    are relative to, and the event of its open alert."""
+
+    detector: Detector
+    run: ScoreRun
+    threshold: float
+    event_id: int | None = None
+
+
+def alert_source(detector: Detector, video: Video, threshold: float) -> AlertSource:
+    run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
+    ScoreRun.objects.filter(pk=run.pk).update(threshold=threshold)
+    run.threshold = threshold
+    return AlertSource(detector=detector, run=run, threshold=threshold)
 
 
 def recording_video(stream: LiveStream) -> Video:
@@ -62,12 +83,12 @@ def recording_video(stream: LiveStream) -> Video:
     return video
 
 
-def reader_settings(stream: LiveStream):
+def reader_settings(stream: LiveStream, full_width: int | None = None):
     from detection.live.reader import LiveSettings
 
     return LiveSettings(fps=settings.SAMPLE_FPS, size=(settings.SAMPLE_SIZE, settings.SAMPLE_SIZE),
                         listen=stream.listen, connect_timeout=settings.LIVE_CONNECT_TIMEOUT,
-                        end_after=settings.LIVE_END_AFTER)
+                        end_after=settings.LIVE_END_AFTER, full_width=full_width)
 
 
 class LiveRun:
@@ -82,9 +103,11 @@ class LiveRun:
         self.folder = Path(settings.MEDIA_ROOT) / self.stream.media_dir
         self.video = recording_video(self.stream)
         self.detector = live_detector(self.stream)
-        self.scorer, self.run = self._scorer()
+        self.scorer, self.cae = self._scorer()
+        self.change, self.change_source = self._change()
         self.recorder = SegmentRecorder(self.folder / "segments", segment_seconds=settings.LIVE_SEGMENT_SECONDS)
-        self.reader = LiveReader(self.stream.url, reader_settings(self.stream), recorder=self.recorder,
+        full_width = self.change.scorer.detector.index.analysis_size[0] if self.change is not None else None
+        self.reader = LiveReader(self.stream.url, reader_settings(self.stream, full_width), recorder=self.recorder,
                                  start_at=self.recorder.recorded_until, origin=self.stream.origin,
                                  last_sample=self.samples.last_time if self.samples else None)
         self.previous_gaps = list(self.stream.gaps)  # an earlier run's, kept when this run resumes
@@ -94,8 +117,9 @@ class LiveRun:
             self.reader.gaps.append(Gap(at=max(0.0, self.recorder.recorded_until - (self.stream.origin or 0.0)),
                                         began=time.time(), reason="the worker stopped; another run resumed"))
         self.publisher = Publisher(self.stream.pk)
-        self.event_id: int | None = None
         self.scored = 0
+        self.decoded_at: dict[float, float] = {}  # frames offered to CHANGE: stream time -> when decoded
+        self.change_error = ""
         self.stop_asked: float | None = None  # time.monotonic() when a user asked the stream to stop
 
     def _scorer(self):
@@ -110,21 +134,32 @@ class LiveRun:
         scorer = LiveScorer(model, threshold=self.detector.threshold, times=self.samples.times, raw=self.samples.raw,
                             heatmaps=self.samples.heatmaps)
         LiveStream.objects.filter(pk=self.stream.pk).update(detector=self.detector)
-        run, _ = ScoreRun.objects.get_or_create(detector=self.detector, video=self.video)
-        ScoreRun.objects.filter(pk=run.pk).update(threshold=scorer.threshold)
-        run.threshold = scorer.threshold
-        return scorer, run
+        return scorer, alert_source(self.detector, self.video, scorer.threshold)
+
+    def _change(self):
+        """The area's CHANGE detector comparing the newest frames in its own thread, or (None, None)."""
+        from detection.live.change import ChangeThread, LiveChangeScorer
+
+        detector = live_detector(self.stream, Detector.Kind.CHANGE)
+        if detector is None:
+            return None, None
+        model = cached_detector(Path(settings.MEDIA_ROOT) / detector.artifact)
+        thread = ChangeThread(LiveChangeScorer(model, threshold=detector.threshold))
+        return thread, alert_source(detector, self.video, thread.scorer.threshold)
 
     # --- while it flies -------------------------------------------------------------------------------------
 
     def follow(self) -> None:
         """Take the newest frames until the stream ends or a stop is asked for."""
         self.reader.start()
+        if self.change is not None:
+            self.change.start()
         last_row = 0.0
         while not self.reader.done:
-            frame = self.reader.next_frame(0.5)
+            frame = self.reader.next_frame(0.2)
             if frame is not None:
                 self._take(frame)
+            self._take_comparisons()
             if time.monotonic() - last_row >= ROW_EVERY:
                 last_row = time.monotonic()
                 self._write_row()
@@ -140,8 +175,27 @@ class LiveRun:
             self.scored += 1
             message.update(score=round(result.score, 4), threshold=self.scorer.threshold)
             if result.changed is not None:
-                self._alert(result.changed, opened=result.opened, decoded_at=frame.decoded_at)
+                self._alert(self.cae, result.changed, opened=result.opened, decoded_at=frame.decoded_at)
         self.publisher.publish(message)
+        if self.change is not None and frame.full is not None:
+            self.decoded_at[frame.time] = frame.decoded_at
+            self.change.offer(frame.time, frame.full)
+
+    def _take_comparisons(self) -> None:
+        """Alerts and `change` messages from the CHANGE comparisons finished since the last call."""
+        if self.change is None:
+            return
+        for result in self.change.take():
+            decoded_at = self.decoded_at.get(result.time, time.time())
+            self.decoded_at = {t: at for t, at in self.decoded_at.items() if t > result.time}
+            self.publisher.publish({"type": "change", "time": round(result.time, 3), "score": round(result.score, 4),
+                                    "threshold": self.change_source.threshold, "status": result.status,
+                                    "seconds": round(result.seconds, 2)})
+            if result.changed is not None:
+                self._alert(self.change_source, result.changed, opened=result.opened, decoded_at=decoded_at)
+        if self.change.error and not self.change_error:
+            self.change_error = self.change.error
+            self.publisher.publish({"type": "state", "change_error": self.change_error})
 
     def _write_latest(self, frame) -> None:
         if frame.display is None:
@@ -153,17 +207,18 @@ class LiveRun:
         with replacing(self.folder / "latest.jpg") as staging:
             Image.fromarray(frame.display).save(staging, format="JPEG", quality=80)
 
-    def _alert(self, alert, *, opened: bool, decoded_at: float) -> None:
-        level = level_of(self.detector, alert.peak_score, self.scorer.threshold)
+    def _alert(self, source: AlertSource, alert, *, opened: bool, decoded_at: float) -> None:
+        level = level_of(source.detector, alert.peak_score, source.threshold)
         fields = dict(start=alert.start, end=alert.end, peak_time=alert.peak_time, peak_score=alert.peak_score,
                       level=level, peak_x=alert.peak_x, peak_y=alert.peak_y)
-        if opened or self.event_id is None:
-            event = Event.objects.create(score_run=self.run, **fields)
-            self.event_id = event.pk
+        if opened or source.event_id is None:
+            event = Event.objects.create(score_run=source.run, **fields)
+            source.event_id = event.pk
             LiveStream.objects.filter(pk=self.stream.pk).update(alerts=self.stream_alerts() + 1)
         else:
-            Event.objects.filter(pk=self.event_id).update(**fields)
-        message = {"type": "alert", "event": self.event_id, "state": "open" if alert.open else "closed",
+            Event.objects.filter(pk=source.event_id).update(**fields)
+        message = {"type": "alert", "event": source.event_id, "state": "open" if alert.open else "closed",
+                   "detector": source.detector.kind.upper(), "detector_name": source.detector.name,
                    "start": round(alert.start, 2), "end": round(alert.end, 2),
                    "peak_time": round(alert.peak_time, 2), "peak_score": round(alert.peak_score, 4),
                    "level": None if level is None else round(level, 2), "level_text": level_text(level),
@@ -172,7 +227,7 @@ class LiveRun:
                    "sent_at": time.time()}
         self.publisher.publish(message)
         if not alert.open:
-            self.event_id = None
+            source.event_id = None
 
     def stream_alerts(self) -> int:
         return LiveStream.objects.filter(pk=self.stream.pk).values_list("alerts", flat=True).first() or 0
@@ -189,8 +244,10 @@ class LiveRun:
                   "dropped_frames": reader.dropped, "origin": reader.origin}
         LiveStream.objects.filter(pk=self.stream.pk).update(**fields)
         minutes, seconds = divmod(int(max(0.0, reader.newest_time)), 60)
+        compared = (f", {self.change.compared} compared with the reference flights ({self.change.skipped} skipped)"
+                    if self.change is not None else "")
         self.reporter.progress(0.0, f"{LiveStream.State(state).label}: {minutes}:{seconds:02d} recorded, "
-                               f"{self.scored} frames scored, lag {reader.lag:.1f} s", force=True)
+                               f"{self.scored} frames scored{compared}, lag {reader.lag:.1f} s", force=True)
         if self.stop_asked is None and LiveStream.objects.filter(pk=self.stream.pk, stop_requested=True).exists():
             self.stop_asked = time.monotonic()
             reader.stop()
@@ -205,7 +262,12 @@ class LiveRun:
         from detection.live.recorder import assemble
 
         if self.scorer is not None and (closed := self.scorer.close()) is not None:
-            self._alert(closed, opened=False, decoded_at=time.time())
+            self._alert(self.cae, closed, opened=False, decoded_at=time.time())
+        if self.change is not None:
+            self.change.stop()  # after the frame it holds: the flight's last moments are compared too
+            self._take_comparisons()
+            if (closed := self.change.scorer.close()) is not None:
+                self._alert(self.change_source, closed, opened=False, decoded_at=time.time())
         self._write_row()
         error = self.reader.error
         LiveStream.objects.filter(pk=self.stream.pk).update(state=LiveStream.State.FINISHING, error=error)
@@ -223,7 +285,13 @@ class LiveRun:
         self._end(LiveStream.State.ENDED, error)
         return {"video": self.video.pk, "recorded_seconds": round(duration, 2), "ingest_job": ingest,
                 "scored_live": self.scored, "scored_after": rescored, "gaps": len(self.reader.gaps),
-                "dropped_frames": self.reader.dropped, "error": error}
+                "dropped_frames": self.reader.dropped, "error": error, **self._change_facts()}
+
+    def _change_facts(self) -> dict:
+        if self.change is None:
+            return {}
+        return {"change_compared": self.change.compared, "change_skipped": self.change.skipped,
+                "change_error": self.change_error}
 
     def _ingest(self) -> int:
         from workers.ingest import run_ingest
@@ -256,6 +324,8 @@ class LiveRun:
     def abort(self) -> None:
         """Stop reading (this run lost the job, or was cancelled); the segments stay for a resumed run."""
         self.reader.stop()
+        if self.change is not None:
+            self.change.stop(finish=False)
         if self.reader.is_alive():
             self.reader.join(timeout=10)
 

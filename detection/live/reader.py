@@ -12,7 +12,8 @@ the times ingest gives the joined recording's frames, and the sampling grid is t
 score's time is its time in the recorded video.
 A connection that ends (publisher gone, network down) starts a gap: the reader reconnects with exponential
 backoff, and the gap (where in the recording, how long in wall-clock time) is kept in `gaps`. The stream ends
-when nothing has come back for `end_after` seconds, or on `stop()`. It fails clearly, in `error`, when the
+when nothing has come back for `end_after` seconds, or on `stop()`, or when an HLS playlist reaches its end
+(`#EXT-X-ENDLIST`: reopening it would replay its segments as new video). It fails clearly, in `error`, when the
 first connection does not open within `connect_timeout` seconds, and when the picture's resolution changes
 (a mission's recording and scores keep one resolution; a new resolution needs a new mission).
 """
@@ -20,6 +21,7 @@ first connection does not open within `connect_timeout` seconds, and when the pi
 from __future__ import annotations
 
 import collections
+import math
 import re
 import threading
 import time
@@ -35,12 +37,14 @@ from detection.video.sampling import TimestampSelector, frame_to_rgb
 
 @dataclass(frozen=True)
 class LiveFrame:
-    """One sampled frame: `image` (H, W, 3) uint8 RGB at the analysis size, `display` at the display width."""
+    """One sampled frame: `image` (H, W, 3) uint8 RGB at the analysis size, `display` at the display width, `full`
+    at `full_width` (for the CHANGE detector, which compares frames at its own, larger, analysis size)."""
 
     time: float  # video seconds: since the recording's first frame
     image: np.ndarray
     display: np.ndarray | None
     decoded_at: float  # time.time() when it was decoded (alert latency is measured from the stream to here)
+    full: np.ndarray | None = None
 
 
 @dataclass
@@ -62,6 +66,7 @@ class LiveSettings:
     fps: float = 2.0  # analysis rate: sampled frames per second of stream time
     size: tuple[int, int] | None = (124, 124)  # (width, height) of sampled frames; None = native
     display_width: int | None = 640  # width of the display copy of each sampled frame; None = none
+    full_width: int | None = None  # width of a larger copy (at most the stream's own); None = none
     keep: int = 2  # sampled frames waiting for the consumer; older ones are dropped
     connect_timeout: float = 15.0  # seconds for the first connection to open
     read_timeout: float = 5.0  # seconds without data before a connection counts as dropped
@@ -80,12 +85,21 @@ def redact(url: str) -> str:
     return CREDENTIALS.sub("", url)
 
 
-def open_options(url: str, settings: LiveSettings) -> dict:
-    """FFmpeg input options for `url`: TCP for RTSP, listening mode when asked, a short probe (no `nobuffer`: it drops the probed packets)."""
+def open_options(url: str, settings: LiveSettings, *, first: bool = True) -> dict:
+    """FFmpeg input options for `url` (its `first` connection or a reconnection): TCP for RTSP, listening mode
+    when asked, a short probe (no `nobuffer`: it drops the probed packets); for an HLS playlist, a first
+    connection starts at the oldest segment it lists (the recording keeps what the playlist still holds, not
+    only the live edge), and a playlist that stops growing ends the connection after about `end_after`."""
     options = {"analyzeduration": "1000000", "probesize": "1000000"}
     scheme = url.split(":", 1)[0].lower()
     if scheme == "rtsp":
         options["rtsp_transport"] = "tcp"
+    if url.split("?", 1)[0].lower().endswith(".m3u8"):
+        # FFmpeg reloads a playlist that stopped growing every half target duration (0.5 s or more), this many
+        # times before giving up (its default, 1000, would hold the reader for many minutes).
+        options["m3u8_hold_counters"] = str(max(3, math.ceil(settings.end_after / 0.5)))
+        if first:
+            options["live_start_index"] = "0"
     if settings.listen:
         options["listen"] = "1"
     options.update(settings.options)
@@ -169,8 +183,11 @@ class LiveReader(threading.Thread):
             delay = self.settings.backoff[0]
             with container:
                 reason = self._read_connection(container)
+                playlist_ended = reason == "stream ended" and container.format.name == "hls"
             if self.error:
                 return
+            if playlist_ended:
+                return  # the publisher wrote #EXT-X-ENDLIST: reopening the playlist would replay its segments
             if self.resolution is None and time.monotonic() - first_try > self.settings.connect_timeout:
                 self.error = (f"the stream {redact(self.url)} opened but sent no picture within "
                               f"{self.settings.connect_timeout:g} s ({redact(reason)})")
@@ -188,7 +205,8 @@ class LiveReader(threading.Thread):
         if self.gaps:
             limit = max(0.5, self.settings.end_after - self.gaps[-1].seconds)
         open_timeout = limit if self.settings.listen else min(limit, self.settings.read_timeout)
-        return av.open(self.url, options=open_options(self.url, self.settings),
+        first = not self.connections and not self.recorded_until
+        return av.open(self.url, options=open_options(self.url, self.settings, first=first),
                        timeout=(open_timeout, self.settings.read_timeout))
 
     def _read_connection(self, container) -> str:
@@ -261,14 +279,20 @@ class LiveReader(threading.Thread):
         if not self._selector.keep(seconds):
             return True
         image = frame_to_rgb(frame, self.settings.size)
-        display = None
-        if self.settings.display_width:
-            width = min(self.settings.display_width, frame.width)
-            display = frame_to_rgb(frame, (width, max(2, round(frame.height * width / frame.width / 2) * 2)))
+        display, full = _scaled(frame, self.settings.display_width), _scaled(frame, self.settings.full_width)
         with self._ready:
             if len(self._queue) >= self.settings.keep:
                 self._queue.popleft()
                 self.dropped += 1
-            self._queue.append(LiveFrame(time=seconds, image=image, display=display, decoded_at=time.time()))
+            self._queue.append(LiveFrame(time=seconds, image=image, display=display, decoded_at=time.time(),
+                                         full=full))
             self._ready.notify_all()
         return True
+
+
+def _scaled(frame: av.VideoFrame, width: int | None) -> np.ndarray | None:
+    """The frame as RGB at most `width` wide, its aspect kept (even height); None without a width."""
+    if not width:
+        return None
+    width = min(width, frame.width)
+    return frame_to_rgb(frame, (width, max(2, round(frame.height * width / frame.width / 2) * 2)))

@@ -62,6 +62,7 @@ class SegmentRecorder:
         self._output = None
         self._stream = None
         self._open: dict | None = None
+        self._last_dts: int | None = None  # of the open segment, in TIME_BASE
 
     @property
     def recorded_until(self) -> float:
@@ -83,6 +84,7 @@ class SegmentRecorder:
         self._stream = self._output.add_stream_from_template(self._template)
         self._stream.time_base = TIME_BASE
         self._open = {"name": name, "start": seconds, "end": seconds, "packets": 0}
+        self._last_dts = None
 
     def write(self, packet: av.Packet, seconds: float, decode_seconds: float, duration: float) -> None:
         """Copy `packet` with its presentation at `seconds` and decoding at `decode_seconds` (recording time)."""
@@ -97,8 +99,13 @@ class SegmentRecorder:
             self._start_segment(seconds)
         packet.stream = self._stream
         packet.time_base = TIME_BASE
-        packet.pts = round(seconds / TIME_BASE)
-        packet.dts = round(min(decode_seconds, seconds) / TIME_BASE)
+        # MPEG-TS refuses a decoding time that does not increase; RTP feeds carry none (the demuxer guesses,
+        # sometimes twice the same): nudge it a tick on, and the presentation with it if it would come first.
+        dts = round(min(decode_seconds, seconds) / TIME_BASE)
+        if self._last_dts is not None and dts <= self._last_dts:
+            dts = self._last_dts + 1
+        packet.dts, packet.pts = dts, max(dts, round(seconds / TIME_BASE))
+        self._last_dts = dts
         packet.duration = round(duration / TIME_BASE) if duration > 0 else 0
         self._output.mux(packet)
         self._open["packets"] += 1

@@ -8,8 +8,8 @@ the newest `temporal_window` frames (and, for `video_relative`, the median of th
 when that score reaches the threshold and close after `event_max_gap` seconds below it.
 When the stream ends, `final_scores` gives exactly what `score_frames` would give on the recording's sampled
 frames: it reuses every live raw score at the same time and scores only the frames the live reader dropped.
-CHANGE (matching each frame against the reference flights) and MIL (segment scores) are not online yet:
-`LiveScorer` refuses them with a clear error.
+CHANGE scores live through detection.live.change (its own thread, the newest frame, alerts by the same
+`AlertTracker`); MIL (segment scores) is not online: `LiveScorer` refuses other kinds with a clear error.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def check_live(detector) -> None:
     """Raise LiveScoringError unless `detector` scores frame by frame."""
     if getattr(detector, "kind", "") != "cae":
         raise LiveScoringError(
-            f"a {getattr(detector, 'kind', '?').upper()} detector cannot score a live stream yet (only the CAE "
-            "scores frame by frame; CHANGE's online matching against reference flights is not built)")
+            f"LiveScorer scores with a CAE, not a {getattr(detector, 'kind', '?').upper()} detector (CHANGE scores "
+            "live through detection.live.change; MIL's segment scores cannot score a live stream)")
     if detector.config.sequence_length != 1:
         raise LiveScoringError("a CAE in sequence mode (sequence_length > 1) cannot score a live stream yet")
 
@@ -64,6 +64,46 @@ def check_live(detector) -> None:
 def _peak_position(heatmap: np.ndarray) -> tuple[float, float]:
     row, col = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
     return (col + 0.5) / heatmap.shape[1], (row + 0.5) / heatmap.shape[0]
+
+
+class AlertTracker:
+    """Opens an alert when a score reaches `threshold`, raises its peak while it grows, and closes it after
+    `max_gap` seconds below: the alerts of one detector's scores as they come, in time order."""
+
+    def __init__(self, threshold: float, max_gap: float):
+        self.threshold, self.max_gap = float(threshold), float(max_gap)
+        self.alert: LiveAlert | None = None
+        self._below_since: float | None = None
+
+    def track(self, time: float, score: float, peak: tuple[float | None, float | None] = (None, None)
+              ) -> tuple[LiveAlert | None, bool]:
+        """Open, raise or close the current alert with a frame's score and its peak (x, y fractions);
+        returns (the alert if it changed, whether it opened)."""
+        if score >= self.threshold:
+            self._below_since = None
+            x, y = peak
+            if self.alert is None:
+                self.alert = LiveAlert(start=time, end=time, peak_time=time, peak_score=score, peak_x=x, peak_y=y)
+                return self.alert, True
+            self.alert.end = time
+            if score > self.alert.peak_score:
+                self.alert.peak_time, self.alert.peak_score, self.alert.peak_x, self.alert.peak_y = time, score, x, y
+                return self.alert, False
+            return None, False
+        if self.alert is not None:
+            self._below_since = self._below_since if self._below_since is not None else time
+            if time - self._below_since > self.max_gap:
+                closed, self.alert = self.alert, None
+                closed.open = False
+                return closed, False
+        return None, False
+
+    def close(self) -> LiveAlert | None:
+        """End the open alert (None when none is open)."""
+        closed, self.alert = self.alert, None
+        if closed is not None:
+            closed.open = False
+        return closed
 
 
 class LiveScorer:
@@ -80,8 +120,7 @@ class LiveScorer:
         self.raw: list[float] = [float(r) for r in raw]
         self.heatmaps: list[np.ndarray] = list(heatmaps) if heatmaps is not None else []
         self._recent: deque[float] = deque(maxlen=max(1, config.temporal_window))
-        self.alert: LiveAlert | None = None
-        self._below_since: float | None = None
+        self.alerts = AlertTracker(self.threshold, self.max_gap)
 
     def raw_score(self, image: np.ndarray) -> tuple[float, np.ndarray]:
         """Raw score and pooled error map (h, w) float16 of one (H, W, 3) uint8 frame."""
@@ -107,36 +146,12 @@ class LiveScorer:
         self.raw.append(raw)
         self.heatmaps.append(heatmap)
         score = self.online_score(raw)
-        changed, opened = self._track(float(time), score, heatmap)
+        changed, opened = self.alerts.track(float(time), score, _peak_position(heatmap.astype(np.float32)))
         return LiveScore(time=float(time), raw=raw, score=score, changed=changed, opened=opened)
-
-    def _track(self, time: float, score: float, heatmap: np.ndarray) -> tuple[LiveAlert | None, bool]:
-        """Open, raise or close the current alert; returns (the alert if it changed, whether it opened)."""
-        if score >= self.threshold:
-            self._below_since = None
-            x, y = _peak_position(heatmap.astype(np.float32))
-            if self.alert is None:
-                self.alert = LiveAlert(start=time, end=time, peak_time=time, peak_score=score, peak_x=x, peak_y=y)
-                return self.alert, True
-            self.alert.end = time
-            if score > self.alert.peak_score:
-                self.alert.peak_time, self.alert.peak_score, self.alert.peak_x, self.alert.peak_y = time, score, x, y
-                return self.alert, False
-            return None, False
-        if self.alert is not None:
-            self._below_since = self._below_since if self._below_since is not None else time
-            if time - self._below_since > self.max_gap:
-                closed, self.alert = self.alert, None
-                closed.open = False
-                return closed, False
-        return None, False
 
     def close(self) -> LiveAlert | None:
         """End the open alert at the stream's end (None when none is open)."""
-        closed, self.alert = self.alert, None
-        if closed is not None:
-            closed.open = False
-        return closed
+        return self.alerts.close()
 
     def final_scores(self, frames: np.ndarray, times: np.ndarray) -> tuple[VideoScores, int]:
         """The recording's scores at ingest's sampled `times` (frames (N, H, W, 3) uint8), as `score_frames`

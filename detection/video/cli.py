@@ -52,6 +52,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         "frames": result.frame_count,
         "frames_path": str(result.frames_path),
         "proxy_path": str(result.proxy_path) if result.proxy_path else None,
+        "proxy_method": result.proxy_method,
         "vtt": str(result.thumbnails.vtt) if result.thumbnails else None,
         "warning": result.warning,
         "seconds": round(result.seconds, 2),

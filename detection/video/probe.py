@@ -50,6 +50,7 @@ class VideoInfo:
     bit_rate: int = 0
     size_bytes: int = 0
     keyframe_interval: float | None = None
+    profile: str = ""  # the codec profile as FFmpeg names it ("High", "Main 10"), "" when it has none
 
 
 def _sniff_container(path: Path) -> str:
@@ -224,4 +225,5 @@ def probe(path: str | Path) -> VideoInfo:
             bit_rate=int(container.bit_rate or 0),
             size_bytes=path.stat().st_size,
             keyframe_interval=_keyframe_interval(stream, duration),
+            profile=ctx.profile or "",
         )

@@ -4,6 +4,13 @@ Drones often record HEVC (and 10-bit), which most browsers cannot play; the prox
 play and seek. Rotation metadata is applied to the pixels, so every player shows it upright. Audio is
 dropped: patrol audio is rotor noise and the review pages never play it. The file is written under a
 temporary name and moved into place, so a half-written proxy is never served.
+
+A video that browsers already play (H.264 in a profile they decode, 8-bit 4:2:0, upright, even sides, at
+most `REMUX_MAX_HEIGHT` lines, a keyframe at least every `REMUX_MAX_KEYFRAME_SECONDS` so that seeking stays
+quick) is not re-encoded: `remux_proxy` copies its video packets into a `+faststart` MP4, which costs a read
+of the file instead of a 720p encode (a live recording of a drone's H.264 feed is such a video).
+`remux_refusal` says why a video cannot be remuxed; `make_browser_proxy` remuxes when it can and re-encodes
+otherwise, and says which it did.
 """
 
 from __future__ import annotations
@@ -18,7 +25,14 @@ from detection.atomic_files import temporary_name
 from detection.errors import VideoError
 from detection.types import ProgressFn, no_progress
 from detection.video.decode import FrameReader
-from detection.video.probe import normalise_rotation, open_video, stream_duration, stream_origin
+from detection.video.probe import (
+    VideoInfo,
+    normalise_rotation,
+    open_video,
+    probe,
+    stream_duration,
+    stream_origin,
+)
 
 # The filters that turn a frame stored with rotation metadata upright (rotation is counter-clockwise degrees).
 _UPRIGHT_FILTERS = {
@@ -27,6 +41,10 @@ _UPRIGHT_FILTERS = {
     180: (("hflip", ""), ("vflip", "")),
     270: (("transpose", "clock"),),
 }
+BROWSER_H264_PROFILES = frozenset({"Constrained Baseline", "Baseline", "Main", "High"})  # 8-bit 4:2:0 ones
+REMUX_MAX_HEIGHT = 1080  # lines: H.264 up to level 4.2, which every browser with H.264 decodes
+REMUX_MAX_KEYFRAME_SECONDS = 4.0  # a seek decodes from the keyframe before it: at most this much video
+REMUXED = "remuxed: the video is browser-playable H.264, its packets were copied"  # how a proxy was made
 
 
 def proxy_size(width: int, height: int, max_height: int) -> tuple[int, int]:
@@ -149,3 +167,107 @@ def make_proxy(
         raise VideoError(f"{path.name} is corrupt: no video frame could be decoded for the proxy")
     progress(1.0, "making the browser proxy")
     return written
+
+
+def re_encoded(reason: str) -> str:
+    """How a re-encoded proxy is described, with why the video could not be remuxed."""
+    return f"re-encoded: {reason}"
+
+
+class RemuxRefused(VideoError):
+    """The video's packets cannot be copied into a browser proxy as they are (the message says why)."""
+
+
+def remux_refusal(info: VideoInfo, *, max_height: int = REMUX_MAX_HEIGHT) -> str:
+    """Why a video with the probed `info` needs a re-encoded proxy, or "" when its packets can be copied
+    (the keyframe spacing is checked by `remux_proxy` as it copies: containers without an index hide it)."""
+    if info.codec != "h264":
+        return f"its codec is {info.codec}, not H.264"
+    if info.profile not in BROWSER_H264_PROFILES:
+        return f"its H.264 profile {info.profile or '(unknown)'} is not one browsers decode"
+    if info.pix_fmt != "yuv420p":
+        return f"its pixel format is {info.pix_fmt}, not yuv420p"
+    if info.rotation:
+        return f"it is stored rotated by {info.rotation} degrees"
+    if info.height > max_height:
+        return f"it has {info.height} lines, more than {max_height}"
+    if info.width % 2 or info.height % 2:
+        return f"its size {info.width}x{info.height} has an odd side"
+    return ""
+
+
+def remux_proxy(
+    path: str | Path,
+    out_path: str | Path,
+    *,
+    max_keyframe_seconds: float = REMUX_MAX_KEYFRAME_SECONDS,
+    progress: ProgressFn = no_progress,
+) -> Path:
+    """Copy the video packets of `path` (which `remux_refusal` accepts) into a `+faststart` MP4 at `out_path`;
+    returns out_path. Times start at 0 as the re-encoded proxy's do (the sampled frames' times). Raises
+    RemuxRefused, writing nothing, when keyframes are further apart than `max_keyframe_seconds` (or the stream
+    ends in the middle of such a stretch), or when a packet is damaged or cannot be read."""
+    path, out_path = Path(path), Path(out_path)
+    temporary = temporary_name(out_path, ".mp4")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_video(path) as (container, stream):
+            duration = max(stream_duration(container, stream), 1e-9)
+            origin, base = stream_origin(stream), stream.time_base
+            with av.open(str(temporary), "w", format="mp4", options={"movflags": "+faststart"}) as output:
+                copied = output.add_stream_from_template(stream)
+                last_key = end = None
+                for packet in container.demux(stream):
+                    if packet.dts is None or packet.pts is None:
+                        continue  # the demuxer's flush packet
+                    seconds = float((packet.pts - origin) * base)
+                    if packet.is_corrupt:  # a browser would show it broken; the re-encode keeps what decodes
+                        raise RemuxRefused(f"its packet at {seconds:.2f} s is damaged (truncated or corrupt)")
+                    if packet.is_keyframe:
+                        _check_keyframe_gap(last_key, seconds, max_keyframe_seconds)
+                        last_key = seconds
+                    elif last_key is None:
+                        continue  # a leading non-key packet: nothing can decode it
+                    end = max(end or seconds, seconds + float((packet.duration or 0) * base))
+                    packet.pts, packet.dts = packet.pts - origin, packet.dts - origin
+                    packet.stream = copied
+                    output.mux(packet)
+                    progress(min(1.0, seconds / duration), "copying the video into the browser proxy")
+                if last_key is None:
+                    raise RemuxRefused(f"{path.name} has no keyframe to start the proxy with")
+                _check_keyframe_gap(last_key, end, max_keyframe_seconds)
+        os.replace(temporary, out_path)
+    except av.FFmpegError as exc:
+        temporary.unlink(missing_ok=True)
+        raise RemuxRefused(f"its packets could not be copied ({exc})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    progress(1.0, "copying the video into the browser proxy")
+    return out_path
+
+
+def _check_keyframe_gap(previous: float | None, seconds: float, limit: float) -> None:
+    if previous is not None and seconds - previous > limit + 1e-6:
+        raise RemuxRefused(
+            f"its keyframes are {seconds - previous:.1f} s apart at {previous:.1f} s, more than {limit:g} s "
+            "(seeking would be slow)")
+
+
+def make_browser_proxy(
+    path: str | Path,
+    out_path: str | Path,
+    *,
+    max_height: int = 720,
+    remux_max_height: int = REMUX_MAX_HEIGHT,
+    progress: ProgressFn = no_progress,
+) -> tuple[Path, str]:
+    """A browser proxy of `path` at `out_path`, remuxed when the video allows it and re-encoded (`make_proxy`)
+    otherwise; returns (out_path, how: "remuxed" or "re-encoded: <why not remuxed>")."""
+    reason = remux_refusal(probe(path), max_height=remux_max_height)
+    if not reason:
+        try:
+            return remux_proxy(path, out_path, progress=progress), REMUXED
+        except RemuxRefused as exc:
+            reason = str(exc)
+    return make_proxy(path, out_path, max_height=max_height, progress=progress), re_encoded(reason)

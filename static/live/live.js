@@ -68,7 +68,7 @@
     chip.className = "level-chip";
     chip.style.background = alert.level_colour || "#999";
     link.appendChild(chip);
-    link.appendChild(document.createTextNode(" " + (alert.level_text || "alert") + " at " + alert.peak_time.toFixed(1) + " s"));
+    link.appendChild(document.createTextNode(" " + (alert.detector ? alert.detector + ": " : "") + (alert.level_text || "alert") + " at " + alert.peak_time.toFixed(1) + " s"));
     var detail = document.createElement("small");
     detail.className = "muted";
     detail.textContent = " #" + alert.event + ", " + alert.start.toFixed(1) + "–" + alert.end.toFixed(1) + " s" + (alert.state === "open" ? ", ongoing" : "");
@@ -76,7 +76,7 @@
     if (fresh && alert.state === "open") {
       if (sound) beep();
       if (window.Notification && Notification.permission === "granted") {
-        var note = new Notification("Skerry alert: " + (alert.level_text || "") + " at " + alert.peak_time.toFixed(1) + " s");
+        var note = new Notification("Skerry alert" + (alert.detector ? " (" + alert.detector + ")" : "") + ": " + (alert.level_text || "") + " at " + alert.peak_time.toFixed(1) + " s");
         note.onclick = function () { window.open(alert.url); };
       }
     }

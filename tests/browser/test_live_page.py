@@ -44,6 +44,7 @@ def test_the_live_page_of_a_running_stream_receives_an_alert(live_worker, page, 
         wait_until(page, "document.querySelector('#live-alert-list li[data-event]') !== null", timeout=30)
         link = page.locator("#live-alert-list li[data-event] a").first
         assert "/review/?t=" in link.get_attribute("href")
+        assert link.inner_text().strip().startswith("CAE: ")  # the alert names the detector that raised it
         assert page.locator("#live-alert-list li[data-event] .level-chip").count() >= 1
         assert page.evaluate("document.getElementById('live-frame').naturalWidth") == 160
         screenshot(page, "live-page-alert", full_page=False)

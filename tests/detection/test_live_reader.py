@@ -1,17 +1,21 @@
-"""The live reader and recorder against a real FFmpeg publishing over TCP (MPEG-TS), RTMP and UDP."""
+"""The live reader and recorder against a real FFmpeg publishing over TCP (MPEG-TS), RTMP, UDP, HLS, and RTSP
+through GStreamer's RTSP server."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import av
 import pytest
 
 from detection.live.reader import LiveReader, LiveSettings, redact
 from detection.live.recorder import SegmentRecorder, assemble, read_segments
-from tests.support.publish import free_port, publish, stop
+from tests.support.publish import free_port, publish, serve_folder, stop
 from tests.support.videos import make_video
 
+SYSTEM_PYTHON = "/usr/bin/python3"  # the RTSP server runs on the system's PyGObject, not in the virtual environment
 FAST = dict(connect_timeout=10.0, read_timeout=3.0, backoff=(0.2, 0.5), end_after=2.0, display_width=None)
 
 
@@ -81,6 +85,64 @@ def test_it_reads_mpegts_over_udp(flight):
     reader.stop()  # UDP has no end of stream: the mission is stopped by hand
     frames += drain(reader)
     assert reader.error == "" and len(frames) >= 6
+
+
+@pytest.mark.parametrize("flags", ["delete_segments", "delete_segments+omit_endlist"])
+def test_it_reads_an_hls_playlist_over_http_and_ends_with_it(tmp_path, flags):
+    # FFmpeg writes a live playlist of 1 s segments into a folder served over HTTP, keeping the newest 4. At the
+    # end it writes #EXT-X-ENDLIST, or (omit_endlist: a publisher that died) the playlist just stops growing.
+    source = make_video(tmp_path / "six.mp4", seconds=6.0, fps=10, width=160, height=120, gop=10)
+    (tmp_path / "hls").mkdir()
+    recorder = SegmentRecorder(tmp_path / "rec", segment_seconds=2.0)
+    with serve_folder(tmp_path / "hls") as base:
+        publisher = publish(source, str(tmp_path / "hls" / "drone.m3u8"), fmt="hls",
+                            options=("-hls_time", "1", "-hls_list_size", "4", "-hls_flags", flags))
+        reader = LiveReader(f"{base}/drone.m3u8", LiveSettings(**{**FAST, "end_after": 3.0}), recorder=recorder)
+        reader.start()
+        frames = drain(reader)
+        stop(publisher)
+    assert reader.error == "" and reader.connections == 1 and reader.gaps == []  # never replayed the playlist
+    assert [round(f.time, 2) for f in frames] == [n / 2 for n in range(12)]
+    duration = assemble(tmp_path / "rec", tmp_path / "joined.mp4")
+    with av.open(str(tmp_path / "joined.mp4")) as joined:
+        assert sum(1 for _ in joined.decode(video=0)) == 60
+    assert abs(duration - read_segments(tmp_path / "rec")[0].start - 6.0) < 0.15
+
+
+@pytest.fixture
+def rtsp_server():
+    """GStreamer's RTSP server (tests/support/rtsp_server.py) relaying what FFmpeg sends to its feed port."""
+    check = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+                           capture_output=True)
+    if check.returncode:
+        pytest.skip("GStreamer's RTSP server is not installed (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0 "
+                    "gstreamer1.0-rtsp gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)")
+    rtsp_port, feed_port = free_port(), free_port()
+    server = subprocess.Popen([SYSTEM_PYTHON, str(Path(__file__).parents[1] / "support" / "rtsp_server.py"),
+                               str(rtsp_port), str(feed_port)], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
+    yield f"rtsp://127.0.0.1:{rtsp_port}/drone", feed_port
+    stop(server)
+
+
+def test_it_reads_rtsp_over_tcp_from_a_real_rtsp_server(rtsp_server, tmp_path):
+    url, feed_port = rtsp_server
+    source = make_video(tmp_path / "six.mp4", seconds=6.0, fps=10, width=160, height=120, gop=10)
+    publisher = publish(source, f"udp://127.0.0.1:{feed_port}?pkt_size=1316")
+    recorder = SegmentRecorder(tmp_path / "rec", segment_seconds=2.0)
+    reader = LiveReader(url, LiveSettings(**FAST), recorder=recorder)
+    reader.start()
+    frames = []
+    while publisher.poll() is None:
+        frame = reader.next_frame(0.2)
+        frames += [frame] if frame else []
+    time.sleep(0.5)
+    reader.stop()  # the server keeps the session open for a feed that may come back: the mission is stopped
+    frames += drain(reader)
+    assert reader.error == "" and reader.connections == 1 and reader.gaps == []
+    assert [round(f.time, 2) for f in frames][:10] == [n / 2 for n in range(10)]  # FFmpeg's timestamps kept
+    duration = assemble(tmp_path / "rec", tmp_path / "joined.mp4")
+    assert 5.5 <= duration - read_segments(tmp_path / "rec")[0].start <= 6.2
 
 
 def test_a_dropped_stream_reconnects_and_the_gap_is_recorded(flight, tmp_path):

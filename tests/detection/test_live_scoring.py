@@ -56,8 +56,8 @@ def test_an_alert_opens_when_the_box_appears_and_closes_after_the_gap(detector):
 
 
 def test_a_detector_that_cannot_score_online_is_refused():
-    class Change:
-        kind = "change"
+    class Mil:
+        kind = "mil"
 
-    with pytest.raises(LiveScoringError, match="CHANGE detector cannot score a live stream yet"):
-        LiveScorer(Change())
+    with pytest.raises(LiveScoringError, match="LiveScorer scores with a CAE, not a MIL detector"):
+        LiveScorer(Mil())

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
 from detection.video.probe import probe
-from detection.video.proxy import make_proxy, proxy_size
+from detection.video.proxy import (
+    REMUX_MAX_HEIGHT,
+    REMUXED,
+    RemuxRefused,
+    make_browser_proxy,
+    make_proxy,
+    proxy_size,
+    remux_proxy,
+    remux_refusal,
+)
 from detection.video.sampling import sample_frames
 from detection.video.thumbnails import make_thumbnails
 from tests.detection.video_inputs import top_level_boxes, write_video_with_audio
@@ -79,3 +90,65 @@ def test_the_proxy_has_its_own_keyframe_spacing(tmp_path):
     # Source keyframes every 0.5 s must not be copied: the proxy seeks well with one every 2 s, at fewer bits.
     source = make_video(tmp_path / "gop5.mp4", seconds=5, fps=10, gop=5)
     assert probe(make_proxy(source, tmp_path / "proxy.mp4")).keyframe_interval == pytest.approx(2.0)
+
+
+def packets(path):
+    """(pts seconds, keyframe, bytes) of every video packet, in decode order."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(round(float((p.pts - (stream.start_time or 0)) * p.time_base), 4), p.is_keyframe, bytes(p))
+                for p in container.demux(stream) if p.size]
+
+
+def test_a_browser_playable_h264_video_is_remuxed_packet_for_packet(tmp_path):
+    source = make_video(tmp_path / "h264.mp4", seconds=3, fps=10, width=96, height=64, gop=10)
+    proxy, how = make_browser_proxy(source, tmp_path / "proxy.mp4")
+    assert how == REMUXED
+    info = assert_browser_playable(proxy, max_height=REMUX_MAX_HEIGHT)
+    assert (info.width, info.height, info.keyframe_interval) == (96, 64, pytest.approx(1.0))
+    assert packets(proxy) == packets(source)  # the same pictures at the same times: nothing re-encoded
+    with av.open(str(proxy)) as container:
+        assert [round(frame.time, 3) for frame in container.decode(video=0)][:3] == [0.0, 0.1, 0.2]
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_seeking_the_remuxed_proxy_lands_on_the_same_frames_as_the_source(tmp_path):
+    # Keyframes 4 s apart (the most a remux accepts): a seek to 5.3 s decodes from the keyframe at 4 s.
+    source = make_video(tmp_path / "gop40.mp4", seconds=8, fps=10, width=96, height=64, gop=40)
+    proxy, how = make_browser_proxy(source, tmp_path / "proxy.mp4")
+    assert how == REMUXED and probe(proxy).keyframe_interval == pytest.approx(4.0)
+    for at in (0.0, 2.5, 5.3, 7.9):
+        ours = sample_frames(proxy, fps=10, size=None, start=at, end=at + 0.1).frames[0]
+        reference = sample_frames(source, fps=10, size=None, start=at, end=at + 0.1).frames[0]
+        np.testing.assert_array_equal(ours, reference)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"codec": "hevc"}, "its codec is hevc, not H.264"),
+        ({"profile": "High 10"}, "its H.264 profile High 10 is not one browsers decode"),
+        ({"pix_fmt": "yuv422p"}, "its pixel format is yuv422p, not yuv420p"),
+        ({"rotation": 90}, "it is stored rotated by 90 degrees"),
+        ({"width": 2560, "height": 1440}, "it has 1440 lines, more than 1080"),
+        ({"width": 97}, "its size 97x64 has an odd side"),
+        ({}, ""),
+    ],
+)
+def test_remux_refusal_names_what_a_browser_could_not_play(tmp_path, change, reason):
+    info = probe(make_video(tmp_path / "v.mp4", seconds=1, fps=10, width=96, height=64))
+    assert remux_refusal(dataclasses.replace(info, **change)) == reason
+
+
+def test_a_video_that_cannot_be_remuxed_is_re_encoded_and_says_why(tmp_path):
+    hevc = make_video(tmp_path / "hevc.mp4", seconds=1, fps=10, width=96, height=64, codec="libx265")
+    proxy, how = make_browser_proxy(hevc, tmp_path / "hevc_proxy.mp4")
+    assert how == "re-encoded: its codec is hevc, not H.264"
+    assert_browser_playable(proxy)
+    sparse = make_video(tmp_path / "sparse.mp4", seconds=6, fps=10, width=96, height=64, gop=60)
+    with pytest.raises(RemuxRefused, match="keyframes are 6.0 s apart at 0.0 s, more than 4 s"):
+        remux_proxy(sparse, tmp_path / "never.mp4")
+    assert not (tmp_path / "never.mp4").exists() and not list(tmp_path.glob(".*tmp*"))
+    proxy, how = make_browser_proxy(sparse, tmp_path / "sparse_proxy.mp4")
+    assert how.startswith("re-encoded: its keyframes are 6.0 s apart")
+    assert probe(proxy).keyframe_interval == pytest.approx(2.0)  # the re-encode's own spacing seeks well

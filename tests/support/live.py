@@ -1,4 +1,5 @@
-"""A live mission's pieces for tests: a tiny CAE trained on a normal flight, and flights with and without a box."""
+"""A live mission's pieces for tests: a tiny CAE trained on a normal flight, flights with and without a box, and a
+tiny CHANGE detector trained as the app trains one, on ingested flights of one route."""
 
 from __future__ import annotations
 
@@ -56,4 +57,41 @@ def trained_cae(area: Area, folder: Path) -> Detector:
     model.save(Path(settings.MEDIA_ROOT) / artifact)
     Detector.objects.filter(pk=detector.pk).update(artifact=artifact)
     detector.refresh_from_db()
+    return detector
+
+
+def route_flight(path: Path, *, seconds: float, start: float = 0.0, box_from: float | None = None) -> Path:
+    """A 160x120, 10 fps H.264 flight along the textured route of tests.support.videos.route_scene, a keyframe
+    every second; a white box from `box_from` on."""
+    from tests.support.videos import route_scene
+
+    return make_video(path, seconds=seconds, fps=10, width=160, height=120, gop=10, box_from=box_from,
+                      box=(60, 40, 24), scene=route_scene(160, 120, start=start))
+
+
+def trained_change(folder: Path) -> Detector:
+    """A CHANGE detector of the area "Harbour", active, trained by the training pipeline (run here) on two calm
+    flights of the route (the newer is its reference) and one where a box appears at 2 s (its validation)."""
+    from tests.support.jobs import ingest_job, uploaded_video
+    from webapp.catalog.models import LabelInterval, Video
+    from webapp.jobs.models import Job
+    from workers.claim import run_job
+    from workers.ingest import run_ingest
+    from workers.training import run_training
+
+    for name, seconds, start, box_from, label in (("calm-1.mp4", 4.0, -3, None, "normal"),
+                                                  ("calm-2.mp4", 9.0, 4, None, "normal"),
+                                                  ("boat.mp4", 4.0, 0, 2.0, "anomalous")):
+        video = uploaded_video(route_flight(folder / name, seconds=seconds, start=start, box_from=box_from), name)
+        assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
+        Video.objects.filter(pk=video.pk).update(label=label)
+        if box_from is not None:
+            LabelInterval.objects.create(video=video, start=box_from, end=seconds)
+    area = Area.objects.get(name="Harbour")
+    detector = Detector.objects.create(area=area, kind="change", name="route change", config={"references": 1},
+                                       is_active=True)
+    train = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
+    assert run_job(train.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=train.pk).error
+    detector.refresh_from_db()
+    assert detector.status == Detector.Status.READY
     return detector

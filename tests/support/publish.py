@@ -1,11 +1,16 @@
-"""A real FFmpeg publisher for live-stream tests: `ffmpeg -re` sends a file as a live feed."""
+"""A real FFmpeg publisher for live-stream tests: `ffmpeg -re` sends a file as a live feed; and a small HTTP
+server for the HLS playlists FFmpeg writes into a folder (`serve_folder`)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import http.server
 import shutil
 import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
@@ -17,11 +22,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def publish(source: Path, url: str, *, fmt: str = "mpegts", listen: bool = False, loops: int = 0) -> subprocess.Popen:
-    """Start FFmpeg sending `source` in real time (`-re`, packets copied) to `url` in `fmt`; with `listen`, FFmpeg
-    waits for the reader to connect (tcp `?listen`, rtmp `-listen 1`). `loops` repeats the file."""
+def publish(source: Path, url: str, *, fmt: str = "mpegts", listen: bool = False, loops: int = 0,
+            options: tuple[str, ...] = ()) -> subprocess.Popen:
+    """Start FFmpeg sending `source` in real time (`-re`, packets copied) to `url` in `fmt` with the muxer's
+    `options`; with `listen`, FFmpeg waits for the reader to connect (tcp `?listen`, rtmp `-listen 1`). `loops`
+    repeats the file."""
     command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", str(loops), "-i", str(source),
-               "-c", "copy", "-f", fmt]
+               "-c", "copy", "-f", fmt, *options]
     if listen and url.startswith("rtmp"):
         command += ["-listen", "1"]
     elif listen:
@@ -37,3 +44,23 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on 127.0.0.1 from a thread while the block runs; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
+from detection.video.proxy import REMUXED
 from tests.support.jobs import ingest_job, uploaded_video
 from tests.support.videos import make_video
 from webapp.catalog.models import Video
@@ -38,6 +39,7 @@ def test_it_ingests_a_video_into_its_folder_and_fills_the_row(tiny_video):
     assert video.has_proxy and (folder / "proxy.mp4").stat().st_size > 0 and len(video.sha256) == 64
     assert not [p for p in folder.iterdir() if p.name.startswith(".")], "staging left behind"
     assert job.result["frames"] == 4 and job.result["scoring_job"] is None
+    assert video.proxy_method == job.result["proxy"] == REMUXED  # a browser-playable H.264 upload is remuxed
 
 
 def test_pieces_give_the_same_frames_as_one_pass(tmp_path):
@@ -55,6 +57,7 @@ def test_pieces_give_the_same_frames_as_one_pass(tmp_path):
         assert np.array_equal(one, split), name
     assert Job.objects.get(pk=job.pk).result["pieces"] == 3
     assert (media / pieces.media_dir / "proxy.mp4").exists()
+    assert Video.objects.get(pk=pieces.pk).proxy_method == REMUXED  # the pieces' media unit remuxes too
 
 
 def test_a_bad_file_fails_the_video_and_the_job_with_the_reason(tmp_path):

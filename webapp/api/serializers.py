@@ -63,7 +63,7 @@ class VideoSerializer(StrictModelSerializer):
         model = Video
         fields = [
             "id", "mission", "original_name", "size_bytes", "sha256", "container", "codec", "duration", "fps",
-            "width", "height", "rotation", "status", "error", "warning", "frame_count", "has_proxy", "label",
+            "width", "height", "rotation", "status", "error", "warning", "frame_count", "has_proxy", "proxy_method", "label",
             "split", "labelled_by", "labelled_at", "created", "has_telemetry", "telemetry_name", "telemetry_error",
             "pose_count", "start_latitude", "start_longitude", "end_latitude", "end_longitude",
         ]

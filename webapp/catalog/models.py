@@ -122,6 +122,8 @@ class Video(models.Model):
     frame_count = models.PositiveIntegerField(default=0, help_text="Sampled frames in frames.npy.")
     sample_fps = models.FloatField(default=2.0)
     has_proxy = models.BooleanField(default=False)
+    proxy_method = models.CharField(max_length=200, blank=True,
+                                    help_text="How ingest made the browser copy: remuxed, or re-encoded and why.")
 
     # The flight's telemetry sidecar (DJI .SRT, GPX, CSV) and what reading it gave: poses.npz and a summary.
     telemetry_name = models.CharField(max_length=255, blank=True, help_text="The sidecar's uploaded name, for display.")

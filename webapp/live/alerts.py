@@ -17,12 +17,16 @@ def alerts_of(stream: LiveStream, *, after: int = 0):
     """The stream's events with an id above `after`, oldest first."""
     if not stream.video_id:
         return Event.objects.none()
-    return Event.objects.filter(score_run__video=stream.video_id, pk__gt=after).order_by("pk")
+    return (Event.objects.filter(score_run__video=stream.video_id, pk__gt=after).select_related("score_run__detector")
+            .order_by("pk"))
 
 
 def alert_message(stream: LiveStream, event: Event) -> dict:
-    """An event as the feed's `alert` message (the worker sends the same keys as alerts open and grow)."""
+    """An event as the feed's `alert` message (the worker sends the same keys as alerts open and grow), naming
+    the kind of detector that raised it (the CAE or CHANGE)."""
+    detector = event.score_run.detector
     return {"type": "alert", "event": event.pk, "state": "closed" if stream.state in ("ended", "failed") else "seen",
+            "detector": detector.kind.upper(), "detector_name": detector.name,
             "start": round(event.start, 2), "end": round(event.end, 2), "peak_time": round(event.peak_time, 2),
             "peak_score": round(event.peak_score, 4), "level": None if event.level is None else round(event.level, 2),
             "level_text": level_text(event.level), "level_colour": level_colour(event.level),

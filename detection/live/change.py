@@ -1,0 +1,175 @@
+"""CHANGE scoring of a live stream: the newest frame compared with the reference flights, at the pace the
+comparison allows.
+
+Comparing one frame with its candidate reference frames takes about a second at 1280x720 on a small CPU, longer
+than the analysis rate leaves. `ChangeThread` runs `LiveChangeScorer` in its own thread and holds only the newest
+frame offered while it compares: it always works on the newest frame and skips the others (counted), never
+queues them, while the CAE keeps scoring every sampled frame in the live loop.
+
+Matching is online and uses the detector's own per-frame path (`ChangeDetector.candidates`, then its
+comparator's `compare_frame`). With telemetry, a frame's pose picks the nearest reference frames, as in the
+batch pass. Without, the last `window` sampled frames (every frame offered, compared or skipped, is seen) are
+matched to each reference flight by the batch's monotone-path retrieval and the newest frame's row is taken:
+the path, and so the match, only knows the flight so far. The live score is the causal form of the batch's persistence filter: the lowest of the last
+`persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
+with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
+The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
+events are then replaced by its events (reviews carried over).
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from detection.live.scoring import AlertTracker, LiveAlert, LiveScoringError
+
+THUMB_SIDE = 128  # shorter side of the frames kept for visual matching (the descriptor samples a 64-pixel disc)
+
+
+@dataclass(frozen=True)
+class ChangeScore:
+    """One compared frame: `score` the live (persistence-filtered) score, `raw` the comparison's own score."""
+
+    time: float
+    score: float
+    raw: float
+    status: int  # detection.change.detector.STATUS_*
+    changed: LiveAlert | None  # the alert opened, raised or closed by this frame, if any
+    opened: bool
+    seconds: float  # how long the comparison took
+
+
+def _thumbnail(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape[:2]
+    scale = THUMB_SIDE / min(height, width)
+    if scale >= 1:
+        return frame
+    return cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+
+
+class LiveChangeScorer:
+    """Compare frames one at a time, in time order, with a loaded ChangeDetector (see the module docstring).
+
+    `poses` is the flight's PoseTable (detection.telemetry) when its telemetry is known, else None (visual
+    matching over the last `window` compared frames). Frames are (H, W, 3) uint8 RGB with the reference
+    flights' aspect, best at the detector's analysis size or larger.
+    """
+
+    def __init__(self, detector, *, threshold: float | None = None, poses=None, window: int = 60):
+        if getattr(detector, "kind", "") != "change":
+            raise LiveScoringError(f"LiveChangeScorer takes a CHANGE detector, not {getattr(detector, 'kind', '?')}")
+        self.detector, self.poses = detector, poses
+        config = detector.config
+        self.threshold = float(detector.threshold if threshold is None else threshold)
+        self.alerts = AlertTracker(self.threshold, config.event_max_gap)
+        self._recent: deque[float] = deque(maxlen=max(1, config.persistence))
+        self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
+        self._window_lock = threading.Lock()  # `see` may run in another thread than `score`
+
+    def see(self, time: float, frame: np.ndarray) -> None:
+        """Add a sampled frame to the flight so far for visual matching, without comparing it."""
+        with self._window_lock:
+            if not self._window or self._window[-1][0] < time:
+                self._window.append((float(time), _thumbnail(frame)))
+
+    def score(self, time: float, frame: np.ndarray) -> ChangeScore:
+        import torch
+
+        from detection.change.detector import STATUS_NO_REFERENCE, STATUS_OK
+
+        started = clock.perf_counter()
+        detector, index = self.detector, self.detector.index
+        today = detector.analysis_frames(frame[None], 0)  # refuses a frame of another aspect, clearly
+        self.see(time, frame)
+        if self.poses is not None:
+            times, thumbs = np.array([float(time)]), _thumbnail(frame)[None]
+        else:
+            with self._window_lock:
+                seen = [(t, thumb) for t, thumb in self._window if t <= time]
+            times, thumbs = np.array([t for t, _ in seen]), np.stack([thumb for _, thumb in seen])
+        with torch.inference_mode():
+            chosen, no_reference = detector.candidates(thumbs, times, self.poses)
+            references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
+            if no_reference[-1] or not references:
+                status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)
+            else:
+                result = detector.comparator.compare_frame(today, references, residuals=index.residuals,
+                                                           scales=index.scales.astype(np.float64))
+                status, raw, peak = result.status, result.score, (None, None)
+                if result.map is not None:
+                    rows, cols = result.map.shape
+                    peak = ((result.peak[0] + 0.5) / cols, (result.peak[1] + 0.5) / rows)
+        self._recent.append(raw if status == STATUS_OK else 0.0)
+        score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
+        changed, opened = self.alerts.track(float(time), score, peak)
+        return ChangeScore(time=float(time), score=score, raw=float(raw), status=int(status), changed=changed,
+                           opened=opened, seconds=clock.perf_counter() - started)
+
+    def close(self) -> LiveAlert | None:
+        """End the open alert at the stream's end (None when none is open)."""
+        return self.alerts.close()
+
+
+class ChangeThread(threading.Thread):
+    """Runs a LiveChangeScorer on the newest frame offered; see the module docstring.
+
+    `offer(time, frame)` never waits: a frame offered while another waits replaces it (`skipped` counts them).
+    `take()` returns the results made since the last call. A failure stops the thread with `error` set.
+    """
+
+    def __init__(self, scorer: LiveChangeScorer):
+        super().__init__(name="live-change", daemon=True)
+        self.scorer = scorer
+        self.skipped = 0
+        self.compared = 0
+        self.error = ""
+        self._pending: tuple[float, np.ndarray] | None = None
+        self._results: list[ChangeScore] = []
+        self._lock = threading.Condition()
+        self._stopping = False
+
+    def offer(self, time: float, frame: np.ndarray) -> None:
+        self.scorer.see(time, frame)
+        with self._lock:
+            if self._pending is not None:
+                self.skipped += 1
+            self._pending = (time, frame)
+            self._lock.notify_all()
+
+    def take(self) -> list[ChangeScore]:
+        with self._lock:
+            taken, self._results = self._results, []
+        return taken
+
+    def stop(self, *, finish: bool = True) -> None:
+        """Stop after the comparison under way, and with `finish` after the frame waiting too; returns when done."""
+        with self._lock:
+            if not finish:
+                self._pending = None
+            self._stopping = True
+            self._lock.notify_all()
+        if self.is_alive():
+            self.join()
+
+    def run(self) -> None:
+        while True:
+            with self._lock:
+                while self._pending is None and not self._stopping:
+                    self._lock.wait()
+                if self._pending is None:
+                    return
+                (time, frame), self._pending = self._pending, None
+            try:
+                result = self.scorer.score(time, frame)
+            except Exception as exc:  # noqa: BLE001 - the live loop reports it; the recording goes on
+                self.error = f"CHANGE live scoring stopped: {type(exc).__name__}: {exc}"
+                return
+            with self._lock:
+                self._results.append(result)
+                self.compared += 1

@@ -1,0 +1,105 @@
+"""CHANGE on a live stream: the newest frame compared with the reference flights one at a time, online matching
+(telemetry, else visual retrieval over the flight so far), causal persistence, and a thread that never queues."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from detection.change.detector import STATUS_NO_REFERENCE, STATUS_OK
+from detection.change.train import train_from_items
+from detection.live.change import ChangeThread, LiveChangeScorer
+from detection.live.scoring import LiveScoringError
+from detection.telemetry import PoseTable
+from tests.detection.change_scenes import textured_world
+from tests.detection.test_change_detector import FRAMES, flight
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("live-change")
+    world = textured_world(seed=3, size=700)
+    references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
+    val = [flight(world, tmp_path, "val", seed=10, split="val")]
+    torch.manual_seed(0)
+    detector, _ = train_from_items(references, val, overrides={"persistence": 1}, seed=0)
+    return detector, world, tmp_path
+
+
+def test_with_telemetry_each_live_frame_scores_as_in_the_batch_pass(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    frames, times = today.frames.frames, today.frames.times
+    poses = PoseTable.load(today.record.telemetry)
+    batch = detector.score_frames(frames, times, poses=poses)
+    scorer = LiveChangeScorer(detector, poses=poses)
+    live = [scorer.score(t, f) for t, f in zip(times, frames)]
+    np.testing.assert_allclose([s.raw for s in live], batch.extras["raw_scores"], rtol=1e-4, atol=1e-6)
+    assert [s.status for s in live] == list(batch.extras["frame_status"])
+    (event,) = batch.events  # persistence 1: the live alert is the batch's event, as it happens
+    assert [s.time for s in live if s.opened] == [event.start]
+    alert = scorer.close()
+    assert (alert.start, alert.end, alert.peak_time) == (event.start, event.end, event.peak_time)
+    assert abs(alert.peak_x - event.peak_x) < 0.02 and abs(alert.peak_y - event.peak_y) < 0.02
+
+
+def test_without_telemetry_the_flight_so_far_is_matched_visually(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    batch = detector.score_frames(today.frames.frames, today.frames.times)  # the whole flight matched at once
+    scorer = LiveChangeScorer(detector)
+    live = [scorer.score(t, f) for t, f in zip(today.frames.times, today.frames.frames)]
+    status = np.array([s.status for s in live])
+    # The first frames are too few for a path through a reference flight: no reference, score 0, no alert.
+    assert status[0] == STATUS_NO_REFERENCE and (status == STATUS_OK).sum() >= FRAMES // 2
+    assert all(s.score == 0 for s in live if s.status != STATUS_OK)
+    matched = status == STATUS_OK
+    np.testing.assert_allclose(np.array([s.raw for s in live])[matched], batch.extras["raw_scores"][matched],
+                               rtol=1e-4, atol=1e-6)
+    assert [s.time for s in live if s.opened] == [batch.events[0].start]
+
+
+def test_an_alert_waits_for_the_change_to_last_persistence_comparisons(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+    once = LiveChangeScorer(detector, poses=poses)
+    twice = LiveChangeScorer(detector, poses=poses)
+    twice._recent = type(twice._recent)(maxlen=2)  # persistence 2, as a detector trained with it keeps
+    first = [once.score(t, f) for t, f in zip(today.frames.times, today.frames.frames)]
+    second = [twice.score(t, f) for t, f in zip(today.frames.times, today.frames.frames)]
+    raw = [s.raw for s in first]
+    assert [s.score for s in second] == pytest.approx([0.0] + [min(a, b) for a, b in zip(raw, raw[1:])])
+    assert next(s.time for s in second if s.opened) > next(s.time for s in first if s.opened)
+
+
+def test_the_thread_compares_the_newest_frame_and_skips_the_rest(trained):
+    detector, world, tmp_path = trained
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    thread = ChangeThread(LiveChangeScorer(detector, poses=PoseTable.load(today.record.telemetry)))
+    thread.start()
+    for t, f in zip(today.frames.times, today.frames.frames):
+        thread.offer(t, f)  # all at once: far faster than it compares
+    thread.stop()
+    results = thread.take()
+    times = [r.time for r in results]
+    assert thread.error == "" and thread.skipped >= 1 and thread.compared + thread.skipped == FRAMES
+    assert times == sorted(times) and times[-1] == today.frames.times[-1]  # the newest frame is always compared
+    assert thread.take() == []
+
+
+def test_a_wrong_detector_or_frame_is_a_clear_error(trained):
+    detector, world, tmp_path = trained
+    with pytest.raises(LiveScoringError, match="takes a CHANGE detector, not cae"):
+        LiveChangeScorer(dataclasses.make_dataclass("Cae", [("kind", str, "cae")])())
+    thread = ChangeThread(LiveChangeScorer(detector))
+    thread.start()
+    thread.offer(0.0, np.zeros((96, 96, 3), np.uint8))  # square: not the reference flights' 160x96
+    deadline = time.monotonic() + 10
+    while thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "do not have the aspect of the reference flights" in thread.error
