@@ -56,3 +56,8 @@ def test_an_analyst_fixes_a_mask_to_the_ground(page, live_server):
     assert not page.console_errors
     page.locator("#masks").scroll_into_view_if_needed()
     screenshot(page, "ground-mask-area")
+    page.goto(f"/areas/{mission.area.pk}/map/")
+    page.wait_for_selector("#map[data-ready='1']")
+    assert page.locator("#map path.js-fill").count() == 1, "the mask is outlined on the area map"
+    assert not page.console_errors
+    screenshot(page, "ground-mask-map")
