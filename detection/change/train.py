@@ -16,8 +16,9 @@
    is compared with them too, and a change dismissed there is explained by a frame that shows it. The
    detector's metadata (`extra["dismissed"]`, and the validation metrics) names the intervals added.
 4. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
-   false-alarm rate, which transfers between flights better than the best validation F1. A reviewed flight's
-   dismissed frames count among them, scored without its own frames in the index.
+   false-alarm rate, which transfers between flights better than the best validation F1. Dismissed frames that
+   joined the index are not among them (they were picked for scoring high; the index teaches their place);
+   a reviewed flight's other known frames are scored without its own frames in the index.
 """
 
 from __future__ import annotations
@@ -259,7 +260,12 @@ def train_from_items(
             kept = [(part, anchors) for own, part, anchors in reviewed if own is not item]
             return ChangeDetector(config, base.with_reviewed(kept), 0.0, device=device)
 
-        threshold, metrics = _threshold(scorer, val, config, warnings)
+        def indexed(item: TrainItem) -> np.ndarray:
+            """(N,) bool: the item's frames that joined the index (they taught their place, see `_threshold`)."""
+            times = [part.times for own, part, _ in reviewed if own is item]
+            return np.isin(np.asarray(item.frames.times, np.float64), np.concatenate(times) if times else [])
+
+        threshold, metrics = _threshold(scorer, val, config, warnings, indexed)
         detector.threshold = threshold
     finally:
         torch.set_grad_enabled(True)
@@ -273,8 +279,12 @@ def train_from_items(
                                     warnings=tuple(warnings))
 
 
-def _threshold(scorer, val: list[TrainItem], config, warnings: list[str]) -> tuple[float, dict]:
-    """(threshold, metrics) from the validation items, each scored by `scorer(item)`'s detector."""
+def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexed) -> tuple[float, dict]:
+    """(threshold, metrics) from the validation items, each scored by `scorer(item)`'s detector. The frames that
+    joined the index (`indexed(item)`, dismissed events) are left out: a dismissed span is the worst of its
+    flight's normal frames, picked because it scored high, so counting it (and none of the flight's other,
+    unlabelled frames) would set the false-alarm quantile at the dismissed false alarm's own level; the index
+    already teaches its place."""
     from detection.evaluation.metrics import roc_auc
 
     scores, labels = [], []
@@ -284,6 +294,9 @@ def _threshold(scorer, val: list[TrainItem], config, warnings: list[str]) -> tup
             warnings.append(f"left out of the threshold choice (frame labels unknown): {item.record.video_id}")
             continue
         frame_labels, known = truth  # a flight without labels counts only where events were dismissed
+        known = known & ~indexed(item)
+        if not known.any():
+            continue
         result = scorer(item).score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
         scores.append(result.frame_scores[known])
         labels.append(frame_labels[known])
