@@ -19,6 +19,12 @@ round of reviews, side by side (tracker issue 23).
    flights for its threshold.
 5. Both versions score the test flights (never reviewed, never trained on); a test event is false when it
    overlaps no true interval (`detection.evaluation.metrics.match_events`, as `evaluate` counts them).
+6. "After + masks" (flights with telemetry, `--mask-metres` > 0): the analyst also masks, on the ground, a
+   square of that side around the peak of each event they dismissed (located through its flight's pose, as the
+   app fixes a mask to the ground); the masks are projected into each test frame through its pose and the
+   "after" version's test events peaking inside are dropped (`detection.masks.GroundMasks`). The masks come from
+   the dismissals only: no mask is drawn from where the true anomalies are (one that covers a true anomaly on a
+   test flight costs recall, as it would in the app).
 
 Nothing here imports Django: the reviews are made from the ground truth, as the web app would store them.
 """
@@ -47,6 +53,8 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=2.0, help="frames sampled per second")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mask-metres", type=float, default=20.0,
+                        help="side of the ground mask drawn around each dismissed event's peak (0: no masks)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
@@ -106,14 +114,15 @@ def run_kind(kind: str, train, reviewed, test, args, cache: Path) -> list[dict]:
     before, _ = trainer(kind)(train_items, held, overrides=overrides, seed=args.seed)
     print(f"{kind}: trained before reviews in {time.perf_counter() - started:.0f} s", flush=True)
 
-    reviewed_items, review_counts = [], {"confirmed": 0, "dismissed": 0}
+    reviewed_items, review_counts, masks = [], {"confirmed": 0, "dismissed": 0}, []
     for flight in (item(r) for r in reviewed):
         scored = score(before, flight)
-        record, counts = review(flight.record, scored.events)
+        record, counts, dismissed = review(flight.record, scored.events)
         reviewed_items.append(TrainItem(flight.frames, record))
         review_counts = {k: review_counts[k] + counts[k] for k in counts}
+        masks += ground_masks(flight.record, dismissed, args.mask_metres)
     print(f"{kind}: {review_counts['confirmed']} events confirmed, {review_counts['dismissed']} dismissed on "
-          f"{len(reviewed_items)} validation flights", flush=True)
+          f"{len(reviewed_items)} validation flights; {len(masks)} ground masks drawn", flush=True)
 
     started = time.perf_counter()
     after_train = train_items if kind == "change" else train_items + reviewed_items
@@ -121,8 +130,58 @@ def run_kind(kind: str, train, reviewed, test, args, cache: Path) -> list[dict]:
     print(f"{kind}: retrained with the reviews in {time.perf_counter() - started:.0f} s", flush=True)
 
     test_items = [item(r) for r in test]
-    return [measure(f"{kind} before", before, test_items, review_counts),
-            measure(f"{kind} after", after, test_items, review_counts)]
+    found_after = [score(after, i).events for i in test_items]
+    rows = [measure(f"{kind} before", before, test_items, [score(before, i).events for i in test_items], review_counts),
+            measure(f"{kind} after", after, test_items, found_after, review_counts)]
+    if masks:
+        from detection.masks import drop_masked
+
+        masked = [drop_masked(events, [], flight_masks(i.record, masks)) for i, events in zip(test_items, found_after)]
+        rows.append(measure(f"{kind} after + masks", after, test_items, masked, review_counts))
+    return rows
+
+
+def flight_camera(record):
+    """(PoseTable, CameraModel) of a flight with telemetry, else None. The camera is the generator's patrol
+    camera (`detection.mapping.camera`'s default field of view) at the video's own aspect."""
+    if record.telemetry is None:
+        return None
+    from detection.mapping.camera import CameraModel
+    from detection.telemetry import read_telemetry
+    from detection.video.probe import probe
+
+    info = probe(record.path)
+    return read_telemetry(record.telemetry), CameraModel.for_frame(info.width, info.height)
+
+
+def ground_masks(record, dismissed, side: float) -> list:
+    """A ground square of `side` metres around each dismissed event's peak, as the analyst would draw it."""
+    flight = flight_camera(record) if side > 0 else None
+    placed = [e for e in dismissed if e.peak_x is not None and e.peak_y is not None]
+    if flight is None or not placed:
+        return []
+    from detection.mapping.camera import locate
+    from detection.telemetry.geo import EARTH_RADIUS_M
+
+    poses, camera = flight
+    latitude, longitude = locate(poses, [e.peak_time for e in placed], [e.peak_x for e in placed],
+                                 [e.peak_y for e in placed], camera)
+    squares = []
+    for lat, lon in zip(latitude, longitude):
+        if not (np.isfinite(lat) and np.isfinite(lon)):
+            continue
+        d_lat = np.degrees(side / 2 / EARTH_RADIUS_M)
+        d_lon = d_lat / np.cos(np.radians(lat))
+        squares.append([(lat - d_lat, lon - d_lon), (lat - d_lat, lon + d_lon), (lat + d_lat, lon + d_lon),
+                        (lat + d_lat, lon - d_lon)])
+    return squares
+
+
+def flight_masks(record, polygons):
+    from detection.masks import GroundMasks
+
+    flight = flight_camera(record)
+    return None if flight is None else GroundMasks(tuple(polygons), *flight)
 
 
 def score(detector, item):
@@ -135,8 +194,9 @@ def score(detector, item):
 
 
 def review(record, events) -> tuple:
-    """The flight as `Video.as_record` makes it once an analyst has judged its events from the ground truth:
-    events over a true interval confirmed (with its class), the others dismissed."""
+    """(the flight as `Video.as_record` makes it once an analyst has judged its events from the ground truth:
+    events over a true interval confirmed (with its class), the others dismissed; the counts; the dismissed
+    events themselves)."""
     from detection.types import Interval
 
     confirmed, dismissed = [], []
@@ -145,22 +205,22 @@ def review(record, events) -> tuple:
         if truth is not None:
             confirmed.append(Interval(event.start, event.end, truth.anomaly_class or "confirmed event"))
         else:
-            dismissed.append(Interval(event.start, event.end))
-    normal = tuple(d for d in dismissed if not any(d.start <= c.end and d.end >= c.start for c in confirmed))
+            dismissed.append(event)
+    normal = tuple(Interval(d.start, d.end) for d in dismissed
+                   if not any(d.start <= c.end and d.end >= c.start for c in confirmed))
     made = dataclasses.replace(record, label="anomalous" if confirmed else "",
                                intervals=tuple(sorted(confirmed, key=lambda i: (i.start, i.end))),
                                normal_intervals=normal)
-    return made, {"confirmed": len(confirmed), "dismissed": len(dismissed)}
+    return made, {"confirmed": len(confirmed), "dismissed": len(dismissed)}, dismissed
 
 
-def measure(name: str, detector, items, review_counts: dict) -> dict:
+def measure(name: str, detector, items, events_per_item, review_counts: dict) -> dict:
     from detection.evaluation import metrics
 
     found = intervals = false = 0
     seconds = 0.0
-    for item in items:
-        scored = score(detector, item)
-        latencies, wrong = metrics.match_events(item.record.intervals, scored.events)
+    for item, events in zip(items, events_per_item):
+        latencies, wrong = metrics.match_events(item.record.intervals, events)
         intervals += len(latencies)
         found += sum(latency is not None for latency in latencies)
         false += wrong
@@ -182,7 +242,7 @@ def table(rows: list[dict]) -> str:
     test_seconds = rows[0]["flight_seconds"] if rows else 0
     lines.append(f"\ntest footage: {test_seconds:.0f} s; reviews per kind: "
                  + ", ".join(f"{r['detector'].split()[0]} {r['confirmed']} confirmed / {r['dismissed']} dismissed"
-                             for r in rows[::2]))
+                             for r in rows if r["detector"].endswith("before")))
     return "\n".join(lines)
 
 

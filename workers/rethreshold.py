@@ -24,7 +24,7 @@ from django.db import transaction
 
 from detection.masks import drop_masked
 from detection.score_store import load_video_scores, save_events
-from webapp.catalog.masks import area_polygons
+from webapp.catalog.masks import video_masks
 from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, DetectorDecision, Event, ScoreRun
 from webapp.jobs.models import Job
@@ -75,7 +75,7 @@ def rederive(run: ScoreRun, model, threshold: float) -> int:
         scores = load_video_scores(directory)
     except (OSError, ValueError, KeyError) as exc:
         raise JobError(f"the scores of {run.video.original_name} cannot be read ({exc}); score it again") from exc
-    found = drop_masked(model.events_at(scores, threshold), area_polygons(run.video.mission.area_id))
+    found = drop_masked(model.events_at(scores, threshold), *video_masks(run.video))
     save_events(directory, threshold, found)
     run.threshold = threshold  # the events' levels are relative to the threshold they passed
     with transaction.atomic():

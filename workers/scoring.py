@@ -1,7 +1,7 @@
 """The scoring pipeline: (detectors x ready videos of a mission or one video) -> ScoreRuns, score files, Events.
 
 The area's masks (webapp.catalog.masks) apply before anything is saved: events peaking in a mask are dropped
-(detection.masks).
+(detection.masks); ground masks are projected into each frame of a flight with telemetry through its pose.
 One ScoreRun per (detector, video), updated in place on a re-run; its arrays go to media/scores/<run id>/
 through `save_video_scores` (written whole or not at all). Events are replaced idempotently: a new event that
 overlaps a reviewed old one inherits its review; unreviewed old events go; reviewed ones that match nothing
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.masks import apply_masks
-from webapp.catalog.masks import area_polygons
+from webapp.catalog.masks import video_masks
 from webapp.catalog.models import Video
 from webapp.detectors.levels import level_of
 from webapp.detectors.models import Detector, Event, ScoreRun
@@ -146,7 +146,7 @@ def store_scores(detector: Detector, video: Video, model, frames, scores) -> Sco
     whose scores were computed while the drone flew."""
     from detection.score_store import save_video_scores
 
-    scores, _ = apply_masks(scores, area_polygons(video.mission.area_id))  # a masked region raises no event
+    scores, _ = apply_masks(scores, *video_masks(video))  # a masked region raises no event
     scores = with_peak_comparisons(model, frames, with_peak_reconstructions(model, frames, scores))
     run, _ = ScoreRun.objects.get_or_create(detector=detector, video=video)
     remove_leftovers(Path(settings.MEDIA_ROOT) / "scores", f".{run.pk}.*")  # a killed earlier run's staging

@@ -272,15 +272,24 @@ class ChangeDetector:
 
     # -- matching -------------------------------------------------------------------------------------------
     def candidates(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1):
-        """(N, K) global reference indices (-1 none) and (N,) no-reference flags for today's frames."""
+        """(N, K) global reference indices (-1 none) and (N,) no-reference flags for today's frames: the best
+        `candidates` reference flights' frames, then the reviewed flights' frames at the same place (index.py)."""
+        matches = self.place_matches(frames, times, poses, exclude_flight=exclude_flight)
+        reviewed = self.index.reviewed_candidates(matches, exclude_flight=exclude_flight)
+        chosen = np.concatenate([matches[:, : self.config.candidates], reviewed], axis=1)
+        return chosen, (chosen < 0).all(axis=1)
+
+    def place_matches(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1):
+        """(N, F) global indices of the frame of each reference flight that shows today's frames' places, the
+        most similar first (-1 none)."""
         from detection.change import timeline
 
-        flights = [f for f in range(len(self.index.reference_ids)) if f != exclude_flight]
+        flights = [f for f in range(self.index.reference_flights) if f != exclude_flight]
         members = [self.index.flight_indices(f) for f in flights]
         members = [m for m in members if len(m)]
         if not members:
-            return np.full((len(frames), 1), -1), np.ones(len(frames), bool)
-        k = min(self.config.candidates, len(members))
+            return np.full((len(frames), 1), -1)
+        k = len(members)
         if poses is not None and self.index.has_poses and self.index.origin is not None:
             today = poses if isinstance(poses, np.ndarray) else poses_in_metres(poses, times, self.index.origin)
             altitude = np.nanmedian(np.abs(today[:, 2])) if np.isfinite(today[:, 2]).any() else 100.0
@@ -293,8 +302,7 @@ class ChangeDetector:
             matches = timeline.match_by_descriptors(descriptors, [self.index.descriptors[m] for m in members], k=k)
         concatenated = np.concatenate(members)
         local = np.asarray(matches.reference)
-        chosen = np.where(local >= 0, concatenated[np.clip(local, 0, None)], -1)
-        return chosen, np.asarray(matches.no_reference, dtype=bool)
+        return np.where(local >= 0, concatenated[np.clip(local, 0, None)], -1)
 
     # -- scoring --------------------------------------------------------------------------------------------
     def analysis_frames(self, frames: np.ndarray, index: int) -> np.ndarray:

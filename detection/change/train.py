@@ -10,8 +10,15 @@
    frame, and the mean over all places and frames is each branch's global scale. With a single reference
    flight there is nothing to leave out: the scales come from the validation normal frames and no place has
    its own variation (a warning says so).
-3. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
-   false-alarm rate, which transfers between flights better than the best validation F1.
+3. Reviews: the frames of events an analyst dismissed on any other flight (its normal intervals) are normal
+   observations of their place, so they join the index as reviewed flights (index.py), each frame with its
+   place on the reference flights and its own distances to them as residuals. Today's frame at such a place
+   is compared with them too, and a change dismissed there is explained by a frame that shows it. The
+   detector's metadata (`extra["dismissed"]`, and the validation metrics) names the intervals added.
+4. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
+   false-alarm rate, which transfers between flights better than the best validation F1. Dismissed frames that
+   joined the index are not among them (they were picked for scoring high; the index teaches their place);
+   a reviewed flight's other known frames are scored without its own frames in the index.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from detection.change.detector import GRID_WIDTH, ChangeDetector, Comparator, po
 from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes, quantise_maps
 from detection.change.index import ReferenceIndex
 from detection.errors import TrainingDataError
-from detection.labels import frame_truth, record_frame_labels
+from detection.labels import frame_labels, frame_truth, record_frame_labels
 from detection.registry import TrainingReport, TrainItem
 from detection.thresholds import normal_median, pick_threshold
 from detection.types import ProgressFn, no_progress
@@ -47,7 +54,6 @@ CNN_CHUNK = 8  # reference frames per CNN pass while indexing
 def build_index(references: list[TrainItem], config, progress: ProgressFn = no_progress, *,
                 device: str | torch.device | None = None) -> ReferenceIndex:
     """The index of the reference flights, residuals still zero and scales one (see `learn_variation`)."""
-    from detection.change.timeline import frame_descriptors
     from detection.device import pick_device
 
     first = references[0].frames.frames
@@ -57,20 +63,34 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
     if all(p is not None and len(p) for p in pose_tables):
         origin = (float(pose_tables[0].latitude[0]), float(pose_tables[0].longitude[0]))
     comparator = Comparator(config, size, pick_device(device))
-    flights, times, poses, descriptors, jpegs = [], [], [], [], []
+    flights = [(item, np.arange(len(item.frames.frames)), poses) for item, poses in zip(references, pose_tables)]
+    return index_frames(flights, comparator, origin, progress)
+
+
+def index_frames(flights: list, comparator: Comparator, origin: tuple[float, float] | None,
+                 progress: ProgressFn = no_progress) -> ReferenceIndex:
+    """The index of some frames of each of `flights` [(TrainItem, frame numbers, PoseTable or None)], one flight
+    each, residuals still zero and scales one. Poses are NaN for a flight without telemetry or without `origin`."""
+    from detection.change.timeline import frame_descriptors
+
+    config, size = comparator.config, comparator.size
+    flight_numbers, times, poses, descriptors, jpegs = [], [], [], [], []
     keypoints, cnn_codes, cnn_ranges = [], [], []
-    for number, item in enumerate(references):
+    for number, (item, chosen, pose_table) in enumerate(flights):
         frames = item.frames.frames
-        count = len(frames)
-        flights.append(np.full(count, number, np.int64))
-        times.append(np.asarray(item.frames.times, np.float64))
-        if origin is not None:
-            poses.append(poses_in_metres(pose_tables[number], item.frames.times, origin))
+        chosen = np.asarray(chosen, np.int64)
+        count = len(chosen)
+        flight_numbers.append(np.full(count, number, np.int64))
+        chosen_times = np.asarray(item.frames.times, np.float64)[chosen]
+        times.append(chosen_times)
+        if origin is not None and pose_table is not None and len(pose_table):
+            poses.append(poses_in_metres(pose_table, chosen_times, origin))
         else:
             poses.append(np.full((count, 3), np.nan))
-        descriptors.append(np.asarray(frame_descriptors(np.asarray(frames)), np.float32))
+        descriptors.append(np.asarray(frame_descriptors(np.stack([np.asarray(frames[i]) for i in chosen])),
+                                      np.float32))
         for first in range(0, count, CNN_CHUNK):
-            chunk = [analysis_frame(np.asarray(frames[i]), size) for i in range(first, min(count, first + CNN_CHUNK))]
+            chunk = [analysis_frame(np.asarray(frames[i]), size) for i in chosen[first : first + CNN_CHUNK]]
             for frame in chunk:
                 jpegs.append(jpeg_bytes(frame, config.jpeg_quality))
                 keypoints.append(comparator.keypoints(frame))
@@ -79,7 +99,7 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
                     codes, ranges = quantise_maps(maps)
                     cnn_codes.append(codes)
                     cnn_ranges.append(ranges)
-        progress(0.2 * (number + 1) / len(references), f"indexed reference flight {number + 1}/{len(references)}")
+        progress(0.2 * (number + 1) / len(flights), f"indexed reference flight {number + 1}/{len(flights)}")
     lengths = np.array([len(j) for j in jpegs], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     cells_w, cells_h = grid_for(size[0], size[1], GRID_WIDTH).cells
@@ -92,8 +112,8 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
         keypoint_sizes=(tuple(keypoints[0].size), tuple(keypoints[0].work)),
         cnn_codes=np.stack(cnn_codes) if cnn_codes else None,
         cnn_ranges=np.stack(cnn_ranges) if cnn_ranges else None,
-        reference_ids=[item.record.video_id or str(item.record.path) for item in references],
-        flight=np.concatenate(flights), times=np.concatenate(times), poses=np.concatenate(poses),
+        reference_ids=[item.record.video_id or str(item.record.path) for item, _, _ in flights],
+        flight=np.concatenate(flight_numbers), times=np.concatenate(times), poses=np.concatenate(poses),
         descriptors=np.concatenate(descriptors), jpeg_data=np.frombuffer(b"".join(jpegs), np.uint8).copy(),
         jpeg_offsets=offsets, residuals=np.zeros((count, 2, cells_h, cells_w), np.float16),
         scales=np.ones(2, np.float32), analysis_size=size, origin=origin,
@@ -102,8 +122,6 @@ def build_index(references: list[TrainItem], config, progress: ProgressFn = no_p
 
 def learn_variation(detector: ChangeDetector, references: list[TrainItem], progress: ProgressFn) -> list[np.ndarray]:
     """Fill the index's leave-one-out residuals in place; returns the raw residual maps found (for the scales)."""
-    import cv2
-
     index = detector.index
     found = []
     if len(references) < 2:
@@ -116,10 +134,70 @@ def learn_variation(detector: ChangeDetector, references: list[TrainItem], progr
             if result.raw is None:
                 continue
             found.append(result.raw)
-            filled = np.nan_to_num(result.raw, nan=0.0)
-            index.residuals[j] = np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in filled]).astype(np.float16)
+            index.residuals[j] = residual_map(result.raw)
         progress(0.2 + 0.6 * (number + 1) / len(references), f"normal variation {number + 1}/{len(references)}")
     return found
+
+
+def residual_map(raw: np.ndarray) -> np.ndarray:
+    """(2, gh, gw) float16: a frame's leave-one-out distances as the index stores them (smoothed, NaN as 0)."""
+    import cv2
+
+    filled = np.nan_to_num(raw, nan=0.0)
+    return np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in filled]).astype(np.float16)
+
+
+def dismissed_frames(item: TrainItem) -> np.ndarray:
+    """The frame numbers of `item` inside its dismissed events (normal intervals) and no anomalous interval."""
+    times = item.frames.times
+    inside = frame_labels(times, item.record.normal_intervals) & ~frame_labels(times, item.record.intervals)
+    return np.flatnonzero(inside)
+
+
+def reviewed_flights(detector: ChangeDetector, items: list[TrainItem],
+                     progress: ProgressFn = no_progress) -> list[tuple[TrainItem, ReferenceIndex, np.ndarray]]:
+    """[(item, index of its dismissed frames, their anchors)] for each of `items` with dismissed frames that
+    some reference frame shows: the frames an analyst called normal, indexed as a reference flight's are, with
+    their place on each reference flight (`ChangeDetector.place_matches` on the whole flight, so that matching
+    by appearance follows its route) and, as residuals, their own distances to the reference flights (what an
+    indexed frame's residuals always are: how it differs from the other flights at its place)."""
+    found = []
+    index = detector.index
+    for number, item in enumerate(items):
+        chosen = dismissed_frames(item)
+        if not len(chosen):
+            continue
+        poses = read_poses(item)
+        matches = detector.place_matches(item.frames.frames, item.frames.times, poses)[chosen]
+        placed = (matches >= 0).any(axis=1)
+        chosen, matches = chosen[placed], matches[placed]
+        if not len(chosen):
+            continue
+        part = index_frames([(item, chosen, poses)], detector.comparator, index.origin)
+        for row, (frame_number, candidates) in enumerate(zip(chosen, matches)):
+            today = detector.analysis_frames(item.frames.frames, int(frame_number))
+            references = [(int(j), detector.reference_frame(int(j))) for j in candidates[: detector.config.candidates]
+                          if j >= 0]
+            result = detector.comparator.compare_frame(today, references)
+            if result.raw is not None:
+                part.residuals[row] = residual_map(result.raw)
+        found.append((item, part, index.per_flight(matches)))
+        progress((number + 1) / len(items), f"dismissed frames of {number + 1}/{len(items)} reviewed flights")
+    return found
+
+
+def dismissed_summary(reviewed: list[tuple[TrainItem, ReferenceIndex, np.ndarray]]) -> list[dict]:
+    """What the detector's metadata records of the dismissed intervals indexed: per video, each interval and how
+    many of its frames joined the index."""
+    summary = []
+    for item, part, _ in reviewed:
+        intervals = []
+        for interval in item.record.normal_intervals:
+            frames = int(np.sum((part.times >= interval.start) & (part.times <= interval.end)))
+            if frames:
+                intervals.append({"start": float(interval.start), "end": float(interval.end), "frames": frames})
+        summary.append({"video": item.record.video_id or str(item.record.path), "intervals": intervals})
+    return summary
 
 
 def branch_scales(raw_maps: list[np.ndarray]) -> np.ndarray:
@@ -166,18 +244,47 @@ def train_from_items(
                 raw_maps += [r.raw for r, bad in zip(results, labels if labels is not None else [True] * len(results))
                              if r.raw is not None and not bad]
         index.scales = branch_scales(raw_maps)
-        threshold, metrics = _threshold(detector, val, config, warnings)
+        others = [item for item in train + val if not any(item is r for r in references)]
+        reviewed = reviewed_flights(detector, others, lambda done, text: progress(0.8 + 0.1 * done, text))
+        base = index  # the reference flights alone
+        if reviewed:
+            index = base.with_reviewed([(part, anchors) for _, part, anchors in reviewed])
+            detector = ChangeDetector(config, index, 0.0, device=device,
+                                      extra={"dismissed": dismissed_summary(reviewed)})
+
+        def scorer(item: TrainItem) -> ChangeDetector:
+            """The detector that scores validation `item`: never with its own dismissed frames in the index
+            (leave-one-out, as for the references)."""
+            if not any(item is own for own, _, _ in reviewed):
+                return detector
+            kept = [(part, anchors) for own, part, anchors in reviewed if own is not item]
+            return ChangeDetector(config, base.with_reviewed(kept), 0.0, device=device)
+
+        def indexed(item: TrainItem) -> np.ndarray:
+            """(N,) bool: the item's frames that joined the index (they taught their place, see `_threshold`)."""
+            times = [part.times for own, part, _ in reviewed if own is item]
+            return np.isin(np.asarray(item.frames.times, np.float64), np.concatenate(times) if times else [])
+
+        threshold, metrics = _threshold(scorer, val, config, warnings, indexed)
         detector.threshold = threshold
     finally:
         torch.set_grad_enabled(True)
     progress(1.0, "done")
     metrics["index_bytes"] = index.size_bytes()
-    metrics["reference_frames"] = len(index)
+    metrics["reference_frames"] = int(np.sum(index.flight < index.reference_flights))
+    if reviewed:
+        metrics["dismissed_frames"] = len(index) - metrics["reference_frames"]
+        metrics["dismissed_intervals"] = detector.extra["dismissed"]
     return detector, TrainingReport(validation_metrics=metrics, train_seconds=time.perf_counter() - started,
                                     warnings=tuple(warnings))
 
 
-def _threshold(detector: ChangeDetector, val: list[TrainItem], config, warnings: list[str]) -> tuple[float, dict]:
+def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexed) -> tuple[float, dict]:
+    """(threshold, metrics) from the validation items, each scored by `scorer(item)`'s detector. The frames that
+    joined the index (`indexed(item)`, dismissed events) are left out: a dismissed span is the worst of its
+    flight's normal frames, picked because it scored high, so counting it (and none of the flight's other,
+    unlabelled frames) would set the false-alarm quantile at the dismissed false alarm's own level; the index
+    already teaches its place."""
     from detection.evaluation.metrics import roc_auc
 
     scores, labels = [], []
@@ -187,7 +294,10 @@ def _threshold(detector: ChangeDetector, val: list[TrainItem], config, warnings:
             warnings.append(f"left out of the threshold choice (frame labels unknown): {item.record.video_id}")
             continue
         frame_labels, known = truth  # a flight without labels counts only where events were dismissed
-        result = detector.score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
+        known = known & ~indexed(item)
+        if not known.any():
+            continue
+        result = scorer(item).score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
         scores.append(result.frame_scores[known])
         labels.append(frame_labels[known])
     if not scores or not any((~lab).any() for lab in labels):

@@ -56,17 +56,23 @@ def ground_offsets(poses: PoseTable, x, y, camera: CameraModel) -> tuple[np.ndar
     return _offsets(poses.yaw, poses.pitch, poses.rel_alt, x, y, camera)
 
 
-def _offsets(yaw, pitch, rel_alt, x, y, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    yaw = np.radians(yaw)
+def _axes(yaw, pitch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The camera's optical axis, the frame's right and the frame's up, each (3, N) east-north-up unit vectors."""
+    yaw = np.radians(np.asarray(yaw, np.float64))
     pitch = np.radians(np.where(np.isnan(pitch), -90.0, pitch))
-    right_component = (x - 0.5) * 2 * camera.half_width_tan
-    down_component = (y - 0.5) * 2 * camera.half_width_tan * camera.aspect
     ahead = np.stack([np.sin(yaw), np.cos(yaw), np.zeros_like(yaw)])  # (3, N) horizontal, towards the yaw
     right = np.stack([np.cos(yaw), -np.sin(yaw), np.zeros_like(yaw)])
-    up = np.array([0.0, 0.0, 1.0])[:, None]
+    up = np.array([0.0, 0.0, 1.0]).reshape((3,) + (1,) * yaw.ndim)
     forward = np.cos(pitch) * ahead + np.sin(pitch) * up  # the optical axis
     frame_up = -np.sin(pitch) * ahead + np.cos(pitch) * up  # the frame's up direction in the world
+    return forward, right, frame_up
+
+
+def _offsets(yaw, pitch, rel_alt, x, y, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    forward, right, frame_up = _axes(yaw, pitch)
+    right_component = (x - 0.5) * 2 * camera.half_width_tan
+    down_component = (y - 0.5) * 2 * camera.half_width_tan * camera.aspect
     ray = forward + right_component * right - down_component * frame_up  # (3, N), east-north-up
     descent = -ray[2]
     usable = (descent > 0) & (np.hypot(ray[0], ray[1]) <= MAX_REACH * descent)
@@ -107,6 +113,23 @@ def locate_peaks(poses: PoseTable, times, peak_x, peak_y, camera: CameraModel, *
     latitude, longitude = locate(poses, times, x, y, camera)
     covered = (times >= poses.time[0] - max_pose_gap) & (times <= poses.time[-1] + max_pose_gap)
     return np.where(covered, latitude, np.nan), np.where(covered, longitude, np.nan)
+
+
+def frame_points(poses: PoseTable, latitude, longitude, camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
+    """Where ground points (`latitude`, `longitude`, broadcast against the N poses) are seen in the frame from
+    `poses`: (x, y) fractions of the width and height (outside 0..1 when out of view), the inverse of
+    `ground_latlon`; NaN where the pose lacks a height or a yaw, or the point lies behind the camera."""
+    latitude, longitude = np.broadcast_arrays(np.asarray(latitude, np.float64), np.asarray(longitude, np.float64))
+    north = np.radians(latitude - poses.latitude) * EARTH_RADIUS_M
+    east = np.radians(longitude - poses.longitude) * EARTH_RADIUS_M * np.cos(np.radians(poses.latitude))
+    forward, right, frame_up = _axes(poses.yaw, poses.pitch)
+    towards = np.stack(np.broadcast_arrays(east, north, -np.asarray(poses.rel_alt, np.float64)))  # (3, N)
+    depth = (towards * forward).sum(axis=0)
+    ahead = depth > 0
+    depth = np.where(ahead, depth, np.nan)
+    x = 0.5 + (towards * right).sum(axis=0) / depth / (2 * camera.half_width_tan)
+    y = 0.5 - (towards * frame_up).sum(axis=0) / depth / (2 * camera.half_width_tan * camera.aspect)
+    return x, y
 
 
 def _add_metres(latitude, longitude, east, north) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,12 @@ class ThumbnailSet:
     interval: float
 
 
+def default_poster_time(duration: float) -> float:
+    """When the poster is taken (seconds): a tenth into the video, at most 10 s (past a take-off's first seconds);
+    a mask drawn on the poster is fixed to the ground through the pose at this time."""
+    return min(duration * 0.1, 10.0)
+
+
 def default_interval(duration: float) -> float:
     """One thumbnail per ~1% of the video, but at least one a second and at most ten seconds apart."""
     return min(10.0, max(1.0, duration / 100.0))
@@ -74,7 +80,7 @@ class ThumbnailSheets:
         self.out_dir, self.duration = Path(out_dir), duration
         self.interval = interval or default_interval(duration)
         self.width, self.columns, self.rows = width, columns, rows
-        self.poster_time = min(duration * 0.1, 10.0) if poster_time is None else poster_time
+        self.poster_time = default_poster_time(duration) if poster_time is None else poster_time
         self.poster_max_height = poster_max_height
         self.selector = TimestampSelector(1.0 / self.interval)
         self.cues: list[tuple[float, str, int, int]] = []

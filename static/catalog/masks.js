@@ -1,5 +1,7 @@
 // The area page's mask editor: polygons drawn in an SVG over a frame of a reference flight, in fractions of the
-// frame (the viewBox is 0..1 both ways), saved to and deleted from the area's masks endpoint.
+// frame (the viewBox is 0..1 both ways), saved to and deleted from the area's masks endpoint. With "Fix to the
+// ground" (a drawing flight with telemetry) the server stores the corners' ground positions; such a mask is
+// drawn where the drawing frame sees it (`frame_points`).
 (function () {
   "use strict";
   const editor = document.getElementById("mask-editor");
@@ -13,6 +15,8 @@
   const clearButton = document.getElementById("mask-clear");
   const status = document.getElementById("mask-status");
   const nameInput = document.getElementById("mask-name");
+  const groundBox = document.getElementById("mask-ground");
+  const groundShare = document.getElementById("ground-share");
   const NS = "http://www.w3.org/2000/svg";
   let state = JSON.parse(document.getElementById("mask-data").textContent);
   let drawing = [];
@@ -48,7 +52,9 @@
   function render() {
     svg.replaceChildren();
     state.masks.forEach(function (mask) {
-      const polygon = shape("polygon", { points: pointsText(mask.points), class: "mask-shape", "data-mask": mask.id });
+      if (!mask.frame_points) return;  // a ground mask this frame does not see
+      const polygon = shape("polygon", { points: pointsText(mask.frame_points), "data-mask": mask.id,
+                                         class: "mask-shape" + (mask.space === "ground" ? " mask-ground" : "") });
       const title = document.createElementNS(NS, "title");
       title.textContent = mask.name || "mask " + mask.id;
       polygon.appendChild(title);
@@ -62,10 +68,14 @@
       });
     }
     share.textContent = Math.round(state.masked_share * 100) + "%";
+    const ground = state.ground_share;
+    groundShare.textContent = ground ? "With the ground masks, they cover " + Math.round(ground.mean * 100) +
+      "% of a frame of " + ground.video + " on average, up to " + Math.round(ground.max * 100) + "%." : "";
     list.replaceChildren();
     state.masks.forEach(function (mask) {
       const item = document.createElement("li");
-      item.textContent = (mask.name || "mask " + mask.id) + " (" + mask.points.length + " corners) ";
+      item.textContent = (mask.name || "mask " + mask.id) + " (" + mask.points.length + " corners, " +
+        (mask.space === "ground" ? "on the ground" : "in the frame") + ") ";
       if (editable) {
         const remove = document.createElement("button");
         remove.type = "button";
@@ -105,9 +115,9 @@
     clearButton.addEventListener("click", function () { drawing = []; say(""); render(); });
     saveButton.addEventListener("click", function () {
       saveButton.disabled = true;
-      post(editor.dataset.url, { points: drawing, name: nameInput.value })
+      post(editor.dataset.url, { points: drawing, name: nameInput.value, on_ground: !!(groundBox && groundBox.checked) })
         .then(function (data) {
-          state = { masks: data.masks, masked_share: data.masked_share };
+          state = { masks: data.masks, masked_share: data.masked_share, ground_share: data.ground_share };
           drawing = [];
           nameInput.value = "";
           say("Mask saved: events peaking inside it are not raised when videos are scored again.");

@@ -1,6 +1,7 @@
 // Mission and area maps: the area mosaic (tiles.js) under the flight tracks (coloured by time) and the
 // event markers (coloured by level, shaped by review state). Clicking a marker opens the review page at the
-// event's peak; clicking a track plays that flight from there, and the drone's marker follows the player.
+// event's peak; clicking a track plays that flight from there, and the drone's marker follows the player. The
+// area's masks fixed to the ground are outlined underneath.
 // Data comes from a json element (the CSP forbids inline scripts); coordinates are metres east and north.
 (function () {
   "use strict";
@@ -11,6 +12,12 @@
   const flightSelect = byId("map-flight");
   const SYMBOLS = { unreviewed: "circle", confirmed: "diamond", dismissed: "x" };
   const traces = [];
+
+  (data.masks || []).forEach((mask) => {  // the area's masks fixed to the ground, under everything else
+    traces.push({ type: "scatter", mode: "lines", x: mask.x, y: mask.y, fill: "toself", name: mask.name,
+                  meta: { role: "mask" }, showlegend: false, hovertemplate: "mask: " + mask.name.replace(/%/g, "%%") +
+                  "<extra></extra>", fillcolor: "rgba(240, 160, 40, 0.25)", line: { color: "#ffd27a", width: 2 } });
+  });
 
   data.tracks.forEach((track) => {  // a faint line under each track's time-coloured points
     traces.push({ type: "scatter", mode: "lines", x: track.x, y: track.y, hoverinfo: "skip", showlegend: false,
@@ -50,6 +57,7 @@
     const xs = [], ys = [];
     data.tracks.forEach((t) => { xs.push(...t.x); ys.push(...t.y); });
     data.events.forEach((e) => { xs.push(e.x); ys.push(e.y); });
+    (data.masks || []).forEach((mask) => { xs.push(...mask.x); ys.push(...mask.y); });
     const m = data.mosaic;
     if (!xs.length && m) { xs.push(m.x, m.x + m.width); ys.push(m.y - m.height, m.y); }
     if (!xs.length) return null;

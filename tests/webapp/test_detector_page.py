@@ -286,3 +286,21 @@ def test_the_detector_page_lists_its_jobs(db):
     client.force_login(make_user("vic", "viewer"))
     page = client.get(f"/detectors/{detector.pk}/").content.decode()
     assert f'data-job-id="{job.pk}"' in page and "out of memory" in page
+
+
+def test_a_change_detector_lists_the_dismissed_intervals_its_index_took(client, people):
+    from tests.support.seed import make_detector
+
+    mission = make_mission()
+    video = Video.objects.create(mission=mission, original_name="tuesday.mp4", file="videos/1/o.mp4",
+                                 status=Video.Status.READY)
+    added = [{"video": str(video.pk), "intervals": [{"start": 12.0, "end": 15.5, "frames": 8}]},
+             {"video": "gone-elsewhere", "intervals": [{"start": 3.0, "end": 4.0, "frames": 1}]}]
+    detector = make_detector(mission.area, "change", threshold=3.0, validation_metrics={"dismissed_frames": 9,
+                                                                                       "dismissed_intervals": added})
+    html = detector_page(client, people["viewer"], detector)
+    listed = re.search(r'id="lineage-dismissed">(.*?)</p>', html, re.S).group(1)
+    assert f'href="{video.get_absolute_url()}">tuesday.mp4</a> 12.0–15.5 s (8 frames)' in listed
+    assert "gone-elsewhere 3.0–4.0 s (1 frame)" in listed
+    table = re.search(r'id="validation-metrics">(.*?)</table>', html, re.S).group(1)
+    assert "dismissed_frames" in table and "dismissed_intervals" not in table

@@ -263,3 +263,20 @@ def test_a_new_reference_flight_rebuilds_an_existing_mosaic(people, flown):
     assert response.status_code == 302
     rebuild = Job.objects.get(kind=Job.Kind.MOSAIC, state=Job.State.QUEUED)
     assert rebuild.video_id == other.pk
+
+
+def test_the_maps_outline_the_areas_ground_masks(people, flown):
+    from webapp.catalog.models import AreaMask
+
+    area = flown.mission.area
+    corners = [[59.4201, 18.8805], [59.4201, 18.8810], [59.4204, 18.8810]]
+    AreaMask.objects.create(area=area, name="jetty", space=AreaMask.Space.GROUND, points=corners)
+    AreaMask.objects.create(area=area, name="frame only", points=[[0, 0], [0.5, 0], [0.5, 1]])
+    client = client_for(people["viewer"])
+    for url in (reverse("area_map", args=[area.pk]), reverse("mission_map", args=[flown.mission.pk])):
+        data = embedded(client.get(url).content.decode(), "map-data")
+        [mask] = data["masks"]
+        origin = GeoOrigin(*data["origin"])
+        east, north = origin.to_metres(59.4201, 18.8805)
+        assert mask["name"] == "jetty" and len(mask["x"]) == 4 and mask["x"][0] == mask["x"][-1]
+        assert (mask["x"][0], mask["y"][0]) == pytest.approx((east, north), abs=0.1)

@@ -86,3 +86,48 @@ def test_poses_go_only_to_detectors_that_use_telemetry(flights):
 
     video = flights["boat.mp4"]
     assert flight_poses(Plain(), video) == {} and flight_poses(Uses(), video) == {}, "no sidecar, no poses"
+
+
+def ingested(tmp_path, name: str, *, start: int, box_from: float | None) -> Video:
+    source = make_video(tmp_path / name, seconds=4.0, fps=10, width=160, height=120, box_from=box_from,
+                        box=(60, 40, 24), scene=route_scene(160, 120, start=start))
+    video = uploaded_video(source, name)
+    assert run_job(ingest_job(video).pk, run_ingest, worker="test") == "succeeded"
+    return Video.objects.get(pk=video.pk)
+
+
+def score(detector: Detector, video: Video) -> ScoreRun:
+    job = Job.objects.create(kind=Job.Kind.SCORE, video=video, params={"detectors": [detector.pk]})
+    assert run_job(job.pk, run_scoring, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    return ScoreRun.objects.get(detector=detector, video=video)
+
+
+def test_retraining_change_with_a_dismissal_indexes_its_frames_and_lowers_that_change(flights, tmp_path):
+    from django.utils import timezone
+
+    from webapp.jobs.services import start_retraining
+
+    area = flights["boat.mp4"].mission.area
+    detector = Detector.objects.create(area=area, kind="change", name="change", is_active=True)
+    train = Job.objects.create(kind=Job.Kind.TRAIN, detector=detector)
+    assert run_job(train.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=train.pk).error
+    # Tuesday nobody labelled: the box (a boat moored there now) raises events an analyst dismisses.
+    tuesday = ingested(tmp_path, "tuesday.mp4", start=1, box_from=1.0)
+    before = score(Detector.objects.get(pk=detector.pk), tuesday)
+    dismissed = list(before.events.all())
+    assert dismissed, "the moored boat is an alarm before the review"
+    Event.objects.filter(pk__in=[e.pk for e in dismissed]).update(review=Event.Review.DISMISSED,
+                                                                  reviewed_at=timezone.now())
+    version, job = start_retraining(Detector.objects.get(pk=detector.pk))
+    assert run_job(job.pk, run_training, worker="test") == "succeeded", Job.objects.get(pk=job.pk).error
+    version.refresh_from_db()
+    [added] = version.validation_metrics["dismissed_intervals"]
+    assert added["video"] == str(tuesday.pk) and added["intervals"][0]["frames"] >= 1
+    assert version.validation_metrics["dismissed_frames"] >= 1 and not version.is_active
+    # Wednesday the boat is moored there again: the parent still raises it; the retrained version, with the same
+    # reference flights and scales (so its scores compare), finds Tuesday's frames at that place and scores it lower
+    wednesday = ingested(tmp_path, "wednesday.mp4", start=2, box_from=1.0)
+    detector.refresh_from_db()
+    parent_run, version_run = score(detector, wednesday), score(version, wednesday)
+    assert parent_run.events.exists()
+    assert version_run.max_score < 0.5 * parent_run.max_score

@@ -40,13 +40,21 @@ class Area(models.Model):
 
 
 class AreaMask(models.Model):
-    """A polygon of the frame where changes are never of interest in this area (a marina, a road with
-    traffic): events peaking inside it are dropped when a video is scored (`detection.masks`). Points are
-    fractions (0..1) of the frame's width and height, so one mask fits every flight of the route."""
+    """A polygon where changes are never of interest in this area (a marina, a road with traffic): events
+    peaking inside it are dropped when a video is scored (`detection.masks`). A frame mask's points are
+    fractions (0..1) of the frame's width and height, so one mask fits every flight of the route that is flown
+    the same way; a ground mask's are [latitude, longitude] and it is projected into each frame of a flight
+    with telemetry through that frame's pose, whatever its heading (flights without telemetry ignore it)."""
+
+    class Space(models.TextChoices):
+        FRAME = "frame", "frame"
+        GROUND = "ground", "ground"
 
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="masks")
     name = models.CharField(max_length=120, blank=True)
-    points = models.JSONField(help_text="[[x, y], ...] fractions of the frame's width and height.")
+    space = models.CharField(max_length=8, choices=Space.choices, default=Space.FRAME)
+    points = models.JSONField(help_text="[[x, y], ...] fractions of the frame's width and height (a frame mask), "
+                                        "or [[latitude, longitude], ...] (a ground mask).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True)
 

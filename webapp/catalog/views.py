@@ -62,6 +62,7 @@ def areas(request: HttpRequest) -> HttpResponse:
 def area(request: HttpRequest, pk: int) -> HttpResponse:
     the_area = get_area_or_404(request, pk)
     chosen = references.reference_set(the_area)
+    mask_frame = masks.drawing_frame(the_area, chosen)
     context = {
         **area_page_roles(request.user, the_area),
         "area": the_area,
@@ -70,8 +71,9 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "detectors": with_reviews_since(the_area.detectors.all()),
         "train_form": TrainDetectorForm(),
         "references": chosen,
-        "mask_frame": masks.drawing_frame(the_area, chosen),
-        "mask_state": masks.masks_state(the_area),
+        "mask_frame": mask_frame,
+        "mask_on_ground": mask_frame is not None and masks.flight_camera(mask_frame) is not None,
+        "mask_state": masks.masks_state(the_area, mask_frame),
         "default_references": references.DEFAULT_REFERENCE_COUNT,
         "jobs": Job.objects.filter(detector__area=the_area).exclude(kind__in=INTERNAL_JOB_KINDS)
                            .select_related("detector")[:10],
@@ -253,17 +255,25 @@ def _error(exc: ValidationError) -> JsonResponse:
 
 @require_http_methods(["GET", "POST"])
 def area_masks(request: HttpRequest, pk: int) -> JsonResponse:
-    """The area's masks; an analyst adds one with {"points": [[x, y], ...], "name": ""} (fractions of the frame)."""
+    """The area's masks. An analyst adds one with {"points": [[x, y], ...], "name": ""} (fractions of the drawing
+    frame; with "on_ground": true fixed to the ground through its pose), or {"ground_points": [[latitude,
+    longitude], ...], "name": ""}."""
     the_area = get_area_or_404(request, pk)
+    drawn_on = masks.drawing_frame(the_area, references.reference_set(the_area))
     if request.method == "POST":
         check_area(request.user, the_area, ANALYST)
         try:
             body = _json_body(request)
-            mask = masks.add_mask(the_area, body.get("points"), request.user, body.get("name", ""))
+            if body.get("ground_points") is not None:
+                mask = masks.add_ground_mask(the_area, body["ground_points"], request.user, body.get("name", ""))
+            else:
+                mask = masks.add_mask(the_area, body.get("points"), request.user, body.get("name", ""),
+                                      on_ground=body.get("on_ground") is True, drawn_on=drawn_on)
         except ValidationError as exc:
             return _error(exc)
-        return JsonResponse({"mask": masks.mask_as_dict(mask), **masks.masks_state(the_area)}, status=201)
-    return JsonResponse(masks.masks_state(the_area))
+        return JsonResponse({"mask": masks.mask_as_dict(mask, drawn_on), **masks.masks_state(the_area, drawn_on)},
+                            status=201)
+    return JsonResponse(masks.masks_state(the_area, drawn_on))
 
 
 @require_POST
@@ -272,7 +282,7 @@ def area_mask_delete(request: HttpRequest, pk: int, mask: int) -> JsonResponse:
     deleted, _ = the_area.masks.filter(pk=mask).delete()
     if not deleted:
         return JsonResponse({"error": "no such mask in this area"}, status=404)
-    return JsonResponse(masks.masks_state(the_area))
+    return JsonResponse(masks.masks_state(the_area, masks.drawing_frame(the_area, references.reference_set(the_area))))
 
 
 @require_POST

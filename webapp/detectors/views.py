@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.accounts.roles import ADMIN
 from webapp.catalog.access import area_page_roles
+from webapp.catalog.models import Video
 from webapp.core.media import stored_file_response
 from webapp.detectors.models import Detector, DetectorDecision
 from webapp.jobs import services
@@ -70,9 +71,20 @@ SLIDER_TICKS = 5
 
 
 def validation_rows(detector, evaluated: bool) -> list[tuple[str, object]]:
-    """The validation metrics the page lists: all but the warnings, and without the measures when evaluated."""
+    """The validation metrics the page lists: all but the warnings and the dismissed intervals a CHANGE
+    detector indexed (the lineage card lists those), and without the measures when evaluated."""
     return [(key, value) for key, value in detector.validation_metrics.items()
-            if key != "warnings" and not (evaluated and MEASURES.search(key))]
+            if key not in ("warnings", "dismissed_intervals") and not (evaluated and MEASURES.search(key))]
+
+
+def dismissed_added(detector) -> list[dict]:
+    """The dismissed intervals a CHANGE detector's training indexed (its validation metrics name them by video
+    id), each with its video when it still exists."""
+    added = [a for a in detector.validation_metrics.get("dismissed_intervals") or [] if isinstance(a, dict)]
+    ids = [int(a["video"]) for a in added if str(a.get("video", "")).isdigit()]
+    videos = Video.objects.filter(pk__in=ids, mission__area=detector.area_id).in_bulk()
+    return [{"name": str(a.get("video", "")), "intervals": a.get("intervals") or [],
+             "video": videos.get(int(a["video"])) if str(a.get("video", "")).isdigit() else None} for a in added]
 
 
 def opening_index(table: dict, current: float | None) -> int:
@@ -138,6 +150,7 @@ def detector(request, pk: int):
         "epochs": reconstruction_epochs(the_detector),
         "degenerate": the_detector.degenerate_reasons(),
         "validation_rows": validation_rows(the_detector, evaluated=shown is not None),
+        "dismissed_added": dismissed_added(the_detector),
         "slider": slider_scale(shown.curves["slider"], the_detector.threshold) if shown else None,
         "decisions": the_detector.decisions.select_related("user", "job")[:20],
         "rethreshold": services.active_job(Job.Kind.RETHRESHOLD, detector=the_detector),

@@ -2,8 +2,9 @@
 
 Map coordinates are metres east and north of one origin: the area mosaic's (the first pose of its reference
 flight) when it is georeferenced, else the first pose of the mission's first flight with telemetry. A page
-draws them with plotly on equal axes, the mosaic's tiles in view as layout images underneath; nothing is
-fetched from outside the app. Tracks are thinned to at most MAX_TRACK_POINTS per flight, so a 2-hour flight's map stays
+draws them with plotly on equal axes, the mosaic's tiles in view as layout images underneath, the area's masks
+fixed to the ground as outlined shapes; nothing is fetched from outside the app. Tracks are thinned to at most
+MAX_TRACK_POINTS per flight, so a 2-hour flight's map stays
 small; events carry their review-page link (at their peak time), level colour and review state.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 from django.urls import reverse
 
 from webapp.catalog import telemetry
-from webapp.catalog.models import Video
+from webapp.catalog.models import AreaMask, Video
 from webapp.detectors.levels import level_colour, level_text, scale_for_pages
 from webapp.detectors.models import Event
 from webapp.maps.mosaics import current_mosaic
@@ -73,6 +74,20 @@ def flight_track(video: Video, origin) -> dict | None:
             "y": np.round(north, 1).tolist()}
 
 
+def ground_mask_shapes(area, origin) -> list[dict]:
+    """The area's ground masks as closed outlines in map metres (frame masks have no place on the ground)."""
+    if origin is None:
+        return []
+    shapes = []
+    for mask in AreaMask.objects.filter(area=area, space=AreaMask.Space.GROUND):
+        latitude, longitude = np.asarray(mask.points, dtype=np.float64).T
+        east, north = origin.to_metres(latitude, longitude)
+        shapes.append({"id": mask.pk, "name": mask.name or f"mask {mask.pk}",
+                       "x": np.round(np.append(east, east[0]), 1).tolist(),
+                       "y": np.round(np.append(north, north[0]), 1).tolist()})
+    return shapes
+
+
 def event_markers(events, origin) -> list[dict]:
     """One marker per placed event: map metres, level colour, review state, and the review link."""
     placed = [e for e in events if e.latitude is not None and e.longitude is not None]
@@ -99,7 +114,7 @@ def mission_map_payload(mission, events) -> dict:
     return {"origin": None if origin is None else [origin.latitude, origin.longitude],
             "mosaic": mosaic_layer(mission.area, mosaic), "route_mosaic": _in_route_coordinates(mosaic),
             "tracks": tracks, "events": placed, "unplaced": sum(1 for e in events) - len(placed),
-            "levels": scale_for_pages()}
+            "masks": ground_mask_shapes(mission.area, origin), "levels": scale_for_pages()}
 
 
 def _in_route_coordinates(mosaic) -> bool:
@@ -120,11 +135,15 @@ def area_map_payload(area, events) -> dict:
     mosaic = current_mosaic(area)
     origin = map_origin(mosaic, [mosaic.video] if mosaic else [])
     if origin is None:
-        first = events.first()
-        if first is not None:
-            from detection.telemetry import GeoOrigin
+        from detection.telemetry import GeoOrigin
 
+        first = events.first()
+        mask = AreaMask.objects.filter(area=area, space=AreaMask.Space.GROUND).first()
+        if first is not None:
             origin = GeoOrigin(first.latitude, first.longitude)
+        elif mask is not None:
+            origin = GeoOrigin(*mask.points[0])
     return {"origin": None if origin is None else [origin.latitude, origin.longitude],
             "mosaic": mosaic_layer(area, mosaic), "route_mosaic": _in_route_coordinates(mosaic), "tracks": [],
-            "events": event_markers(events, origin), "unplaced": 0, "levels": scale_for_pages()}
+            "events": event_markers(events, origin), "unplaced": 0, "masks": ground_mask_shapes(area, origin),
+            "levels": scale_for_pages()}

@@ -1,0 +1,116 @@
+"""CHANGE learns from dismissals: the frames of a dismissed event join the reference index as a reviewed flight,
+so the same change at the same place on a later flight finds a candidate that shows it and scores low, while a
+new change elsewhere still scores high; with telemetry and without (places matched by appearance)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from detection.change.train import train_from_items
+from detection.detector_file import load_detector
+from detection.registry import TrainItem
+from detection.telemetry import GeoOrigin, PoseTable
+from detection.types import Interval, SampledFrames, VideoRecord
+from tests.detection.change_scenes import textured_world
+
+SIZE = (160, 96)  # (w, h)
+STEP = 24  # world pixels (= metres) the camera moves per frame
+FRAMES = 14
+DISMISSED = (250, 240, 26, 18)  # x, y, w, h: a pale shape at place P (frames 0-3 see it); dismissed on flight A
+NEW = (520, 236, 12, 12)  # a bright square at place Q (frames 7-13 see it), only on flight B
+
+
+def flight(world, tmp_path, name: str, *, seed: int, dismissed=False, new=False, telemetry=True, label="normal",
+           normal_intervals=()) -> TrainItem:
+    """One flight east over `world` (1 px = 1 m) in another day's light, with a .npz pose sidecar or none."""
+    rng = np.random.default_rng(seed)
+    scene = world.astype(np.float32) * rng.uniform(0.9, 1.1)
+    if dismissed:
+        x, y, w, h = DISMISSED
+        scene[y : y + h, x : x + w] = (215, 205, 185)
+    if new:
+        x, y, w, h = NEW
+        scene[y : y + h, x : x + w] = (250, 240, 90)
+    scene = np.clip(scene, 0, 255).astype(np.uint8)
+    frames = []
+    for i in range(FRAMES):
+        left = 200 + STEP * i
+        frame = scene[200 : 200 + SIZE[1], left : left + SIZE[0]].astype(np.float32) + rng.normal(0, 2, (*SIZE[::-1], 3))
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    times = np.arange(FRAMES) * 0.5
+    sidecar = None
+    if telemetry:
+        east = 200 + STEP * np.arange(FRAMES, dtype=float) + SIZE[0] / 2
+        latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east, np.full(FRAMES, -248.0))
+        sidecar = PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(FRAMES, 100.0)).save(
+            tmp_path / f"{name}.npz")
+    record = VideoRecord(tmp_path / f"{name}.mp4", label=label, video_id=name, telemetry=sidecar,
+                         normal_intervals=tuple(normal_intervals))
+    return TrainItem(SampledFrames(np.stack(frames), times), record)
+
+
+def sees(box, frame: int) -> bool:
+    x, _, w, _ = box
+    left = 200 + STEP * frame
+    return left + 0.1 * SIZE[0] <= x and x + w <= left + 0.9 * SIZE[0]
+
+
+def scores_of(detector, item):
+    poses = None if item.record.telemetry is None else PoseTable.load(item.record.telemetry)
+    return detector.score_frames(item.frames.frames, item.frames.times, poses=poses).frame_scores
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["telemetry", "by-appearance"])
+def trained(request, tmp_path_factory):
+    telemetry = request.param
+    tmp_path = tmp_path_factory.mktemp("reviews")
+    world = textured_world(seed=5, size=900)
+    references = [flight(world, tmp_path, f"ref{n}", seed=n, telemetry=telemetry) for n in range(3)]
+    held = flight(world, tmp_path, "held", seed=9, telemetry=telemetry)
+    place = [i for i in range(FRAMES) if sees(DISMISSED, i)]
+    # Flight A: nobody labelled it; its event at P was dismissed (the interval covers the frames that see P).
+    reviewed = flight(world, tmp_path, "flight-a", seed=11, dismissed=True, telemetry=telemetry, label="",
+                      normal_intervals=[Interval(0.5 * place[0], 0.5 * place[-1])])
+    overrides = {"persistence": 1, "device": "cpu"}
+    torch.manual_seed(0)
+    before, _ = train_from_items(references, [held], overrides=overrides)
+    after, report = train_from_items(references, [held, reviewed], overrides=overrides)
+    today = flight(world, tmp_path, "flight-b", seed=12, dismissed=True, new=True, telemetry=telemetry)
+    return before, after, report, today, tmp_path
+
+
+def test_the_dismissed_frames_join_the_index_as_a_reviewed_flight_named_in_the_metadata(trained):
+    before, after, report, _, _ = trained
+    place = [i for i in range(FRAMES) if sees(DISMISSED, i)]
+    assert len(after.index) == len(before.index) + len(place)
+    assert after.index.reference_ids == [*before.index.reference_ids, "flight-a"]
+    assert after.index.reference_flights == 3
+    assert after.extra["dismissed"] == [{"video": "flight-a", "intervals": [
+        {"start": 0.5 * place[0], "end": 0.5 * place[-1], "frames": len(place)}]}]
+    assert report.validation_metrics["dismissed_frames"] == len(place)
+    # each dismissed frame is placed on every reference flight, at the frame that shows its place
+    anchors = after.index.anchors[after.index.flight == 3]
+    expected = np.array(place)[:, None] + np.array([0, FRAMES, 2 * FRAMES])[None, :]
+    assert np.all(np.abs(anchors - expected) <= 1)
+
+
+def test_the_same_change_at_the_same_place_scores_lower_and_a_new_one_elsewhere_still_high(trained):
+    before, after, _, today, _ = trained
+    at_place = [i for i in range(FRAMES) if sees(DISMISSED, i)]
+    elsewhere = [i for i in range(FRAMES) if sees(NEW, i)]
+    first, second = scores_of(before, today), scores_of(after, today)
+    assert first[at_place].max() > before.threshold  # before the review, the dismissed change is an alarm
+    assert second[at_place].max() < 0.5 * first[at_place].max()
+    assert second[at_place].max() < after.threshold
+    assert second[elsewhere].max() > after.threshold
+    assert second[elsewhere].max() > 0.8 * first[elsewhere].max()
+
+
+def test_the_reviewed_flight_survives_saving_and_loading(trained):
+    _, after, _, today, tmp_path = trained
+    after.save(tmp_path / "after.pt")
+    loaded = load_detector(tmp_path / "after.pt")
+    assert loaded.index.reference_flights == 3 and loaded.extra["dismissed"] == after.extra["dismissed"]
+    np.testing.assert_allclose(scores_of(loaded, today), scores_of(after, today), rtol=1e-4, atol=1e-4)
