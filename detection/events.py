@@ -46,7 +46,7 @@ def merge_events(
         if times[end_index] - times[start_index] < min_duration:
             continue
         peak = start_index + int(np.argmax(scores[start_index : end_index + 1]))
-        peak_x, peak_y = _heatmap_peak(heatmaps[peak]) if heatmaps is not None else (None, None)
+        peak_x, peak_y = heatmap_peak(heatmaps[peak]) if heatmaps is not None else (None, None)
         events.append(
             DetectedEvent(
                 start=float(times[start_index]),
@@ -60,7 +60,8 @@ def merge_events(
     return tuple(events)
 
 
-def _heatmap_peak(heatmap: np.ndarray) -> tuple[float, float]:
+def heatmap_peak(heatmap: np.ndarray) -> tuple[float, float]:
+    """(x, y) fractions of the frame at the centre of the heatmap's highest cell: where an event is."""
     heatmap = np.asarray(heatmap)
     row, col = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
     return float((col + 0.5) / heatmap.shape[1]), float((row + 0.5) / heatmap.shape[0])

@@ -341,8 +341,7 @@ class ChangeDetector:
         times = np.asarray(times, dtype=np.float64)
         if len(times) != len(frames):
             raise ValueError(f"{len(frames)} frames but {len(times)} times")
-        w, h = self.index.analysis_size
-        shape = heatmap_shape(h, w, self.config.heatmap_pixels)
+        shape = self.heatmap_shape
         if len(frames) == 0:
             return VideoScores(times=times, frame_scores=np.zeros(0, np.float32), threshold=self.threshold,
                                heatmaps=np.zeros((0, *shape), np.uint8), extras=self._extras([]))
@@ -353,7 +352,7 @@ class ChangeDetector:
         maps = np.zeros((len(results), *shape), np.float32)
         for i, result in enumerate(results):
             if result.map is not None:
-                maps[i] = cv2.resize(result.map, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+                maps[i] = self.heatmap(result.map)
         heatmaps, scale = quantise(maps)
         extras = self._extras(results)
         compared = np.where(extras["frame_status"] == STATUS_OK, scores, -np.inf)  # never an alarm otherwise
@@ -363,6 +362,18 @@ class ChangeDetector:
         events = tuple(self._describe(event, times, results) for event in events)
         return VideoScores(times=times, frame_scores=scores, threshold=self.threshold, events=events,
                            heatmaps=heatmaps, heatmap_scale=scale, extras=extras)
+
+    @property
+    def heatmap_shape(self) -> tuple[int, int]:
+        """(h, w) of the stored heatmaps."""
+        w, h = self.index.analysis_size
+        return heatmap_shape(h, w, self.config.heatmap_pixels)
+
+    def heatmap(self, change_map: np.ndarray) -> np.ndarray:
+        """A frame's change map (FrameResult.map) at the stored heatmap size (area interpolation): what events
+        are placed from (detection.events.heatmap_peak), in a scored video and live alike."""
+        shape = self.heatmap_shape
+        return cv2.resize(change_map, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
     def events_at(self, scores: VideoScores, threshold: float) -> tuple[DetectedEvent, ...]:
         """The events in stored `scores` (detection.score_store, with their reference extras) at `threshold`:

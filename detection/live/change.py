@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from detection.events import heatmap_peak
 from detection.live.scoring import AlertTracker, LiveAlert, LiveScoringError
 
 THUMB_SIDE = 128  # shorter side of the frames kept for visual matching (the descriptor samples a 64-pixel disc)
@@ -103,8 +104,7 @@ class LiveChangeScorer:
                                                            scales=index.scales.astype(np.float64))
                 status, raw, peak = result.status, result.score, (None, None)
                 if result.map is not None:
-                    rows, cols = result.map.shape
-                    peak = ((result.peak[0] + 0.5) / cols, (result.peak[1] + 0.5) / rows)
+                    peak = heatmap_peak(detector.heatmap(result.map))
         self._recent.append(raw if status == STATUS_OK else 0.0)
         score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
         changed, opened = self.alerts.track(float(time), score, peak)
