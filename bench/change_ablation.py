@@ -80,13 +80,7 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
         status = np.where(no_reference, 1, 0).astype(np.uint8)
         for i in np.flatnonzero(~no_reference):
             today = detector.analysis_frames(frames, i)
-            keypoints = comparator.keypoints(today)
-            aligned = []
-            for j in chosen[i][chosen[i] >= 0]:
-                reference = detector.reference_frame(int(j))
-                h = comparator.homography(today, reference, keypoints, comparator._stored_keypoints(int(j)))
-                if h is not None:
-                    aligned.append((int(j), reference, h))
+            aligned = comparator.align(today, [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0])
             if not aligned:
                 status[i] = 2
                 continue

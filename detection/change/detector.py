@@ -133,14 +133,7 @@ class Comparator:
         `today_index` >= 0: today's frame is that reference frame itself (its stored keypoints and map are used)."""
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
-        today_keypoints = self._stored_keypoints(today_index) if self.config.use_alignment else None
-        if today_keypoints is None and self.config.use_alignment:
-            today_keypoints = self.keypoints(today)
-        aligned = []
-        for global_index, reference in references:
-            homography = self.homography(today, reference, today_keypoints, self._stored_keypoints(global_index))
-            if homography is not None:
-                aligned.append((global_index, reference, homography))
+        aligned = self.align(today, references, today_index)
         if not aligned:
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
         pairs = self.pair_maps(today, aligned, today_index)
@@ -172,6 +165,19 @@ class Comparator:
         reference_object = compare.object_likeness(compare.warp(winner_frame, winner_h, self.size), region)
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+
+    def align(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], today_index: int = -1) -> list:
+        """[(global index, analysis frame, reference -> today homography)] for the candidates that aligned (today's
+        keypoints computed once, or taken from the index when today is reference frame `today_index`)."""
+        today_keypoints = self._stored_keypoints(today_index) if self.config.use_alignment else None
+        if today_keypoints is None and self.config.use_alignment:
+            today_keypoints = self.keypoints(today)
+        aligned = []
+        for global_index, reference in references:
+            homography = self.homography(today, reference, today_keypoints, self._stored_keypoints(global_index))
+            if homography is not None:
+                aligned.append((global_index, reference, homography))
+        return aligned
 
     def pair_maps(self, today: np.ndarray, aligned: list, today_index: int = -1) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(distances (2, gh, gw), reference -> today's grid homography)] for each aligned candidate

@@ -54,14 +54,20 @@ def flight(world: np.ndarray, tmp_path, name: str, *, seed: int, east: float = 0
     return TrainItem(SampledFrames(np.stack(frames), times), record)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("change")
+def train_on_textured_world(tmp_path) -> tuple[ChangeDetector, np.ndarray]:
+    """A CHANGE detector trained on three reference flights over one textured world (and a validation flight)."""
     world = textured_world(seed=3, size=700)
     references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
     val = [flight(world, tmp_path, "val", seed=10, split="val")]
     torch.manual_seed(0)
-    detector, report = train_from_items(references, val, overrides={"persistence": 1}, seed=0)
+    detector, _ = train_from_items(references, val, overrides={"persistence": 1}, seed=0)
+    return detector, world
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("change")
+    detector, world = train_on_textured_world(tmp_path)
     return detector, world, tmp_path
 
 

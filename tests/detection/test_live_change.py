@@ -8,25 +8,18 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from detection.change.detector import STATUS_NO_REFERENCE, STATUS_OK
-from detection.change.train import train_from_items
 from detection.live.change import ChangeThread, LiveChangeScorer
 from detection.live.scoring import LiveScoringError
 from detection.telemetry import PoseTable
-from tests.detection.change_scenes import textured_world
-from tests.detection.test_change_detector import FRAMES, flight
+from tests.detection.test_change_detector import FRAMES, flight, train_on_textured_world
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("live-change")
-    world = textured_world(seed=3, size=700)
-    references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
-    val = [flight(world, tmp_path, "val", seed=10, split="val")]
-    torch.manual_seed(0)
-    detector, _ = train_from_items(references, val, overrides={"persistence": 1}, seed=0)
+    detector, world = train_on_textured_world(tmp_path)
     return detector, world, tmp_path
 
 
