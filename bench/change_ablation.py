@@ -35,8 +35,8 @@ from detection.change.detector import ChangeDetector  # noqa: E402
 from detection.change.train import branch_scales, build_index, learn_variation, read_poses  # noqa: E402
 from detection.datasets.manifest import read_manifest  # noqa: E402
 from detection.detector_file import load_detector  # noqa: E402
-from detection.evaluation.groundtruth import _default_loader  # noqa: E402
 from detection.registry import TrainItem  # noqa: E402
+from detection.synth.groundtruth import load_groundtruth  # noqa: E402
 from detection.video.cache import frames_for  # noqa: E402
 
 
@@ -62,7 +62,6 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
         index.scales = branch_scales(learn_variation(detector, references, lambda f, s: None))
         detector.save(detector_path)
     print(f"reference index and normal variation: {time.perf_counter() - started:.0f} s", flush=True)
-    truth_of = _default_loader()
     comparator = detector.comparator
     cells = comparator.grid.cells
     for record in records:
@@ -89,7 +88,7 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
                 stored = detector.index.residuals[j].astype(np.float32)
                 residuals[i, k] = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE)
                                             for b in stored])
-        truth = truth_of(record.path)
+        truth = load_groundtruth(record.path)
         if truth is None:
             raise SystemExit(f"{record.path}: no ground truth (the study needs generated data)")
         np.savez_compressed(
