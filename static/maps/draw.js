@@ -132,8 +132,14 @@
     showCorners();
   }
 
+  // Plotly counts two presses within its double-click delay anywhere on the map as a double click and resets the
+  // view: two corners placed quickly would move the map under the third. No double click while drawing.
+  let doubleClick = null;
+
   function startDrawing() {
     corners = [];
+    doubleClick = plot._context.doubleClick;
+    plot._context.doubleClick = false;
     plot.dataset.drawing = "1";
     plot.classList.add("drawing");
     drawButton.hidden = true;
@@ -148,6 +154,7 @@
 
   function stopDrawing() {
     corners = [];
+    if (doubleClick !== null) plot._context.doubleClick = doubleClick;
     delete plot.dataset.drawing;
     plot.classList.remove("drawing");
     drawButton.hidden = false;
@@ -164,13 +171,12 @@
     const here = answer.inside.filter((id) => shown.has(id)).length;
     const elsewhere = answer.inside.length - here;
     const share = answer.ground_share;
-    say("Mask “" + answer.mask.name + "” saved on the ground. " +
-        (answer.inside.length ? plural(here, "event on this map lies", "events on this map lie") + " inside it" +
+    say("Mask “" + answer.mask.name + "” saved on the ground: from now on, scoring raises no event inside it. " +
+        (answer.inside.length ? plural(here, "event on this map lies", "events on this map lie") + " there" +
           (elsewhere ? " (and " + plural(elsewhere, "other event", "other events") + " of the area)" : "") +
-          ": scoring the videos again will not raise " + (answer.inside.length === 1 ? "it." : "them.") :
-          "No event of the area lies inside it.") +
-        (share ? " With the other masks it covers " + Math.round(share.mean * 100) + "% of a frame of " +
-          share.video + " on average, up to " + Math.round(share.max * 100) + "%." : ""));
+          ": events already raised stay until their video is scored again, and reviewed ones stay. " : "") +
+        (share ? "The area's masks cover " + Math.round(share.mean * 100) + "% of a frame of " + share.video +
+          " on average, up to " + Math.round(share.max * 100) + "%." : ""));
     tools.dataset.saved = String(answer.mask.id);
     return stopDrawing().then(showMasks);
   }
