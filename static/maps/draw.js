@@ -208,11 +208,11 @@
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && plot.dataset.drawing === "1") { stopDrawing(); say(""); }
     });
-    plot.addEventListener("mousedown", (e) => {
+    plot.addEventListener("pointerdown", (e) => {  // a mouse, a pen or a finger
       press = plot.dataset.drawing === "1" && e.button === 0 && !e.target.closest(".modebar")
         ? { x: e.clientX, y: e.clientY } : null;
     }, true);
-    document.addEventListener("mouseup", (e) => {  // plotly takes the drag; a press that did not move is a click
+    document.addEventListener("pointerup", (e) => {  // plotly takes the drag; a press that did not move is a click
       const at = press;
       press = null;
       if (at && plot.dataset.drawing === "1" && Math.hypot(e.clientX - at.x, e.clientY - at.y) <= CLICK_SLOP) {

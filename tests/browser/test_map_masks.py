@@ -143,3 +143,31 @@ def test_a_viewer_sees_the_masks_but_gets_no_drawing_tools(page, live_server):
     assert page.locator("#map-mask-list button").count() == 0
     assert page.locator("#map path.js-fill").count() == 1
     assert not page.console_errors
+
+
+def test_crossing_edges_are_refused_on_the_page_and_an_area_without_a_mosaic_says_why(page, live_server):
+    video = flown_patrol()
+    make_user("ana", "analyst", password=PASSWORD)
+    log_in(page, "ana", PASSWORD)
+    page.goto(f"/areas/{video.mission.area.pk}/map/")  # no mosaic yet
+    page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+    assert page.is_disabled("#mask-draw") and "this area has none yet" in page.text_content("#mask-status")
+    screenshot(page, "area-map-no-mosaic", full_page=False)
+
+    save_area_mosaic(video)
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']", timeout=30_000)
+    wait_until(page, "!document.getElementById('mask-draw').disabled")
+    page.click("#mask-draw")
+    marker = page.evaluate("JSON.parse(document.getElementById('map-data').textContent).events[0]")
+    x, y = page_point(page, marker["x"], marker["y"])
+    for dx, dy in [(-40, -30), (40, 30), (40, -30), (-40, 30)]:  # a bow tie
+        page.mouse.click(x + dx, y + dy)
+    page.click("#mask-save")
+    page.wait_for_selector("#mask-status:has-text('cross')")
+    assert "edges 1–2 and 3–4 cross" in page.text_content("#mask-status")
+    assert page.locator("#mask-drawing-tools").is_visible() and not page.is_disabled("#mask-save"), "still drawing"
+    screenshot(page, "area-map-mask-refused", full_page=False)
+    page.keyboard.press("Escape")
+    assert page.locator("#mask-drawing-tools").is_hidden() and not AreaMask.objects.exists()
+    assert page.console_errors == [] or all("400" in e for e in page.console_errors)

@@ -132,10 +132,9 @@ def map_to_ground(mosaic: AreaMosaic, polygon) -> list[tuple[float, float]]:
     return list(zip(np.asarray(latitude).tolist(), np.asarray(longitude).tolist()))
 
 
-def add_map_mask(area, points, user, name: str, job_id) -> AreaMask:
-    """A ground mask of the area from corners drawn in map metres over mosaic job `job_id` (see the module
-    docstring); ValidationError (MosaicChanged when the mosaic is another now) saying what is wrong."""
-    mosaic = drawing_mosaic(area, job_id)
+def add_map_mask(area, mosaic: AreaMosaic, points, user, name: str) -> AreaMask:
+    """A ground mask of the area from corners drawn in map metres over `mosaic` (`drawing_mosaic`: the one the
+    page drew on); ValidationError saying what is wrong with them."""
     polygon = check_map_polygon(points, mosaic_bounds(mosaic))
     return add_ground_mask(area, map_to_ground(mosaic, polygon), user, name)
 

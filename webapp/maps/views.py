@@ -93,14 +93,14 @@ def area_map_mask(request, pk: int):
     area = get_area_or_404(request, pk, role=ANALYST)
     try:
         body = _json_object(request)
-        mask = drawing.add_map_mask(area, body.get("points"), request.user, body.get("name", ""), body.get("mosaic"))
+        mosaic = drawing.drawing_mosaic(area, body.get("mosaic"))
+        mask = drawing.add_map_mask(area, mosaic, body.get("points"), request.user, body.get("name", ""))
     except ValidationError as exc:
         status = 409 if isinstance(exc, drawing.MosaicChanged) else 400
         return JsonResponse({"error": " ".join(exc.messages)}, status=status)
     state = masks.masks_state(area, masks.drawing_frame(area, references.reference_set(area)))
-    origin = mosaics.current_mosaic(area).info.origin
     return JsonResponse({"mask": {"id": mask.pk, "name": mask.name or f"mask {mask.pk}"},
-                         "masks": ground_mask_shapes(area, origin), "inside": drawing.events_inside(area, mask),
+                         "masks": ground_mask_shapes(area, mosaic.info.origin), "inside": drawing.events_inside(area, mask),
                          "masked_share": state["masked_share"], "ground_share": state["ground_share"]}, status=201)
 
 
