@@ -100,8 +100,9 @@ def area_map_mask(request, pk: int):
         return JsonResponse({"error": " ".join(exc.messages)}, status=status)
     state = masks.masks_state(area, masks.drawing_frame(area, references.reference_set(area)))
     return JsonResponse({"mask": {"id": mask.pk, "name": mask.name or f"mask {mask.pk}"},
-                         "masks": ground_mask_shapes(area, mosaic.info.origin), "inside": drawing.events_inside(area, mask),
-                         "masked_share": state["masked_share"], "ground_share": state["ground_share"]}, status=201)
+                         "masks": ground_mask_shapes(area, mosaic.info.origin),
+                         "inside": drawing.events_inside(area, mask), "masked_share": state["masked_share"],
+                         "ground_share": state["ground_share"]}, status=201)
 
 
 def _json_object(request) -> dict:
