@@ -1,7 +1,7 @@
 // Mission and area maps: the area mosaic (tiles.js) under the flight tracks (coloured by time) and the
 // event markers (coloured by level, shaped by review state). Clicking a marker opens the review page at the
 // event's peak; clicking a track plays that flight from there, and the drone's marker follows the player. The
-// area's masks fixed to the ground are outlined underneath.
+// area's masks fixed to the ground are outlined underneath (on the area map, draw.js draws new ones).
 // Data comes from a json element (the CSP forbids inline scripts); coordinates are metres east and north.
 (function () {
   "use strict";
@@ -13,11 +13,15 @@
   const SYMBOLS = { unreviewed: "circle", confirmed: "diamond", dismissed: "x" };
   const traces = [];
 
-  (data.masks || []).forEach((mask) => {  // the area's masks fixed to the ground, under everything else
-    traces.push({ type: "scatter", mode: "lines", x: mask.x, y: mask.y, fill: "toself", name: mask.name,
-                  meta: { role: "mask" }, showlegend: false, hovertemplate: "mask: " + mask.name.replace(/%/g, "%%") +
-                  "<extra></extra>", fillcolor: "rgba(240, 160, 40, 0.25)", line: { color: "#ffd27a", width: 2 } });
-  });
+  // A mask fixed to the ground as an outline (draw.js adds the ones drawn on the area map the same way).
+  function maskTrace(mask) {
+    return { type: "scatter", mode: "lines", x: mask.x, y: mask.y, fill: "toself", name: mask.name,
+             meta: { role: "mask", id: mask.id }, showlegend: false,
+             hovertemplate: "mask: " + mask.name.replace(/%/g, "%%") + "<extra></extra>",
+             fillcolor: "rgba(240, 160, 40, 0.25)", line: { color: "#ffd27a", width: 2 } };
+  }
+  window.skerryMap = { maskTrace: maskTrace };
+  (data.masks || []).forEach((mask) => traces.push(maskTrace(mask)));  // under everything else
 
   data.tracks.forEach((track) => {  // a faint line under each track's time-coloured points
     traces.push({ type: "scatter", mode: "lines", x: track.x, y: track.y, hoverinfo: "skip", showlegend: false,
@@ -48,7 +52,6 @@
                 line: { color: "#111", width: 1.5 } },
     });
   });
-  const droneIndex = traces.length;
   traces.push({ type: "scatter", mode: "markers", name: "drone", x: [null], y: [null], hoverinfo: "skip",
                 meta: { role: "drone" }, showlegend: false,
                 marker: { symbol: "triangle-up", size: 17, color: "#ffffff", line: { color: "#000", width: 2 } } });
@@ -98,7 +101,8 @@
     const track = currentTrack();
     if (!track || !player) return;
     const at = positionAt(track, player.currentTime || 0);
-    if (at) Plotly.restyle(plot, { x: [[at[0]]], y: [[at[1]]] }, [droneIndex]);
+    const drone = plot.data.findIndex((t) => t.meta && t.meta.role === "drone");  // masks may come and go
+    if (at) Plotly.restyle(plot, { x: [[at[0]]], y: [[at[1]]] }, [drone]);
   }
 
   function loadFlight(seekTo) {
@@ -121,7 +125,7 @@
   Plotly.newPlot(plot, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true }).then(() => {
     window.skerryMosaic.follow(plot, mosaic);
     plot.on("plotly_click", (ev) => {
-      if (!ev.points || !ev.points.length) return;
+      if (!ev.points || !ev.points.length || plot.dataset.drawing === "1") return;  // draw.js takes the clicks
       const marker = ev.points.find((p) => p.data.meta && p.data.meta.role === "events");
       if (marker) { window.location.assign(marker.customdata); return; }
       const onTrack = ev.points.find((p) => p.data.meta && p.data.meta.role === "track");

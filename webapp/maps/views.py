@@ -10,17 +10,20 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.accounts.roles import ANALYST
+from webapp.catalog import masks, references
 from webapp.catalog.access import area_page_roles, get_area_or_404, get_mission_or_404
 from webapp.core.media import stored_file_response
+from webapp.core.params import BadParameter, parse_json_body
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
-from webapp.maps import mosaics
-from webapp.maps.payload import area_events, area_map_payload, mission_map_payload
+from webapp.maps import drawing, mosaics
+from webapp.maps.payload import area_events, area_map_payload, ground_mask_shapes, mission_map_payload
 from webapp.reports.access import mission_events
 
 UNCLASSIFIED = "unclassified"
@@ -80,6 +83,36 @@ def area_map(request, pk: int):
     context = {**area_page_roles(request.user, area), "area": area, "filters": filters, "unclassified": UNCLASSIFIED,
                "payload": payload, "payload_json": json.dumps(payload), "building": mosaics.active_mosaic_job(area)}
     return render(request, "maps/area_map.html", context)
+
+
+@require_POST
+def area_map_mask(request, pk: int):
+    """An analyst saves a mask drawn on the area map: {"points": [[east, north], ...] map metres, "name": "",
+    "mosaic": the id of the mosaic job drawn on}. Answers the map's mask outlines, the events now inside the new
+    one, and the share of the frames the masks cover (as the area page says it); 409 after a mosaic rebuild."""
+    area = get_area_or_404(request, pk, role=ANALYST)
+    try:
+        body = _json_object(request)
+        mosaic = drawing.drawing_mosaic(area, body.get("mosaic"))
+        mask = drawing.add_map_mask(area, mosaic, body.get("points"), request.user, body.get("name", ""))
+    except ValidationError as exc:
+        status = 409 if isinstance(exc, drawing.MosaicChanged) else 400
+        return JsonResponse({"error": " ".join(exc.messages)}, status=status)
+    state = masks.masks_state(area, masks.drawing_frame(area, references.reference_set(area)))
+    return JsonResponse({"mask": {"id": mask.pk, "name": mask.name or f"mask {mask.pk}"},
+                         "masks": ground_mask_shapes(area, mosaic.info.origin),
+                         "inside": drawing.events_inside(area, mask), "masked_share": state["masked_share"],
+                         "ground_share": state["ground_share"]}, status=201)
+
+
+def _json_object(request) -> dict:
+    try:
+        body = parse_json_body(request.body or b"{}")
+    except BadParameter as exc:
+        raise ValidationError(str(exc)) from None
+    if not isinstance(body, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return body
 
 
 @require_POST
