@@ -19,6 +19,20 @@ CHANGE: a CHANGE detector is built with the raft-free flight as its reference fl
 its live comparison of the flight's frames at the stream's size is timed (detection.live.change): it compares
 the newest frame whenever the previous comparison ends, so its real-time factor at 2 fps says what share of
 the sampled frames it compares; its alerts are not in the latency above (the CAE's are).
+
+`--route patrol` flies the `patrol` benchmark instead (issue 24's own setting): its generator writes four normal
+training flights (the reference flights), two validation flights and the test flight of day 14 (a boat, a
+drone, debris, a person and a second boat appear along the route), all at 1280x720, 4 fps; a CAE and a CHANGE
+detector are trained on them with `python -m detection train` (kept in --workdir), and FFmpeg publishes the
+test flight in real time. The live loop is workers/live.py's: the CAE scores every sampled frame and CHANGE
+compares the newest one in its own thread (detection.live.change), both raising alerts. Latency is from each
+onset (the flight's labelled intervals, from the generator's ground truth, merged where they overlap: the
+moments it goes from nothing to see to something) to the first alert of either detector starting in that
+stretch; each detector's own latencies are printed before the last line.
+`--telemetry` gives CHANGE the flight's poses (its .SRT sidecar, as a live telemetry feed would) instead of
+visual matching. `--feed-size 1920x1080 --feed-fps 30` re-encodes the flight to that size and rate before
+publishing (temporal noise added so every frame is a new picture to decode, not a repeat); CHANGE still
+compares at its own analysis size.
 """
 
 # ruff: noqa: E402  (imports follow the sys.path fix below)
@@ -247,13 +261,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed) -> dict:
+def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, change=None, poses=None) -> dict:
+    """Publish `flight` in real time and run the live loop on it: the CAE on every sampled frame, and with a
+    CHANGE detector `change`, its thread on the newest full-size frame (as workers/live.py does)."""
+    from detection.live.change import ChangeThread, LiveChangeScorer
+
     folder = workdir / "recording"
     shutil.rmtree(folder, ignore_errors=True)
     port = free_port()
-    settings = LiveSettings(fps=2, size=(SIZE, SIZE), display_width=640, listen=True, end_after=3.0)
+    full_width = change.index.analysis_size[0] if change is not None else None
+    settings = LiveSettings(fps=2, size=(SIZE, SIZE), display_width=640, listen=True, end_after=3.0,
+                            full_width=full_width)
     reader = LiveReader(f"tcp://127.0.0.1:{port}", settings, recorder=SegmentRecorder(folder, segment_seconds=10))
+    thread = ChangeThread(LiveChangeScorer(change, poses=poses)) if change is not None else None
+    statuses: dict[int, int] = {}
     reader.start()
+    if thread is not None:
+        thread.start()
     time.sleep(0.5)
     publisher = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-i", str(flight), "-c", "copy", "-f", "mpegts",
                                   f"tcp://127.0.0.1:{port}"])
@@ -262,58 +286,176 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed) 
     first_wall = time.time()
     scorer = LiveScorer(detector)
     lags, cpu0, wall0 = [], time.process_time(), time.perf_counter()
+
+    def take_comparisons():
+        for compared in thread.take() if thread is not None else ():
+            statuses[compared.status] = statuses.get(compared.status, 0) + 1
+            if compared.opened:
+                feed.publish({"type": "alert", "detector": "change", "start": compared.changed.start,
+                              "sent_at": time.time()})
+
     while not reader.done:
-        frame = reader.next_frame(0.5)
+        frame = reader.next_frame(0.1 if thread is not None else 0.5)
+        take_comparisons()
         if frame is None:
             continue
         result = scorer.score(frame.time, frame.image)
         lags.append((frame.time, time.time() - (first_wall + frame.time), reader.lag))
         if result.opened:
-            feed.publish({"type": "alert", "start": result.changed.start, "sent_at": time.time()})
+            feed.publish({"type": "alert", "detector": "cae", "start": result.changed.start, "sent_at": time.time()})
+        if thread is not None and frame.full is not None:
+            thread.offer(frame.time, frame.full)
+    if thread is not None:
+        thread.stop(finish=False)
+        take_comparisons()
+        if thread.error:
+            print(thread.error)
     publisher.wait(30)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     recorded = assemble(folder, workdir / "recording.mp4")
     return {"first_wall": first_wall, "lags": lags, "cpu": cpu, "wall": wall, "recorded": recorded,
-            "dropped": reader.dropped, "skipped": reader.skipped, "error": reader.error, "scored": len(scorer.times)}
+            "dropped": reader.dropped, "skipped": reader.skipped, "error": reader.error, "scored": len(scorer.times),
+            "compared": thread.compared if thread is not None else 0,
+            "change_skipped": thread.skipped if thread is not None else 0, "statuses": statuses}
+
+
+PATROL_REFERENCES = ("day01", "day04", "day09", "day13")  # normal training flights: the reference flights
+PATROL_CHECKS = ("day08", "day03")  # validation: a normal flight and one with objects (thresholds)
+PATROL_FLIGHT = "day14"  # the test flight published live: a boat, a drone, debris, a person, a boat
+
+
+def patrol_setup(workdir: Path, threads: int):
+    """The patrol flights (generated once), a CAE and a CHANGE detector trained on them (kept), the live
+    flight, its labelled intervals and its telemetry."""
+    from detection.datasets.manifest import read_manifest
+    from detection.detector_file import load_detector
+    from detection.telemetry import read_telemetry
+
+    data = workdir / "patrol"
+    manifest = data / "manifest.csv"
+    if not manifest.exists():
+        flights = ",".join(f"{day}/patrol.mp4" for day in (*PATROL_REFERENCES, *PATROL_CHECKS, PATROL_FLIGHT))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "detection", "generate", str(data), "--preset", "patrol", "--seed", "0",
+                        "--flights", flights, "--jobs", "1"], check=True, cwd=ROOT)
+        print(f"generated the patrol flights in {time.perf_counter() - started:.0f} s", flush=True)
+    detectors = {}
+    for kind, extra in (("cae", ["--epochs", "40"]), ("change", [])):
+        saved = workdir / f"patrol-{kind}.pt"
+        if not saved.exists():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "detection", "train", kind, str(manifest), "--out", str(saved),
+                            "--threads", str(threads), "--seed", "0", *extra], check=True, cwd=ROOT,
+                           stdout=subprocess.DEVNULL)
+            print(f"trained the {kind} detector in {time.perf_counter() - started:.0f} s", flush=True)
+        detectors[kind] = load_detector(saved)
+    record = next(r for r in read_manifest(manifest) if r.video_id == f"{PATROL_FLIGHT}/patrol.mp4")
+    return record.path, onsets(record.intervals), detectors["cae"], detectors["change"], read_telemetry(record.telemetry)
+
+
+def onsets(intervals) -> list[tuple[float, float]]:
+    """The labelled intervals merged where they overlap, as (start, end): each start is a moment the flight goes
+    from nothing to see to something, which is when an alert is due (an object appearing while another is
+    already in view is inside an alert already raised, so it has no latency of its own)."""
+    merged: list[list[float]] = []
+    for interval in sorted(intervals, key=lambda i: i.start):
+        if merged and interval.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], interval.end)
+        else:
+            merged.append([interval.start, interval.end])
+    return [(start, end) for start, end in merged]
+
+
+def reencode(flight: Path, size: str, fps: int, workdir: Path) -> Path:
+    """The flight at another size and rate, H.264 with a keyframe a second, temporal noise on every frame (so
+    the repeated frames of a higher rate are new pictures to decode, as a real feed's are)."""
+    width, height = size.split("x")
+    out = workdir / f"{flight.parent.name}-{size}p{fps}.mp4"
+    if not out.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(flight), "-vf",
+                        f"scale={width}:{height},fps={fps},noise=alls=6:allf=t", "-c:v", "libx264", "-preset",
+                        "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p", "-an", str(out)], check=True)
+    return out
+
+
+def alert_latencies(received, windows, first_wall: float, detector: str | None = None):
+    """Per labelled window (start, end), seconds from its start to the first alert (of `detector`, or any)
+    starting in it (1 s of slack before); and how many alerts started in no window (false alerts)."""
+    alerts = [(a, at) for a, at in received if detector is None or a.get("detector") == detector]
+    latencies = []
+    for start, end in windows:
+        arrivals = [at for alert, at in alerts if start - 1.0 <= alert["start"] <= end]
+        if arrivals:
+            latencies.append(min(arrivals) - (first_wall + start))
+    false = sum(1 for a, _ in alerts if not any(s - 1.0 <= a["start"] <= e for s, e in windows))
+    return latencies, false
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=90.0)
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--route", choices=("terrain", "patrol"), default="terrain")
+    parser.add_argument("--seconds", type=float, default=90.0, help="terrain: the flight's length")
+    parser.add_argument("--width", type=int, default=1280, help="terrain: frame width")
+    parser.add_argument("--height", type=int, default=720, help="terrain: frame height")
+    parser.add_argument("--fps", type=int, default=30, help="terrain: frame rate")
+    parser.add_argument("--telemetry", action="store_true", help="patrol: CHANGE matches by the flight's poses")
+    parser.add_argument("--feed-size", default=None, help="patrol: publish at WIDTHxHEIGHT (e.g. 1920x1080)")
+    parser.add_argument("--feed-fps", type=int, default=30, help="patrol: the rate with --feed-size")
+    parser.add_argument("--threads", type=int, default=2, help="patrol: torch threads for training")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench" / "live")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.width}x{args.height}p{args.fps}"
-    flight = generate_flight(args.workdir / f"flight-{tag}-{args.seconds:g}s.mp4", seconds=args.seconds,
-                             width=args.width, height=args.height, fps=args.fps, rafts=True, seed=1)
-    normal = generate_flight(args.workdir / f"normal-{tag}.mp4", seconds=40, width=args.width, height=args.height,
-                             fps=args.fps, rafts=False, seed=1)
-    detector = train_detector(normal, args.workdir)
-    print(f"flight {flight.name}: {args.seconds:g} s at {tag}; CAE threshold {detector.threshold:.3f}")
+    change, poses = None, None
+    if args.route == "patrol":
+        flight, windows, detector, change, poses = patrol_setup(args.workdir, args.threads)
+        if args.feed_size:
+            flight = reencode(flight, args.feed_size, args.feed_fps, args.workdir)
+        poses = poses if args.telemetry else None
+        with av.open(str(flight)) as container:
+            stream = container.streams.video[0]
+            seconds = float(stream.duration * stream.time_base)
+            tag = f"{stream.width}x{stream.height}p{float(stream.average_rate):g}"
+        print(f"flight {PATROL_FLIGHT} of `patrol`: {seconds:g} s at {tag}, {len(windows)} labelled intervals; CAE "
+              f"threshold {detector.threshold:.3f}, CHANGE threshold {change.threshold:.3f} matching "
+              f"{'by telemetry' if poses is not None else 'visually'}")
+    else:
+        seconds, tag = args.seconds, f"{args.width}x{args.height}p{args.fps}"
+        flight = generate_flight(args.workdir / f"flight-{tag}-{seconds:g}s.mp4", seconds=seconds,
+                                 width=args.width, height=args.height, fps=args.fps, rafts=True, seed=1)
+        normal = generate_flight(args.workdir / f"normal-{tag}.mp4", seconds=40, width=args.width,
+                                 height=args.height, fps=args.fps, rafts=False, seed=1)
+        detector = train_detector(normal, args.workdir)
+        windows = [(t, t + RAFT_SECONDS) for t in raft_instants(seconds)]
+        print(f"flight {flight.name}: {seconds:g} s at {tag}; CAE threshold {detector.threshold:.3f}")
     feed = Feed(args.redis)
-    live = run_live(flight, detector, args.seconds, args.workdir, feed)
+    live = run_live(flight, detector, seconds, args.workdir, feed, change=change, poses=poses)
     if live["error"]:
         print(f"reader error: {live['error']}")
-    print(f"live run: {live['scored']} frames scored, {live['dropped']} sampled frames dropped, "
+    print(f"live run: {live['scored']} frames scored by the CAE, {live['dropped']} sampled frames dropped, "
           f"{live['skipped']} frames skipped by the decoder to keep up")
-    print(f"CPU {live['cpu'] / live['wall']:.2f} cores on average (this process: reader, recorder, scorer; "
+    if change is not None:
+        statuses = live["statuses"]
+        print(f"CHANGE live: {live['compared']} frames compared of {live['compared'] + live['change_skipped']} "
+              f"offered ({live['compared'] / max(1, live['compared'] + live['change_skipped']):.0%}; it always takes "
+              f"the newest); compared / no reference / not aligned: {statuses.get(0, 0)} / {statuses.get(1, 0)} / "
+              f"{statuses.get(2, 0)}")
+    print(f"CPU {live['cpu'] / live['wall']:.2f} cores on average (this process: reader, recorder, scorers; "
           f"FFmpeg's publisher apart), peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("lag of the newest scored frame behind the stream (10 s windows: max s; decoder lag max s):")
-    for start in np.arange(0, args.seconds, 10):
+    for start in np.arange(0, seconds, 10):
         window = [(lag, dec) for t, lag, dec in live["lags"] if start <= t < start + 10]
         if window:
             print(f"  {start:5.0f}-{start + 10:<5.0f} {max(w[0] for w in window):6.2f} {max(w[1] for w in window):6.2f}")
-    print(f"recording {live['recorded']:.2f} s of the published {args.seconds:.2f} s")
+    print(f"recording {live['recorded']:.2f} s of the published {seconds:.2f} s")
     print("real-time factor of each part alone (x real time; above 1 keeps up):")
-    factors = part_factors(flight, detector, args.seconds, args.workdir)
+    factors = part_factors(flight, detector, seconds, args.workdir)
     factors.update(ingest_factors(args.workdir / "recording.mp4", live["recorded"], args.workdir))
     for name, factor in factors.items():
         print(f"  {name:48s} {factor:6.2f}x")
-    per_comparison, statuses = change_seconds(flight, train_change(args.workdir / f"normal-{tag}.mp4", args.workdir))
+    if change is None:
+        change = train_change(args.workdir / f"normal-{tag}.mp4", args.workdir)
+    per_comparison, statuses = change_seconds(flight, change)
     counted = f"frames compared / no reference / not aligned: {statuses[0]} / {statuses[1]} / {statuses[2]}"
     if per_comparison is None:
         print(f"  {'CHANGE live comparison at 2 fps':48s} not measured: no frame aligned ({counted})")
@@ -321,15 +463,16 @@ def main() -> None:
         print(f"  {'CHANGE live comparison at 2 fps':48s} {0.5 / per_comparison:6.2f}x ({per_comparison:.2f} s a "
               f"frame: it compares {min(1.0, 0.5 / per_comparison):.0%} of the sampled frames; {counted})")
     feed.done.set() if feed.client else None
-    latencies = []
-    for instant in raft_instants(args.seconds):
-        arrivals = [at for alert, at in feed.received if instant - 1.0 <= alert["start"] <= instant + RAFT_SECONDS]
-        if arrivals:
-            latencies.append(min(arrivals) - (live["first_wall"] + instant))
-    missed = len(raft_instants(args.seconds)) - len(latencies)
-    print(f"alerts through {feed.kind}: {len(latencies)} of {len(raft_instants(args.seconds))} rafts"
-          f"{f', {missed} missed' if missed else ''}; false alerts "
-          f"{sum(1 for a, _ in feed.received if not any(i - 1.0 <= a['start'] <= i + RAFT_SECONDS for i in raft_instants(args.seconds)))}")
+    what = "rafts" if args.route == "terrain" else "onsets"
+    for name in ("cae", "change") if args.route == "patrol" else ():
+        latencies, false = alert_latencies(feed.received, windows, live["first_wall"], name)
+        shown = (f"p50 {np.percentile(latencies, 50):.2f} s p95 {np.percentile(latencies, 95):.2f} s"
+                 if latencies else "-")
+        print(f"  {name}: {len(latencies)} of {len(windows)} {what} alerted, {false} false alerts; latency {shown}")
+    latencies, false = alert_latencies(feed.received, windows, live["first_wall"])
+    missed = len(windows) - len(latencies)
+    print(f"alerts through {feed.kind}: {len(latencies)} of {len(windows)} {what}"
+          f"{f', {missed} missed' if missed else ''}; false alerts {false}")
     if latencies:
         print(f"alert latency p50 {np.percentile(latencies, 50):.2f} s p95 {np.percentile(latencies, 95):.2f} s")
     else:
