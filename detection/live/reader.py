@@ -16,6 +16,8 @@ when nothing has come back for `end_after` seconds, or on `stop()`, or when an H
 (`#EXT-X-ENDLIST`: reopening it would replay its segments as new video). It fails clearly, in `error`, when the
 first connection does not open within `connect_timeout` seconds, and when the picture's resolution changes
 (a mission's recording and scores keep one resolution; a new resolution needs a new mission).
+A URL whose protocol PyAV's FFmpeg lacks (SRT) is read through a relay by the system's FFmpeg, one relay process
+per connection (detection.live.relay); the same timeouts, gaps and reconnection apply.
 """
 
 from __future__ import annotations
