@@ -16,6 +16,8 @@ when nothing has come back for `end_after` seconds, or on `stop()`, or when an H
 (`#EXT-X-ENDLIST`: reopening it would replay its segments as new video). It fails clearly, in `error`, when the
 first connection does not open within `connect_timeout` seconds, and when the picture's resolution changes
 (a mission's recording and scores keep one resolution; a new resolution needs a new mission).
+A URL whose protocol PyAV's FFmpeg lacks (SRT) is read through a relay by the system's FFmpeg, one relay process
+per connection (detection.live.relay); the same timeouts, gaps and reconnection apply.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import av
 import numpy as np
 
 from detection.live.recorder import SegmentRecorder
+from detection.live.relay import MissingProtocol, Relay, relay_protocol
 from detection.video.decode import configure_decoder
 from detection.video.sampling import TimestampSelector, frame_to_rgb
 
@@ -130,6 +133,8 @@ class LiveReader(threading.Thread):
         self._ready = threading.Condition()
         self._stopping = threading.Event()
         self.finished = threading.Event()
+        self.relayed = False  # PyAV's FFmpeg lacks the protocol: the system's FFmpeg relays it (detection.live.relay)
+        self._relay: Relay | None = None
 
     # --- consumer side ---------------------------------------------------------------------------------------
 
@@ -142,6 +147,9 @@ class LiveReader(threading.Thread):
 
     def stop(self) -> None:
         self._stopping.set()
+        relay = self._relay
+        if relay is not None:
+            relay.close()  # a read waiting on the relay ends now, and no FFmpeg is left behind
 
     @property
     def done(self) -> bool:
@@ -156,6 +164,7 @@ class LiveReader(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - a thread's failure must reach the consumer, not vanish
             self.error = self.error or f"the live reader failed: {type(exc).__name__}: {exc}"
         finally:
+            self._end_relay()
             if self.recorder is not None:
                 self.recorder.end()
             if self.gaps and self.gaps[-1].ended is None:
@@ -170,7 +179,12 @@ class LiveReader(threading.Thread):
         while not self._stopping.is_set():
             try:
                 container = self._open()
+            except MissingProtocol as exc:
+                self.error = f"the stream {redact(self.url)} cannot be read: {exc}"
+                return
             except (av.FFmpegError, OSError) as exc:
+                if self._stopping.is_set():
+                    return
                 if not self.connections and time.monotonic() - first_try > self.settings.connect_timeout:
                     self.error = (f"the stream {redact(self.url)} did not open within "
                                   f"{self.settings.connect_timeout:g} s: {redact(str(exc))}")
@@ -181,9 +195,14 @@ class LiveReader(threading.Thread):
                 delay = min(delay * 2, self.settings.backoff[1])
                 continue
             delay = self.settings.backoff[0]
-            with container:
-                reason = self._read_connection(container)
-                playlist_ended = reason == "stream ended" and container.format.name == "hls"
+            try:
+                with container:
+                    reason = self._read_connection(container)
+                    playlist_ended = reason == "stream ended" and container.format.name == "hls"
+            finally:
+                relayed = self._end_relay()
+            if relayed:
+                reason = f"{reason}: {relayed}"
             if self.error:
                 return
             if playlist_ended:
@@ -206,8 +225,24 @@ class LiveReader(threading.Thread):
             limit = max(0.5, self.settings.end_after - self.gaps[-1].seconds)
         open_timeout = limit if self.settings.listen else min(limit, self.settings.read_timeout)
         first = not self.connections and not self.recorded_until
-        return av.open(self.url, options=open_options(self.url, self.settings, first=first),
-                       timeout=(open_timeout, self.settings.read_timeout))
+        options = open_options(self.url, self.settings, first=first)
+        if not self.relayed:
+            try:
+                return av.open(self.url, options=options, timeout=(open_timeout, self.settings.read_timeout))
+            except av.error.ProtocolNotFoundError:
+                relay_protocol(self.url)  # MissingProtocol when the system's FFmpeg lacks it too
+                self.relayed = True
+        self._relay = Relay(self.url, options, listen=self.settings.listen, safe_url=redact(self.url))
+        return self._relay.open(open_timeout=open_timeout, read_timeout=self.settings.read_timeout,
+                                stopping=self._stopping)
+
+    def _end_relay(self) -> str:
+        """Kill this connection's relay, if there is one; why its output ended ("" without a relay)."""
+        relay, self._relay = self._relay, None
+        if relay is None:
+            return ""
+        relay.release()
+        return relay.why
 
     def _read_connection(self, container) -> str:
         """Demux, record and decode one connection until it ends; returns why it ended."""
@@ -244,8 +279,20 @@ class LiveReader(threading.Thread):
                     self.recorder.write(packet, seconds, offset + float((stamp - origin) * packet.time_base), step)
                 self.recorded_until = max(self.recorded_until, seconds + (step or 1.0 / float(stream.average_rate or 30)))
         except (av.FFmpegError, OSError, EOFError) as exc:
-            return f"connection lost ({exc})"
-        return "stream ended"
+            return f"connection lost ({exc})" if self._flush(stream, origin, offset) else "resolution changed"
+        return "stream ended" if self._flush(stream, origin, offset) else "resolution changed"
+
+    def _flush(self, stream, origin: int | None, offset: float) -> bool:
+        """Offer the frames the decoder still holds when a connection ends (its threads keep a few back);
+        False when the resolution changed."""
+        if origin is None:
+            return True
+        try:
+            frames = stream.codec_context.decode(None)
+        except av.FFmpegError:
+            return True
+        return all(self._offer(frame, offset + float((frame.pts - origin) * (frame.time_base or stream.time_base)))
+                   for frame in frames if frame.pts is not None)
 
     def _close_gap(self) -> None:
         if self.gaps and self.gaps[-1].ended is None:
