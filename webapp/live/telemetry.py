@@ -201,6 +201,23 @@ def stored_rows(stream_id: int, after: int = 0) -> tuple[list[int], np.ndarray]:
     return [row[0] for row in rows], values
 
 
+CLOCK_JUMP = 2.0  # seconds the frames' decode times must jump (a gap, a resumed run) to start a new clock entry
+
+
+def advance_clock(clock: list, time: float, decoded_at: float) -> bool:
+    """Take a decoded frame (video `time`, Unix `decoded_at`) into `clock` ([[video_from, offset], ...], changed
+    in place); whether it changed. Within a stretch of video the smallest offset is kept (the frame that waited
+    least between the camera and the decoder); a jump of more than CLOCK_JUMP starts a new entry."""
+    offset = decoded_at - time
+    if not clock or offset - clock[-1][1] > CLOCK_JUMP:
+        clock.append([round(time, 3), offset])
+        return True
+    if offset < clock[-1][1]:
+        clock[-1][1] = offset
+        return True
+    return False
+
+
 class PoseFeed:
     """The live worker's view of a stream's rows: `poll()` reads only the rows newer than the last read (cheap
     enough every second), `table(clock)` is what has arrived so far in video seconds."""
