@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from detection.live.change import ChangeThread, LiveChangeScorer, pose_covers
