@@ -130,6 +130,7 @@ class LiveRun:
         self.pose_feed = PoseFeed(self.stream.pk)
         self.poses_seen: tuple[int, int] | None = None  # (last row id, clock version) the CHANGE scorer has
         self.pose_count = self.stream.pose_count
+        self.earlier_counts = (self.stream.change_compared, self.stream.change_by_telemetry)  # a resumed run's
         self.scored = 0
         self.decoded_at: dict[float, float] = {}  # frames offered to CHANGE: stream time -> when decoded
         self.change_error = ""
@@ -271,8 +272,10 @@ class LiveRun:
                   **self._change_counts()}
         LiveStream.objects.filter(pk=self.stream.pk).update(**fields)
         minutes, seconds = divmod(int(max(0.0, reader.newest_time)), 60)
-        compared = (f", {self.change.compared} compared with the reference flights ({self.change.by_telemetry} "
-                    f"matched by telemetry, {self.change.skipped} skipped)" if self.change is not None else "")
+        counts = self._change_counts()
+        compared = (f", {counts['change_compared']} compared with the reference flights "
+                    f"({counts['change_by_telemetry']} matched by telemetry, {self.change.skipped} skipped)"
+                    if self.change is not None else "")
         self.reporter.progress(0.0, f"{LiveStream.State(state).label}: {minutes}:{seconds:02d} recorded, "
                                f"{self.scored} frames scored{compared}, {self.pose_count} poses received, "
                                f"lag {reader.lag:.1f} s", force=True)
@@ -287,7 +290,9 @@ class LiveRun:
     def _change_counts(self) -> dict:
         if self.change is None:
             return {}
-        return {"change_compared": self.change.compared, "change_by_telemetry": self.change.by_telemetry}
+        compared, by_telemetry = self.earlier_counts
+        return {"change_compared": compared + self.change.compared,
+                "change_by_telemetry": by_telemetry + self.change.by_telemetry}
 
     # --- after the flight -----------------------------------------------------------------------------------
 
@@ -335,9 +340,13 @@ class LiveRun:
         from webapp.live.telemetry import write_recording_sidecar
 
         stream = LiveStream.objects.get(pk=self.stream.pk)
-        sidecar = write_recording_sidecar(stream, self.folder)
-        if sidecar is not None:
-            place_sidecar(self.video, sidecar, os.replace)
+        try:
+            sidecar = write_recording_sidecar(stream, self.folder)
+            if sidecar is not None:
+                place_sidecar(self.video, sidecar, os.replace)
+        except (OSError, ValueError) as exc:  # the recording matters more: it is ingested without telemetry
+            return {"telemetry_poses": stream.pose_count, "telemetry_sidecar": False,
+                    "telemetry_error": f"the received poses could not be written as a sidecar: {exc}"}
         return {"telemetry_poses": stream.pose_count, "telemetry_sidecar": sidecar is not None}
 
     def _ingest(self) -> int:
