@@ -10,10 +10,17 @@ score. When the stream ends (or a user stops it) the segments are joined into th
 ingested like an upload (an ingest job run here, in this process), and the live scores become its ScoreRun:
 only frames the reader dropped are scored now. The area's other detectors score the recording afterwards,
 CHANGE included: its batch pass matches the whole flight, and its events replace the live alerts' (reviews kept).
+
+Telemetry a ground station posts while the drone flies (webapp.live.telemetry) is read every second: CHANGE
+matches a frame the received poses cover by pose, any other visually, and the counts of each are published.
+The frames' decode times are kept as the stream's `clock`, which turns Unix-time rows into video seconds. At
+the end the received poses become the recording's telemetry sidecar, read by its ingest like an upload's, so
+the batch CHANGE pass and the map use them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +35,7 @@ from webapp.detectors.models import Detector, Event, ScoreRun
 from webapp.jobs.models import Job
 from webapp.live.feed import Publisher
 from webapp.live.models import LiveStream
+from webapp.live.telemetry import PoseFeed, advance_clock
 from webapp.reports.strip import review_url_at
 from workers.claim import run_job, worker_label
 from workers.frames import detector_frames
@@ -117,6 +125,12 @@ class LiveRun:
             self.reader.gaps.append(Gap(at=max(0.0, self.recorder.recorded_until - (self.stream.origin or 0.0)),
                                         began=time.time(), reason="the worker stopped; another run resumed"))
         self.publisher = Publisher(self.stream.pk)
+        self.clock = [list(entry) for entry in self.stream.clock]  # an earlier run's, continued
+        self.clock_version = 0
+        self.pose_feed = PoseFeed(self.stream.pk)
+        self.poses_seen: tuple[int, int] | None = None  # (last row id, clock version) the CHANGE scorer has
+        self.pose_count = self.stream.pose_count
+        self.earlier_counts = (self.stream.change_compared, self.stream.change_by_telemetry)  # a resumed run's
         self.scored = 0
         self.decoded_at: dict[float, float] = {}  # frames offered to CHANGE: stream time -> when decoded
         self.change_error = ""
@@ -162,12 +176,14 @@ class LiveRun:
             self._take_comparisons()
             if time.monotonic() - last_row >= ROW_EVERY:
                 last_row = time.monotonic()
+                self._refresh_poses()
                 self._write_row()
             if self.stop_asked is not None and time.monotonic() - self.stop_asked > STOP_GRACE:
                 break  # the reader is stuck in a blocking open (a protocol that ignores FFmpeg's timeout)
 
     def _take(self, frame) -> None:
         self._write_latest(frame)
+        self.clock_version += advance_clock(self.clock, frame.time, frame.decoded_at)
         message = {"type": "score", "time": round(frame.time, 3)}
         if self.scorer is not None:
             result = self.scorer.score(frame.time, frame.image)
@@ -190,12 +206,23 @@ class LiveRun:
             self.decoded_at = {t: at for t, at in self.decoded_at.items() if t > result.time}
             self.publisher.publish({"type": "change", "time": round(result.time, 3), "score": round(result.score, 4),
                                     "threshold": self.change_source.threshold, "status": result.status,
-                                    "seconds": round(result.seconds, 2)})
+                                    "seconds": round(result.seconds, 2),
+                                    "matched": "telemetry" if result.by_pose else "visual"})
             if result.changed is not None:
                 self._alert(self.change_source, result.changed, opened=result.opened, decoded_at=decoded_at)
         if self.change.error and not self.change_error:
             self.change_error = self.change.error
             self.publisher.publish({"type": "state", "change_error": self.change_error})
+
+    def _refresh_poses(self) -> None:
+        """Give the CHANGE scorer the poses received so far, when rows arrived or the clock moved since."""
+        if self.change is None:
+            return
+        self.pose_feed.poll()
+        seen = (self.pose_feed.after, self.clock_version)
+        if seen != self.poses_seen:
+            self.poses_seen = seen
+            self.change.scorer.set_poses(self.pose_feed.table(self.clock))
 
     def _write_latest(self, frame) -> None:
         if frame.display is None:
@@ -241,18 +268,31 @@ class LiveRun:
         gaps = self.previous_gaps + [{"at": round(g.at, 2), "seconds": round(g.seconds, 1), "reason": g.reason}
                                      for g in reader.gaps]
         fields = {"state": state, "recorded_seconds": max(0.0, reader.newest_time), "gaps": gaps,
-                  "dropped_frames": reader.dropped, "origin": reader.origin}
+                  "dropped_frames": reader.dropped, "origin": reader.origin, "clock": self.clock,
+                  **self._change_counts()}
         LiveStream.objects.filter(pk=self.stream.pk).update(**fields)
         minutes, seconds = divmod(int(max(0.0, reader.newest_time)), 60)
-        compared = (f", {self.change.compared} compared with the reference flights ({self.change.skipped} skipped)"
+        counts = self._change_counts()
+        compared = (f", {counts['change_compared']} compared with the reference flights "
+                    f"({counts['change_by_telemetry']} matched by telemetry, {self.change.skipped} skipped)"
                     if self.change is not None else "")
         self.reporter.progress(0.0, f"{LiveStream.State(state).label}: {minutes}:{seconds:02d} recorded, "
-                               f"{self.scored} frames scored{compared}, lag {reader.lag:.1f} s", force=True)
-        if self.stop_asked is None and LiveStream.objects.filter(pk=self.stream.pk, stop_requested=True).exists():
+                               f"{self.scored} frames scored{compared}, {self.pose_count} poses received, "
+                               f"lag {reader.lag:.1f} s", force=True)
+        stop_requested, self.pose_count = LiveStream.objects.filter(pk=self.stream.pk).values_list(
+            "stop_requested", "pose_count").first() or (False, self.pose_count)
+        if self.stop_asked is None and stop_requested:
             self.stop_asked = time.monotonic()
             reader.stop()
         self.publisher.publish({"type": "state", "state": state, "recorded": round(reader.newest_time, 1),
-                                "gaps": gaps})
+                                "gaps": gaps, "telemetry": {"poses": self.pose_count, **self._change_counts()}})
+
+    def _change_counts(self) -> dict:
+        if self.change is None:
+            return {}
+        compared, by_telemetry = self.earlier_counts
+        return {"change_compared": compared + self.change.compared,
+                "change_by_telemetry": by_telemetry + self.change.by_telemetry}
 
     # --- after the flight -----------------------------------------------------------------------------------
 
@@ -280,18 +320,34 @@ class LiveRun:
             Video.objects.filter(pk=self.video.pk).update(status=Video.Status.FAILED, error=error or str(exc))
             raise JobError(error or str(exc)) from None
         Video.objects.filter(pk=self.video.pk).update(file=original, status=Video.Status.UPLOADED)
+        telemetry = self._place_telemetry()
         ingest = self._ingest()
         rescored = self._store_scores() if self.scorer is not None else 0
         self._end(LiveStream.State.ENDED, error)
         return {"video": self.video.pk, "recorded_seconds": round(duration, 2), "ingest_job": ingest,
                 "scored_live": self.scored, "scored_after": rescored, "gaps": len(self.reader.gaps),
-                "dropped_frames": self.reader.dropped, "error": error, **self._change_facts()}
+                "dropped_frames": self.reader.dropped, "error": error, **telemetry, **self._change_facts()}
 
     def _change_facts(self) -> dict:
         if self.change is None:
             return {}
-        return {"change_compared": self.change.compared, "change_skipped": self.change.skipped,
-                "change_error": self.change_error}
+        return {"change_skipped": self.change.skipped, "change_error": self.change_error, **self._change_counts()}
+
+    def _place_telemetry(self) -> dict:
+        """The poses received (none come once the stream is finishing) as the recording's sidecar, which its
+        ingest reads into the video's pose table."""
+        from webapp.catalog.telemetry import place_sidecar
+        from webapp.live.telemetry import write_recording_sidecar
+
+        stream = LiveStream.objects.get(pk=self.stream.pk)
+        try:
+            sidecar = write_recording_sidecar(stream, self.folder)
+            if sidecar is not None:
+                place_sidecar(self.video, sidecar, os.replace)
+        except (OSError, ValueError) as exc:  # the recording matters more: it is ingested without telemetry
+            return {"telemetry_poses": stream.pose_count, "telemetry_sidecar": False,
+                    "telemetry_error": f"the received poses could not be written as a sidecar: {exc}"}
+        return {"telemetry_poses": stream.pose_count, "telemetry_sidecar": sidecar is not None}
 
     def _ingest(self) -> int:
         from workers.ingest import run_ingest

@@ -10,7 +10,10 @@ Matching is online and uses the detector's own per-frame path (`ChangeDetector.c
 comparator's `compare_frame`). With telemetry, a frame's pose picks the nearest reference frames, as in the
 batch pass. Without, the last `window` sampled frames (every frame offered, compared or skipped, is seen) are
 matched to each reference flight by the batch's monotone-path retrieval and the newest frame's row is taken:
-the path, and so the match, only knows the flight so far. The live score is the causal form of the batch's persistence filter: the lowest of the last
+the path, and so the match, only knows the flight so far. Telemetry sent live grows while the drone flies
+(`set_poses`, from another thread): a frame is matched by pose when the poses received cover its time (a pose
+at most `pose_age` seconds before it, or poses at most `pose_gap` apart on both sides of it) and the reference
+flights have poses too, and visually otherwise; each result says which (`by_pose`). The live score is the causal form of the batch's persistence filter: the lowest of the last
 `persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
 with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
 The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
@@ -44,6 +47,22 @@ class ChangeScore:
     changed: LiveAlert | None  # the alert opened, raised or closed by this frame, if any
     opened: bool
     seconds: float  # how long the comparison took
+    by_pose: bool = False  # its reference frames were picked by telemetry (else visually)
+    references: tuple[int, ...] = ()  # the reference frames it was compared with (global index)
+
+
+def pose_covers(poses, time: float, *, max_age: float = 1.0, max_gap: float = 5.0) -> bool:
+    """Whether `poses` (a PoseTable) tell where the drone was at `time`: the newest pose at or before it is at
+    most `max_age` seconds old (held, or interpolated towards the next), or the poses on both sides of it are
+    at most `max_gap` apart (interpolated)."""
+    if poses is None or len(poses) == 0:
+        return False
+    before = int(np.searchsorted(poses.time, time, side="right")) - 1
+    if before < 0:
+        return False
+    if time - poses.time[before] <= max_age:
+        return True
+    return before + 1 < len(poses) and poses.time[before + 1] - poses.time[before] <= max_gap
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -57,21 +76,41 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
 class LiveChangeScorer:
     """Compare frames one at a time, in time order, with a loaded ChangeDetector (see the module docstring).
 
-    `poses` is the flight's PoseTable (detection.telemetry) when its telemetry is known, else None (visual
-    matching over the last `window` compared frames). Frames are (H, W, 3) uint8 RGB with the reference
-    flights' aspect, best at the detector's analysis size or larger.
+    `poses` is the flight's PoseTable (detection.telemetry) as known so far, else None (visual matching over
+    the last `window` compared frames); `set_poses` replaces it as telemetry arrives. Frames are (H, W, 3)
+    uint8 RGB with the reference flights' aspect, best at the detector's analysis size or larger.
     """
 
-    def __init__(self, detector, *, threshold: float | None = None, poses=None, window: int = 60):
+    def __init__(self, detector, *, threshold: float | None = None, poses=None, window: int = 60,
+                 pose_age: float = 1.0, pose_gap: float = 5.0):
         if getattr(detector, "kind", "") != "change":
             raise LiveScoringError(f"LiveChangeScorer takes a CHANGE detector, not {getattr(detector, 'kind', '?')}")
-        self.detector, self.poses = detector, poses
+        self.detector, self._poses = detector, poses
+        self.pose_age, self.pose_gap = pose_age, pose_gap
+        self._poses_lock = threading.Lock()
         config = detector.config
         self.threshold = float(detector.threshold if threshold is None else threshold)
         self.alerts = AlertTracker(self.threshold, config.event_max_gap)
         self._recent: deque[float] = deque(maxlen=max(1, config.persistence))
         self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
         self._window_lock = threading.Lock()  # `see` may run in another thread than `score`
+
+    @property
+    def poses(self):
+        with self._poses_lock:
+            return self._poses
+
+    def set_poses(self, poses) -> None:
+        """The flight's poses received so far (a PoseTable, or None); safe while `score` runs in another thread,
+        which uses them from its next frame on."""
+        with self._poses_lock:
+            self._poses = poses
+
+    def matches_by_pose(self, time: float, poses) -> bool:
+        """Whether the frame at `time` is matched by `poses` rather than visually."""
+        index = self.detector.index
+        return (index.has_poses and index.origin is not None
+                and pose_covers(poses, time, max_age=self.pose_age, max_gap=self.pose_gap))
 
     def see(self, time: float, frame: np.ndarray) -> None:
         """Add a sampled frame to the flight so far for visual matching, without comparing it."""
@@ -88,14 +127,17 @@ class LiveChangeScorer:
         detector, index = self.detector, self.detector.index
         today = detector.analysis_frames(frame[None], 0)  # refuses a frame of another aspect, clearly
         self.see(time, frame)
-        if self.poses is not None:
+        poses = self.poses
+        by_pose = self.matches_by_pose(time, poses)
+        if by_pose:
             times, thumbs = np.array([float(time)]), _thumbnail(frame)[None]
         else:
+            poses = None
             with self._window_lock:
                 seen = [(t, thumb) for t, thumb in self._window if t <= time]
             times, thumbs = np.array([t for t, _ in seen]), np.stack([thumb for _, thumb in seen])
         with torch.inference_mode():
-            chosen, no_reference = detector.candidates(thumbs, times, self.poses)
+            chosen, no_reference = detector.candidates(thumbs, times, poses)
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
             if no_reference[-1] or not references:
                 status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)
@@ -109,7 +151,8 @@ class LiveChangeScorer:
         score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
         changed, opened = self.alerts.track(float(time), score, peak)
         return ChangeScore(time=float(time), score=score, raw=float(raw), status=int(status), changed=changed,
-                           opened=opened, seconds=clock.perf_counter() - started)
+                           opened=opened, seconds=clock.perf_counter() - started, by_pose=by_pose,
+                           references=tuple(j for j, _ in references))
 
     def close(self) -> LiveAlert | None:
         """End the open alert at the stream's end (None when none is open)."""
@@ -121,6 +164,7 @@ class ChangeThread(threading.Thread):
 
     `offer(time, frame)` never waits: a frame offered while another waits replaces it (`skipped` counts them).
     `take()` returns the results made since the last call. A failure stops the thread with `error` set.
+    `compared` counts the frames compared, `by_telemetry` those of them matched by pose.
     """
 
     def __init__(self, scorer: LiveChangeScorer):
@@ -128,6 +172,7 @@ class ChangeThread(threading.Thread):
         self.scorer = scorer
         self.skipped = 0
         self.compared = 0
+        self.by_telemetry = 0
         self.error = ""
         self._pending: tuple[float, np.ndarray] | None = None
         self._results: list[ChangeScore] = []
@@ -173,3 +218,4 @@ class ChangeThread(threading.Thread):
             with self._lock:
                 self._results.append(result)
                 self.compared += 1
+                self.by_telemetry += result.by_pose

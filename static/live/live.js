@@ -12,6 +12,8 @@
   var stateBadge = document.getElementById("live-state");
   var clock = document.getElementById("live-clock");
   var gapsText = document.getElementById("live-gaps");
+  var posesText = document.getElementById("live-poses");
+  var matching = document.getElementById("live-matching");
   var soundButton = document.getElementById("live-sound");
   var notifyButton = document.getElementById("live-notify");
   var points = [], threshold = null, sound = false, frameBusy = false;
@@ -82,6 +84,15 @@
     }
   }
 
+  function showTelemetry(t) {
+    posesText.textContent = t.poses ? t.poses + " pose" + (t.poses === 1 ? "" : "s") + " received" : "none received";
+    if (typeof t.change_compared === "number" && t.change_compared > 0) {
+      document.getElementById("live-by-telemetry").textContent = t.change_by_telemetry;
+      document.getElementById("live-compared").textContent = t.change_compared;
+      matching.hidden = false;
+    }
+  }
+
   function showState(message) {
     if (message.state && stateBadge) {
       stateBadge.className = "badge live-state state-" + message.state;
@@ -93,6 +104,7 @@
         return g.at.toFixed(1) + " s (" + Math.round(g.seconds) + " s" + (g.reason ? ", " + g.reason : "") + ")";
       }).join("; ") : "none";
     }
+    if (message.telemetry) showTelemetry(message.telemetry);
     if (message.state === "ended" || message.state === "failed") {
       source.close();
       // The page came while the stream ran: load it again for the final alerts, the recording and the form.

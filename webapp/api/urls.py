@@ -24,4 +24,5 @@ urlpatterns = [
     path("jobs/<id:pk>/", views.JobDetail.as_view(), name="api_job"),
     path("live/<id:pk>/", live.LiveAlerts.as_view(), name="api_live"),
     path("live/<id:pk>/events", live.LiveEvents.as_view(), name="api_live_events"),
+    path("live/<id:pk>/telemetry/", live.LiveTelemetry.as_view(), name="api_live_telemetry"),
 ]

@@ -36,7 +36,9 @@ def alert_message(stream: LiveStream, event: Event) -> dict:
 def stream_status(stream: LiveStream) -> dict:
     return {"id": stream.pk, "mission": stream.mission_id, "state": stream.state, "error": stream.error,
             "recorded_seconds": round(stream.recorded_seconds, 1), "gaps": stream.gaps, "alerts": stream.alerts,
-            "video": stream.video_id, "listen": stream.listen}
+            "video": stream.video_id, "listen": stream.listen,
+            "telemetry": {"poses": stream.pose_count, "change_compared": stream.change_compared,
+                          "change_by_telemetry": stream.change_by_telemetry}}
 
 
 HISTORY_SECONDS = 120  # what the page's timeline shows

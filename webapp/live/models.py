@@ -2,6 +2,10 @@
 
 The URL is kept without credentials: Skerry stores no stream password (`cryptography` is not a dependency,
 so nothing could encrypt it), and a URL given with `user:password@` is refused by `clean_stream_url`.
+
+Telemetry a ground station sends while the drone flies (webapp.live.telemetry) is kept as `LivePose` rows, in
+the time base the station chose for the stream (`pose_clock`): video seconds, or Unix seconds that `clock`
+turns into video seconds once the worker has seen frames.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ def clean_stream_url(url: str) -> str:
                               "(a stream on the ground station's own network), or let the drone push to a "
                               "listening endpoint")
     return url
+
+
+class PoseClock(models.TextChoices):
+    """The JSON key a telemetry row gives its time in: the stream's video seconds, or Unix seconds."""
+
+    VIDEO = "time", "Video seconds (time)"
+    UNIX = "timestamp", "Unix seconds (timestamp)"
 
 
 class LiveStream(models.Model):
@@ -57,6 +68,17 @@ class LiveStream(models.Model):
     dropped_frames = models.PositiveIntegerField(default=0)
     started = models.DateTimeField(auto_now_add=True)
     ended = models.DateTimeField(null=True, blank=True)
+    clock = models.JSONField(default=list, blank=True, help_text=(
+        "[[video_from, offset], ...]: from video second video_from on, Unix time = video time + offset (the "
+        "frames' decode times; a new entry after each gap, where the wall clock ran on without video)."))
+    pose_clock = models.CharField(max_length=16, choices=PoseClock.choices, blank=True,
+                                  help_text="The time base of the telemetry rows, set by the first batch.")
+    pose_count = models.PositiveIntegerField(default=0)
+    pose_first = models.FloatField(null=True, blank=True, help_text="The first row's time, in its time base.")
+    pose_last = models.FloatField(null=True, blank=True, help_text="The newest row's time, in its time base.")
+    change_compared = models.PositiveIntegerField(default=0, help_text="Frames CHANGE compared while live.")
+    change_by_telemetry = models.PositiveIntegerField(default=0, help_text=(
+        "Of those, the frames whose reference frames were picked by the received telemetry (the rest visually)."))
 
     class Meta:
         ordering = ["-started", "-id"]
@@ -76,3 +98,20 @@ class LiveStream(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+
+class LivePose(models.Model):
+    """One telemetry row received for a live stream; `at` is in the stream's `pose_clock`; a value the row did
+    not give is null."""
+
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="poses")
+    at = models.FloatField()
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    rel_alt = models.FloatField(null=True, blank=True)
+    abs_alt = models.FloatField(null=True, blank=True)
+    yaw = models.FloatField(null=True, blank=True)
+    pitch = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
