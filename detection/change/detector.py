@@ -277,15 +277,18 @@ class ChangeDetector:
         return self._cache[index]
 
     # -- matching -------------------------------------------------------------------------------------------
-    def candidates(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1):
+    def candidates(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1,
+                   causal: bool = False):
         """(N, K) global reference indices (-1 none) and (N,) no-reference flags for today's frames: the best
-        `candidates` reference flights' frames, then the reviewed flights' frames at the same place (index.py)."""
-        matches = self.place_matches(frames, times, poses, exclude_flight=exclude_flight)
+        `candidates` reference flights' frames, then the reviewed flights' frames at the same place (index.py).
+        `causal`: `frames` are a live flight so far (timeline.match_by_descriptors)."""
+        matches = self.place_matches(frames, times, poses, exclude_flight=exclude_flight, causal=causal)
         reviewed = self.index.reviewed_candidates(matches, exclude_flight=exclude_flight)
         chosen = np.concatenate([matches[:, : self.config.candidates], reviewed], axis=1)
         return chosen, (chosen < 0).all(axis=1)
 
-    def place_matches(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1):
+    def place_matches(self, frames: np.ndarray, times: np.ndarray, poses=None, *, exclude_flight: int = -1,
+                      causal: bool = False):
         """(N, F) global indices of the frame of each reference flight that shows today's frames' places, the
         most similar first (-1 none)."""
         from detection.change import timeline
@@ -305,7 +308,8 @@ class ChangeDetector:
             )
         else:
             descriptors = timeline.frame_descriptors(np.asarray(frames))
-            matches = timeline.match_by_descriptors(descriptors, [self.index.descriptors[m] for m in members], k=k)
+            matches = timeline.match_by_descriptors(descriptors, [self.index.descriptors[m] for m in members], k=k,
+                                                    causal=causal)
         concatenated = np.concatenate(members)
         local = np.asarray(matches.reference)
         return np.where(local >= 0, concatenated[np.clip(local, 0, None)], -1)

@@ -191,7 +191,7 @@ _NEVER = -1e9  # the gain of a pair that must not be matched: finite, so that pa
 
 
 def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: int,
-                         settings: PathSettings = PathSettings()) -> Matches:
+                         settings: PathSettings = PathSettings(), causal: bool = False) -> Matches:
     """Candidates for today's frames from the reference flights, by appearance constrained by time.
 
     `today` (N, D) and each of `references` (M_i, D) are `frame_descriptors` of the flights' frames in time
@@ -200,6 +200,10 @@ def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: 
     a stretch skipped by either flight are allowed; today's frames off the path get no candidate from that
     flight. The k flights whose path frames are most similar are each frame's candidates; `similarity` is the
     cosine similarity of the descriptors after removing the references' mean descriptor.
+
+    `causal`: today's frames are the flight so far (a live stream), so its newest frames have no later frame to
+    close a gap: a short run of off-path frames at the end continues the path at its recent pace
+    (`_extend_end`), as `_fill_gaps` fills a run between two path frames.
     """
     today, references = _centred(today, references)
     index = np.full((len(today), len(references)), -1, dtype=np.int64)
@@ -210,6 +214,8 @@ def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: 
             cosine = today @ flight.T  # (N, M)
             gain = np.where(cosine >= settings.min_similarity, _standardised(cosine) - settings.gap, _NEVER)
             path = _fill_gaps(_best_path(gain, settings), settings)
+            if causal:
+                path = _extend_end(path, len(flight), settings)
             on_path = path >= 0
             index[on_path, f] = offset + path[on_path]
             similarity[on_path, f] = cosine[on_path, path[on_path]]
@@ -267,6 +273,26 @@ def _fill_gaps(path: np.ndarray, settings: PathSettings) -> np.ndarray:
         if 1 < span <= settings.max_fill + 1 and abs(advance) <= settings.max_step * span:
             steps = np.arange(1, span) / span
             path[first + 1 : last] = np.rint(path[first] + advance * steps).astype(np.int64)
+    return path
+
+
+def _extend_end(path: np.ndarray, length: int, settings: PathSettings, pace_frames: int = 4) -> np.ndarray:
+    """`path` with a run of at most `max_fill` off-path frames at its end given the reference frames the path
+    would reach at its pace over its last `pace_frames` path frames (clipped to the flight's `length`: past
+    its end there is no reference). The causal form of `_fill_gaps`: in a live stream a new object that
+    pushes the newest frames off the path must be compared, and no later frame will close the gap."""
+    path = path.copy()
+    matched = np.flatnonzero(path >= 0)
+    if len(matched) < 2:
+        return path
+    last = int(matched[-1])
+    run = len(path) - 1 - last
+    if not 0 < run <= settings.max_fill:
+        return path
+    first = int(matched[max(0, len(matched) - pace_frames)])
+    pace = (path[last] - path[first]) / (last - first)
+    extended = np.rint(path[last] + pace * np.arange(1, run + 1)).astype(np.int64)
+    path[last + 1 :] = np.where((extended >= 0) & (extended < length), extended, -1)
     return path
 
 

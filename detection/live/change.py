@@ -10,11 +10,14 @@ Matching is online and uses the detector's own per-frame path (`ChangeDetector.c
 comparator's `compare_frame`). With telemetry, a frame's pose picks the nearest reference frames, as in the
 batch pass. Without, the last `window` sampled frames (every frame offered, compared or skipped, is seen) are
 matched to each reference flight by the batch's monotone-path retrieval and the newest frame's row is taken:
-the path, and so the match, only knows the flight so far. Telemetry sent live grows while the drone flies
-(`set_poses`, from another thread): a frame is matched by pose when the poses received cover its time (a pose
-at most `pose_age` seconds before it, or poses at most `pose_gap` apart on both sides of it) and the reference
-flights have poses too, and visually otherwise; each result says which (`by_pose`). The live score is the causal form of the batch's persistence filter: the lowest of the last
-`persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
+the path, and so the match, only knows the flight so far: a new object that pushes the newest frames off
+the path (it changes their global descriptor) would leave them without a reference until a later frame came
+back on it, so the path's end is continued at its recent pace (`causal=True`, timeline._extend_end).
+Telemetry sent live grows while the drone flies (`set_poses`, from another thread): a frame is matched by pose
+when the poses received cover its time (a pose at most `pose_age` seconds before it, or poses at most
+`pose_gap` apart on both sides of it) and the reference flights have poses too, and visually otherwise; each
+result says which (`by_pose`). The live score is the causal form of the batch's persistence filter: the
+lowest of the last `persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
 with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
 The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
 events are then replaced by its events (reviews carried over).
@@ -137,7 +140,7 @@ class LiveChangeScorer:
                 seen = [(t, thumb) for t, thumb in self._window if t <= time]
             times, thumbs = np.array([t for t, _ in seen]), np.stack([thumb for _, thumb in seen])
         with torch.inference_mode():
-            chosen, no_reference = detector.candidates(thumbs, times, poses)
+            chosen, no_reference = detector.candidates(thumbs, times, poses, causal=True)
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
             if no_reference[-1] or not references:
                 status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)

@@ -158,3 +158,32 @@ def test_frames_a_large_change_pushed_off_the_path_are_still_compared():
 
     assert not matches.no_reference[changed].any()
     assert np.all(np.abs(reference_x[matches.reference[changed, 0]] - today_x[changed]) <= 24)
+
+
+def test_a_live_flight_so_far_keeps_its_newest_frames_on_the_path_a_change_pushed_off():
+    """A live stream's newest frames have no later frame to close the gap: only the causal match compares them."""
+    today_x = np.arange(200, 600, 12.0)[:18]  # the flight so far
+    reference_x = np.arange(200, 600, 12.0)
+    today = _flight(today_x, 0, seed=6)
+    changed = np.arange(14, 18)  # a big new object in view for the newest four frames
+    today[changed] = frame_descriptors(np.random.default_rng(0).integers(0, 255, (4, *SIZE[::-1], 3), np.uint8))
+    reference = _flight(reference_x, 5, seed=7)
+
+    assert match_by_descriptors(today, [reference], k=1).no_reference[changed].all()  # the batch's open end
+    matches = match_by_descriptors(today, [reference], k=1, causal=True)
+
+    assert not matches.no_reference[changed].any()
+    assert np.all(np.abs(reference_x[matches.reference[changed, 0]] - today_x[changed]) <= 24)
+
+
+def test_the_causal_path_ends_where_the_reference_flight_ends():
+    today_x = np.arange(200, 600, 12.0)
+    reference_x = today_x[:-4]  # the reference flight ends where the newest four frames begin
+    today = _flight(today_x, 0, seed=6)
+    changed = np.arange(len(today_x) - 4, len(today_x))
+    today[changed] = frame_descriptors(np.random.default_rng(0).integers(0, 255, (4, *SIZE[::-1], 3), np.uint8))
+
+    matches = match_by_descriptors(today, [_flight(reference_x, 5, seed=7)], k=1, causal=True)
+
+    assert not matches.no_reference[len(reference_x) - 4 : len(reference_x)].any()  # on the path up to its end
+    assert matches.no_reference[changed].all()
