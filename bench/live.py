@@ -21,10 +21,11 @@ the newest frame whenever the previous comparison ends, so its real-time factor 
 the sampled frames it compares; its alerts are not in the latency above (the CAE's are).
 
 `--route patrol` flies the `patrol` benchmark instead (issue 24's own setting): its generator writes four normal
-training flights (the reference flights), two validation flights and the test flight of day 14 (a boat, a
-drone, debris, a person and a second boat appear along the route), all at 1280x720, 4 fps; a CAE and a CHANGE
+training flights (the reference flights), two validation flights and two test flights (day 14: a boat, a
+drone, debris, a person and a second boat appear along the route; day 6, `--flight day06`: a person already in
+view at take-off, fire, smoke, a car, a vanished boat), all at 1280x720, 4 fps; a CAE and a CHANGE
 detector are trained on them with `python -m detection train` (kept in --workdir), and FFmpeg publishes the
-test flight in real time. The live loop is workers/live.py's: the CAE scores every sampled frame and CHANGE
+chosen test flight in real time. The live loop is workers/live.py's: the CAE scores every sampled frame and CHANGE
 compares the newest one in its own thread (detection.live.change), both raising alerts. Latency is from each
 onset (the flight's labelled intervals, from the generator's ground truth, merged where they overlap: the
 moments it goes from nothing to see to something) to the first alert of either detector starting in that
@@ -321,10 +322,10 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
 
 PATROL_REFERENCES = ("day01", "day04", "day09", "day13")  # normal training flights: the reference flights
 PATROL_CHECKS = ("day08", "day03")  # validation: a normal flight and one with objects (thresholds)
-PATROL_FLIGHT = "day14"  # the test flight published live: a boat, a drone, debris, a person, a boat
+PATROL_FLIGHTS = ("day14", "day06")  # test flights: --flight publishes one (day 14 by default)
 
 
-def patrol_setup(workdir: Path, threads: int):
+def patrol_setup(workdir: Path, threads: int, day: str):
     """The patrol flights (generated once), a CAE and a CHANGE detector trained on them (kept), the live
     flight, its labelled intervals and its telemetry."""
     from detection.datasets.manifest import read_manifest
@@ -334,7 +335,7 @@ def patrol_setup(workdir: Path, threads: int):
     data = workdir / "patrol"
     manifest = data / "manifest.csv"
     if not manifest.exists():
-        flights = ",".join(f"{day}/patrol.mp4" for day in (*PATROL_REFERENCES, *PATROL_CHECKS, PATROL_FLIGHT))
+        flights = ",".join(f"{d}/patrol.mp4" for d in (*PATROL_REFERENCES, *PATROL_CHECKS, *PATROL_FLIGHTS))
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "detection", "generate", str(data), "--preset", "patrol", "--seed", "0",
                         "--flights", flights, "--jobs", "1"], check=True, cwd=ROOT)
@@ -349,7 +350,7 @@ def patrol_setup(workdir: Path, threads: int):
                            stdout=subprocess.DEVNULL)
             print(f"trained the {kind} detector in {time.perf_counter() - started:.0f} s", flush=True)
         detectors[kind] = load_detector(saved)
-    record = next(r for r in read_manifest(manifest) if r.video_id == f"{PATROL_FLIGHT}/patrol.mp4")
+    record = next(r for r in read_manifest(manifest) if r.video_id == f"{day}/patrol.mp4")
     return record.path, onsets(record.intervals), detectors["cae"], detectors["change"], read_telemetry(record.telemetry)
 
 
@@ -398,6 +399,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280, help="terrain: frame width")
     parser.add_argument("--height", type=int, default=720, help="terrain: frame height")
     parser.add_argument("--fps", type=int, default=30, help="terrain: frame rate")
+    parser.add_argument("--flight", choices=PATROL_FLIGHTS, default=PATROL_FLIGHTS[0], help="patrol: the test flight")
     parser.add_argument("--telemetry", action="store_true", help="patrol: CHANGE matches by the flight's poses")
     parser.add_argument("--feed-size", default=None, help="patrol: publish at WIDTHxHEIGHT (e.g. 1920x1080)")
     parser.add_argument("--feed-fps", type=int, default=30, help="patrol: the rate with --feed-size")
@@ -408,7 +410,7 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     change, poses = None, None
     if args.route == "patrol":
-        flight, windows, detector, change, poses = patrol_setup(args.workdir, args.threads)
+        flight, windows, detector, change, poses = patrol_setup(args.workdir, args.threads, args.flight)
         if args.feed_size:
             flight = reencode(flight, args.feed_size, args.feed_fps, args.workdir)
         poses = poses if args.telemetry else None
@@ -416,7 +418,7 @@ def main() -> None:
             stream = container.streams.video[0]
             seconds = float(stream.duration * stream.time_base)
             tag = f"{stream.width}x{stream.height}p{float(stream.average_rate):g}"
-        print(f"flight {PATROL_FLIGHT} of `patrol`: {seconds:g} s at {tag}, {len(windows)} labelled intervals; CAE "
+        print(f"flight {args.flight} of `patrol`: {seconds:g} s at {tag}, {len(windows)} labelled intervals; CAE "
               f"threshold {detector.threshold:.3f}, CHANGE threshold {change.threshold:.3f} matching "
               f"{'by telemetry' if poses is not None else 'visually'}")
     else:
