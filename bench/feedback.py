@@ -121,6 +121,10 @@ def run_kind(kind: str, train, reviewed, test, args, cache: Path) -> list[dict]:
         reviewed_items.append(TrainItem(flight.frames, record))
         review_counts = {k: review_counts[k] + counts[k] for k in counts}
         masks += ground_masks(flight.record, dismissed, args.mask_metres)
+        for event in dismissed:
+            peak = "" if event.peak_x is None else f", peak at ({event.peak_x:.2f}, {event.peak_y:.2f})"
+            print(f"  {kind} dismissed: {flight.record.video_id} {event.start:.1f}-{event.end:.1f} s, score "
+                  f"{event.peak_score:.4g}{peak}", flush=True)
     print(f"{kind}: {review_counts['confirmed']} events confirmed, {review_counts['dismissed']} dismissed on "
           f"{len(reviewed_items)} validation flights; {len(masks)} ground masks drawn", flush=True)
 
@@ -219,16 +223,20 @@ def measure(name: str, detector, items, events_per_item, review_counts: dict) ->
 
     found = intervals = false = 0
     seconds = 0.0
+    false_events = []
     for item, events in zip(items, events_per_item):
         latencies, wrong = metrics.match_events(item.record.intervals, events)
         intervals += len(latencies)
         found += sum(latency is not None for latency in latencies)
         false += wrong
+        false_events += [(item.record.video_id, e) for e in events
+                         if not any(e.start <= i.end and e.end >= i.start for i in item.record.intervals)]
         times = np.asarray(item.frames.times, dtype=np.float64)
         seconds += float(times[-1] - times[0]) + metrics.frame_step_seconds(times) if len(times) else 0.0
     return {"detector": name, "threshold": float(detector.threshold), "false_events": false,
             "false_per_flight_hour": metrics.per_hour(false, seconds), "found": found, "intervals": intervals,
-            "recall": found / intervals if intervals else None, "flight_seconds": seconds, **review_counts}
+            "recall": found / intervals if intervals else None, "flight_seconds": seconds,
+            "false_list": false_events, **review_counts}
 
 
 def table(rows: list[dict]) -> str:
@@ -239,6 +247,11 @@ def table(rows: list[dict]) -> str:
         per_hour = "–" if row["false_per_flight_hour"] is None else f"{row['false_per_flight_hour']:.0f}"
         lines.append(" | ".join([row["detector"], f"{row['threshold']:.4g}", str(row["false_events"]), per_hour,
                                  f"{row['found']} of {row['intervals']}", recall]))
+    for row in rows:  # where the false events are: a review teaches a place, so are they where one was made?
+        for video_id, event in row["false_list"]:
+            peak = "" if event.peak_x is None else f", peak at ({event.peak_x:.2f}, {event.peak_y:.2f}) of the frame"
+            lines.append(f"  false event of {row['detector']}: {video_id} {event.start:.1f}-{event.end:.1f} s, "
+                         f"score {event.peak_score:.4g}{peak}")
     test_seconds = rows[0]["flight_seconds"] if rows else 0
     lines.append(f"\ntest footage: {test_seconds:.0f} s; reviews per kind: "
                  + ", ".join(f"{r['detector'].split()[0]} {r['confirmed']} confirmed / {r['dismissed']} dismissed"
