@@ -285,3 +285,45 @@ def test_the_live_replay_reports_its_progress_once_its_reader_connects(settings,
         stop(publisher)
         done.set()
     assert clock.ended.wait(5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_demo_live_feeds_the_replays_telemetry_to_its_own_server(live_server, isolated_broker, settings,
+                                                                     tmp_path):
+    """run_demo --live's step: the flight with the most events replayed, its poses posted to the running server
+    with the demo user's token, and the message says so (the live job goes to this run's own broker namespace)."""
+    import io
+    import urllib.parse
+
+    from webapp.catalog.models import Area
+    from webapp.core.management.commands.run_demo import Command
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    username, _ = demo.ensure_demo_account()
+    area = Area.objects.create(name=demo.DEMO_AREA, team=demo.demo_team())
+    mission = Mission.objects.create(area=area, name="day05", date=dt.date(2026, 6, 1))
+    source = Video.objects.create(mission=mission, original_name="patrol.mp4", status=Video.Status.READY,
+                                  file="videos/patrol.mp4", has_telemetry=True, pose_count=10)
+    make_video(tmp_path / source.file, seconds=1.0, fps=10, width=64, height=48, gop=5)
+    flight(np.arange(0, 1.0, 0.1), 59.0 + np.arange(10) / 100).save(tmp_path / source.poses_path)
+    out, live_port = io.StringIO(), free_port()
+    command = Command(stdout=out)
+    publisher, ground_station = command.start_live(urllib.parse.urlsplit(live_server.url).port, live_port, username,
+                                                   command.stdout.write)
+    connected, done = [], threading.Event()
+    threading.Thread(target=read_feed, args=(live_port, connected, done), daemon=True).start()
+    try:
+        stream = LiveStream.objects.get(mission__area=area, mission__name="Live replay of patrol.mp4")
+        for _ in range(60):
+            if LivePose.objects.filter(stream=stream).exists():
+                break
+            time.sleep(0.1)
+    finally:
+        stop(publisher)
+        done.set()
+        ground_station.stop()
+    assert LivePose.objects.filter(stream=stream).exists(), ground_station.reason
+    assert Token.objects.filter(user__username=username).count() == 1
+    assert (f"(patrol.mp4 replayed on tcp://127.0.0.1:{live_port}; its telemetry fed too: poses posted each second "
+            f"to /api/live/{stream.pk}/telemetry/ as a ground station would)") in out.getvalue()
