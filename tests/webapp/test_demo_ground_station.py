@@ -254,6 +254,15 @@ def test_a_flight_without_telemetry_gets_no_poster_and_a_line_saying_so(live, re
     assert not Token.objects.filter(user=analyst).exists()
 
 
+@pytest.mark.django_db
+def test_a_pose_table_that_cannot_be_read_gets_no_poster_and_says_why(live, replayed, analyst, settings, caplog):
+    (Path(settings.MEDIA_ROOT) / replayed.poses_path).write_bytes(b"not a pose table")
+    with caplog.at_level(logging.INFO, logger="webapp.core.demo_ground_station"):
+        assert start_ground_station(live, replayed, PipeLike([]), api_url="http://127.0.0.1:1", user=analyst) is None
+    assert "patrol.mp4: its telemetry cannot be replayed (" in caplog.text
+    assert "; the live replay sends no poses" in caplog.text
+
+
 def test_a_replay_started_without_progress_is_refused():
     with pytest.raises(ValueError, match="start the replay with progress=True"):
         start_ground_station(None, None, type("Publisher", (), {"stdout": None})(), api_url="", user=None)

@@ -139,13 +139,14 @@ class TelemetryPoster:
     def _run(self) -> None:
         while not self.stopped.wait(self.every):
             if self.clock.ended.is_set():
-                return self._finish("FFmpeg stopped publishing")
+                self._finish("FFmpeg stopped publishing")
+                return
             if self.clock.start is None:
                 continue  # FFmpeg waits for the live worker to connect
             rows = self.schedule.rows(self.clock.start, after=self.last, until=time.time())
             if rows and not self._post(rows):
-                return None
-        return self._finish("the replay was stopped")
+                return
+        self._finish("the replay was stopped")
 
     def _post(self, rows: list[dict]) -> bool:
         request = urllib.request.Request(self.url, data=json.dumps({"poses": rows}).encode(), headers=self.headers,
@@ -176,20 +177,35 @@ def _detail(error: urllib.error.HTTPError) -> str:
         return error.reason
 
 
+def replay_schedule(source) -> PoseSchedule | None:
+    """The schedule of `source`'s poses (a Video's, read from its pose table) over FFmpeg's loops of its file;
+    None when it has no telemetry. TelemetryError or VideoError for a file that cannot be read."""
+    from django.conf import settings
+
+    from webapp.catalog.telemetry import load_poses
+
+    poses = load_poses(source)
+    return None if poses is None else PoseSchedule.of(poses, loop_period(Path(settings.MEDIA_ROOT) / source.file))
+
+
 def start_ground_station(stream, source, publisher, *, api_url: str, user) -> TelemetryPoster | None:
     """Feed `stream` (a LiveStream) the poses of `source` (the Video FFmpeg replays) over the token API at
     `api_url` as `user`, while `publisher` (FFmpeg started with progress=True) publishes it. Returns the running
-    poster, or None, with a log line, when the video has no telemetry (FFmpeg's progress is drained either way)."""
-    from django.conf import settings
+    poster, or None, with a log line, when the video has no telemetry or it cannot be read (FFmpeg's progress is
+    drained either way)."""
     from rest_framework.authtoken.models import Token
 
-    from webapp.catalog.telemetry import load_poses
+    from detection.errors import TelemetryError, VideoError
 
     if publisher.stdout is None:
         raise ValueError("the ground station reads FFmpeg's progress: start the replay with progress=True")
     clock = PublishClock(publisher.stdout)
-    poses = load_poses(source)
-    schedule = None if poses is None else PoseSchedule.of(poses, loop_period(Path(settings.MEDIA_ROOT) / source.file))
+    try:
+        schedule = replay_schedule(source)
+    except (TelemetryError, VideoError) as exc:
+        logger.warning("%s: its telemetry cannot be replayed (%s); the live replay sends no poses",
+                       source.original_name, exc)
+        return None
     if schedule is None:
         logger.info("%s has no telemetry: the live replay sends no poses", source.original_name)
         return None
