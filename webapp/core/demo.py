@@ -363,23 +363,33 @@ def live_replay_source(area):
             .annotate(events=Count("score_runs__events")).order_by("-events", "pk").first())
 
 
-def start_live_replay(area, source, *, port: int, user=None):
+def start_live_replay(area, source, *, port: int, user=None, progress: bool = False):
     """"Watch it live": FFmpeg publishes `source` (a Video) in real time (`-re`, packets copied, looped) as
     MPEG-TS on a local TCP port, and a new mission of the area reads it as a live stream. Returns (mission,
-    the FFmpeg process); stop the process to end the flight (the worker then ingests the recording)."""
+    the FFmpeg process); stop the process to end the flight (the worker then ingests the recording).
+
+    With `progress`, FFmpeg reports its progress on its stdout (a text pipe), which the demo's ground station
+    reads to time the poses it sends (demo_ground_station.start_ground_station, which drains it)."""
     import datetime as dt
 
     from webapp.catalog.models import Mission
     from webapp.live.services import start_stream
 
     url = f"tcp://127.0.0.1:{port}"
-    original = Path(settings.MEDIA_ROOT) / source.file
-    publisher = subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(original),
-         "-map", "0:v:0", "-c", "copy", "-f", "mpegts", f"{url}?listen=1"],
-        stdin=subprocess.DEVNULL, start_new_session=True)
+    publisher = start_publisher(Path(settings.MEDIA_ROOT) / source.file, url, progress=progress)
     mission = Mission.objects.create(area=area, name=f"Live replay of {source.original_name}", date=dt.date.today(),
                                      notes=f"{source.original_name} published live by FFmpeg on {url} (make demo).",
                                      created_by=user)
     start_stream(mission, url, user=user)
     return mission, publisher
+
+
+def start_publisher(path: Path, url: str, *, progress: bool = False) -> subprocess.Popen:
+    """FFmpeg sending the video at `path` in real time, looped, as MPEG-TS to its reader on `url` (tcp://, FFmpeg
+    listening); with `progress`, its progress reports on stdout as text."""
+    return subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(path),
+         "-map", "0:v:0", "-c", "copy", "-f", "mpegts", *(["-progress", "pipe:1"] if progress else []),
+         f"{url}?listen=1"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if progress else None, text=progress,
+        start_new_session=True)

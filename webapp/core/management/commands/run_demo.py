@@ -27,7 +27,8 @@ class Command(BaseCommand):
                             help="run the pipeline, check the report, then exit (non-zero if anything failed)")
         parser.add_argument("--live", action="store_true",
                             help="then watch it live: FFmpeg replays the demo flight with the most events as a live "
-                                 "stream of a new mission (looped until Ctrl-C)")
+                                 "stream of a new mission (looped until Ctrl-C), and its poses are posted to the "
+                                 "live telemetry API as a ground station would")
         parser.add_argument("--live-port", type=int, default=9000, help="the TCP port of the live replay")
 
     def handle(self, *args, port: int, no_serve: bool, live: bool = False, live_port: int = 9000, **options):
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         say(f"Generating the demo patrols in {data_dir} (once) ...")
         manifest = demo.ensure_demo_data(data_dir)
         processes = demo.start_processes(port, settings.VAR_DIR / "demo" / "logs")
+        ground_station = None
         try:
             problems = self.run_pipeline(manifest, say)
             problems += self.check_report(port, username, password)
@@ -51,7 +53,8 @@ class Command(BaseCommand):
                 if no_serve:
                     raise CommandError(f"{len(problems)} demo step(s) failed")
             if live and not problems:
-                processes.append(self.start_live(port, live_port, username, say))
+                publisher, ground_station = self.start_live(port, live_port, username, say)
+                processes.append(publisher)
             minutes = (time.monotonic() - started) / 60
             say(self.style.SUCCESS(f"\nSkerry is up: http://127.0.0.1:{port}/  login: {username} / {password}"
                                    f"  ({minutes:.1f} min)"))
@@ -65,24 +68,34 @@ class Command(BaseCommand):
             say("\nStopping ...")
         finally:
             demo.stop_processes(processes)
+            if ground_station is not None:  # it ends with FFmpeg's progress; this only waits for that
+                ground_station.stop()
             # The worker is gone: what it was running goes back to the queue, for the next run to resume.
             left = demo.requeue_interrupted_jobs()
             if left.requeued:
                 say(f"Unfinished jobs {left.requeued} go back to the queue; the next `make demo` resumes them.")
 
     def start_live(self, port: int, live_port: int, username: str, say):
-        """The live replay (demo.start_live_replay); returns FFmpeg's process, stopped with the others."""
+        """The live replay (demo.start_live_replay) and its ground station, which posts the flight's poses to the
+        running server's telemetry API (demo_ground_station). Returns (FFmpeg's process, stopped with the others;
+        the ground station, which stops with FFmpeg, or None when the flight has no telemetry)."""
         from django.contrib.auth import get_user_model
 
         from webapp.catalog.models import Area
+        from webapp.core.demo_ground_station import start_ground_station
 
         area = Area.objects.get(name=demo.DEMO_AREA)
         source = demo.live_replay_source(area)
-        mission, publisher = demo.start_live_replay(area, source, port=live_port,
-                                                    user=get_user_model().objects.get(username=username))
+        user = get_user_model().objects.get(username=username)
+        mission, publisher = demo.start_live_replay(area, source, port=live_port, user=user, progress=True)
+        stream = mission.live_streams.get()
+        ground_station = start_ground_station(stream, source, publisher, api_url=f"http://127.0.0.1:{port}",
+                                              user=user)
+        fed = (f"its telemetry fed too: poses posted each second to /api/live/{stream.pk}/telemetry/ as a ground "
+               "station would" if ground_station else "it has no telemetry, so no poses are posted")
         say(self.style.SUCCESS(f"Watch it live: http://127.0.0.1:{port}/missions/{mission.pk}/live/ "
-                               f"({source.original_name} replayed on tcp://127.0.0.1:{live_port})"))
-        return publisher
+                               f"({source.original_name} replayed on tcp://127.0.0.1:{live_port}; {fed})"))
+        return publisher, ground_station
 
     def run_pipeline(self, manifest, say) -> list[str]:
         """Every step of the demo through real jobs; returns what failed (empty when everything succeeded)."""
