@@ -354,13 +354,14 @@ def patrol_setup(workdir: Path, threads: int, day: str):
     return record.path, onsets(record.intervals), detectors["cae"], detectors["change"], read_telemetry(record.telemetry)
 
 
-def onsets(intervals) -> list[tuple[float, float]]:
-    """The labelled intervals merged where they overlap, as (start, end): each start is a moment the flight goes
-    from nothing to see to something, which is when an alert is due (an object appearing while another is
-    already in view is inside an alert already raised, so it has no latency of its own)."""
+def onsets(intervals, bridge: float = 2.0) -> list[tuple[float, float]]:
+    """The labelled intervals merged where they overlap or lie less than `bridge` seconds apart, as (start,
+    end): each start is a moment the flight goes from nothing to see to something, which is when an alert is
+    due (an object appearing while another is in view, or has just left it, is inside an alert already raised:
+    alerts, like events, run on across short gaps, so it has no latency of its own)."""
     merged: list[list[float]] = []
     for interval in sorted(intervals, key=lambda i: i.start):
-        if merged and interval.start <= merged[-1][1]:
+        if merged and interval.start <= merged[-1][1] + bridge:
             merged[-1][1] = max(merged[-1][1], interval.end)
         else:
             merged.append([interval.start, interval.end])
