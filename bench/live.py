@@ -61,6 +61,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.live_patrol import PATROL_FLIGHTS, batch_flags, live_path_latencies, patrol_setup, reencode
 from detection.atomic_files import replacing
 from detection.live.reader import LiveReader, LiveSettings
 from detection.live.recorder import SegmentRecorder, assemble
@@ -320,66 +321,6 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
             "change_skipped": thread.skipped if thread is not None else 0, "statuses": statuses}
 
 
-PATROL_REFERENCES = ("day01", "day04", "day09", "day13")  # normal training flights: the reference flights
-PATROL_CHECKS = ("day08", "day03")  # validation: a normal flight and one with objects (thresholds)
-PATROL_FLIGHTS = ("day14", "day06")  # test flights: --flight publishes one (day 14 by default)
-
-
-def patrol_setup(workdir: Path, threads: int, day: str):
-    """The patrol flights (generated once), a CAE and a CHANGE detector trained on them (kept), the live
-    flight, its labelled intervals and its telemetry."""
-    from detection.datasets.manifest import read_manifest
-    from detection.detector_file import load_detector
-    from detection.telemetry import read_telemetry
-
-    data = workdir / "patrol"
-    manifest = data / "manifest.csv"
-    if not manifest.exists():
-        flights = ",".join(f"{d}/patrol.mp4" for d in (*PATROL_REFERENCES, *PATROL_CHECKS, *PATROL_FLIGHTS))
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "detection", "generate", str(data), "--preset", "patrol", "--seed", "0",
-                        "--flights", flights, "--jobs", "1"], check=True, cwd=ROOT)
-        print(f"generated the patrol flights in {time.perf_counter() - started:.0f} s", flush=True)
-    detectors = {}
-    for kind, extra in (("cae", ["--epochs", "40"]), ("change", [])):
-        saved = workdir / f"patrol-{kind}.pt"
-        if not saved.exists():
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "detection", "train", kind, str(manifest), "--out", str(saved),
-                            "--threads", str(threads), "--seed", "0", *extra], check=True, cwd=ROOT,
-                           stdout=subprocess.DEVNULL)
-            print(f"trained the {kind} detector in {time.perf_counter() - started:.0f} s", flush=True)
-        detectors[kind] = load_detector(saved)
-    record = next(r for r in read_manifest(manifest) if r.video_id == f"{day}/patrol.mp4")
-    return record.path, onsets(record.intervals), detectors["cae"], detectors["change"], read_telemetry(record.telemetry)
-
-
-def onsets(intervals, bridge: float = 2.0) -> list[tuple[float, float]]:
-    """The labelled intervals merged where they overlap or lie less than `bridge` seconds apart, as (start,
-    end): each start is a moment the flight goes from nothing to see to something, which is when an alert is
-    due (an object appearing while another is in view, or has just left it, is inside an alert already raised:
-    alerts, like events, run on across short gaps, so it has no latency of its own)."""
-    merged: list[list[float]] = []
-    for interval in sorted(intervals, key=lambda i: i.start):
-        if merged and interval.start <= merged[-1][1] + bridge:
-            merged[-1][1] = max(merged[-1][1], interval.end)
-        else:
-            merged.append([interval.start, interval.end])
-    return [(start, end) for start, end in merged]
-
-
-def reencode(flight: Path, size: str, fps: int, workdir: Path) -> Path:
-    """The flight at another size and rate, H.264 with a keyframe a second, temporal noise on every frame (so
-    the repeated frames of a higher rate are new pictures to decode, as a real feed's are)."""
-    width, height = size.split("x")
-    out = workdir / f"{flight.parent.name}-{size}p{fps}.mp4"
-    if not out.exists():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(flight), "-vf",
-                        f"scale={width}:{height},fps={fps},noise=alls=6:allf=t", "-c:v", "libx264", "-preset",
-                        "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p", "-an", str(out)], check=True)
-    return out
-
-
 def alert_latencies(received, windows, first_wall: float, detector: str | None = None):
     """Per labelled window (start, end), seconds from its start to the first alert (of `detector`, or any)
     starting in it (1 s of slack before); and how many alerts started in no window (false alerts)."""
@@ -391,33 +332,6 @@ def alert_latencies(received, windows, first_wall: float, detector: str | None =
             latencies.append(min(arrivals) - (first_wall + start))
     false = sum(1 for a, _ in alerts if not any(s - 1.0 <= a["start"] <= e for s, e in windows))
     return latencies, false
-
-
-def batch_flags(flight: Path, detectors: dict, windows, poses) -> dict[str, list[float | None]]:
-    """Per detector, per onset window: the start of the first event the batch pass (the whole recording scored
-    afterwards, persistence with the next frame known) raises in it, None when it raises none. The live alert
-    can come no earlier than that frame: the time from it to the alert is what the live path adds."""
-    flags = {}
-    for name, detector in detectors.items():
-        size = None if name == "change" else (SIZE, SIZE)
-        sampled = sample_frames(flight, fps=2, size=size)
-        options = {"poses": poses} if name == "change" and poses is not None else {}
-        events = detector.score_frames(np.asarray(sampled.frames), sampled.times, **options).events
-        flags[name] = [min((e.start for e in events if start - 1.0 <= e.start <= end), default=None)
-                       for start, end in windows]
-    return flags
-
-
-def live_path_latencies(received, windows, first_wall: float, detector: str, flagged) -> list[float]:
-    """Seconds from each onset's first batch-flagged frame (`flagged`, per window) to the detector's first live
-    alert in that window, for the onsets both raised."""
-    latencies = []
-    for (start, end), first in zip(windows, flagged):
-        arrivals = [at for alert, at in received
-                    if alert.get("detector") == detector and start - 1.0 <= alert["start"] <= end]
-        if first is not None and arrivals:
-            latencies.append(min(arrivals) - (first_wall + first))
-    return latencies
 
 
 def main() -> None:
@@ -495,7 +409,7 @@ def main() -> None:
     feed.done.set() if feed.client else None
     what = "rafts" if args.route == "terrain" else "onsets"
     if args.route == "patrol":
-        flags = batch_flags(flight, {"cae": detector, "change": change}, windows, poses)
+        flags = batch_flags(flight, {"cae": detector, "change": change}, windows, poses, SIZE)
         print("alert latency from each onset, and from the frame the batch pass first flags in it (what the live "
               "path adds; the rest is how soon the detector sees the object):")
     for name in ("cae", "change") if args.route == "patrol" else ():

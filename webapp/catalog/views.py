@@ -28,7 +28,7 @@ from webapp.catalog.access import (
 from webapp.catalog.forms import AreaForm, MissionForm, TrainDetectorForm
 from webapp.catalog.models import Mission, Video
 from webapp.catalog.search import MissionSearch, missions_page
-from webapp.core.params import BadParameter, parse_json_body
+from webapp.core.params import BadParameter, parse_json_object
 from webapp.detectors.models import Detector
 from webapp.jobs import services
 from webapp.jobs.kinds import INTERNAL_JOB_KINDS
@@ -241,12 +241,9 @@ def video_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _json_body(request: HttpRequest) -> dict:
     try:
-        body = parse_json_body(request.body or b"{}")
+        return parse_json_object(request.body)
     except BadParameter as exc:
         raise ValidationError(str(exc)) from None
-    if not isinstance(body, dict):
-        raise ValidationError("the request body must be a JSON object")
-    return body
 
 
 def _error(exc: ValidationError) -> JsonResponse:

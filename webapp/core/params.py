@@ -83,3 +83,11 @@ def parse_json_body(raw: bytes | str):
         raise BadParameter("the request body is not valid JSON") from None
     except RecursionError:
         raise BadParameter("the request body is nested too deeply to be read as JSON") from None
+
+
+def parse_json_object(raw: bytes | str) -> dict:
+    """A JSON request body that must be an object (an empty body is `{}`); BadParameter otherwise."""
+    body = parse_json_body(raw or b"{}")
+    if not isinstance(body, dict):
+        raise BadParameter("the request body must be a JSON object")
+    return body

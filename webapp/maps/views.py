@@ -18,7 +18,7 @@ from webapp.accounts.roles import ANALYST
 from webapp.catalog import masks, references
 from webapp.catalog.access import area_page_roles, get_area_or_404, get_mission_or_404
 from webapp.core.media import stored_file_response
-from webapp.core.params import BadParameter, parse_json_body
+from webapp.core.params import BadParameter, parse_json_object
 from webapp.detectors.models import Event
 from webapp.jobs.models import Job
 from webapp.jobs.quotas import JobLimitReached
@@ -107,12 +107,9 @@ def area_map_mask(request, pk: int):
 
 def _json_object(request) -> dict:
     try:
-        body = parse_json_body(request.body or b"{}")
+        return parse_json_object(request.body)
     except BadParameter as exc:
         raise ValidationError(str(exc)) from None
-    if not isinstance(body, dict):
-        raise ValidationError("the request body must be a JSON object")
-    return body
 
 
 @require_POST
