@@ -71,6 +71,7 @@ GET_EXPECTED = {
     "mission_telemetry": POST_ONLY,
     "video_telemetry": POST_ONLY,
     "area_mosaic_build": POST_ONLY,
+    "area_map_mask": POST_ONLY,
     "live_start": POST_ONLY,
     "live_stop": POST_ONLY,
     "event_heatmap": (302, 302, 302),  # redirects readers to the heatmap view of the event's peak frame
