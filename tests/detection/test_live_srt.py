@@ -20,6 +20,7 @@ import pytest
 from detection.live.reader import LiveReader, LiveSettings
 from detection.live.recorder import SegmentRecorder, assemble, read_segments
 from detection.live.relay import MissingProtocol, relay_protocol
+from tests.detection.test_live_reader import drain
 from tests.support.publish import free_port, publish, stop
 from tests.support.srt import RELAYED, needs_relay, needs_srt, relays
 from tests.support.videos import make_video
@@ -36,14 +37,6 @@ def flight(tmp_path_factory):
                       gop=10)
 
 
-def drain(reader: LiveReader, *, limit: float = 30.0) -> list:
-    taken, deadline = [], time.monotonic() + limit
-    while not reader.done:
-        assert time.monotonic() < deadline, "the reader never ended"
-        frame = reader.next_frame(0.2)
-        if frame is not None:
-            taken.append(frame)
-    return taken
 
 
 def assert_recorded(folder: Path, joined: Path, seconds: float) -> None:
