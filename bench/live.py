@@ -61,7 +61,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.live_patrol import PATROL_FLIGHTS, batch_flags, live_path_latencies, patrol_setup, reencode
+from bench.live_patrol import PATROL_FLIGHTS, batch_flags, live_path_latencies, looped, patrol_setup, reencode
 from detection.atomic_files import replacing
 from detection.live.reader import LiveReader, LiveSettings
 from detection.live.recorder import SegmentRecorder, assemble
@@ -263,7 +263,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, change=None, poses=None) -> dict:
+def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, change=None, poses=None,
+             loops: int = 1) -> dict:
     """Publish `flight` in real time and run the live loop on it: the CAE on every sampled frame, and with a
     CHANGE detector `change`, its thread on the newest full-size frame (as workers/live.py does)."""
     from detection.live.change import ChangeThread, LiveChangeScorer
@@ -281,8 +282,8 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
     if thread is not None:
         thread.start()
     time.sleep(0.5)
-    publisher = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-i", str(flight), "-c", "copy", "-f", "mpegts",
-                                  f"tcp://127.0.0.1:{port}"])
+    publisher = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", str(loops - 1), "-i", str(flight),
+                                  "-c", "copy", "-f", "mpegts", f"tcp://127.0.0.1:{port}"])
     # Stream time 0 is when FFmpeg starts pacing, a moment after it starts: counting from its start puts the
     # instants early, so latencies and lags are over-, never under-estimated (by FFmpeg's start-up).
     first_wall = time.time()
@@ -345,6 +346,9 @@ def main() -> None:
     parser.add_argument("--telemetry", action="store_true", help="patrol: CHANGE matches by the flight's poses")
     parser.add_argument("--feed-size", default=None, help="patrol: publish at WIDTHxHEIGHT (e.g. 1920x1080)")
     parser.add_argument("--feed-fps", type=int, default=30, help="patrol: the rate with --feed-size")
+    parser.add_argument("--loops", type=int, default=1,
+                        help="patrol: publish the flight this many times back to back (10 loops: a 10-minute stream; "
+                             "with --telemetry CHANGE matches every loop by its poses)")
     parser.add_argument("--threads", type=int, default=2, help="patrol: torch threads for training")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench" / "live")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
@@ -360,11 +364,17 @@ def main() -> None:
             stream = container.streams.video[0]
             seconds = float(stream.duration * stream.time_base)
             tag = f"{stream.width}x{stream.height}p{float(stream.average_rate):g}"
+        flight_seconds, flight_windows, flight_poses = seconds, windows, poses
+        if args.loops > 1:
+            windows, poses = looped(windows, poses, seconds, args.loops)
+            seconds *= args.loops
+            tag += f", published {args.loops} times back to back"
         print(f"flight {args.flight} of `patrol`: {seconds:g} s at {tag}, onsets at {', '.join(f'{w[0]:g}' for w in windows)} s; CAE "
               f"threshold {detector.threshold:.3f}, CHANGE threshold {change.threshold:.3f} matching "
               f"{'by telemetry' if poses is not None else 'visually'}")
     else:
         seconds, tag = args.seconds, f"{args.width}x{args.height}p{args.fps}"
+        flight_seconds = seconds
         flight = generate_flight(args.workdir / f"flight-{tag}-{seconds:g}s.mp4", seconds=seconds,
                                  width=args.width, height=args.height, fps=args.fps, rafts=True, seed=1)
         normal = generate_flight(args.workdir / f"normal-{tag}.mp4", seconds=40, width=args.width,
@@ -373,7 +383,7 @@ def main() -> None:
         windows = [(t, t + RAFT_SECONDS) for t in raft_instants(seconds)]
         print(f"flight {flight.name}: {seconds:g} s at {tag}; CAE threshold {detector.threshold:.3f}")
     feed = Feed(args.redis)
-    live = run_live(flight, detector, seconds, args.workdir, feed, change=change, poses=poses)
+    live = run_live(flight, detector, seconds, args.workdir, feed, change=change, poses=poses, loops=args.loops)
     if live["error"]:
         print(f"reader error: {live['error']}")
     print(f"live run: {live['scored']} frames scored by the CAE, {live['dropped']} sampled frames dropped, "
@@ -393,7 +403,7 @@ def main() -> None:
             print(f"  {start:5.0f}-{start + 10:<5.0f} {max(w[0] for w in window):6.2f} {max(w[1] for w in window):6.2f}")
     print(f"recording {live['recorded']:.2f} s of the published {seconds:.2f} s")
     print("real-time factor of each part alone (x real time; above 1 keeps up):")
-    factors = part_factors(flight, detector, seconds, args.workdir)
+    factors = part_factors(flight, detector, flight_seconds, args.workdir)
     factors.update(ingest_factors(args.workdir / "recording.mp4", live["recorded"], args.workdir))
     for name, factor in factors.items():
         print(f"  {name:48s} {factor:6.2f}x")
@@ -409,7 +419,9 @@ def main() -> None:
     feed.done.set() if feed.client else None
     what = "rafts" if args.route == "terrain" else "onsets"
     if args.route == "patrol":
-        flags = batch_flags(flight, {"cae": detector, "change": change}, windows, poses, SIZE)
+        flags = batch_flags(flight, {"cae": detector, "change": change}, flight_windows, flight_poses, SIZE)
+        flags = {name: [None if f is None else f + k * flight_seconds for k in range(args.loops) for f in firsts]
+                 for name, firsts in flags.items()}  # each replay's onsets as the first replay's
         print("alert latency from each onset, and from the frame the batch pass first flags in it (what the live "
               "path adds; the rest is how soon the detector sees the object):")
     for name in ("cae", "change") if args.route == "patrol" else ():

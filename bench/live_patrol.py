@@ -101,3 +101,20 @@ def live_path_latencies(received, windows, first_wall: float, detector: str, fla
         if first is not None and arrivals:
             latencies.append(min(arrivals) - (first_wall + first))
     return latencies
+
+
+def looped(windows, poses, period: float, loops: int):
+    """The onset windows and poses of `loops` back-to-back replays of a flight `period` seconds long (what
+    FFmpeg's `-stream_loop` publishes: each replay's timestamps continue from the last one's end), so CHANGE
+    matches every replay by telemetry and each replay's onsets are due their own alerts."""
+    from dataclasses import fields
+
+    from detection.telemetry.poses import PoseTable
+
+    windows = [(start + k * period, end + k * period) for k in range(loops) for start, end in windows]
+    if poses is None or loops <= 1:
+        return windows, poses
+    keep = poses.time < period  # a pose at or past the flight's end would collide with the next replay's first
+    columns = {f.name: np.concatenate([getattr(poses, f.name)[keep] for _ in range(loops)]) for f in fields(poses)}
+    columns["time"] = np.concatenate([poses.time[keep] + k * period for k in range(loops)])
+    return windows, PoseTable(**columns)

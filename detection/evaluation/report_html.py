@@ -117,6 +117,7 @@ def render_html(document: dict, curves: dict) -> str:
         ),
         ("Video level", report_md.origin_form_table(detectors, prefix="video_", render=html_table)),
         ("Events", report_md.events_table(detectors, render=html_table)),
+        ("Everyday objects (never to be flagged)", report_md.everyday_table(detectors, render=html_table)),
         ("Recall per anomaly class", report_md.per_class_table(detectors, render=html_table)),
         ("Recall per anomaly size", report_md.per_size_table(detectors, render=html_table)),
         ("Objects found per size (native pixels)", report_md.object_size_table(detectors, render=html_table)),

@@ -117,6 +117,23 @@ def events_table(detectors: dict, render: Callable | None = None) -> str:
     return (render or table)(header, _rows(detectors, cells))
 
 
+def everyday_table(detectors: dict, render: Callable | None = None) -> str:
+    """The area's everyday objects (moored boats, parked cars) on the test flights: flagged never, ideally."""
+    counted = {name: e for name, e in detectors.items() if e.get("everyday_objects")}  # .get: older documents
+    if not counted:
+        return "No everyday objects listed for this data (no `area.json` with fixtures, or no telemetry)."
+    header = ["detector", "frames with one in view", "flagged frames peaking on one", "false events peaking on one"]
+
+    def cells(e: dict) -> list[str]:
+        ev = e["everyday_objects"]
+        return [str(ev["sightings"]), str(ev["flagged_frames"]), str(ev["false_events"])]
+
+    near = next(iter(counted.values()))["everyday_objects"]["near_metres"]
+    note = (f"A flag or event peaks on an everyday object when its heatmap peak lies within {near:g} m of one on "
+            "the ground, off every labelled object.")
+    return note + "\n\n" + (render or table)(header, _rows(counted, cells))
+
+
 def levels_table(detectors: dict, render: Callable | None = None) -> str:
     """The test frames on the level scale the web app shows (detection.levels): 1 is each detector's threshold."""
     header = ["detector", "level 0 (score)", "normal median", "normal 99%", "normal at or above 1", "anomalous median"]
@@ -261,6 +278,8 @@ def render_markdown(document: dict) -> str:
         origin_form_table(detectors, prefix="video_"),
         "## Events (an interval is found when a flagged event overlaps it)",
         events_table(detectors),
+        "## Everyday objects (there on every flight: never to be flagged)",
+        everyday_table(detectors),
         "## Levels (the web app's one scale: 0 = the median normal validation frame, 1 = the threshold)",
         levels_table(detectors),
         "## Recall per anomaly class",

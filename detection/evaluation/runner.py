@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from detection import registry
 from detection.errors import DetectionError, TrainingDataError, VideoError
+from detection.evaluation import everyday
 from detection.evaluation.baselines import BASELINES, train_baseline
 from detection.evaluation.groundtruth import GroundTruthCache
 from detection.evaluation.schema import SCHEMA_VERSION, empty_detector_entry
@@ -255,7 +256,9 @@ def _obtain(spec: DetectorSpec, items, trainers, settings: EvaluationSettings, s
     return detector, (report.train_seconds or elapsed), [*warnings, *report.warnings], items, zero
 
 
-def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, show: bool):
+def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, show: bool, fixtures=None):
+    """Score the test videos; `fixtures` ((fixtures, hfov) from the area's `area.json`, or None) adds each
+    video's everyday-object counts where it has telemetry (detection.evaluation.everyday)."""
     scored, warnings, seconds = [], [], 0.0
     for item in tqdm(test, desc=f"score {spec.name}", unit="video", disable=not show, leave=False):
         started = time.perf_counter()
@@ -271,6 +274,7 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
         heatmaps = None
         if result.heatmaps is not None:
             heatmaps = np.asarray(result.heatmaps, dtype=np.float32) * np.float32(result.heatmap_scale)
+        pixel_masks = None if heatmaps is None else truth.masks(item.record, result.times, heatmaps.shape[1:])
         scored.append(
             ScoredVideo(
                 video_id=item.record.video_id or str(item.record.path),
@@ -282,15 +286,27 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
                 events=tuple(result.events),  # the detector's own, merged as it is configured to
                 classes=truth.classes(item.record, result.times),
                 area_fraction=truth.area_fraction(item.record, result.times),
-                pixel_masks=None
-                if heatmaps is None
-                else truth.masks(item.record, result.times, heatmaps.shape[1:]),
+                pixel_masks=pixel_masks,
                 heatmaps=heatmaps,
                 objects=truth.objects(item.record),
                 seconds=truth.duration(item.record),
+                everyday=_everyday(fixtures, item.record, truth, result, detector.threshold, heatmaps, pixel_masks),
             )
         )
     return scored, warnings, seconds
+
+
+def _everyday(fixtures, record: VideoRecord, truth: GroundTruthCache, result, threshold: float, heatmaps,
+              masks) -> dict | None:
+    """The video's everyday-object counts, or None without fixtures, telemetry or a known frame size."""
+    facts = truth.facts(record) if fixtures is not None else None
+    poses = _poses(record) if facts is not None else None
+    if poses is None or len(poses) == 0:
+        return None
+    (height, width), _ = facts
+    found, hfov = fixtures
+    return everyday.count_video(found, hfov, (width, height), poses, result.times, result.frame_scores, threshold,
+                                heatmaps, masks, result.events, record.intervals)
 
 
 def _poses(record: VideoRecord):
@@ -312,7 +328,8 @@ def _evaluate_one(spec, items, trainers, truth, settings: EvaluationSettings, sh
             trained[spec.name] = detector  # kept only when a later detector names it ("@NAME")
         if spec.file is not None:
             kind = getattr(detector, "kind", kind)
-        scored, score_warnings, score_seconds = _score_test(spec, detector, items["test"], truth, show)
+        fixtures = everyday.read_fixtures(settings.manifest)
+        scored, score_warnings, score_seconds = _score_test(spec, detector, items["test"], truth, show, fixtures)
     except Exception as exc:  # one detector failing must not stop the others: its entry says why
         entry = empty_detector_entry(kind)
         reason = str(exc) if isinstance(exc, DetectionError | ValueError) else f"{type(exc).__name__}: {exc}"

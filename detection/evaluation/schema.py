@@ -63,6 +63,12 @@ object of unknown size. Each row is {objects, found, recall}; recall is found / 
                                          the test frames on the web app's level scale (detection.levels):
                                          zero is the score of level 0 (the trainer's median normal validation
                                          score; null: 0), level 1 is the threshold; added within version 2
+    everyday_objects {sightings, flagged_frames, false_events, videos, near_metres}, or null
+                                         the area's fixtures (moored boats, parked cars: there on every
+                                         flight, so normal) on test videos with telemetry: frames with one in
+                                         view, flagged frames whose heatmap peak is within near_metres of one
+                                         (off any labelled object), false events peaking there
+                                         (detection.evaluation.everyday); added within version 2
 """
 
 from __future__ import annotations
@@ -138,6 +144,7 @@ DETECTOR_KEYS = (
     "per_object_size",
     "per_object_class",
     "levels",
+    "everyday_objects",
 )
 
 

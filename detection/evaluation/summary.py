@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from detection.evaluation import metrics
+from detection.evaluation import everyday, metrics
 from detection.evaluation.objects import ObjectInterval, from_intervals
 from detection.evaluation.schema import LARGE_ANOMALY_KEYS, LEVEL_KEYS, empty_detector_entry
 from detection.levels import to_levels
@@ -44,6 +44,7 @@ class ScoredVideo:
     heatmaps: np.ndarray | None = None
     objects: tuple[ObjectInterval, ...] | None = None
     seconds: float | None = None
+    everyday: dict | None = None  # detection.evaluation.everyday.count_video, where the area lists fixtures
 
 
 def _pooled(videos: Sequence[ScoredVideo]) -> tuple[np.ndarray, np.ndarray]:
@@ -202,6 +203,7 @@ def summarise(
     entry.update(_object_level(videos))
     entry["pixel_auc"] = _pixel_auc(videos)
     entry["levels"] = _levels(videos, threshold, level_zero)
+    entry["everyday_objects"] = everyday.summarise([v.everyday for v in videos])
     return entry
 
 
