@@ -100,36 +100,163 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
 
 
 VARIANTS = {
-    # name: (variation pooling "max"/"own"/"none", branches, frame normalisation, map pooling, persistence)
-    "before (own residual, both branches, no frame normalisation)": ("own", (0, 1), "none", "max", 2),
-    "+ highest residual of the candidates": ("max", (0, 1), "none", "max", 2),
-    "+ robust z over the frame": ("max", (0, 1), "mad", "max", 2),
-    "colour branch only": ("max", (0,), "mad", "max", 2),
-    "CNN branch only = default": ("max", (1,), "mad", "max", 2),
-    "default, own residual": ("own", (1,), "mad", "max", 2),
-    "default, no residual": ("none", (1,), "mad", "max", 2),
-    "default, no frame normalisation": ("max", (1,), "none", "max", 2),
-    "default, mean of top 10 cells": ("max", (1,), "mad", "top10", 2),
-    "default, no persistence": ("max", (1,), "mad", "max", 1),
-    "default, persistence 3": ("max", (1,), "mad", "max", 3),
+    # name: (variation pooling "max"/"own"/"none", branches, frame normalisation, map pooling, persistence,
+    #        margin: cells dropped next to where a candidate does not cover today's frame,
+    #        ring: cells dropped along today's frame border)
+    "before (own residual, both branches, no frame normalisation)": ("own", (0, 1), "none", "max", 2, 0, 0),
+    "+ highest residual of the candidates": ("max", (0, 1), "none", "max", 2, 0, 0),
+    "+ robust z over the frame": ("max", (0, 1), "mad", "max", 2, 0, 0),
+    "colour branch only": ("max", (0,), "mad", "max", 2, 0, 0),
+    "CNN branch only = default": ("max", (1,), "mad", "max", 2, 0, 0),
+    "default, own residual": ("own", (1,), "mad", "max", 2, 0, 0),
+    "default, no residual": ("none", (1,), "mad", "max", 2, 0, 0),
+    "default, no frame normalisation": ("max", (1,), "none", "max", 2, 0, 0),
+    "default, mean of top 10 cells": ("max", (1,), "mad", "top10", 2, 0, 0),
+    "default, no persistence": ("max", (1,), "mad", "max", 1, 0, 0),
+    "default, persistence 3": ("max", (1,), "mad", "max", 3, 0, 0),
+    "default, margin 2 from uncovered cells": ("max", (1,), "mad", "max", 2, 2, 0),
+    "default, margin 4 from uncovered cells": ("max", (1,), "mad", "max", 2, 4, 0),
+    "default, margin 8 from uncovered cells": ("max", (1,), "mad", "max", 2, 8, 0),
+    "default, frame border ring 1": ("max", (1,), "mad", "max", 2, 0, 1),
+    "default, frame border ring 2": ("max", (1,), "mad", "max", 2, 0, 2),
+    "default, frame border ring 4": ("max", (1,), "mad", "max", 2, 0, 4),
+    "default, frame border ring 8": ("max", (1,), "mad", "max", 2, 0, 8),
+    "default, margin 4 and ring 4": ("max", (1,), "mad", "max", 2, 4, 4),
+    "default, margin 8 and ring 8": ("max", (1,), "mad", "max", 2, 8, 8),
+    "default, local robust z, 4 blocks across": ("max", (1,), "local4", "max", 2, 0, 0),
+    "default, local robust z, 6 blocks across": ("max", (1,), "local6", "max", 2, 0, 0),
+    "default, local robust z, 8 blocks across": ("max", (1,), "local8", "max", 2, 0, 0),
+    "default, local robust z, 12 blocks across": ("max", (1,), "local12", "max", 2, 0, 0),
+    "default, local robust z, 16 blocks across": ("max", (1,), "local16", "max", 2, 0, 0),
+    "default, local 8 blocks, ring 2": ("max", (1,), "local8", "max", 2, 0, 2),
+    "default, local floored at the frame's, 4 blocks": ("max", (1,), "localf4", "max", 2, 0, 0),
+    "default, local floored at the frame's, 6 blocks": ("max", (1,), "localf6", "max", 2, 0, 0),
+    "default, local floored at the frame's, 8 blocks": ("max", (1,), "localf8", "max", 2, 0, 0),
+    "default, local floored at the frame's, 12 blocks": ("max", (1,), "localf12", "max", 2, 0, 0),
+    "default, local floored 8, ring 2": ("max", (1,), "localf8", "max", 2, 0, 2),
+    "default, less each cell's median over the last 4 frames": ("max", (1,), "mad", "fixed4", 2, 0, 0),
+    "default, less each cell's median over the last 6 frames": ("max", (1,), "mad", "fixed6", 2, 0, 0),
+    "default, less each cell's median over the last 10 frames": ("max", (1,), "mad", "fixed10", 2, 0, 0),
+    "default, less each cell's median over the last 20 frames": ("max", (1,), "mad", "fixed20", 2, 0, 0),
+    "default, less the median over 10 frames of each cell's 5x5 max": ("max", (1,), "mad", "fixed10x5", 2, 0, 0),
+    "default, less the median over 10 frames of each cell's 9x9 max": ("max", (1,), "mad", "fixed10x9", 2, 0, 0),
+    "default, less the median over 10 frames of each cell's 15x15 max": ("max", (1,), "mad", "fixed10x15", 2, 0, 0),
+    "default, less the median over 6 frames of each cell's 9x9 max": ("max", (1,), "mad", "fixed6x9", 2, 0, 0),
 }
 
 
+def robust_z_local(values: np.ndarray, covered: np.ndarray, blocks: int, floor: str = "quarter") -> np.ndarray:
+    """(gh, gw) float32: `values` as robust z-scores against their neighbourhood: the median and MAD of the covered
+    cells in each of about `blocks` x `blocks * gh / gw` blocks, interpolated between block centres (bilinear),
+    clipped at 0 (uncovered cells 0). A change spread over a region (whitecaps over open water, a wet beach)
+    raises its region's median and MAD with it, so only what stands out from its own surroundings scores high;
+    an object of a few cells barely moves its block's median and MAD. A block with fewer than a quarter of its
+    cells covered takes the frame's median and MAD (`robust_z`'s); the MAD's floor is the frame's MAD / 4 (and
+    1e-3), so a uniform calm region does not turn noise into large scores."""
+    inside = values[covered]
+    if inside.size == 0:
+        return np.zeros_like(values, dtype=np.float32)
+    frame_median = float(np.median(inside))
+    frame_spread = max(float(np.median(np.abs(inside - frame_median))), 1e-3)
+    height, width = values.shape
+    across = max(1, min(int(blocks), width))
+    down = max(1, min(round(blocks * height / width), height))
+    ys = np.linspace(0, height, down + 1).round().astype(int)
+    xs = np.linspace(0, width, across + 1).round().astype(int)
+    medians = np.full((down, across), frame_median, np.float32)
+    spreads = np.full((down, across), frame_spread, np.float32)
+    for i in range(down):
+        for j in range(across):
+            block = values[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]
+            kept = block[covered[ys[i]:ys[i + 1], xs[j]:xs[j + 1]]]
+            if kept.size * 4 >= block.size and kept.size > 0:
+                medians[i, j] = np.median(kept)
+                spreads[i, j] = np.median(np.abs(kept - medians[i, j]))
+    if floor == "frame":  # a region is judged against its own variation only where it varies more than the frame
+        spreads = np.maximum(spreads, frame_spread)
+        medians = np.maximum(medians, frame_median)
+    else:
+        spreads = np.maximum(spreads, max(frame_spread / 4, 1e-3))
+    median_map = cv2.resize(medians, (width, height), interpolation=cv2.INTER_LINEAR)
+    spread_map = cv2.resize(spreads, (width, height), interpolation=cv2.INTER_LINEAR)
+    result = np.maximum((values - median_map) / spread_map, 0.0)
+    result[~covered] = 0.0
+    return result.astype(np.float32)
+
+
+def drop_edges(distances: np.ndarray, margin: int, ring: int) -> np.ndarray:
+    """(K, 2, gh, gw) distances with NaN also within `margin` cells of each candidate's uncovered cells and
+    within `ring` cells of the frame's border."""
+    if margin <= 0 and ring <= 0:
+        return distances
+    out = distances.copy()
+    h, w = distances.shape[-2:]
+    for k in range(len(out)):
+        covered = np.isfinite(out[k]).any(axis=0)
+        if margin > 0:
+            # Outside the frame counts as covered here: the ring, not the margin, handles the frame's border.
+            covered = cv2.erode(covered.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8),
+                                borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+        if ring > 0:
+            covered[:ring], covered[-ring:], covered[:, :ring], covered[:, -ring:] = False, False, False, False
+        out[k][:, ~covered] = np.nan
+    return out
+
+
 def frame_score(d: dict, i: int, variant) -> float:
-    pooling, branches, normalisation, how, _ = variant
+    smoothed = frame_map(d, i, variant)
+    if smoothed is None:
+        return 0.0
+    flat = smoothed.ravel()
+    return float(flat.max() if variant[3] != "top10" else np.sort(flat)[-10:].mean())
+
+
+def flight_scores(d: dict, variant) -> np.ndarray:
+    """Every frame's score of one flight; "fixedN" pooling first takes off each cell's median over the flight's
+    previous N compared frames (what stays at one place in the frame while the ground moves: glint, edges)."""
+    how = variant[3]
+    count = len(d["labels"])
+    if not how.startswith("fixed"):
+        return np.array([frame_score(d, i, variant) if d["status"][i] == 0 else 0.0 for i in range(count)])
+    window, _, spread = how[5:].partition("x")
+    window = int(window)
+    maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
+    backgrounds = maps
+    if spread:
+        size = int(spread)
+        backgrounds = [None if m is None else cv2.dilate(m, np.ones((size, size), np.uint8)) for m in maps]
+    scores = np.zeros(count)
+    for i, current in enumerate(maps):
+        if current is None:
+            continue
+        past = [m for m in backgrounds[max(0, i - window):i] if m is not None]
+        if len(past) >= 3:
+            current = np.maximum(current - np.median(np.stack(past), axis=0), 0.0)
+        scores[i] = float(current.max())
+    return scores
+
+
+def frame_map(d: dict, i: int, variant) -> np.ndarray | None:
+    pooling, branches, normalisation, how, _, margin, ring = variant
     ok = ~np.all(np.isnan(d["D"][i, :, 0]), axis=(1, 2))
     distances, residuals = d["D"][i][ok].astype(np.float32), np.nan_to_num(d["E"][i][ok].astype(np.float32))
+    distances = drop_edges(distances, margin, ring)
     if pooling == "none":
         residuals = np.zeros_like(residuals)
     elif pooling == "max":
         residuals = np.broadcast_to(residuals.max(axis=0, keepdims=True), residuals.shape)
     normalised = [compare.normalise(dist, res, d["scales"].astype(np.float64)) for dist, res in zip(distances, residuals)]
     combined, _ = compare.combine(normalised, (0 in branches, 1 in branches))
+    if not np.isfinite(combined).any():
+        return None
     smoothed = compare.smooth_map(combined, 1.0)
     if normalisation == "mad":
         smoothed = compare.robust_z(smoothed, np.isfinite(combined))
-    flat = smoothed.ravel()
-    return float(flat.max() if how == "max" else np.sort(flat)[-10:].mean())
+    elif normalisation.startswith("localf"):
+        smoothed = robust_z_local(smoothed, np.isfinite(combined), int(normalisation[6:]), floor="frame")
+    elif normalisation.startswith("local"):
+        smoothed = robust_z_local(smoothed, np.isfinite(combined), int(normalisation[5:]))
+    return smoothed
 
 
 def study(out: Path) -> None:
@@ -143,7 +270,7 @@ def study(out: Path) -> None:
     for name, variant in VARIANTS.items():
         scores, labels, classes, macro = [], [], [], []
         for d in data.values():
-            s = np.array([frame_score(d, i, variant) if d["status"][i] == 0 else 0.0 for i in range(len(d["labels"]))])
+            s = flight_scores(d, variant)
             if variant[4] > 1:
                 s = np.where(d["status"] == 0, grey_opening(s, size=variant[4], mode="nearest"), 0.0)
             scores.append(s)

@@ -63,12 +63,17 @@ def warp(image: np.ndarray, homography: np.ndarray, size: tuple[int, int], *, bo
     return cv2.warpPerspective(image, homography, size, flags=cv2.INTER_LINEAR, borderMode=border)
 
 
-def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int, int], erode: int = 1) -> np.ndarray:
-    """(h, w) bool: the cells of a `size` grid the warped image covers, `erode` cells in from its edge."""
+def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int, int], erode: int = 1,
+             frame_edge: int = 0) -> np.ndarray:
+    """(h, w) bool: the cells of a `size` grid the warped image covers, `erode` cells in from its edge (where it
+    ends inside the grid), and not the `frame_edge` outermost rings of the grid itself."""
     ones = np.ones((from_size[1], from_size[0]), np.float32)
     covered = warp(ones, homography, size, border=cv2.BORDER_CONSTANT) > 0.99
     if erode > 0:
         covered = cv2.erode(covered.astype(np.uint8), np.ones((2 * erode + 1,) * 2, np.uint8)) > 0
+    if frame_edge > 0:
+        covered[:frame_edge], covered[-frame_edge:] = False, False
+        covered[:, :frame_edge], covered[:, -frame_edge:] = False, False
     return covered
 
 

@@ -43,11 +43,21 @@ class ChangeConfig:
     # frame maxima sit on normal variation (glint, waves, light) and lowered the frame AUC of every class but
     # debris when combined with the CNN branch (BENCHMARKS.md, "CHANGE detector").
     use_colour: bool = False
+    # What the CNN sees where the warped reference does not reach today's view: "today", today's own pixels
+    # (the two inputs then agree outside the part they share, so cells near the edge of that part are compared on
+    # their content, not on what fills the rest); or "reflect", the reference reflected at its edge (files before
+    # this setting; within the network's receptive field of that edge the reflection reads as a change).
+    reference_fill: str = "today"
     use_alignment: bool = True
     # The comparison grid: both branches give one value per `grid_stride` analysis pixels.
     grid_stride: int = 8
     # Residual misalignment: minimum distance over shifts of up to this many grid cells in each direction.
     neighbourhood: int = 1
+    # Cells along today's frame border left out of the comparison (0: none, files before the setting). There the
+    # reference's neighbourhood range is cut by the view (fewer reference cells to match, so larger distances)
+    # and both CNN maps meet the network's padding: the outermost ring held the maxima of many normal frames.
+    # Measured on `patrol` and d2 (BENCHMARKS.md, "CHANGE detector"): 1 ring is best on both; 2, 4 and 8 less.
+    frame_edge: int = 1
     # Colour: differences of log intensity, minus their large-scale component (light, cloud shadows),
     # blurred with a Gaussian of this fraction of the frame width.
     background_sigma: float = 0.04
@@ -86,10 +96,12 @@ class ChangeConfig:
             raise ValueError("cnn_warp_max_angle, cnn_warp_max_scale and ecc_width must not be negative")
         if self.variation_pooling not in ("max", "own"):
             raise ValueError(f"variation_pooling must be 'max' or 'own', not {self.variation_pooling!r}")
+        if self.reference_fill not in ("today", "reflect"):
+            raise ValueError(f"reference_fill must be 'today' or 'reflect', not {self.reference_fill!r}")
         if self.frame_normalisation not in ("mad", "none"):
             raise ValueError(f"frame_normalisation must be 'mad' or 'none', not {self.frame_normalisation!r}")
-        if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1:
-            raise ValueError("persistence >= 1, neighbourhood >= 0 and grid_stride >= 1 are required")
+        if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1 or self.frame_edge < 0:
+            raise ValueError("persistence >= 1, neighbourhood >= 0, frame_edge >= 0 and grid_stride >= 1 are required")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,11 +111,14 @@ class ChangeConfig:
         """The config a detector file saved (files written before the device left them still load; files
         written before `variation_pooling`, `frame_normalisation` and the colour default changed keep scoring
         as they were trained: their threshold belongs to that scoring)."""
-        return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **values}, kind="CHANGE")
+        return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **SCORING_BEFORE_EDGE_FIXES, **values},
+                                  kind="CHANGE")
 
 
 # What a saved config without these keys meant (detector files of the seventh session and before).
 SCORING_BEFORE_FRAME_NORMALISATION = {"variation_pooling": "own", "frame_normalisation": "none", "use_colour": True}
+# ... and without this one (files of the ninth session and before).
+SCORING_BEFORE_EDGE_FIXES = {"reference_fill": "reflect", "frame_edge": 0}
 
 PRESETS = {"default": ChangeConfig()}
 

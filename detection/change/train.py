@@ -140,10 +140,20 @@ def learn_variation(detector: ChangeDetector, references: list[TrainItem], progr
 
 
 def residual_map(raw: np.ndarray) -> np.ndarray:
-    """(2, gh, gw) float16: a frame's leave-one-out distances as the index stores them (smoothed, NaN as 0)."""
+    """(2, gh, gw) float16: a frame's leave-one-out distances as the index stores them, smoothed; a cell that was
+    not compared (outside the other flights' views, or on the frame's edge ring) takes its nearest compared
+    cell's value, a branch compared nowhere 0."""
     import cv2
+    from scipy.ndimage import distance_transform_edt
 
-    filled = np.nan_to_num(raw, nan=0.0)
+    filled = np.array(raw, dtype=np.float32, copy=True)
+    for branch in filled:
+        missing = np.isnan(branch)
+        if missing.all():
+            branch[:] = 0.0
+        elif missing.any():
+            _, (rows, cols) = distance_transform_edt(missing, return_indices=True)
+            branch[:] = branch[rows, cols]
     return np.stack([cv2.GaussianBlur(b, (0, 0), 1.0) for b in filled]).astype(np.float16)
 
 

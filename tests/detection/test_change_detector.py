@@ -321,8 +321,56 @@ def test_a_detector_file_from_before_frame_normalisation_keeps_its_scoring():
 
     old = ChangeConfig.from_dict({"name": "default", "candidates": 3})
     assert (old.variation_pooling, old.frame_normalisation, old.use_colour) == ("own", "none", True)
+    assert (old.reference_fill, old.frame_edge) == ("reflect", 0)
+    ninth = {key: value for key, value in make_config({}).to_dict().items() if key != "reference_fill"}
+    ninth = {key: value for key, value in ninth.items() if key != "frame_edge"}
+    assert (ChangeConfig.from_dict(ninth).reference_fill, ChangeConfig.from_dict(ninth).frame_edge) == ("reflect", 0)
     new = make_config({})
     assert (new.variation_pooling, new.frame_normalisation, new.use_colour) == ("max", "mad", False)
+    assert (new.reference_fill, new.frame_edge) == ("today", 1)
     assert ChangeConfig.from_dict(new.to_dict()) == new
     with pytest.raises(ValueError, match="frame_normalisation"):
         make_config({"frame_normalisation": "zscore"})
+
+
+@pytest.mark.parametrize("fill", ["today", "reflect"])
+def test_the_edge_of_the_part_two_frames_share_is_not_a_change(fill):
+    """The same ground seen 40 pixels apart: where the warped reference does not reach today's view, the CNN
+    sees today's own pixels (`reference_fill` "today"), so the shared part compares as unchanged up to its
+    edge; the reference's reflection there (files before the setting) reads as a change along that edge."""
+    from detection.change.config import make_config
+    from detection.change.detector import Comparator
+
+    torch.set_grad_enabled(False)
+    world = textured_world(seed=3, size=600)
+    size, shift = (320, 192), 40
+    today = np.ascontiguousarray(world[100:100 + size[1], 100:100 + size[0]])
+    reference = np.ascontiguousarray(world[100:100 + size[1], 100 + shift:100 + shift + size[0]])
+    homography = np.array([[1.0, 0.0, shift], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    comparator = Comparator(make_config({"reference_fill": fill, "frame_edge": 0}), size, torch.device("cpu"))
+    (distances, _), = comparator.pair_maps(today, [(0, reference, homography)])
+    cnn = distances[1]
+    covered = np.isfinite(cnn)
+    assert covered[:, -1].all() and not covered[:, 0].any()  # the left 40 pixels have no reference
+    edge = np.zeros_like(covered)
+    first = int(np.argmax(covered.any(axis=0)))
+    edge[:, first:first + 4] = True  # the first few compared columns, within the network's receptive field
+    edge_level = float(np.nanmax(cnn[edge & covered]))
+    energy = float(np.mean(comparator.cnn_maps(today[None]) ** 2))  # a feature's typical squared size
+    if fill == "today":
+        assert edge_level < 1e-6 * energy
+    else:
+        assert edge_level > 0.01 * energy
+        assert float(np.nanmax(cnn[covered & ~edge])) < 0.01 * energy  # elsewhere the pair matches
+
+
+def test_the_frame_edge_ring_is_left_out_of_the_comparison():
+    """`frame_edge` rings of cells along today's border are not compared (NaN), wherever the reference reaches."""
+    from detection.change.compare import coverage
+
+    identity = np.eye(3)
+    full = coverage((64, 36), identity, (64, 36), erode=1, frame_edge=0)
+    assert full.all()  # the reference covers the whole view: before the setting, every cell was compared
+    ringed = coverage((64, 36), identity, (64, 36), erode=1, frame_edge=2)
+    assert not ringed[:2].any() and not ringed[-2:].any() and not ringed[:, :2].any() and not ringed[:, -2:].any()
+    assert ringed[2:-2, 2:-2].all()
