@@ -232,7 +232,6 @@ class Comparator:
             maps.append(warped if warped is not None else self._on_grid(computed.pop(0)))
         return maps
 
-
     def _reference_for_cnn(self, reference: np.ndarray, homography: np.ndarray, today: np.ndarray) -> np.ndarray:
         """The reference warped into today's view as the CNN sees it: where it does not reach, today's own pixels
         (`reference_fill` "today") or its reflection ("reflect")."""

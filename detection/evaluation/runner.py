@@ -261,9 +261,11 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
     video's everyday-object counts where it has telemetry (detection.evaluation.everyday)."""
     scored, warnings, seconds = [], [], 0.0
     for item in tqdm(test, desc=f"score {spec.name}", unit="video", disable=not show, leave=False):
+        uses_telemetry = getattr(detector, "uses_telemetry", False)
+        poses = _poses(item.record) if uses_telemetry or fixtures is not None else None
         started = time.perf_counter()
-        if getattr(detector, "uses_telemetry", False):
-            result = detector.score_frames(item.frames.frames, item.frames.times, poses=_poses(item.record))
+        if uses_telemetry:
+            result = detector.score_frames(item.frames.frames, item.frames.times, poses=poses)
         else:
             result = detector.score_frames(item.frames.frames, item.frames.times)
         seconds += time.perf_counter() - started
@@ -290,18 +292,20 @@ def _score_test(spec, detector, test: list[TrainItem], truth: GroundTruthCache, 
                 heatmaps=heatmaps,
                 objects=truth.objects(item.record),
                 seconds=truth.duration(item.record),
-                everyday=_everyday(fixtures, item.record, truth, result, detector.threshold, heatmaps, pixel_masks),
+                everyday=_everyday(fixtures, item.record, poses, truth, result, detector.threshold, heatmaps,
+                                   pixel_masks),
             )
         )
     return scored, warnings, seconds
 
 
-def _everyday(fixtures, record: VideoRecord, truth: GroundTruthCache, result, threshold: float, heatmaps,
+def _everyday(fixtures, record: VideoRecord, poses, truth: GroundTruthCache, result, threshold: float, heatmaps,
               masks) -> dict | None:
     """The video's everyday-object counts, or None without fixtures, telemetry or a known frame size."""
-    facts = truth.facts(record) if fixtures is not None else None
-    poses = _poses(record) if facts is not None else None
-    if poses is None or len(poses) == 0:
+    if fixtures is None or poses is None or len(poses) == 0:
+        return None
+    facts = truth.facts(record)
+    if facts is None:
         return None
     (height, width), _ = facts
     found, hfov = fixtures

@@ -251,6 +251,11 @@ def test_evaluate_runs_change_and_cae_each_at_its_own_frame_size(tmp_path):
     assert seen[(124, 124)] == (124, 124) and seen[None] == (180, 320)
     entry = result.metrics["detectors"]["change"]
     assert entry.get("status") != "failed" and entry["frame_auc"] is not None
+    # The generated area lists its everyday objects and every test flight has telemetry: both kinds are checked.
+    for name in ("change", "cae"):
+        everyday = result.metrics["detectors"][name]["everyday_objects"]
+        assert everyday is not None and everyday["videos"] >= 2, everyday
+        assert everyday["flagged_frames"] <= everyday["sightings"] or everyday["sightings"] == 0
     assert cv2 is not None
 
 
