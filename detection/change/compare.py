@@ -63,6 +63,15 @@ def warp(image: np.ndarray, homography: np.ndarray, size: tuple[int, int], *, bo
     return cv2.warpPerspective(image, homography, size, flags=cv2.INTER_LINEAR, borderMode=border)
 
 
+def warp_over(image: np.ndarray, homography: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """`image` warped by `homography` into `background`'s view, `background`'s own pixels where it does not reach
+    (two CNN inputs then agree outside the part they share, so that part compares on its content up to its edge)."""
+    canvas = np.array(background, copy=True)
+    cv2.warpPerspective(image, homography, (background.shape[1], background.shape[0]), dst=canvas,
+                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+    return canvas
+
+
 def coverage(from_size: tuple[int, int], homography: np.ndarray, size: tuple[int, int], erode: int = 1,
              frame_edge: int = 0) -> np.ndarray:
     """(h, w) bool: the cells of a `size` grid the warped image covers, `erode` cells in from its edge (where it

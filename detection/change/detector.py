@@ -218,7 +218,9 @@ class Comparator:
         for global_index, reference, h in aligned:
             stored = self._stored_map(global_index) if self._warpable(h) else None
             if stored is None:
-                batch.append(self._reference_for_cnn(reference, h, today))
+                # where the warped reference does not reach: today's own pixels, or its reflection (old files)
+                batch.append(compare.warp_over(reference, h, today) if self.config.reference_fill == "today"
+                             else compare.warp(reference, h, self.size))
                 warped_maps.append(None)
                 continue
             native = (stored.shape[1], stored.shape[0])
@@ -231,16 +233,6 @@ class Comparator:
         for warped in warped_maps:
             maps.append(warped if warped is not None else self._on_grid(computed.pop(0)))
         return maps
-
-    def _reference_for_cnn(self, reference: np.ndarray, homography: np.ndarray, today: np.ndarray) -> np.ndarray:
-        """The reference warped into today's view as the CNN sees it: where it does not reach, today's own pixels
-        (`reference_fill` "today") or its reflection ("reflect")."""
-        if self.config.reference_fill == "reflect":
-            return compare.warp(reference, homography, self.size)
-        canvas = np.array(today, dtype=np.uint8, copy=True)
-        cv2.warpPerspective(reference, homography, self.size, dst=canvas, flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_TRANSPARENT)
-        return canvas
 
 
 def persistence_filter(scores: np.ndarray, length: int) -> np.ndarray:
