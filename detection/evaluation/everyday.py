@@ -54,14 +54,6 @@ def read_fixtures(manifest: str | Path) -> tuple[tuple[Fixture, ...], float] | N
     return fixtures, hfov
 
 
-def _metres_apart(lat_a, lon_a, lat_b, lon_b) -> np.ndarray:
-    from detection.telemetry.geo import EARTH_RADIUS_M
-
-    north = np.radians(np.asarray(lat_b) - lat_a) * EARTH_RADIUS_M
-    east = np.radians(np.asarray(lon_b) - lon_a) * EARTH_RADIUS_M * np.cos(np.radians(lat_a))
-    return np.hypot(north, east)
-
-
 def count_video(fixtures, hfov_degrees: float, frame_size: tuple[int, int], poses, times, scores, threshold: float,
                 heatmaps, masks, events, intervals) -> dict:
     """One test video's {sightings, flagged_frames, false_events} (module docstring). `frame_size` is (w, h);
@@ -69,11 +61,14 @@ def count_video(fixtures, hfov_degrees: float, frame_size: tuple[int, int], pose
     bool at the heatmaps' size or None."""
     from detection.evaluation.metrics import overlaps
     from detection.mapping.camera import DEFAULT_HFOV_DEGREES, CameraModel, frame_points, locate_peaks
+    from detection.telemetry import GeoOrigin
 
     camera = CameraModel.for_frame(frame_size[0], frame_size[1], hfov_degrees or DEFAULT_HFOV_DEGREES)
     times = np.asarray(times, np.float64)
     latitudes = np.array([f.latitude for f in fixtures])
     longitudes = np.array([f.longitude for f in fixtures])
+    origin = GeoOrigin(float(latitudes[0]), float(longitudes[0]))
+    fixture_east, fixture_north = origin.to_metres(latitudes, longitudes)
     at = poses.at(times)
     seen = np.zeros(len(times), bool)
     for latitude, longitude in zip(latitudes, longitudes):
@@ -81,8 +76,8 @@ def count_video(fixtures, hfov_degrees: float, frame_size: tuple[int, int], pose
         seen |= (x >= 0) & (x <= 1) & (y >= 0) & (y <= 1)
 
     def near(peak_times, peak_x, peak_y) -> np.ndarray:
-        latitude, longitude = locate_peaks(poses, peak_times, peak_x, peak_y, camera)
-        distances = _metres_apart(latitude[:, None], longitude[:, None], latitudes[None], longitudes[None])
+        east, north = origin.to_metres(*locate_peaks(poses, peak_times, peak_x, peak_y, camera))
+        distances = np.hypot(east[:, None] - fixture_east[None], north[:, None] - fixture_north[None])
         return np.nan_to_num(distances, nan=np.inf).min(axis=1) <= NEAR_METRES
 
     flagged = 0
