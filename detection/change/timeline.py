@@ -212,7 +212,8 @@ def match_by_descriptors(today: np.ndarray, references: list[np.ndarray], *, k: 
     for f, flight in enumerate(references):
         if len(flight) and len(today):
             cosine = today @ flight.T  # (N, M)
-            gain = np.where(cosine >= settings.min_similarity, _standardised(cosine) - settings.gap, _NEVER)
+            standing = _standardised(cosine, rows_only=causal and not _column_informative(len(today), settings))
+            gain = np.where(cosine >= settings.min_similarity, standing - settings.gap, _NEVER)
             path = _fill_gaps(_best_path(gain, settings), settings)
             if causal:
                 path = _extend_end(path, len(flight), settings)
@@ -237,15 +238,27 @@ def _centred(today: np.ndarray, references: list[np.ndarray]) -> tuple[np.ndarra
     return _unit(today - mean), [_unit(r - mean) for r in references]
 
 
-def _standardised(cosine: np.ndarray) -> np.ndarray:
+def _column_informative(rows: int, settings: PathSettings) -> bool:
+    """Whether a column of `rows` of today's frames can say that one of them stands out by more than the path's
+    `gap`. Among n values none lies more than (n - 1) / sqrt(n) population standard deviations above their
+    mean, so with few frames (a live flight's first seconds: 4 or fewer for a gap of 1.5) no pair can pass on
+    the column's side, however well it matches: the column cannot tell yet, so it is not asked."""
+    return (rows - 1) / np.sqrt(max(rows, 1)) > settings.gap
+
+
+def _standardised(cosine: np.ndarray, *, rows_only: bool = False) -> np.ndarray:
     """(N, M) similarities as standard deviations above the mean of their row and of their column, the smaller
     of the two: a pair is a match only if each frame stands out for the other (a frame of today that no
-    reference frame shows still has a most similar one, but it does not stand out from that frame's column)."""
+    reference frame shows still has a most similar one, but it does not stand out from that frame's column).
+    `rows_only`: the row's side alone, for a live flight whose few frames so far make no column
+    (`_column_informative`): each frame is matched where the reference flight's frame stands out for it."""
 
     def above_mean(axis):
         spread = np.maximum(cosine.std(axis=axis, keepdims=True), 1e-6)
         return (cosine - cosine.mean(axis=axis, keepdims=True)) / spread
 
+    if rows_only:
+        return above_mean(1)
     return np.minimum(above_mean(1), above_mean(0))
 
 

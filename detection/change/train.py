@@ -18,7 +18,9 @@
 4. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
    false-alarm rate, which transfers between flights better than the best validation F1. Dismissed frames that
    joined the index are not among them (they were picked for scoring high; the index teaches their place);
-   a reviewed flight's other known frames are scored without its own frames in the index.
+   a reviewed flight's other known frames are scored without its own frames in the index. The same quantile
+   of the single comparisons (before the persistence filter), as a ratio to the threshold, is kept
+   (`extra["single_frame_ratio"]`): the level at which a live alert need not wait for the next comparison.
 """
 
 from __future__ import annotations
@@ -277,6 +279,8 @@ def train_from_items(
 
         threshold, metrics = _threshold(scorer, val, config, warnings, indexed)
         detector.threshold = threshold
+        if "single_frame_ratio" in metrics:
+            detector.extra["single_frame_ratio"] = metrics["single_frame_ratio"]
     finally:
         torch.set_grad_enabled(True)
     progress(1.0, "done")
@@ -297,7 +301,7 @@ def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexe
     already teaches its place."""
     from detection.evaluation.metrics import roc_auc
 
-    scores, labels = [], []
+    scores, raws, labels = [], [], []
     for item in val:
         truth = frame_truth(item.frames.times, item.record)
         if truth is None:
@@ -309,14 +313,21 @@ def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexe
             continue
         result = scorer(item).score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
         scores.append(result.frame_scores[known])
+        raws.append(np.asarray(result.extras["raw_scores"], np.float64)[known])
         labels.append(frame_labels[known])
     if not scores or not any((~lab).any() for lab in labels):
         warnings.append("no validation normal frames: the threshold is the reference flights' own highest score")
         return float("inf"), {}
-    scores, labels = np.concatenate(scores), np.concatenate(labels)
+    scores, raws, labels = np.concatenate(scores), np.concatenate(raws), np.concatenate(labels)
     choice = pick_threshold(scores, labels, quantile=config.false_alarm_quantile, method="quantile")
     metrics = {"threshold_method": f"quantile {config.false_alarm_quantile} of validation normal frames",
                "val_normal_median": normal_median(scores, labels)}
+    single = pick_threshold(raws, labels, quantile=config.false_alarm_quantile, method="quantile").value
+    if choice.value > 0 and np.isfinite(single):
+        # The same false-alarm quantile of the single comparisons (before the persistence filter), as a ratio
+        # to the threshold so that an admin's threshold moves it too: a live alert need not wait for the next
+        # comparison when one comparison alone is as rare among normal frames (detection.live.change).
+        metrics["single_frame_ratio"] = round(max(1.0, float(single) / float(choice.value)), 4)
     auc = roc_auc(labels, scores)
     if auc is not None:
         metrics["val_frame_auc"] = round(float(auc), 4)

@@ -17,7 +17,10 @@ Telemetry sent live grows while the drone flies (`set_poses`, from another threa
 when the poses received cover its time (a pose at most `pose_age` seconds before it, or poses at most
 `pose_gap` apart on both sides of it) and the reference flights have poses too, and visually otherwise; each
 result says which (`by_pose`). The live score is the causal form of the batch's persistence filter: the
-lowest of the last `persistence` compared frames' scores, so an alert waits for a change to last that many comparisons. A frame
+lowest of the last `persistence` compared frames' scores, so an alert waits for a change to last that many
+comparisons, unless one comparison alone reaches `single_threshold`: the same false-alarm quantile of the
+validation normals' single comparisons (`extra["single_frame_ratio"]` times the threshold; a change that rare
+need not wait a sample, which is half a second of alert latency at 2 fps). A frame
 with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
 The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
 events are then replaced by its events (reviews carried over).
@@ -93,6 +96,10 @@ class LiveChangeScorer:
         self._poses_lock = threading.Lock()
         config = detector.config
         self.threshold = float(detector.threshold if threshold is None else threshold)
+        # One comparison alone alerts at this level (the validation normals' same false-alarm quantile before
+        # the persistence filter, detection.change.train); a detector file without it always waits.
+        ratio = detector.extra.get("single_frame_ratio")
+        self.single_threshold = self.threshold * float(ratio) if ratio else float("inf")
         self.alerts = AlertTracker(self.threshold, config.event_max_gap)
         self._recent: deque[float] = deque(maxlen=max(1, config.persistence))
         self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
@@ -152,6 +159,8 @@ class LiveChangeScorer:
                     peak = heatmap_peak(detector.heatmap(result.map))
         self._recent.append(raw if status == STATUS_OK else 0.0)
         score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
+        if status == STATUS_OK and raw >= self.single_threshold:
+            score = max(score, self.threshold * raw / self.single_threshold)  # on the threshold's scale
         changed, opened = self.alerts.track(float(time), score, peak)
         return ChangeScore(time=float(time), score=score, raw=float(raw), status=int(status), changed=changed,
                            opened=opened, seconds=clock.perf_counter() - started, by_pose=by_pose,

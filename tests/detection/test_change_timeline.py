@@ -187,3 +187,24 @@ def test_the_causal_path_ends_where_the_reference_flight_ends():
 
     assert not matches.no_reference[len(reference_x) - 4 : len(reference_x)].any()  # on the path up to its end
     assert matches.no_reference[changed].all()
+
+
+def test_a_live_flight_is_matched_from_its_first_frames():
+    """With four frames or fewer no pair can stand out from its column by the path's gap: the live match asks the
+    row alone until the column can tell, so a stream's first frames are compared, at the right place."""
+    today_x = np.arange(200, 600, 12.0)
+    reference_x = np.arange(200, 600, 12.0)
+    today, reference = _flight(today_x, 0, seed=6), _flight(reference_x, 5, seed=7)
+    for n in (1, 2, 3, 4, 5, 8):
+        so_far = today[:n]
+        if n <= 3:  # the rule for a whole flight: too few frames for a column, so none is matched
+            assert match_by_descriptors(so_far, [reference], k=1).no_reference.all()
+        matches = match_by_descriptors(so_far, [reference], k=1, causal=True)
+        assert not matches.no_reference[-1], n
+        assert abs(reference_x[matches.reference[-1, 0]] - today_x[n - 1]) <= 24, n
+
+
+def test_a_live_first_frame_no_reference_flight_shows_has_no_reference():
+    reference = _flight(np.arange(200, 500, 12.0), 5, seed=7)
+    elsewhere = frame_descriptors(np.random.default_rng(1).integers(0, 255, (1, *SIZE[::-1], 3), np.uint8))
+    assert match_by_descriptors(elsewhere, [reference], k=1, causal=True).no_reference.all()

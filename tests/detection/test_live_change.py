@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from detection.change.detector import STATUS_NO_REFERENCE, STATUS_OK
+from detection.change.detector import STATUS_OK
 from detection.live.change import ChangeThread, LiveChangeScorer
 from detection.live.scoring import LiveScoringError
 from detection.telemetry import PoseTable
@@ -47,8 +47,8 @@ def test_without_telemetry_the_flight_so_far_is_matched_visually(trained):
     scorer = LiveChangeScorer(detector)
     live = [scorer.score(t, f) for t, f in zip(today.frames.times, today.frames.frames)]
     status = np.array([s.status for s in live])
-    # The first frames are too few for a path through a reference flight: no reference, score 0, no alert.
-    assert status[0] == STATUS_NO_REFERENCE and (status == STATUS_OK).sum() >= FRAMES // 2
+    # From the first frame on: the flight's few frames so far are matched by the row alone (timeline).
+    assert status[0] == STATUS_OK and (status == STATUS_OK).sum() >= FRAMES // 2
     assert all(s.score == 0 for s in live if s.status != STATUS_OK)
     matched = status == STATUS_OK
     np.testing.assert_allclose(np.array([s.raw for s in live])[matched], batch.extras["raw_scores"][matched],
@@ -56,8 +56,9 @@ def test_without_telemetry_the_flight_so_far_is_matched_visually(trained):
     assert [s.time for s in live if s.opened] == [batch.events[0].start]
 
 
-def test_an_alert_waits_for_the_change_to_last_persistence_comparisons(trained):
+def test_an_alert_waits_for_the_change_to_last_persistence_comparisons(trained, monkeypatch):
     detector, world, tmp_path = trained
+    monkeypatch.delitem(detector.extra, "single_frame_ratio")  # a detector file from before the single level
     today = flight(world, tmp_path, "today_new", seed=20, new=True)
     poses = PoseTable.load(today.record.telemetry)
     once = LiveChangeScorer(detector, poses=poses)
@@ -68,6 +69,37 @@ def test_an_alert_waits_for_the_change_to_last_persistence_comparisons(trained):
     raw = [s.raw for s in first]
     assert [s.score for s in second] == pytest.approx([0.0] + [min(a, b) for a, b in zip(raw, raw[1:])])
     assert next(s.time for s in second if s.opened) > next(s.time for s in first if s.opened)
+
+
+def test_one_comparison_as_rare_as_the_threshold_alerts_without_waiting(trained, monkeypatch):
+    """The detector keeps the validation normals' false-alarm quantile of single comparisons as a ratio to its
+    threshold: a comparison at that level alerts at once, one between the two levels waits for the next."""
+    detector, world, tmp_path = trained
+    assert detector.extra["single_frame_ratio"] >= 1.0  # trained: the single comparisons' quantile is no lower
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+
+    def live(ratio, threshold):
+        monkeypatch.setitem(detector.extra, "single_frame_ratio", ratio)
+        scorer = LiveChangeScorer(detector, poses=poses, threshold=threshold)
+        scorer._recent = type(scorer._recent)(maxlen=2)  # persistence 2
+        return scorer, [scorer.score(t, f) for t, f in zip(today.frames.times, today.frames.frames)]
+
+    waiting, scores = live(None, None)
+    raw = np.array([s.raw for s in scores])
+    first = int(np.argmax(raw >= waiting.threshold))
+    assert raw[first] >= waiting.threshold and waiting.single_threshold == float("inf")
+    assert next(i for i, s in enumerate(scores) if s.opened) > first  # persistence: the next comparison too
+    # A ratio that puts the single level at that first comparison's raw score: it alerts at once, on the
+    # threshold's scale; an admin's threshold moves the single level with it.
+    threshold = waiting.threshold
+    at_once, scores = live(float(raw[first]) / threshold, None)
+    assert at_once.single_threshold == pytest.approx(float(raw[first]))
+    opened = next(i for i, s in enumerate(scores) if s.opened)
+    assert opened == first and scores[opened].score == pytest.approx(threshold)
+    assert live(2.0, 3.0)[0].single_threshold == pytest.approx(6.0)
+    assert all(s.score == pytest.approx(min(a, b)) for s, a, b in zip(scores[1:], raw, raw[1:])
+               if s.raw < at_once.single_threshold)  # below the single level: persistence as before
 
 
 def test_the_thread_compares_the_newest_frame_and_skips_the_rest(trained):
