@@ -278,10 +278,12 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
     reader = LiveReader(f"tcp://127.0.0.1:{port}", settings, recorder=SegmentRecorder(folder, segment_seconds=10))
     thread = ChangeThread(LiveChangeScorer(change, poses=poses)) if change is not None else None
     statuses: dict[int, int] = {}
-    reader.start()
     if thread is not None:
-        thread.start()
+        thread.start()  # it warms up first: the live mission is started before the drone takes off
+    reader.start()
     time.sleep(0.5)
+    while thread is not None and thread.warmed_in is None and thread.is_alive():
+        time.sleep(0.05)
     publisher = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", str(loops - 1), "-i", str(flight),
                                   "-c", "copy", "-f", "mpegts", f"tcp://127.0.0.1:{port}"])
     # Stream time 0 is when FFmpeg starts pacing, a moment after it starts: counting from its start puts the
@@ -290,9 +292,14 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
     scorer = LiveScorer(detector)
     lags, cpu0, wall0 = [], time.process_time(), time.perf_counter()
 
+    comparisons = []
+
     def take_comparisons():
         for compared in thread.take() if thread is not None else ():
             statuses[compared.status] = statuses.get(compared.status, 0) + 1
+            comparisons.append({"time": compared.time, "raw": compared.raw, "score": compared.score,
+                                "status": compared.status, "opened": compared.opened,
+                                "seconds": round(compared.seconds, 3), "at": time.time() - first_wall})
             if compared.opened:
                 feed.publish({"type": "alert", "detector": "change", "start": compared.changed.start,
                               "sent_at": time.time()})
@@ -316,10 +323,12 @@ def run_live(flight: Path, detector, seconds: float, workdir: Path, feed: Feed, 
     publisher.wait(30)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     recorded = assemble(folder, workdir / "recording.mp4")
+    (workdir / "change-live.json").write_text(json.dumps(comparisons, indent=0))  # each comparison, to look at
     return {"first_wall": first_wall, "lags": lags, "cpu": cpu, "wall": wall, "recorded": recorded,
             "dropped": reader.dropped, "skipped": reader.skipped, "error": reader.error, "scored": len(scorer.times),
             "compared": thread.compared if thread is not None else 0,
-            "change_skipped": thread.skipped if thread is not None else 0, "statuses": statuses}
+            "change_skipped": thread.skipped if thread is not None else 0, "statuses": statuses,
+            "warm_up": thread.warmed_in if thread is not None else None}
 
 
 def alert_latencies(received, windows, first_wall: float, detector: str | None = None):
@@ -393,7 +402,7 @@ def main() -> None:
         print(f"CHANGE live: {live['compared']} frames compared of {live['compared'] + live['change_skipped']} "
               f"offered ({live['compared'] / max(1, live['compared'] + live['change_skipped']):.0%}; it always takes "
               f"the newest); compared / no reference / not aligned: {statuses.get(0, 0)} / {statuses.get(1, 0)} / "
-              f"{statuses.get(2, 0)}")
+              f"{statuses.get(2, 0)}; warmed up in {live['warm_up'] or 0:.2f} s before the stream started")
     print(f"CPU {live['cpu'] / live['wall']:.2f} cores on average (this process: reader, recorder, scorers; "
           f"FFmpeg's publisher apart), peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("lag of the newest scored frame behind the stream (10 s windows: max s; decoder lag max s):")

@@ -165,9 +165,9 @@ class LiveRun:
 
     def follow(self) -> None:
         """Take the newest frames until the stream ends or a stop is asked for."""
-        self.reader.start()
         if self.change is not None:
-            self.change.start()
+            self.change.start()  # it warms up while the reader connects
+        self.reader.start()
         last_row = 0.0
         while not self.reader.done:
             frame = self.reader.next_frame(0.2)

@@ -128,6 +128,25 @@ class LiveChangeScorer:
             if not self._window or self._window[-1][0] < time:
                 self._window.append((float(time), _thumbnail(frame)))
 
+    def warm_up(self) -> float:
+        """Compare one reference frame with itself, as a frame of the stream would be compared, before the
+        stream's first frame comes; returns the seconds it took. The first comparison of a process pays for
+        torch's and OpenCV's first calls (about a second on 2 cores), which would otherwise fall on the
+        flight's first frames: the thread would skip the frames offered meanwhile, and a change in view at
+        take-off would wait for a later frame."""
+        import torch
+
+        started = clock.perf_counter()
+        detector, index = self.detector, self.detector.index
+        if len(index):
+            frame = detector.reference_frame(0)
+            with torch.inference_mode():
+                # as many candidates as a frame of the stream has, so that the CNN's batch has its shape too
+                detector.comparator.compare_frame(detector.analysis_frames(frame[None], 0),
+                                                  [(0, frame)] * max(1, detector.config.candidates),
+                                                  residuals=index.residuals, scales=index.scales.astype(np.float64))
+        return clock.perf_counter() - started
+
     def score(self, time: float, frame: np.ndarray) -> ChangeScore:
         import torch
 
@@ -174,6 +193,7 @@ class LiveChangeScorer:
 class ChangeThread(threading.Thread):
     """Runs a LiveChangeScorer on the newest frame offered; see the module docstring.
 
+    It warms up first (`LiveChangeScorer.warm_up`), so start it before the stream's first frame.
     `offer(time, frame)` never waits: a frame offered while another waits replaces it (`skipped` counts them).
     `take()` returns the results made since the last call. A failure stops the thread with `error` set.
     `compared` counts the frames compared, `by_telemetry` those of them matched by pose.
@@ -186,6 +206,7 @@ class ChangeThread(threading.Thread):
         self.compared = 0
         self.by_telemetry = 0
         self.error = ""
+        self.warmed_in: float | None = None  # seconds the warm-up comparison took, once done (LiveChangeScorer)
         self._pending: tuple[float, np.ndarray] | None = None
         self._results: list[ChangeScore] = []
         self._lock = threading.Condition()
@@ -215,6 +236,11 @@ class ChangeThread(threading.Thread):
             self.join()
 
     def run(self) -> None:
+        try:
+            self.warmed_in = self.scorer.warm_up()
+        except Exception as exc:  # noqa: BLE001 - as a comparison's failure: reported, the recording goes on
+            self.error = f"CHANGE live scoring could not start: {type(exc).__name__}: {exc}"
+            return
         while True:
             with self._lock:
                 while self._pending is None and not self._stopping:

@@ -113,6 +113,7 @@ def test_the_thread_compares_the_newest_frame_and_skips_the_rest(trained):
     results = thread.take()
     times = [r.time for r in results]
     assert thread.error == "" and thread.skipped >= 1 and thread.compared + thread.skipped == FRAMES
+    assert thread.warmed_in is not None and thread.warmed_in > 0  # one comparison before the first frame
     assert times == sorted(times) and times[-1] == today.frames.times[-1]  # the newest frame is always compared
     assert thread.take() == []
 
