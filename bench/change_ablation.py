@@ -134,6 +134,9 @@ VARIANTS = {
     "default, local floored at the frame's, 8 blocks": ("max", (1,), "localf8", "max", 2, 0, 0),
     "default, local floored at the frame's, 12 blocks": ("max", (1,), "localf12", "max", 2, 0, 0),
     "default, local floored 8, ring 2": ("max", (1,), "localf8", "max", 2, 0, 2),
+    # persistence -2: the default's persistence 2, or one comparison alone at the level that is as rare among the
+    # val flights' normal frames (`single_frame_ratio`, as the live path alerts; ratio from the val_*.npz)
+    "default, persistence 2 or one comparison at the single level": ("max", (1,), "mad", "max", -2, 0, 1),
     "default, less each cell's median over the last 4 frames": ("max", (1,), "mad", "fixed4", 2, 0, 0),
     "default, less each cell's median over the last 6 frames": ("max", (1,), "mad", "fixed6", 2, 0, 0),
     "default, less each cell's median over the last 10 frames": ("max", (1,), "mad", "fixed10", 2, 0, 0),
@@ -259,6 +262,20 @@ def frame_map(d: dict, i: int, variant) -> np.ndarray | None:
     return smoothed
 
 
+def single_ratio(val: dict, variant, quantile: float = 0.995) -> float:
+    """The val flights' normal frames: the `quantile` of single comparisons over that of the opened scores."""
+    raw, opened = [], []
+    for d in val.values():
+        s = flight_scores(d, variant)
+        normal = ~d["labels"].astype(bool) & (d["status"] == 0)
+        raw.append(s[normal])
+        opened.append(grey_opening(s, size=-variant[4], mode="nearest")[normal])
+    high = np.quantile(np.concatenate(opened), quantile)
+    ratio = max(1.0, float(np.quantile(np.concatenate(raw), quantile) / high)) if high > 0 else 1.0
+    print(f"single-comparison ratio from {len(val)} val flights: {ratio:.3f}")
+    return ratio
+
+
 def study(out: Path) -> None:
     data = {Path(f).stem: dict(np.load(f)) for f in sorted(out.glob("test_*.npz"))}
     if not data:
@@ -267,12 +284,19 @@ def study(out: Path) -> None:
         if "scales" not in d:  # caches written before the scales were stored with each flight
             d["scales"] = load_detector(out / "change.pt").index.scales
     print(f"{out}: {len(data)} test flights, {sum(len(d['labels']) for d in data.values())} frames")
+    val = {Path(f).stem: dict(np.load(f)) for f in sorted(out.glob("val_*.npz"))}
+    for d in val.values():
+        d.setdefault("scales", next(iter(data.values()))["scales"])
     for name, variant in VARIANTS.items():
         scores, labels, classes, macro = [], [], [], []
+        ratio = single_ratio(val, variant) if variant[4] < -1 else None
         for d in data.values():
             s = flight_scores(d, variant)
             if variant[4] > 1:
                 s = np.where(d["status"] == 0, grey_opening(s, size=variant[4], mode="nearest"), 0.0)
+            elif variant[4] < -1:
+                opened = grey_opening(s, size=-variant[4], mode="nearest")
+                s = np.where(d["status"] == 0, np.maximum(opened, s / ratio), 0.0)
             scores.append(s)
             labels.append(d["labels"])
             classes.append(d["classes"])
