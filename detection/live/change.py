@@ -137,15 +137,20 @@ class LiveChangeScorer:
         import torch
 
         started = clock.perf_counter()
-        detector, index = self.detector, self.detector.index
-        if len(index):
+        detector = self.detector
+        if len(detector.index):
             frame = detector.reference_frame(0)
             with torch.inference_mode():
                 # as many candidates as a frame of the stream has, so that the CNN's batch has its shape too
-                detector.comparator.compare_frame(detector.analysis_frames(frame[None], 0),
-                                                  [(0, frame)] * max(1, detector.config.candidates),
-                                                  residuals=index.residuals, scales=index.scales.astype(np.float64))
+                self._compare(detector.analysis_frames(frame[None], 0),
+                              [(0, frame)] * max(1, detector.config.candidates))
         return clock.perf_counter() - started
+
+    def _compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]]):
+        """The detector's comparison of analysis frame `today` with its candidates, normalised (a FrameResult)."""
+        index = self.detector.index
+        return self.detector.comparator.compare_frame(today, references, residuals=index.residuals,
+                                                      scales=index.scales.astype(np.float64))
 
     def score(self, time: float, frame: np.ndarray) -> ChangeScore:
         import torch
@@ -153,7 +158,7 @@ class LiveChangeScorer:
         from detection.change.detector import STATUS_NO_REFERENCE, STATUS_OK
 
         started = clock.perf_counter()
-        detector, index = self.detector, self.detector.index
+        detector = self.detector
         today = detector.analysis_frames(frame[None], 0)  # refuses a frame of another aspect, clearly
         self.see(time, frame)
         poses = self.poses
@@ -171,8 +176,7 @@ class LiveChangeScorer:
             if no_reference[-1] or not references:
                 status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)
             else:
-                result = detector.comparator.compare_frame(today, references, residuals=index.residuals,
-                                                           scales=index.scales.astype(np.float64))
+                result = self._compare(today, references)
                 status, raw, peak = result.status, result.score, (None, None)
                 if result.map is not None:
                     peak = heatmap_peak(detector.heatmap(result.map))
