@@ -130,8 +130,12 @@ def run_kind(kind: str, train, reviewed, test, args, cache: Path) -> list[dict]:
 
     started = time.perf_counter()
     after_train = train_items if kind == "change" else train_items + reviewed_items
-    after, _ = trainer(kind)(after_train, held + reviewed_items, overrides=overrides, seed=args.seed)
+    after, report = trainer(kind)(after_train, held + reviewed_items, overrides=overrides, seed=args.seed)
     print(f"{kind}: retrained with the reviews in {time.perf_counter() - started:.0f} s", flush=True)
+    learned = {k: v for k, v in report.validation_metrics.items()
+               if k in ("dismissed_frames", "dismissed_looks", "confirmed_looks", "looks_radius")}
+    if learned:
+        print(f"{kind}: learned from the reviews: " + ", ".join(f"{k} {v}" for k, v in learned.items()), flush=True)
 
     test_items = [item(r) for r in test]
     found_after = [score(after, i).events for i in test_items]

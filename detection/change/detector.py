@@ -25,6 +25,7 @@ from detection.change.align import AlignSettings, Keypoints, align_with_keypoint
 from detection.change.config import ChangeConfig
 from detection.change.features import CNNFeatures, Grid, analysis_frame, colour_detail, grid_for
 from detection.change.index import ReferenceIndex
+from detection.change.looks import MAX_EXPLAINED, Looks
 from detection.detector_file import DetectorPayload, save_detector
 from detection.device import pick_device
 from detection.events import merge_events
@@ -62,8 +63,9 @@ class Comparator:
     keypoints and CNN map are computed once per frame, whatever the number of candidates."""
 
     def __init__(self, config: ChangeConfig, analysis_size: tuple[int, int], device: torch.device,
-                 index: ReferenceIndex | None = None):
+                 index: ReferenceIndex | None = None, looks: Looks | None = None):
         self.config = config
+        self.looks = looks if config.use_cnn else None  # what dismissed changes looked like (looks.py)
         self.size = tuple(analysis_size)
         self.index = index
         self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
@@ -136,7 +138,7 @@ class Comparator:
         aligned = self.align(today, references, today_index)
         if not aligned:
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
-        pairs = self.pair_maps(today, aligned, today_index)
+        pairs, today_features = self._pairs(today, aligned, today_index)
         branches = (self.config.use_colour, self.config.use_cnn)
         raw = np.stack([p[0] for p in pairs])
         with np.errstate(all="ignore"):
@@ -154,9 +156,17 @@ class Comparator:
                 expected = [np.fmax.reduce(np.stack(expected), axis=0)] * len(aligned)
         normalised = [compare.normalise(distances, e, scales) for (distances, _), e in zip(pairs, expected)]
         combined, best = compare.combine(normalised, branches)
-        smoothed = compare.smooth_map(combined, self.config.map_sigma)
-        if self.config.frame_normalisation == "mad":
-            smoothed = compare.robust_z(smoothed, np.isfinite(combined))
+        smoothed = self._frame_map(combined)
+        if self.looks is not None and today_features is not None:
+            # the strongest change first, as an analyst would see it: explained when its look is a dismissed
+            # one (looks.py), then the next strongest, and so on
+            for _ in range(MAX_EXPLAINED):
+                y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
+                region = compare.change_region(smoothed, int(x), int(y), self.grid.cells)
+                if smoothed[y, x] <= 0 or not self.looks.explains(today_features[region]):
+                    break
+                combined[region] = np.nan  # as if masked: nothing changed there
+                smoothed = self._frame_map(combined)
         y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
         winner = int(best[y, x])
         region = compare.change_region(smoothed, int(x), int(y), self.size)
@@ -165,6 +175,13 @@ class Comparator:
         reference_object = compare.object_likeness(compare.warp(winner_frame, winner_h, self.size), region)
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+
+    def _frame_map(self, combined: np.ndarray) -> np.ndarray:
+        """The frame's change map from the combined distances (NaN: not covered): smoothed, then robust z."""
+        smoothed = compare.smooth_map(combined, self.config.map_sigma)
+        if self.config.frame_normalisation == "mad":
+            smoothed = compare.robust_z(smoothed, np.isfinite(combined))
+        return smoothed
 
     def align(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], today_index: int = -1) -> list:
         """[(global index, analysis frame, reference -> today homography)] for the candidates that aligned (today's
@@ -183,6 +200,16 @@ class Comparator:
         """[(distances (2, gh, gw), reference -> today's grid homography)] for each aligned candidate
         [(global index, analysis frame, homography)]. The colour detail of both frames is measured on the part
         they share (features.colour_detail's `support`), at the detail resolution."""
+        return self._pairs(today, aligned, today_index)[0]
+
+    def today_features(self, today: np.ndarray) -> np.ndarray | None:
+        """(gh, gw, C) float32 CNN map of analysis frame `today` on the grid (None without the CNN branch)."""
+        if self.cnn is None:
+            return None
+        return self._on_grid(np.moveaxis(self.cnn_maps(today[None]), 1, -1)[0])
+
+    def _pairs(self, today: np.ndarray, aligned: list, today_index: int = -1):
+        """(pair_maps' list, today's (gh, gw, C) CNN map on the grid or None)."""
         grid = self.grid
         cells, detail_cells = grid.cells, grid.detail_cells
         today_small = analysis_frame(today, detail_cells)
@@ -203,7 +230,7 @@ class Comparator:
                 covered, grid, self.config.neighbourhood,
             )
             pairs.append((distances, to_grid))
-        return pairs
+        return pairs, None if features is None else features[0]
 
     def _features(self, today: np.ndarray, today_index: int, aligned: list) -> list[np.ndarray] | None:
         """[today's, each candidate's in today's view] (gh, gw, C) float32 CNN maps on the grid, or None without
@@ -250,9 +277,10 @@ class ChangeDetector:
     uses_telemetry = True
 
     def __init__(self, config: ChangeConfig, index: ReferenceIndex, threshold: float, *, extra: dict | None = None,
-                 device: str | torch.device | None = None):
+                 device: str | torch.device | None = None, looks: Looks | None = None):
         self.config = config
         self.index = index
+        self.looks = looks
         self.threshold = float(threshold)
         self.extra = dict(extra or {})
         self.device = pick_device(device)  # where it runs is chosen at run time, never saved with it
@@ -268,7 +296,7 @@ class ChangeDetector:
     @property
     def comparator(self) -> Comparator:
         if self._comparator is None:
-            self._comparator = Comparator(self.config, self.index.analysis_size, self.device, self.index)
+            self._comparator = Comparator(self.config, self.index.analysis_size, self.device, self.index, self.looks)
         return self._comparator
 
     def reference_frame(self, index: int) -> np.ndarray:
@@ -465,8 +493,12 @@ class ChangeDetector:
 
     def save(self, path: Path) -> None:
         state, index_extra = self.index.to_payload()
+        extra = {**self.extra, "index": index_extra}
+        if self.looks is not None:
+            looks_state, extra["looks"] = self.looks.to_payload()
+            state.update(looks_state)
         save_detector(path, kind=self.kind, state=state, config=self.config.to_dict(), threshold=self.threshold,
-                      extra={**self.extra, "index": index_extra})
+                      extra=extra)
 
 
 def _stored_description(event: DetectedEvent, scores: VideoScores) -> DetectedEvent:
@@ -492,5 +524,9 @@ def load_from_payload(payload: DetectorPayload) -> ChangeDetector:
     if "index" not in payload.extra:
         raise DetectorFileError("the CHANGE detector file has no reference index; retrain it")
     index = ReferenceIndex.from_payload(payload.state, payload.extra["index"])
-    extra = {k: v for k, v in payload.extra.items() if k != "index"}
-    return ChangeDetector(config, index, payload.threshold, extra=extra)
+    looks = None
+    if "looks" in payload.extra:
+        channels = index.cnn_codes.shape[1] if index.has_cnn_maps else None
+        looks = Looks.from_payload(payload.state, payload.extra["looks"], channels)
+    extra = {k: v for k, v in payload.extra.items() if k not in ("index", "looks")}
+    return ChangeDetector(config, index, payload.threshold, extra=extra, looks=looks)

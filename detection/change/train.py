@@ -30,10 +30,12 @@ import time
 import numpy as np
 import torch
 
+from detection.change import compare
 from detection.change.config import make_config
 from detection.change.detector import GRID_WIDTH, ChangeDetector, Comparator, poses_in_metres
 from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes, quantise_maps
 from detection.change.index import ReferenceIndex
+from detection.change.looks import MAX_EXPLAINED, Looks, from_features
 from detection.errors import TrainingDataError
 from detection.labels import frame_labels, frame_truth, record_frame_labels
 from detection.registry import TrainingReport, TrainItem
@@ -198,6 +200,62 @@ def reviewed_flights(detector: ChangeDetector, items: list[TrainItem],
     return found
 
 
+def learn_looks(judge, items: list[TrainItem], progress: ProgressFn = no_progress) -> Looks | None:
+    """What the changes an analyst dismissed looked like, and what the labelled anomalies looked like
+    (looks.py): today's CNN features over each change of a dismissed frame at least half as strong as its
+    strongest (an analyst who dismisses the frame's event says none of them matters), and over the strongest
+    change of each anomalous frame; compared by `judge(item)` (a detector that has not learned `item`'s own
+    dismissed frames, so their change still shows)."""
+    dismissed, confirmed = [], []
+    for number, item in enumerate(items):
+        times = item.frames.times
+        anomalous = frame_labels(times, item.record.intervals)
+        events = [np.flatnonzero(frame_labels(times, (interval,)) & ~anomalous)
+                  for interval in item.record.normal_intervals]
+        wanted = [(event, int(i)) for event, chosen in enumerate(events) for i in chosen]
+        wanted += [(-1, int(i)) for i in np.flatnonzero(anomalous)]
+        if not wanted:
+            continue
+        detector = judge(item)
+        chosen, no_reference = detector.candidates(item.frames.frames, times, read_poses(item))
+        comparator, index = detector.comparator, detector.index
+        for event, i in wanted:
+            if no_reference[i]:
+                continue
+            today = detector.analysis_frames(item.frames.frames, i)
+            references = [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0]
+            result = comparator.compare_frame(today, references, residuals=index.residuals,
+                                              scales=index.scales.astype(np.float64))
+            features = comparator.today_features(today)
+            if result.map is None or features is None or result.score <= 0:
+                continue
+            if event < 0:
+                confirmed.append((number, features[compare.change_region(result.map, *result.peak,
+                                                                         comparator.grid.cells)]))
+                continue
+            for region in peeled_changes(result.map, comparator.grid.cells):
+                dismissed.append((number, event, len(dismissed), features[region]))
+        progress((number + 1) / len(items), f"looks of reviewed changes on {number + 1}/{len(items)} flights")
+    return from_features(dismissed, confirmed)
+
+
+def peeled_changes(change_map: np.ndarray, cells: tuple[int, int]) -> list[np.ndarray]:
+    """The (gh, gw) bool regions of a frame's changes at least half as strong as its strongest, strongest
+    first (compare.change_region around each peak in turn, each region cleared before the next), at most
+    looks.MAX_EXPLAINED."""
+    remaining = np.array(change_map, dtype=np.float32, copy=True)
+    top = float(remaining.max()) if remaining.size else 0.0
+    regions = []
+    while top > 0 and len(regions) < MAX_EXPLAINED:
+        y, x = np.unravel_index(int(np.argmax(remaining)), remaining.shape)
+        if remaining[y, x] < 0.5 * top:
+            break
+        region = compare.change_region(remaining, int(x), int(y), cells)
+        regions.append(region)
+        remaining[region] = 0.0
+    return regions
+
+
 def dismissed_summary(reviewed: list[tuple[TrainItem, ReferenceIndex, np.ndarray]]) -> list[dict]:
     """What the detector's metadata records of the dismissed intervals indexed: per video, each interval and how
     many of its frames joined the index."""
@@ -264,13 +322,27 @@ def train_from_items(
             detector = ChangeDetector(config, index, 0.0, device=device,
                                       extra={"dismissed": dismissed_summary(reviewed)})
 
-        def scorer(item: TrainItem) -> ChangeDetector:
-            """The detector that scores validation `item`: never with its own dismissed frames in the index
-            (leave-one-out, as for the references)."""
+        def unlearned(item: TrainItem) -> ChangeDetector:
+            """The detector without `item`'s own dismissed frames in the index (leave-one-out, as for the
+            references) and without looks."""
             if not any(item is own for own, _, _ in reviewed):
                 return detector
             kept = [(part, anchors) for own, part, anchors in reviewed if own is not item]
             return ChangeDetector(config, base.with_reviewed(kept), 0.0, device=device)
+
+        looks = learn_looks(unlearned, others, lambda done, text: progress(0.9 + 0.05 * done, text)) if reviewed \
+            else None
+        if looks is not None:
+            detector = ChangeDetector(config, index, 0.0, device=device, extra=detector.extra, looks=looks)
+
+        def scorer(item: TrainItem) -> ChangeDetector:
+            """The detector that scores validation `item`: never with what its own reviews taught (its dismissed
+            frames in the index, its looks)."""
+            judge = unlearned(item)
+            if looks is None:
+                return judge
+            number = next((n for n, other in enumerate(others) if other is item), -1)
+            return ChangeDetector(config, judge.index, 0.0, device=device, looks=looks.without(number))
 
         def indexed(item: TrainItem) -> np.ndarray:
             """(N,) bool: the item's frames that joined the index (they taught their place, see `_threshold`)."""
@@ -289,6 +361,10 @@ def train_from_items(
     if reviewed:
         metrics["dismissed_frames"] = len(index) - metrics["reference_frames"]
         metrics["dismissed_intervals"] = detector.extra["dismissed"]
+    if detector.looks is not None:
+        metrics["dismissed_looks"] = len(detector.looks)
+        metrics["confirmed_looks"] = len(detector.looks.confirmed)
+        metrics["looks_radius"] = round(detector.looks.radius, 4)
     return detector, TrainingReport(validation_metrics=metrics, train_seconds=time.perf_counter() - started,
                                     warnings=tuple(warnings))
 

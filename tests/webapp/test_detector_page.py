@@ -304,3 +304,15 @@ def test_a_change_detector_lists_the_dismissed_intervals_its_index_took(client, 
     assert "gone-elsewhere 3.0–4.0 s (1 frame)" in listed
     table = re.search(r'id="validation-metrics">(.*?)</table>', html, re.S).group(1)
     assert "dismissed_frames" in table and "dismissed_intervals" not in table
+
+
+def test_a_change_detector_says_how_many_looks_of_dismissed_changes_it_learned(client, people):
+    from tests.support.seed import make_detector
+
+    mission = make_mission()
+    learned = make_detector(mission.area, "change", threshold=3.0, validation_metrics={
+        "dismissed_frames": 9, "dismissed_looks": 740, "confirmed_looks": 1, "looks_radius": 3.77})
+    looks = re.search(r'id="lineage-looks">(.*?)</p>', detector_page(client, people["viewer"], learned), re.S).group(1)
+    assert "740 dismissed looks, against 1 look of confirmed anomalies" in looks
+    plain = make_detector(mission.area, "change", threshold=3.0, validation_metrics={"dismissed_frames": 9})
+    assert 'id="lineage-looks"' not in detector_page(client, people["viewer"], plain)

@@ -1,0 +1,158 @@
+"""CHANGE learns what dismissed changes looked like: a change that stays put in the frame while the ground moves
+(sun glint, lens dirt) is dismissed on one flight, and the next flight's glint, at another place in its frame
+and on the ground, is explained by its look; a new object still alarms; a look that an analyst confirmed is
+never learned away."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from detection.change.detector import ChangeDetector
+from detection.change.looks import Looks, from_features
+from detection.change.train import train_from_items
+from detection.detector_file import load_detector
+from detection.errors import DetectorFileError
+from detection.registry import TrainItem
+from detection.telemetry import GeoOrigin, PoseTable
+from detection.types import Interval, SampledFrames, VideoRecord
+from tests.detection.change_scenes import textured_world, water
+
+SIZE = (160, 96)  # (w, h)
+STEP = 24  # world pixels (= metres) the camera moves per frame
+FRAMES = 14
+WATER = (200, 240)  # world rows of open water: the frame's top 40 rows, where the sun glints
+GLINT_FRAMES = range(2, 10)
+GLINT_A = (12, 4, 40, 32)  # x, y, w, h in the frame: where flight A's glint sits (it moves with the camera)
+GLINT_B = (104, 4, 40, 32)  # flight B's, elsewhere in its frame (another day, another sun)
+NEW = (560, 250, 12, 12)  # a bright square on the ground, only on flight B (frame rows 50-62: below the glint)
+
+
+def glint(frame: np.ndarray, box, rng) -> None:
+    """Sparkles on the water: a random eighth of the box's pixels turned almost white, anew in every frame."""
+    x, y, w, h = box
+    sparkle = rng.random((h, w)) < 0.125
+    frame[y : y + h, x : x + w][sparkle] = 248
+
+
+def flight(world, tmp_path, name: str, *, seed: int, glint_box=None, new=False, label="normal",
+           normal_intervals=()) -> TrainItem:
+    rng = np.random.default_rng(seed)
+    scene = world.astype(np.float32)
+    scene[WATER[0] : WATER[1]] = water(seed, (scene.shape[1], WATER[1] - WATER[0]))  # its own waves every day
+    scene *= rng.uniform(0.9, 1.1)
+    if new:
+        x, y, w, h = NEW
+        scene[y : y + h, x : x + w] = (250, 240, 90)
+    scene = np.clip(scene, 0, 255).astype(np.uint8)
+    frames = []
+    for i in range(FRAMES):
+        left = 200 + STEP * i
+        frame = scene[200 : 200 + SIZE[1], left : left + SIZE[0]].astype(np.float32) + rng.normal(0, 2, (*SIZE[::-1], 3))
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+        if glint_box is not None and i in GLINT_FRAMES:
+            glint(frame, glint_box, rng)
+        frames.append(frame)
+    times = np.arange(FRAMES) * 0.5
+    east = 200 + STEP * np.arange(FRAMES, dtype=float) + SIZE[0] / 2
+    latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east, np.full(FRAMES, -248.0))
+    sidecar = PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(FRAMES, 100.0)).save(
+        tmp_path / f"{name}.npz")
+    record = VideoRecord(tmp_path / f"{name}.mp4", label=label, video_id=name, telemetry=sidecar,
+                         normal_intervals=tuple(normal_intervals))
+    return TrainItem(SampledFrames(np.stack(frames), times), record)
+
+
+def sees_new(frame: int) -> bool:
+    x, _, w, _ = NEW
+    left = 200 + STEP * frame
+    return left + 0.1 * SIZE[0] <= x and x + w <= left + 0.9 * SIZE[0]
+
+
+def in_view(box, frame: int) -> bool:
+    """Whether any part of ground `box` is in the frame."""
+    x, _, w, _ = box
+    left = 200 + STEP * frame
+    return x + w > left and x < left + SIZE[0]
+
+
+def scores_of(detector, item):
+    return detector.score_frames(item.frames.frames, item.frames.times,
+                                 poses=PoseTable.load(item.record.telemetry)).frame_scores
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("looks")
+    world = textured_world(seed=5, size=900)
+    references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
+    held = flight(world, tmp_path, "held", seed=9)
+    # Flight A: nobody labelled it; two events over its glint were dismissed.
+    reviewed = flight(world, tmp_path, "flight-a", seed=11, glint_box=GLINT_A, label="", normal_intervals=[
+        Interval(0.5 * GLINT_FRAMES[0], 0.5 * (GLINT_FRAMES[0] + 3)), Interval(0.5 * (GLINT_FRAMES[0] + 4),
+                                                                             0.5 * GLINT_FRAMES[-1])])
+    overrides = {"persistence": 1, "device": "cpu"}
+    torch.manual_seed(0)
+    before, _ = train_from_items(references, [held], overrides=overrides)
+    after, report = train_from_items(references, [held, reviewed], overrides=overrides)
+    today = flight(world, tmp_path, "flight-b", seed=12, glint_box=GLINT_B, new=True)
+    return before, after, report, today, tmp_path
+
+
+def test_another_flights_glint_elsewhere_in_the_frame_is_explained_by_its_look(trained):
+    before, after, report, today, _ = trained
+    assert after.looks is not None and report.validation_metrics["dismissed_looks"] == len(after.looks) > 0
+    assert np.isfinite(after.looks.radius) and after.looks.radius > 0
+    glint_only = [i for i in GLINT_FRAMES if not in_view(NEW, i)]
+    first, second = scores_of(before, today), scores_of(after, today)
+    assert np.median(first[glint_only]) > before.threshold  # before the reviews, the glint is an alarm
+    # the reviewed flight's frames in the index teach the places on the ground where A's glint was, not B's
+    place_only = scores_of(ChangeDetector(after.config, after.index, after.threshold, looks=None), today)
+    assert np.median(place_only[glint_only]) > after.threshold
+    # its look explains most of B's glint: what is left is the weaker fringe, where glint and water mix
+    assert np.median(second[glint_only] / place_only[glint_only]) < 0.25
+
+
+def test_a_new_object_still_alarms(trained):
+    before, after, _, today, _ = trained
+    seen = [i for i in range(FRAMES) if sees_new(i)]
+    first, second = scores_of(before, today), scores_of(after, today)
+    assert second[seen].max() > after.threshold
+    assert second[seen].max() > 0.8 * first[seen].max()
+
+
+def test_the_looks_survive_saving_and_loading_and_a_damaged_set_is_refused(trained):
+    _, after, _, today, tmp_path = trained
+    after.save(tmp_path / "after.pt")
+    loaded = load_detector(tmp_path / "after.pt")
+    assert loaded.looks is not None and len(loaded.looks) == len(after.looks)
+    np.testing.assert_allclose(scores_of(loaded, today), scores_of(after, today), rtol=1e-4, atol=1e-4)
+    state, extra = after.looks.to_payload()
+    state["looks.dismissed_sources"] = state["looks.dismissed_sources"][:-1]
+    with pytest.raises(DetectorFileError, match="dismissed looks have shape"):
+        Looks.from_payload(state, extra, channels=None)
+    state, extra = after.looks.to_payload()
+    with pytest.raises(DetectorFileError, match="channels"):
+        Looks.from_payload(state, extra, channels=state["looks.dismissed"].shape[1] + 1)
+
+
+def test_a_look_nearer_to_a_confirmed_one_is_not_explained():
+    rng = np.random.default_rng(0)
+    glints = [rng.normal(0, 0.1, (20, 4)).astype(np.float32) + np.float32([5, 0, 0, 0]) for _ in range(2)]
+    nudge = np.float32([0, 0, 0.001, 0])
+    boat = glints[1][:3] + nudge  # a confirmed anomaly that looked almost exactly like some of the glint
+    looks = from_features([(0, 0, 3, glints[0]), (0, 1, 7, glints[1])], [(1, boat)])
+    assert 0 < looks.radius < 0.5  # how far one dismissed event's looks lie from the other's
+    assert looks.explains(glints[0][:5])
+    assert looks.explains(glints[0][:5] + 0.5 * looks.radius / 2)  # within the radius
+    assert not looks.explains(glints[1][:3] + 2 * nudge)  # nearer the confirmed boat than any glint
+    assert not looks.explains(np.float32([[0, 0, 5, 0], [0, 0, 5, 0.1]]))  # like neither
+    assert not looks.explains(np.zeros((0, 4), np.float32))
+    assert looks.without(0) is None and len(looks.without(1)) == len(looks)
+    assert len(looks.without(1).confirmed) == 0
+
+
+def test_one_dismissed_frame_says_nothing_about_how_its_kind_repeats():
+    assert from_features([(0, 0, 3, np.ones((5, 4), np.float32))], []) is None
+    assert from_features([], [(1, np.ones((5, 4), np.float32))]) is None
