@@ -158,15 +158,24 @@ def smooth_map(values: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(filled, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def robust_z(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """(gh, gw) float32: `values` as robust z-scores over the `covered` cells, (value - median) / MAD, clipped at
-    0 (uncovered cells 0). The MAD has a floor of 1e-3 (the maps are in units of normal variation, about 1), so a
-    frame that matches its references almost exactly everywhere does not turn noise into large scores."""
+def robust_stats(values: np.ndarray, covered: np.ndarray) -> tuple[float, float] | None:
+    """(median, MAD) of `values` over the `covered` cells (None when none is covered). The MAD has a floor of
+    1e-3 (the maps are in units of normal variation, about 1), so a frame that matches its references almost
+    exactly everywhere does not turn noise into large scores."""
     inside = values[covered]
     if inside.size == 0:
-        return np.zeros_like(values, dtype=np.float32)
+        return None
     median = float(np.median(inside))
-    spread = max(float(np.median(np.abs(inside - median))), 1e-3)
+    return median, max(float(np.median(np.abs(inside - median))), 1e-3)
+
+
+def robust_z(values: np.ndarray, covered: np.ndarray, stats: tuple[float, float] | None = None) -> np.ndarray:
+    """(gh, gw) float32: `values` as robust z-scores over the `covered` cells, (value - median) / MAD, clipped at
+    0 (uncovered cells 0); `stats`: a (median, MAD) to use instead of these values' own (robust_stats)."""
+    stats = robust_stats(values, covered) if stats is None else stats
+    if stats is None:
+        return np.zeros_like(values, dtype=np.float32)
+    median, spread = stats
     result = np.maximum((values - median) / spread, 0.0)
     result[~covered] = 0.0
     return result.astype(np.float32)

@@ -156,7 +156,7 @@ class Comparator:
                 expected = [np.fmax.reduce(np.stack(expected), axis=0)] * len(aligned)
         normalised = [compare.normalise(distances, e, scales) for (distances, _), e in zip(pairs, expected)]
         combined, best = compare.combine(normalised, branches)
-        smoothed = self._frame_map(combined)
+        smoothed, stats = self._frame_map(combined)
         if self.looks is not None and today_features is not None:
             # the strongest change first, as an analyst would see it: explained when its look is a dismissed
             # one (looks.py), then the next strongest, and so on
@@ -166,7 +166,8 @@ class Comparator:
                 if smoothed[y, x] <= 0 or not self.looks.explains(today_features[region]):
                     break
                 combined[region] = np.nan  # as if masked: nothing changed there
-                smoothed = self._frame_map(combined)
+                # on the frame's own scale from before: explaining one change never raises another's score
+                smoothed, _ = self._frame_map(combined, stats)
         y, x = np.unravel_index(int(np.argmax(smoothed)), smoothed.shape)
         winner = int(best[y, x])
         region = compare.change_region(smoothed, int(x), int(y), self.size)
@@ -176,12 +177,15 @@ class Comparator:
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
 
-    def _frame_map(self, combined: np.ndarray) -> np.ndarray:
-        """The frame's change map from the combined distances (NaN: not covered): smoothed, then robust z."""
+    def _frame_map(self, combined: np.ndarray, stats: tuple[float, float] | None = None):
+        """(the frame's change map from the combined distances (NaN: not covered): smoothed, then robust z; the
+        (median, MAD) it used, or None). `stats`: use these instead of the map's own (compare.robust_stats)."""
         smoothed = compare.smooth_map(combined, self.config.map_sigma)
-        if self.config.frame_normalisation == "mad":
-            smoothed = compare.robust_z(smoothed, np.isfinite(combined))
-        return smoothed
+        if self.config.frame_normalisation != "mad":
+            return smoothed, None
+        covered = np.isfinite(combined)
+        stats = compare.robust_stats(smoothed, covered) if stats is None else stats
+        return compare.robust_z(smoothed, covered, stats), stats
 
     def align(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], today_index: int = -1) -> list:
         """[(global index, analysis frame, reference -> today homography)] for the candidates that aligned (today's

@@ -14,7 +14,8 @@ analyst judges an event: it is explained, and counts as nothing changed (as if m
 dismissed one: the median over its cells of the distance to the nearest dismissed look is within `radius`,
 and below the median distance to the nearest confirmed look (a nearest-neighbour vote with a reject radius:
 what an analyst confirmed is never learned away by a dismissal that merely resembles it). Then the next
-strongest change is judged, up to MAX_EXPLAINED per frame. `radius` comes from the dismissed looks
+strongest change is judged, up to MAX_EXPLAINED per frame, on the frame's scale from before (its robust
+z-scores keep the median and spread of the whole frame), so explaining one change never raises another's score. `radius` comes from the dismissed looks
 themselves: each dismissed frame's change, judged by the looks of the other dismissed events (of the other
 frames when one event was dismissed), has such a median; `radius` is the largest, the distance at which every
 dismissed change is recognised by the others, i.e. how far the dismissed kind of change varies between events.

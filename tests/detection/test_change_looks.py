@@ -112,6 +112,8 @@ def test_another_flights_glint_elsewhere_in_the_frame_is_explained_by_its_look(t
     assert np.median(place_only[glint_only]) > after.threshold
     # its look explains most of B's glint: what is left is the weaker fringe, where glint and water mix
     assert np.median(second[glint_only] / place_only[glint_only]) < 0.25
+    # explaining a change never raises another's score (the frame keeps its scale from before)
+    assert np.all(second <= place_only + 1e-3)
 
 
 def test_a_new_object_still_alarms(trained):
