@@ -84,6 +84,8 @@ def scores_of(detector, item):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    """(the detector trained with the reviews, its report, flight B, B's scores by it and by the same detector
+    without its looks (its reviews' place-bound lesson alone), tmp_path)."""
     tmp_path = tmp_path_factory.mktemp("looks")
     world = textured_world(seed=5, size=900)
     references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
@@ -92,23 +94,20 @@ def trained(tmp_path_factory):
     reviewed = flight(world, tmp_path, "flight-a", seed=11, glint_box=GLINT_A, label="", normal_intervals=[
         Interval(0.5 * GLINT_FRAMES[0], 0.5 * (GLINT_FRAMES[0] + 3)), Interval(0.5 * (GLINT_FRAMES[0] + 4),
                                                                              0.5 * GLINT_FRAMES[-1])])
-    overrides = {"persistence": 1, "device": "cpu"}
     torch.manual_seed(0)
-    before, _ = train_from_items(references, [held], overrides=overrides)
-    after, report = train_from_items(references, [held, reviewed], overrides=overrides)
+    after, report = train_from_items(references, [held, reviewed], overrides={"persistence": 1, "device": "cpu"})
     today = flight(world, tmp_path, "flight-b", seed=12, glint_box=GLINT_B, new=True)
-    return before, after, report, today, tmp_path
+    place_only = ChangeDetector(after.config, after.index, after.threshold, looks=None)
+    return after, report, today, scores_of(after, today), scores_of(place_only, today), tmp_path
 
 
 def test_another_flights_glint_elsewhere_in_the_frame_is_explained_by_its_look(trained):
-    before, after, report, today, _ = trained
+    after, report, _, second, place_only, _ = trained
     assert after.looks is not None and report.validation_metrics["dismissed_looks"] == len(after.looks) > 0
     assert np.isfinite(after.looks.radius) and after.looks.radius > 0
     glint_only = [i for i in GLINT_FRAMES if not in_view(NEW, i)]
-    first, second = scores_of(before, today), scores_of(after, today)
-    assert np.median(first[glint_only]) > before.threshold  # before the reviews, the glint is an alarm
-    # the reviewed flight's frames in the index teach the places on the ground where A's glint was, not B's
-    place_only = scores_of(ChangeDetector(after.config, after.index, after.threshold, looks=None), today)
+    # the reviewed flight's frames in the index teach the places on the ground where A's glint was, not B's:
+    # without the looks, B's glint is an alarm
     assert np.median(place_only[glint_only]) > after.threshold
     # its look explains most of B's glint: what is left is the weaker fringe, where glint and water mix
     assert np.median(second[glint_only] / place_only[glint_only]) < 0.25
@@ -117,19 +116,18 @@ def test_another_flights_glint_elsewhere_in_the_frame_is_explained_by_its_look(t
 
 
 def test_a_new_object_still_alarms(trained):
-    before, after, _, today, _ = trained
+    after, _, _, second, place_only, _ = trained
     seen = [i for i in range(FRAMES) if sees_new(i)]
-    first, second = scores_of(before, today), scores_of(after, today)
     assert second[seen].max() > after.threshold
-    assert second[seen].max() > 0.8 * first[seen].max()
+    assert second[seen].max() > 0.8 * place_only[seen].max()
 
 
 def test_the_looks_survive_saving_and_loading_and_a_damaged_set_is_refused(trained):
-    _, after, _, today, tmp_path = trained
+    after, _, today, second, _, tmp_path = trained
     after.save(tmp_path / "after.pt")
     loaded = load_detector(tmp_path / "after.pt")
     assert loaded.looks is not None and len(loaded.looks) == len(after.looks)
-    np.testing.assert_allclose(scores_of(loaded, today), scores_of(after, today), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(scores_of(loaded, today), second, rtol=1e-4, atol=1e-4)
     state, extra = after.looks.to_payload()
     state["looks.dismissed_sources"] = state["looks.dismissed_sources"][:-1]
     with pytest.raises(DetectorFileError, match="dismissed looks have shape"):
