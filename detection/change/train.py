@@ -31,8 +31,9 @@ import numpy as np
 import torch
 
 from detection.change import compare
+from detection.change.comparator import GRID_WIDTH, Comparator
 from detection.change.config import make_config
-from detection.change.detector import GRID_WIDTH, ChangeDetector, Comparator, poses_in_metres
+from detection.change.detector import ChangeDetector, poses_in_metres
 from detection.change.features import analysis_frame, analysis_size, grid_for, jpeg_bytes, quantise_maps
 from detection.change.index import ReferenceIndex
 from detection.change.looks import MAX_EXPLAINED, Looks, from_features

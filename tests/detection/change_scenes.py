@@ -57,3 +57,24 @@ def reprojection_error(estimated: np.ndarray, true: np.ndarray, size: tuple[int,
     a, b = cv2.perspectiveTransform(points, estimated), cv2.perspectiveTransform(points, true)
     inside = (b[..., 0] >= 0) & (b[..., 0] < width) & (b[..., 1] >= 0) & (b[..., 1] < height)
     return float(np.linalg.norm(a - b, axis=-1)[inside].max())
+
+
+def pan_east(scene: np.ndarray, rng, count: int, size: tuple[int, int], step: int) -> list[np.ndarray]:
+    """`count` (h, w, 3) uint8 frames of `size` (w, h) from `scene`, the camera moving `step` world pixels east
+    per frame from (200, 200), each with its own sensor noise (drawn from `rng` frame by frame)."""
+    frames = []
+    for i in range(count):
+        left = 200 + step * i
+        frame = scene[200 : 200 + size[1], left : left + size[0]].astype(np.float32) + rng.normal(0, 2, (*size[::-1], 3))
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    return frames
+
+
+def pan_east_poses(path, times: np.ndarray, size: tuple[int, int], step: int):
+    """A .npz pose sidecar at `path` for `pan_east`'s flight (1 world pixel = 1 m, 100 m up); returns its path."""
+    from detection.telemetry import GeoOrigin, PoseTable
+
+    count = len(times)
+    east = 200 + step * np.arange(count, dtype=float) + size[0] / 2
+    latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east, np.full(count, -248.0))
+    return PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(count, 100.0)).save(path)

@@ -15,9 +15,9 @@ from detection.change.train import train_from_items
 from detection.detector_file import load_detector
 from detection.errors import DetectorFileError
 from detection.registry import TrainItem
-from detection.telemetry import GeoOrigin, PoseTable
+from detection.telemetry import PoseTable
 from detection.types import Interval, SampledFrames, VideoRecord
-from tests.detection.change_scenes import textured_world, water
+from tests.detection.change_scenes import pan_east, pan_east_poses, textured_world, water
 
 SIZE = (160, 96)  # (w, h)
 STEP = 24  # world pixels (= metres) the camera moves per frame
@@ -46,19 +46,11 @@ def flight(world, tmp_path, name: str, *, seed: int, glint_box=None, new=False, 
         x, y, w, h = NEW
         scene[y : y + h, x : x + w] = (250, 240, 90)
     scene = np.clip(scene, 0, 255).astype(np.uint8)
-    frames = []
-    for i in range(FRAMES):
-        left = 200 + STEP * i
-        frame = scene[200 : 200 + SIZE[1], left : left + SIZE[0]].astype(np.float32) + rng.normal(0, 2, (*SIZE[::-1], 3))
-        frame = np.clip(frame, 0, 255).astype(np.uint8)
-        if glint_box is not None and i in GLINT_FRAMES:
-            glint(frame, glint_box, rng)
-        frames.append(frame)
+    frames = pan_east(scene, rng, FRAMES, SIZE, STEP)
+    for i in GLINT_FRAMES if glint_box is not None else ():
+        glint(frames[i], glint_box, rng)
     times = np.arange(FRAMES) * 0.5
-    east = 200 + STEP * np.arange(FRAMES, dtype=float) + SIZE[0] / 2
-    latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east, np.full(FRAMES, -248.0))
-    sidecar = PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(FRAMES, 100.0)).save(
-        tmp_path / f"{name}.npz")
+    sidecar = pan_east_poses(tmp_path / f"{name}.npz", times, SIZE, STEP)
     record = VideoRecord(tmp_path / f"{name}.mp4", label=label, video_id=name, telemetry=sidecar,
                          normal_intervals=tuple(normal_intervals))
     return TrainItem(SampledFrames(np.stack(frames), times), record)

@@ -11,9 +11,9 @@ import torch
 from detection.change.train import train_from_items
 from detection.detector_file import load_detector
 from detection.registry import TrainItem
-from detection.telemetry import GeoOrigin, PoseTable
+from detection.telemetry import PoseTable
 from detection.types import Interval, SampledFrames, VideoRecord
-from tests.detection.change_scenes import textured_world
+from tests.detection.change_scenes import pan_east, pan_east_poses, textured_world
 
 SIZE = (160, 96)  # (w, h)
 STEP = 24  # world pixels (= metres) the camera moves per frame
@@ -34,18 +34,9 @@ def flight(world, tmp_path, name: str, *, seed: int, dismissed=False, new=False,
         x, y, w, h = NEW
         scene[y : y + h, x : x + w] = (250, 240, 90)
     scene = np.clip(scene, 0, 255).astype(np.uint8)
-    frames = []
-    for i in range(FRAMES):
-        left = 200 + STEP * i
-        frame = scene[200 : 200 + SIZE[1], left : left + SIZE[0]].astype(np.float32) + rng.normal(0, 2, (*SIZE[::-1], 3))
-        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    frames = pan_east(scene, rng, FRAMES, SIZE, STEP)
     times = np.arange(FRAMES) * 0.5
-    sidecar = None
-    if telemetry:
-        east = 200 + STEP * np.arange(FRAMES, dtype=float) + SIZE[0] / 2
-        latitude, longitude = GeoOrigin(50.0, 4.0).to_latlon(east, np.full(FRAMES, -248.0))
-        sidecar = PoseTable.from_columns(times, latitude, longitude, rel_alt=np.full(FRAMES, 100.0)).save(
-            tmp_path / f"{name}.npz")
+    sidecar = pan_east_poses(tmp_path / f"{name}.npz", times, SIZE, STEP) if telemetry else None
     record = VideoRecord(tmp_path / f"{name}.mp4", label=label, video_id=name, telemetry=sidecar,
                          normal_intervals=tuple(normal_intervals))
     return TrainItem(SampledFrames(np.stack(frames), times), record)
