@@ -6,20 +6,22 @@ the ground: sun glint sits where the sun's reflection falls for the drone's head
 with the drone, lens dirt and rain stay put in the frame; the next flight shows them somewhere else, where no
 review was made. What such a change keeps is its look.
 
-So training also keeps, from each dismissed frame, the CNN features of today's frame over the change the
-detector saw there (the peak region of its change map: the connected cells at half the peak or more, as
-compare.change_region draws it): the **dismissed looks**; and the same from each frame of a labelled (confirmed)
-anomaly: the **confirmed looks**. When a frame is compared, its strongest change is judged as a whole, as an
-analyst judges an event: it is explained, and counts as nothing changed (as if masked), when its look is a
-dismissed one: the median over its cells of the distance to the nearest dismissed look is within `radius`,
-and below the median distance to the nearest confirmed look (a nearest-neighbour vote with a reject radius:
-what an analyst confirmed is never learned away by a dismissal that merely resembles it). Then the next
-strongest change is judged, up to MAX_EXPLAINED per frame, on the frame's scale from before (its robust
-z-scores keep the median and spread of the whole frame), so explaining one change never raises another's score. `radius` comes from the dismissed looks
-themselves: each dismissed frame's change, judged by the looks of the other dismissed events (of the other
-frames when one event was dismissed), has such a median; `radius` is the largest, the distance at which every
-dismissed change is recognised by the others, i.e. how far the dismissed kind of change varies between events.
-Nothing is tuned to a preset, and a detector trained without reviews has no looks.
+So training also keeps, from each dismissed frame, the CNN features of today's frame over every change the
+detector saw there at least half as strong as the strongest (each a peak region of its change map: the
+connected cells at half the peak or more, as compare.change_region draws it; an analyst who dismisses the
+frame's event says none of them matters): the **dismissed looks**; and from each frame of a labelled
+(confirmed) anomaly, the features over its strongest change: the **confirmed looks**. When a frame is
+compared, its strongest change is judged as a whole, as an analyst judges an event: it is explained, and counts
+as nothing changed (as if masked), when its look is a dismissed one: the median over its cells of the distance
+to the nearest dismissed look is within `radius`, and below the median distance to the nearest confirmed look
+(a nearest-neighbour vote with a reject radius: what an analyst confirmed is never learned away by a dismissal
+that merely resembles it). Then the next strongest change is judged, up to MAX_EXPLAINED per frame, on the
+frame's scale from before (its robust z-scores keep the median and spread of the whole frame), so explaining
+one change never raises another's score. `radius` comes from the dismissed looks themselves: each dismissed
+change, judged by the looks of the other dismissed events (of the other changes when one event was dismissed),
+has such a median; `radius` is the largest, the distance at which every dismissed change is recognised by the
+others, i.e. how far the dismissed kind of change varies between events. Nothing is tuned to a preset, and a
+detector trained without reviews has no looks.
 
 Each look records the reviewed flight it came from (`sources`, the training item's number), so a validation
 flight is scored without its own looks when the threshold is chosen (leave-one-out, as for the index).
@@ -136,7 +138,7 @@ def from_features(dismissed: list[tuple[int, int, int, np.ndarray]],
     change_groups = np.unique(changes, axis=0, return_inverse=True)[1].ravel()
     radius = repeat_radius(values, change_groups, event_groups if event_groups.max() > 0 else change_groups)
     if not np.isfinite(radius):
-        return None  # one frame of one event: nothing says how the kind repeats
+        return None  # one change of one event: nothing says how the kind repeats
     confirmed = [c for c in confirmed if len(c[1])]
     if confirmed:
         positives = np.concatenate([c[1] for c in confirmed]).astype(np.float32)
