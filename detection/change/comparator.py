@@ -196,16 +196,20 @@ class Comparator:
         """(pair_maps' list, today's (gh, gw, C) CNN map on the grid or None)."""
         grid = self.grid
         cells, detail_cells = grid.cells, grid.detail_cells
-        today_small = analysis_frame(today, detail_cells)
+        # the colour branch is measured only when it is used: off (the default), its distances stay NaN, as
+        # the residuals and scales then store them (train.residual_map, train.branch_scales)
+        today_small = analysis_frame(today, detail_cells) if self.config.use_colour else None
         features = self._features(today, today_index, aligned)
         pairs = []
         for k, (_, reference, h) in enumerate(aligned):
-            to_detail = compare.resize_homography(h, self.size, detail_cells)
-            ref_small = compare.warp(analysis_frame(reference, detail_cells), to_detail, detail_cells,
-                                     border=cv2.BORDER_CONSTANT)
-            support = compare.coverage(detail_cells, to_detail, detail_cells, erode=1)
-            today_detail = colour_detail(today_small, grid, self.config.background_sigma, support)
-            ref_detail = colour_detail(ref_small, grid, self.config.background_sigma, support)
+            today_detail = ref_detail = None
+            if today_small is not None:
+                to_detail = compare.resize_homography(h, self.size, detail_cells)
+                ref_small = compare.warp(analysis_frame(reference, detail_cells), to_detail, detail_cells,
+                                         border=cv2.BORDER_CONSTANT)
+                support = compare.coverage(detail_cells, to_detail, detail_cells, erode=1)
+                today_detail = colour_detail(today_small, grid, self.config.background_sigma, support)
+                ref_detail = colour_detail(ref_small, grid, self.config.background_sigma, support)
             to_grid = compare.resize_homography(h, self.size, cells)
             covered = compare.coverage(cells, to_grid, cells, erode=1, frame_edge=self.config.frame_edge)
             distances = compare.pair_distances(

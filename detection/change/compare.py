@@ -104,26 +104,28 @@ def shift_min(today: np.ndarray, reference: np.ndarray, radius: int) -> np.ndarr
 
 
 def pair_distances(
-    today_detail: np.ndarray,
+    today_detail: np.ndarray | None,
     today_features: np.ndarray | None,
-    reference_detail: np.ndarray,
+    reference_detail: np.ndarray | None,
     reference_features: np.ndarray | None,
     covered: np.ndarray,
     grid: Grid,
     radius: int,
 ) -> np.ndarray:
     """(2, gh, gw) [colour, cnn] distances of one aligned pair (both already in today's view), NaN where the
-    reference does not cover the cell; a branch given no features is NaN throughout. Details are (dh, dw, 3)
-    and features (gh, gw, C) float32, channels last."""
+    reference does not cover the cell; a branch given no details or no features is NaN throughout. Details are
+    (dh, dw, 3) and features (gh, gw, C) float32, channels last."""
     cells_w, cells_h = grid.cells
-    detail_w, detail_h = grid.detail_cells
-    covered_detail = cv2.resize(covered.astype(np.uint8), (detail_w, detail_h), interpolation=cv2.INTER_NEAREST) > 0
-    reference = np.where(covered_detail[..., None], reference_detail, np.float32(np.nan))
-    factor = max(1, round(detail_w / cells_w))
-    colour = shift_min(today_detail, reference, radius * factor) * 3.0  # summed over the three channels
-    colour = torch.from_numpy(np.ascontiguousarray(colour, dtype=np.float32))
     result = np.full((2, cells_h, cells_w), np.nan, np.float32)
-    result[0] = F.adaptive_max_pool2d(colour[None, None], (cells_h, cells_w))[0, 0].numpy()
+    if today_detail is not None and reference_detail is not None:
+        detail_w, detail_h = grid.detail_cells
+        covered_detail = cv2.resize(covered.astype(np.uint8), (detail_w, detail_h),
+                                    interpolation=cv2.INTER_NEAREST) > 0
+        reference = np.where(covered_detail[..., None], reference_detail, np.float32(np.nan))
+        factor = max(1, round(detail_w / cells_w))
+        colour = shift_min(today_detail, reference, radius * factor) * 3.0  # summed over the three channels
+        colour = torch.from_numpy(np.ascontiguousarray(colour, dtype=np.float32))
+        result[0] = F.adaptive_max_pool2d(colour[None, None], (cells_h, cells_w))[0, 0].numpy()
     if today_features is not None and reference_features is not None:
         masked = np.where(covered[..., None], reference_features, np.float32(np.nan))
         result[1] = shift_min(today_features, masked, radius)

@@ -379,3 +379,28 @@ def test_the_frame_edge_ring_is_left_out_of_the_comparison():
     ringed = coverage((64, 36), identity, (64, 36), erode=1, frame_edge=2)
     assert not ringed[:2].any() and not ringed[-2:].any() and not ringed[:, :2].any() and not ringed[:, -2:].any()
     assert ringed[2:-2, 2:-2].all()
+
+
+def test_the_colour_branch_is_measured_only_when_it_is_used(monkeypatch):
+    """Off (the default), the colour branch costs nothing and its distances are NaN; the CNN branch's are the
+    same either way, so scores do not move; on, both branches are measured."""
+    from detection.change import comparator as comparator_module
+    from detection.change.config import make_config
+    from detection.change.detector import Comparator
+
+    torch.set_grad_enabled(False)
+    world = textured_world(seed=5, size=600)
+    size = (320, 192)
+    today = np.ascontiguousarray(world[100:100 + size[1], 100:100 + size[0]])
+    reference = np.ascontiguousarray(world[100:100 + size[1], 110:110 + size[0]])
+    pair = [(0, reference, np.array([[1.0, 0.0, 10.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))]
+    (both, _), = Comparator(make_config({"use_colour": True}), size, torch.device("cpu")).pair_maps(today, pair)
+    assert np.isfinite(both[0]).any() and np.isfinite(both[1]).any()
+
+    def never(*args, **kwargs):
+        raise AssertionError("colour detail measured with the colour branch off")
+
+    monkeypatch.setattr(comparator_module, "colour_detail", never)
+    (cnn_only, _), = Comparator(make_config({}), size, torch.device("cpu")).pair_maps(today, pair)
+    assert np.isnan(cnn_only[0]).all()
+    np.testing.assert_array_equal(cnn_only[1], both[1])
