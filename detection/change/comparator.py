@@ -34,6 +34,7 @@ class FrameResult:
     reference: int  # global reference frame index that explains the peak best, -1 none
     change: int  # +1 new, -1 vanished, 0 unknown
     peak: tuple[int, int] = (0, 0)  # (x, y) grid cell of the peak
+    features: np.ndarray | None = None  # (gh, gw, C) today's CNN map on the grid, when asked (`keep_features`)
 
 
 class Comparator:
@@ -109,10 +110,12 @@ class Comparator:
         residuals: np.ndarray | None = None,
         scales: np.ndarray | None = None,
         today_index: int = -1,
+        keep_features: bool = False,
     ) -> FrameResult:
         """Compare analysis frame `today` with candidates [(global index, analysis frame)]. Without `scales`
         only `raw` is filled (the leave-one-out pass); with them the normalised map, score and peak too.
-        `today_index` >= 0: today's frame is that reference frame itself (its stored keypoints and map are used)."""
+        `today_index` >= 0: today's frame is that reference frame itself (its stored keypoints and map are used).
+        `keep_features`: the result also holds today's CNN map on the grid (what training learns looks from)."""
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
         aligned = self.align(today, references, today_index)
@@ -155,7 +158,8 @@ class Comparator:
         today_object = compare.object_likeness(today, region)
         reference_object = compare.object_likeness(compare.warp(winner_frame, winner_h, self.size), region)
         change = 1 if today_object >= reference_object else -1
-        return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y))
+        return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y),
+                           today_features if keep_features else None)
 
     def _frame_map(self, combined: np.ndarray, stats: tuple[float, float] | None = None):
         """(the frame's change map from the combined distances (NaN: not covered): smoothed, then robust z; the
@@ -185,12 +189,6 @@ class Comparator:
         [(global index, analysis frame, homography)]. The colour detail of both frames is measured on the part
         they share (features.colour_detail's `support`), at the detail resolution."""
         return self._pairs(today, aligned, today_index)[0]
-
-    def today_features(self, today: np.ndarray) -> np.ndarray | None:
-        """(gh, gw, C) float32 CNN map of analysis frame `today` on the grid (None without the CNN branch)."""
-        if self.cnn is None:
-            return None
-        return self._on_grid(np.moveaxis(self.cnn_maps(today[None]), 1, -1)[0])
 
     def _pairs(self, today: np.ndarray, aligned: list, today_index: int = -1):
         """(pair_maps' list, today's (gh, gw, C) CNN map on the grid or None)."""

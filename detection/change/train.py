@@ -226,8 +226,8 @@ def learn_looks(judge, items: list[TrainItem], progress: ProgressFn = no_progres
             today = detector.analysis_frames(item.frames.frames, i)
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0]
             result = comparator.compare_frame(today, references, residuals=index.residuals,
-                                              scales=index.scales.astype(np.float64))
-            features = comparator.today_features(today)
+                                              scales=index.scales.astype(np.float64), keep_features=True)
+            features = result.features
             if result.map is None or features is None or result.score <= 0:
                 continue
             if event < 0:
