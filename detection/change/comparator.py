@@ -119,27 +119,27 @@ class Comparator:
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
         aligned = self.align(today, references, today_index)
-        if not aligned:
+        regular = [k for k, (global_index, _, _) in enumerate(aligned) if not self._reviewed(global_index)]
+        if not regular:  # none, or reviewed frames alone (which only explain what a reference compares, below)
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
         pairs, today_features = self._pairs(today, aligned, today_index)
-        branches = (self.config.use_colour, self.config.use_cnn)
         raw = np.stack([p[0] for p in pairs])
         with np.errstate(all="ignore"):
             raw_min = np.fmin.reduce(raw, axis=0)
         if scales is None:
             return FrameResult(STATUS_OK, raw_min, None, 0.0, aligned[0][0], 0)
-        cells = self.grid.cells
-        expected: list[np.ndarray | None] = [None] * len(aligned)
-        if residuals is not None and self.config.normal_variation:
-            for k, ((global_index, _, _), (_, to_grid)) in enumerate(zip(aligned, pairs)):
-                stored = residuals[global_index].astype(np.float32)  # (2, gh, gw) in the reference's view
-                expected[k] = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE)
-                                        for b in stored])
-            if self.config.variation_pooling == "max":
-                expected = [np.fmax.reduce(np.stack(expected), axis=0)] * len(aligned)
-        normalised = [compare.normalise(distances, e, scales) for (distances, _), e in zip(pairs, expected)]
-        combined, best = compare.combine(normalised, branches)
-        smoothed, stats = self._frame_map(combined)
+        combined, best = self._combined(pairs, aligned, residuals, scales, list(range(len(aligned))))
+        # A reviewed flight's frame (index.py) shows a dismissed change at its place: it lowers the map where it
+        # explains that change, and does nothing else. The cells compared are the ones the reference flights
+        # cover (a reviewed frame is one sample, with no normal variation learned where no reference reaches),
+        # and the frame's scale (the robust median and MAD) is the one the reference flights give, so a
+        # candidate that matches the rest of the frame better never raises another change.
+        stats = None
+        if len(regular) < len(aligned):
+            references_only = self._combined(pairs, aligned, residuals, scales, regular)[0]
+            combined[~np.isfinite(references_only)] = np.nan
+            stats = self._frame_map(references_only)[1]
+        smoothed, stats = self._frame_map(combined, stats)
         if self.looks is not None and today_features is not None:
             # the strongest change first, as an analyst would see it: explained when its look is a dismissed
             # one (looks.py), then the next strongest, and so on
@@ -160,6 +160,27 @@ class Comparator:
         change = 1 if today_object >= reference_object else -1
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y),
                            today_features if keep_features else None)
+
+    def _reviewed(self, global_index: int) -> bool:
+        """Whether reference frame `global_index` is a reviewed flight's (a dismissed frame), not a reference's."""
+        index = self.index
+        return index is not None and 0 <= global_index < len(index) and index.flight[global_index] >= index.reference_flights
+
+    def _combined(self, pairs: list, aligned: list, residuals: np.ndarray | None, scales: np.ndarray,
+                  chosen: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """compare.combine of the `chosen` candidates' distances, each divided by the normal variation at each
+        place (their leave-one-out residuals warped into today's view, pooled over the chosen ones)."""
+        cells = self.grid.cells
+        expected: list[np.ndarray | None] = [None] * len(chosen)
+        if residuals is not None and self.config.normal_variation:
+            for n, k in enumerate(chosen):
+                stored = residuals[aligned[k][0]].astype(np.float32)  # (2, gh, gw) in the reference's view
+                expected[n] = np.stack([compare.warp(b, pairs[k][1], cells, border=cv2.BORDER_REPLICATE)
+                                        for b in stored])
+            if self.config.variation_pooling == "max":
+                expected = [np.fmax.reduce(np.stack(expected), axis=0)] * len(chosen)
+        normalised = [compare.normalise(pairs[k][0], e, scales) for k, e in zip(chosen, expected)]
+        return compare.combine(normalised, (self.config.use_colour, self.config.use_cnn))
 
     def _frame_map(self, combined: np.ndarray, stats: tuple[float, float] | None = None):
         """(the frame's change map from the combined distances (NaN: not covered): smoothed, then robust z; the

@@ -105,3 +105,34 @@ def test_the_reviewed_flight_survives_saving_and_loading(trained):
     loaded = load_detector(tmp_path / "after.pt")
     assert loaded.index.reference_flights == 3 and loaded.extra["dismissed"] == after.extra["dismissed"]
     np.testing.assert_allclose(scores_of(loaded, today), scores_of(after, today), rtol=1e-4, atol=1e-4)
+
+
+def test_a_reviewed_frame_lowers_the_map_but_never_raises_another_change(trained):
+    """Today's flight is the reviewed flight again, with a new object at the dismissed place's frames: its
+    reviewed frames match the rest of today's frame almost exactly. They lower the map where they explain (the
+    dismissed change), while the frame's scale stays the one the reference flights give, so no cell scores
+    higher than with the reference flights alone, and the new object still stands out."""
+    _, after, _, _, tmp_path = trained
+    world = textured_world(seed=5, size=900)
+    telemetry = after.index.has_poses
+    again = flight(world, tmp_path, "flight-a-again", seed=11, dismissed=True, telemetry=telemetry)
+    frames = np.array(again.frames.frames, copy=True)
+    frames[:, 60:72, 12:24] = (250, 240, 90)  # a bright square, away from the dismissed shape
+    poses = None if again.record.telemetry is None else PoseTable.load(again.record.telemetry)
+    chosen, _ = after.candidates(frames, again.frames.times, poses)
+    index, comparator = after.index, after.comparator
+    checked = 0
+    for i in (i for i in range(FRAMES) if sees(DISMISSED, i)):
+        everyone = [(int(j), after.reference_frame(int(j))) for j in chosen[i] if j >= 0]
+        regular = [(j, frame) for j, frame in everyone if index.flight[j] < index.reference_flights]
+        if len(regular) == len(everyone) or not regular:
+            continue
+        today = after.analysis_frames(frames, i)
+        options = {"residuals": index.residuals, "scales": index.scales.astype(np.float64)}
+        with_reviewed = comparator.compare_frame(today, everyone, **options)
+        references_only = comparator.compare_frame(today, regular, **options)
+        assert np.all(with_reviewed.map <= references_only.map + 1e-4)
+        x, y = with_reviewed.peak
+        assert 12 <= (x + 0.5) * SIZE[0] / with_reviewed.map.shape[1] <= 24 + 8  # the new object is the peak
+        checked += 1
+    assert checked >= 2
