@@ -275,9 +275,9 @@ def branch_scales(raw_maps: list[np.ndarray]) -> np.ndarray:
     """(2,) mean distance per branch over every covered place (1 for a branch with nothing measured)."""
     if not raw_maps:
         return np.ones(2, np.float32)
-    stack = np.stack(raw_maps)
-    with np.errstate(invalid="ignore"):
-        means = np.nanmean(stack.transpose(1, 0, 2, 3).reshape(2, -1), axis=1)
+    branches = np.stack(raw_maps).transpose(1, 0, 2, 3).reshape(2, -1)
+    means = np.array([branch[np.isfinite(branch)].mean() if np.isfinite(branch).any() else np.nan
+                      for branch in branches])  # a branch that is off (the colour one, by default) is NaN
     return np.where(np.isfinite(means) & (means > 0), means, 1.0).astype(np.float32)
 
 
