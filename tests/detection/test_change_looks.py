@@ -148,3 +148,24 @@ def test_a_look_nearer_to_a_confirmed_one_is_not_explained():
 def test_one_dismissed_frame_says_nothing_about_how_its_kind_repeats():
     assert from_features([(0, 0, 3, np.ones((5, 4), np.float32))], []) is None
     assert from_features([], [(1, np.ones((5, 4), np.float32))]) is None
+
+
+def test_the_reviews_never_move_the_threshold(tmp_path):
+    """A validation normal flight glints too, and flight A's dismissed glint teaches a look that explains it.
+    Scored with that lesson, the validation flight would pull the threshold down to where a new flight's glint
+    that no look explains crosses it; the threshold is chosen before the lessons, which only lower scores."""
+    world = textured_world(seed=5, size=900)
+    references = [flight(world, tmp_path, f"ref{n}", seed=n) for n in range(3)]
+    held = flight(world, tmp_path, "held", seed=9, glint_box=GLINT_B)  # labelled normal, glinting
+    reviewed = flight(world, tmp_path, "flight-a", seed=11, glint_box=GLINT_A, label="", normal_intervals=[
+        Interval(0.5 * GLINT_FRAMES[0], 0.5 * GLINT_FRAMES[-1])])
+    overrides = {"persistence": 1, "device": "cpu"}
+    torch.manual_seed(0)
+    unreviewed, _ = train_from_items(references, [held], overrides=overrides)
+    after, report = train_from_items(references, [held, reviewed], overrides=overrides)
+    assert report.validation_metrics["dismissed_looks"] > 0
+    glinting = list(GLINT_FRAMES)
+    plain, explained = scores_of(unreviewed, held), scores_of(after, held)
+    assert explained[glinting].max() < 0.5 * plain[glinting].max()  # the lesson explains the held flight's glint
+    assert np.all(explained <= plain + 1e-4)  # and raises no frame
+    assert after.threshold == pytest.approx(unreviewed.threshold, rel=1e-5)
