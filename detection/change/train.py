@@ -321,7 +321,7 @@ def train_from_items(
         index.scales = branch_scales(raw_maps)
         others = [item for item in train + val if not any(item is r for r in references)]
         reviewed = reviewed_flights(detector, others, lambda done, text: progress(0.8 + 0.1 * done, text))
-        base = index  # the reference flights alone
+        base, unreviewed = index, detector  # the reference flights alone
         if reviewed:
             index = base.with_reviewed([(part, anchors) for _, part, anchors in reviewed])
             detector = ChangeDetector(config, index, 0.0, device=device,
@@ -340,8 +340,6 @@ def train_from_items(
         if looks is not None:
             detector = ChangeDetector(config, index, 0.0, device=device, extra=detector.extra, looks=looks)
 
-        unreviewed = ChangeDetector(config, base, 0.0, device=device)
-
         def indexed(item: TrainItem) -> np.ndarray:
             """(N,) bool: the item's frames that joined the index (they taught their place, see `_threshold`)."""
             times = [part.times for own, part, _ in reviewed if own is item]
@@ -349,7 +347,7 @@ def train_from_items(
 
         # The threshold is chosen before any lesson of the reviews: the lessons only lower scores, so a review
         # can move a flight's score only down and never moves the operating point (see step 4 above).
-        threshold, metrics = _threshold(lambda item: unreviewed, val, config, warnings, indexed)
+        threshold, metrics = _threshold(unreviewed, val, config, warnings, indexed)
         detector.threshold = threshold
         if "single_frame_ratio" in metrics:
             detector.extra["single_frame_ratio"] = metrics["single_frame_ratio"]
@@ -369,8 +367,8 @@ def train_from_items(
                                     warnings=tuple(warnings))
 
 
-def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexed) -> tuple[float, dict]:
-    """(threshold, metrics) from the validation items, each scored by `scorer(item)`'s detector. The frames that
+def _threshold(judge: ChangeDetector, val: list[TrainItem], config, warnings: list[str], indexed) -> tuple[float, dict]:
+    """(threshold, metrics) from the validation items scored by `judge`. The frames that
     joined the index (`indexed(item)`, dismissed events) are left out: a dismissed span is the worst of its
     flight's normal frames, picked because it scored high, so counting it (and none of the flight's other,
     unlabelled frames) would set the false-alarm quantile at the dismissed false alarm's own level; the index
@@ -387,7 +385,7 @@ def _threshold(scorer, val: list[TrainItem], config, warnings: list[str], indexe
         known = known & ~indexed(item)
         if not known.any():
             continue
-        result = scorer(item).score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
+        result = judge.score_frames(item.frames.frames, item.frames.times, poses=read_poses(item))
         scores.append(result.frame_scores[known])
         raws.append(np.asarray(result.extras["raw_scores"], np.float64)[known])
         labels.append(frame_labels[known])
