@@ -23,8 +23,8 @@ has such a median; `radius` is the largest, the distance at which every dismisse
 others, i.e. how far the dismissed kind of change varies between events. Nothing is tuned to a preset, and a
 detector trained without reviews has no looks.
 
-Each look records the reviewed flight it came from (`sources`, the training item's number), so a validation
-flight is scored without its own looks when the threshold is chosen (leave-one-out, as for the index).
+Each look records the reviewed flight it came from (`sources`, the training item's number). The threshold is
+chosen before any look is applied (train.py, step 4): the looks only lower scores.
 """
 
 from __future__ import annotations
@@ -50,14 +50,6 @@ class Looks:
 
     def __len__(self) -> int:
         return len(self.dismissed)
-
-    def without(self, source: int) -> Looks | None:
-        """These looks without those learned from training item `source` (None when none is left)."""
-        keep, also = self.dismissed_sources != source, self.confirmed_sources != source
-        if not keep.any():
-            return None
-        return Looks(self.dismissed[keep], self.dismissed_sources[keep], self.confirmed[also],
-                     self.confirmed_sources[also], self.radius)
 
     def explains(self, features: np.ndarray) -> bool:
         """Whether a change whose cells have CNN features `features` (n, C) looks like a dismissed one."""

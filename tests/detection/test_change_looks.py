@@ -141,8 +141,7 @@ def test_a_look_nearer_to_a_confirmed_one_is_not_explained():
     assert not looks.explains(glints[1][:3] + 2 * nudge)  # nearer the confirmed boat than any glint
     assert not looks.explains(np.float32([[0, 0, 5, 0], [0, 0, 5, 0.1]]))  # like neither
     assert not looks.explains(np.zeros((0, 4), np.float32))
-    assert looks.without(0) is None and len(looks.without(1)) == len(looks)
-    assert len(looks.without(1).confirmed) == 0
+    assert list(looks.dismissed_sources) == [0] * 40 and list(looks.confirmed_sources) == [1] * 3
 
 
 def test_one_dismissed_frame_says_nothing_about_how_its_kind_repeats():
