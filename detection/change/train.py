@@ -348,6 +348,8 @@ def train_from_items(
         # The threshold is chosen before any lesson of the reviews: the lessons only lower scores, so a review
         # can move a flight's score only down and never moves the operating point (see step 4 above).
         threshold, metrics = _threshold(unreviewed, val, config, warnings, indexed)
+        if reviewed and "threshold_method" in metrics:  # and the validation AUC beside it is the same scoring's
+            metrics["threshold_method"] += ", scored by the reference flights alone (before the reviews' lessons)"
         detector.threshold = threshold
         if "single_frame_ratio" in metrics:
             detector.extra["single_frame_ratio"] = metrics["single_frame_ratio"]

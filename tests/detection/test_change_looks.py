@@ -168,3 +168,4 @@ def test_the_reviews_never_move_the_threshold(tmp_path):
     assert explained[glinting].max() < 0.5 * plain[glinting].max()  # the lesson explains the held flight's glint
     assert np.all(explained <= plain + 1e-4)  # and raises no frame
     assert after.threshold == pytest.approx(unreviewed.threshold, rel=1e-5)
+    assert "before the reviews' lessons" in report.validation_metrics["threshold_method"]
