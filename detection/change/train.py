@@ -18,11 +18,10 @@
 4. The threshold is the `false_alarm_quantile` of the validation normal frames' final scores: a fixed
    false-alarm rate, which transfers between flights better than the best validation F1. The frames are scored
    by the reference flights alone, before any lesson of the reviews: a lesson explains the changes an analyst
-   dismissed, and only ever lowers a frame's score (index.py, looks.py), so what it says about the validation
-   flights says nothing about how high a new flight's unexplained changes go. Scored with the lessons, the
-   validation normals the lessons explain would pull the threshold down, and a new flight's glint that no
-   lesson explains would cross it (BENCHMARKS.md, issue 23, sixth round). Dismissed frames that joined the
-   index are not among them either (they were picked for scoring high; the index teaches their place). The same quantile
+   dismissed and only ever lowers a frame's score (index.py, looks.py); it says nothing about how high a new
+   flight's unexplained changes go (scored with the lessons, the validation normals they explain pulled the
+   threshold down until a new flight's unexplained glint crossed it: BENCHMARKS.md, issue 23, sixth round).
+   Dismissed frames that joined the index are left out (they were picked for scoring high). The same quantile
    of the single comparisons (before the persistence filter), as a ratio to the threshold, is kept
    (`extra["single_frame_ratio"]`): the level at which a live alert need not wait for the next comparison.
 """
@@ -345,10 +344,9 @@ def train_from_items(
             times = [part.times for own, part, _ in reviewed if own is item]
             return np.isin(np.asarray(item.frames.times, np.float64), np.concatenate(times) if times else [])
 
-        # The threshold is chosen before any lesson of the reviews: the lessons only lower scores, so a review
-        # can move a flight's score only down and never moves the operating point (see step 4 above).
+        # Before any lesson of the reviews (step 4 above); the validation AUC is of the same scoring.
         threshold, metrics = _threshold(unreviewed, val, config, warnings, indexed)
-        if reviewed and "threshold_method" in metrics:  # and the validation AUC beside it is the same scoring's
+        if reviewed and "threshold_method" in metrics:
             metrics["threshold_method"] += ", scored by the reference flights alone (before the reviews' lessons)"
         detector.threshold = threshold
         if "single_frame_ratio" in metrics:
