@@ -8,7 +8,7 @@ residuals are pooled, which branches, frame normalisation, pooling over the map,
 seconds, and prints the frame ROC-AUC over all test frames and the mean per-video AUC (macro), per class too.
 
     python -P bench/change_ablation.py dump MANIFEST OUT [--fps 1] [--set analysis_width=640 ...]
-    python -P bench/change_ablation.py study OUT
+    python -P bench/change_ablation.py study OUT [--only TEXT ...]
 
 The variants score exactly as `detection.change.detector.Comparator.compare_frame` does for the same
 settings (the "default" row is the detector's own scoring); `evaluate` remains the measure of record.
@@ -77,6 +77,16 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
         shape = (len(frames), chosen.shape[1], 2, cells[1], cells[0])
         distances, residuals = np.full(shape, np.nan, np.float16), np.full(shape, np.nan, np.float16)
         status = np.where(no_reference, 1, 0).astype(np.uint8)
+        # today's previous sampled frame -> this one, on the grid (NaN: not aligned), for persistence on the ground
+        motion = np.full((len(frames), 3, 3), np.nan)
+        previous = None
+        for i in range(len(frames)):
+            today = detector.analysis_frames(frames, i)
+            if previous is not None:
+                h = comparator.homography(today, previous)
+                if h is not None:
+                    motion[i] = compare.resize_homography(h, comparator.size, cells)
+            previous = today
         for i in np.flatnonzero(~no_reference):
             today = detector.analysis_frames(frames, i)
             aligned = comparator.align(today, [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0])
@@ -94,7 +104,7 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
         np.savez_compressed(
             target, D=distances, E=residuals, status=status, masks=truth.masks_at(times, (cells[1], cells[0])),
             labels=truth.labels_at(times), classes=np.array(["|".join(sorted(c)) for c in truth.classes_at(times)]),
-            scales=detector.index.scales,
+            scales=detector.index.scales, motion=motion,
         )
         print(f"{target.stem}: {len(frames)} frames, {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -137,6 +147,28 @@ VARIANTS = {
     # persistence -2: the default's persistence 2, or one comparison alone at the level that is as rare among the
     # val flights' normal frames (`single_frame_ratio`, as the live path alerts; ratio from the val_*.npz)
     "default, persistence 2 or one comparison at the single level": ("max", (1,), "mad", "max", -2, 0, 1),
+    # groundRs: persistence on the ground, per cell (`ground_persistence`): the map against the previous and next
+    # sampled frames' maps moved into this view (today's frame-to-frame homography) and dilated by R cells;
+    # s: where a neighbour does not see this cell, it does not confirm it; k: the cell keeps its own value there
+    "ring 1, persistence on the ground, radius 0, strict": ("max", (1,), "mad", "ground0s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 1, strict": ("max", (1,), "mad", "ground1s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 2, strict": ("max", (1,), "mad", "ground2s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 4, strict": ("max", (1,), "mad", "ground4s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 8, strict": ("max", (1,), "mad", "ground8s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 1, keep": ("max", (1,), "mad", "ground1k", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 2, keep": ("max", (1,), "mad", "ground2k", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 4, keep": ("max", (1,), "mad", "ground4k", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 2, previous frame only": ("max", (1,), "mad", "ground2p", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 2, then persistence 2": ("max", (1,), "mad", "ground2s", 2, 0, 1),
+    # candidates: a dump with `--set candidates=6` holds six per frame; these use the first K (the best matches)
+    "ring 1, 1 candidate": ("max", (1,), "mad", "max", 2, 0, 1, 1),
+    "ring 1, 2 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 2),
+    "ring 1, 3 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 3),
+    "ring 1, 4 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 4),
+    "ring 1, 5 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 5),
+    "ring 1, 6 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 6),
+    "ring 1, 6 candidates, own residual": ("own", (1,), "mad", "max", 2, 0, 1, 6),
+    "ring 1, 6 candidates, persistence 3": ("max", (1,), "mad", "max", 3, 0, 1, 6),
     "default, less each cell's median over the last 4 frames": ("max", (1,), "mad", "fixed4", 2, 0, 0),
     "default, less each cell's median over the last 6 frames": ("max", (1,), "mad", "fixed6", 2, 0, 0),
     "default, less each cell's median over the last 10 frames": ("max", (1,), "mad", "fixed10", 2, 0, 0),
@@ -219,6 +251,8 @@ def flight_scores(d: dict, variant) -> np.ndarray:
     previous N compared frames (what stays at one place in the frame while the ground moves: glint, edges)."""
     how = variant[3]
     count = len(d["labels"])
+    if how.startswith("ground"):
+        return ground_persistence(d, variant)
     if not how.startswith("fixed"):
         return np.array([frame_score(d, i, variant) if d["status"][i] == 0 else 0.0 for i in range(count)])
     window, _, spread = how[5:].partition("x")
@@ -239,10 +273,54 @@ def flight_scores(d: dict, variant) -> np.ndarray:
     return scores
 
 
+def ground_persistence(d: dict, variant) -> np.ndarray:
+    """Every frame's score when a change must persist at its place on the ground: each cell keeps the higher of
+    min(its value, the previous frame's map at that ground place) and the same with the next frame, the
+    neighbours' maps moved into this view by today's frame-to-frame homography (`motion` of the dump) and
+    dilated by R cells (a moving boat, residual misalignment). Glint and whitecaps, which stay at a place in the
+    frame or sparkle, do not persist on the ground; an object does. A neighbour without a map or a motion
+    counts with its frame score (the score-level persistence of the detector)."""
+    how = variant[3][6:]
+    radius, mode = int(how[:-1]), how[-1]
+    count = len(d["labels"])
+    maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
+    peaks = [0.0 if m is None else float(m.max()) for m in maps]
+    motion = d.get("motion")
+    kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
+    scores = np.zeros(count)
+    for i, current in enumerate(maps):
+        if current is None:
+            continue
+        h, w = current.shape
+        best = np.zeros_like(current)
+        for j in (i - 1, i + 1):
+            if mode == "p" and j > i:
+                continue
+            if not 0 <= j < count or maps[j] is None:
+                continue
+            step = motion[i] if j < i else (motion[j] if j < count else None)
+            if motion is None or step is None or not np.isfinite(step).all():
+                best = np.maximum(best, np.minimum(current, peaks[j]))
+                continue
+            to_here = step if j < i else np.linalg.inv(step)
+            moved = cv2.warpPerspective(maps[j], to_here, (w, h), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
+            seen = moved >= 0
+            if radius > 0:
+                moved = cv2.dilate(moved, kernel)
+            confirmed = np.minimum(current, moved)
+            confirmed[~seen] = current[~seen] if mode == "k" else 0.0
+            best = np.maximum(best, confirmed)
+        scores[i] = float(best.max())
+    return scores
+
+
 def frame_map(d: dict, i: int, variant) -> np.ndarray | None:
-    pooling, branches, normalisation, how, _, margin, ring = variant
-    ok = ~np.all(np.isnan(d["D"][i, :, 0]), axis=(1, 2))
-    distances, residuals = d["D"][i][ok].astype(np.float32), np.nan_to_num(d["E"][i][ok].astype(np.float32))
+    pooling, branches, normalisation, how, _, margin, ring = variant[:7]
+    used = variant[7] if len(variant) > 7 else None  # the first this many candidates only (None: all dumped)
+    stored_d, stored_e = d["D"][i][:used], d["E"][i][:used]
+    ok = ~np.all(np.isnan(stored_d[:, 1]), axis=(1, 2))
+    distances, residuals = stored_d[ok].astype(np.float32), np.nan_to_num(stored_e[ok].astype(np.float32))
     distances = drop_edges(distances, margin, ring)
     if pooling == "none":
         residuals = np.zeros_like(residuals)
@@ -276,7 +354,7 @@ def single_ratio(val: dict, variant, quantile: float = 0.995) -> float:
     return ratio
 
 
-def study(out: Path) -> None:
+def study(out: Path, only: list[str] | None = None) -> None:
     data = {Path(f).stem: dict(np.load(f)) for f in sorted(out.glob("test_*.npz"))}
     if not data:
         raise SystemExit(f"no test_*.npz in {out}: run dump first")
@@ -288,6 +366,8 @@ def study(out: Path) -> None:
     for d in val.values():
         d.setdefault("scales", next(iter(data.values()))["scales"])
     for name, variant in VARIANTS.items():
+        if only and not any(part in name for part in only):
+            continue
         scores, labels, classes, macro = [], [], [], []
         ratio = single_ratio(val, variant) if variant[4] < -1 else None
         for d in data.values():
@@ -322,12 +402,13 @@ def main() -> None:
     d.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     s = sub.add_parser("study")
     s.add_argument("out", type=Path)
+    s.add_argument("--only", action="append", metavar="TEXT", help="only the variants whose name contains TEXT")
     args = parser.parse_args()
     if args.command == "dump":
         overrides = dict(item.split("=", 1) for item in args.set)
         dump(args.manifest, args.out, args.fps, overrides)
     else:
-        study(args.out)
+        study(args.out, args.only)
 
 
 if __name__ == "__main__":

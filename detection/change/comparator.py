@@ -17,7 +17,7 @@ import torch
 from detection.change import compare
 from detection.change.align import AlignSettings, Keypoints, align_with_keypoints, frame_keypoints
 from detection.change.config import ChangeConfig
-from detection.change.features import CNNFeatures, Grid, analysis_frame, colour_detail, grid_for
+from detection.change.features import CNN_STRIDE, CNNFeatures, Grid, analysis_frame, colour_detail, grid_for
 from detection.change.index import ReferenceIndex
 from detection.change.looks import MAX_EXPLAINED, Looks
 
@@ -50,10 +50,19 @@ class Comparator:
         self.size = tuple(analysis_size)
         self.index = index
         self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
-        self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=config.cnn_scale) if config.use_cnn else None
+        self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=self.cnn_scale) if config.use_cnn else None
         align_w = min(config.align_width, self.size[0])
         self.align_size = (align_w, max(1, round(self.size[1] * align_w / self.size[0])))
         self.align_settings = AlignSettings(ecc_width=config.ecc_width)
+
+    @property
+    def cnn_scale(self) -> float:
+        """The CNN's input scale (features.CNNFeatures): `cnn_scale`, limited so that the CNN never sees the
+        analysis frame enlarged more than `cnn_max_enlargement` times."""
+        scale = self.config.cnn_scale
+        if self.config.cnn_max_enlargement > 0:
+            scale = min(scale, self.config.cnn_max_enlargement * self.size[0] / (self.grid.cells[0] * CNN_STRIDE))
+        return scale
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         return analysis_frame(frame, self.align_size)

@@ -28,8 +28,13 @@ class ChangeConfig:
     max_distance_altitudes: float = 0.5
     # CNN branch: MobileNetV2 (ImageNet) truncated after this block (6: stride 8, 32 channels).
     cnn_block: int = 6
-    # The CNN sees the frame at grid width * 8 * cnn_scale pixels (1: one feature vector per grid cell).
+    # The CNN sees the frame at grid width * 8 * cnn_scale pixels (1: one feature vector per grid cell) ...
     cnn_scale: float = 0.5
+    # ... but never enlarged more than this many times (0: no limit, files before it). A small frame (d2's
+    # 160x120) was shown to the CNN 4x enlarged, where its maps follow interpolation texture; measured on d2 with
+    # `bench/change_ablation.py` (BENCHMARKS.md, "CHANGE detector"): 1x < 2x > 4x > 8x. Frames of 320 pixels and
+    # wider are not affected (the CNN sees them at 640 pixels or fewer either way).
+    cnn_max_enlargement: float = 2.0
     # > 0: the reference's CNN map is computed once, when it is indexed (and stored in the index), and warped
     # into today's view when the candidate's view differs from today's by less than this many degrees of
     # heading (and scale within 1 +- cnn_warp_max_scale); other candidates are warped as frames first and go
@@ -100,6 +105,8 @@ class ChangeConfig:
             raise ValueError(f"reference_fill must be 'today' or 'reflect', not {self.reference_fill!r}")
         if self.frame_normalisation not in ("mad", "none"):
             raise ValueError(f"frame_normalisation must be 'mad' or 'none', not {self.frame_normalisation!r}")
+        if self.cnn_scale <= 0 or self.cnn_max_enlargement < 0:
+            raise ValueError("cnn_scale must be positive and cnn_max_enlargement not negative")
         if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1 or self.frame_edge < 0:
             raise ValueError("persistence >= 1, neighbourhood >= 0, frame_edge >= 0 and grid_stride >= 1 are required")
 
@@ -109,16 +116,18 @@ class ChangeConfig:
     @classmethod
     def from_dict(cls, values: dict) -> ChangeConfig:
         """The config a detector file saved (files written before the device left them still load; files
-        written before `variation_pooling`, `frame_normalisation` and the colour default changed keep scoring
-        as they were trained: their threshold belongs to that scoring)."""
-        return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **SCORING_BEFORE_EDGE_FIXES, **values},
-                                  kind="CHANGE")
+        written before `variation_pooling`, `frame_normalisation`, the colour default, the edge fixes and
+        `cnn_max_enlargement` keep scoring as they were trained: their threshold belongs to that scoring)."""
+        return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **SCORING_BEFORE_EDGE_FIXES,
+                                        **SCORING_BEFORE_ENLARGEMENT_LIMIT, **values}, kind="CHANGE")
 
 
 # What a saved config without these keys meant (detector files of the seventh session and before).
 SCORING_BEFORE_FRAME_NORMALISATION = {"variation_pooling": "own", "frame_normalisation": "none", "use_colour": True}
 # ... and without this one (files of the ninth session and before).
 SCORING_BEFORE_EDGE_FIXES = {"reference_fill": "reflect", "frame_edge": 0}
+# ... and without this one (files of the fourteenth session and before).
+SCORING_BEFORE_ENLARGEMENT_LIMIT = {"cnn_max_enlargement": 0.0}
 
 PRESETS = {"default": ChangeConfig()}
 

@@ -336,6 +336,30 @@ def test_a_detector_file_from_before_frame_normalisation_keeps_its_scoring():
     assert ChangeConfig.from_dict(new.to_dict()) == new
     with pytest.raises(ValueError, match="frame_normalisation"):
         make_config({"frame_normalisation": "zscore"})
+    assert old.cnn_max_enlargement == 0.0 and new.cnn_max_enlargement == 2.0
+    fourteenth = {key: value for key, value in new.to_dict().items() if key != "cnn_max_enlargement"}
+    assert ChangeConfig.from_dict(fourteenth).cnn_max_enlargement == 0.0
+
+
+@pytest.mark.parametrize(("size", "seen", "before"), [
+    ((160, 120), (240, 320), (480, 640)),  # d2's frames: 2x, where files before the limit showed them 4x
+    ((96, 96), (192, 192), (384, 384)),
+    ((320, 240), (480, 640), (480, 640)),  # 320 pixels and wider: as before
+    ((1280, 720), (360, 640), (360, 640)),
+])
+def test_the_cnn_never_sees_a_frame_enlarged_more_than_twice(size, seen, before):
+    """(h, w) of what the CNN sees for analysis frames of `size`, with the default config and with a detector
+    file's from before `cnn_max_enlargement`."""
+    from detection.change.config import ChangeConfig, make_config
+    from detection.change.detector import Comparator
+
+    comparator = Comparator(make_config({}), size, torch.device("cpu"))
+    assert comparator.cnn.input_size(comparator.grid) == seen
+    assert seen[1] <= max(2 * size[0], 640)
+    old = Comparator(ChangeConfig.from_dict({"name": "default"}), size, torch.device("cpu"))
+    assert old.cnn.input_size(old.grid) == before
+    with pytest.raises(ValueError, match="cnn_max_enlargement"):
+        make_config({"cnn_max_enlargement": -1})
 
 
 @pytest.mark.parametrize("fill", ["today", "reflect"])
