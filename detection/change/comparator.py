@@ -120,14 +120,17 @@ class Comparator:
         scales: np.ndarray | None = None,
         today_index: int = -1,
         keep_features: bool = False,
+        aligned: list | None = None,
     ) -> FrameResult:
         """Compare analysis frame `today` with candidates [(global index, analysis frame)]. Without `scales`
         only `raw` is filled (the leave-one-out pass); with them the normalised map, score and peak too.
         `today_index` >= 0: today's frame is that reference frame itself (its stored keypoints and map are used).
-        `keep_features`: the result also holds today's CNN map on the grid (what training learns looks from)."""
+        `keep_features`: the result also holds today's CNN map on the grid (what training learns looks from).
+        `aligned`: the candidates already aligned ([(global index, analysis frame, homography)], `align`'s or
+        `carried`'s), instead of aligning `references`."""
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
-        aligned = self.align(today, references, today_index)
+        aligned = self.align(today, references, today_index) if aligned is None else aligned
         regular = [k for k, (global_index, _, _) in enumerate(aligned) if not self._reviewed(global_index)]
         if not regular:  # none, or reviewed frames alone (which only explain what a reference compares, below)
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
@@ -213,6 +216,26 @@ class Comparator:
             if homography is not None:
                 aligned.append((global_index, reference, homography))
         return aligned
+
+    def carried(self, today: np.ndarray, before: np.ndarray, aligned: list) -> list:
+        """The candidates `aligned` to today's previous compared frame `before`, aligned to `today` through
+        today's own motion between the two (the same day, light and heading, so the pair aligns where a
+        reference of another day does not: open water, a turned heading); a candidate that would cover less of
+        `today` than an alignment may (`AlignSettings.min_overlap`) is dropped. [] when the motion fails."""
+        if not aligned or not self.config.use_alignment:
+            return []
+        motion = self.homography(today, before)
+        if motion is None:
+            return []
+        cells = self.grid.cells
+        carried = []
+        for global_index, reference, homography in aligned:
+            composed = motion @ homography
+            composed = composed / composed[2, 2]
+            to_grid = compare.resize_homography(composed, self.size, cells)
+            if compare.coverage(cells, to_grid, cells, erode=0).mean() >= self.align_settings.min_overlap:
+                carried.append((global_index, reference, composed))
+        return carried
 
     def pair_maps(self, today: np.ndarray, aligned: list, today_index: int = -1) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(distances (2, gh, gw), reference -> today's grid homography)] for each aligned candidate

@@ -147,19 +147,38 @@ class ChangeDetector:
         `frame_indices`: today's frames are these reference frames of the index (leave-one-out)."""
         chosen, no_reference = self.candidates(frames, times, poses, exclude_flight=exclude_flight)
         results = []
+        previous = None  # the last frame compared and its aligned candidates (`compare`)
         for i in range(len(frames)):
             if no_reference[i]:
                 results.append(FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0))
+                previous = None
             else:
                 today = self.analysis_frames(frames, i)
                 references = [(int(j), self.reference_frame(int(j))) for j in chosen[i] if j >= 0]
-                results.append(self.comparator.compare_frame(
-                    today, references, residuals=self.index.residuals if normalise else None,
-                    scales=self.index.scales.astype(np.float64) if normalise else None,
-                    today_index=-1 if frame_indices is None else int(frame_indices[i]),
-                ))
+                if normalise:
+                    result, previous = self.compare(today, references, previous)
+                else:  # the leave-one-out pass (train.py): each frame as its own candidates align
+                    result = self.comparator.compare_frame(
+                        today, references, today_index=-1 if frame_indices is None else int(frame_indices[i]))
+                results.append(result)
             progress((i + 1) / max(1, len(frames)), f"compared {i + 1}/{len(frames)} frames")
         return results
+
+    def compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], previous=None):
+        """(analysis frame `today` compared with its candidates and normalised (a FrameResult), what the next
+        frame's `previous` is). When no candidate of another day aligns with today's frame (open water, a turned
+        heading) but today's previous frame was compared, the previous frame's candidates are carried over
+        through today's own motion between the two (`Comparator.carried`), so the frame is compared, not lost;
+        a frame whose own motion fails too stays "alignment failed". `previous`: None, or the `previous` the
+        frame before returned (the batch and the live path alike)."""
+        comparator, index = self.comparator, self.index
+        aligned = comparator.align(today, references)
+        if previous is not None and all(comparator._reviewed(j) for j, _, _ in aligned):
+            aligned = comparator.carried(today, *previous) + aligned  # (what is left of `aligned`: reviewed frames)
+        result = comparator.compare_frame(today, references, residuals=index.residuals,
+                                          scales=index.scales.astype(np.float64), aligned=aligned)
+        regular = [a for a in aligned if not comparator._reviewed(a[0])]
+        return result, ((today, regular) if result.status == STATUS_OK and regular else None)
 
     def score_frames(self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress, *,
                      poses=None) -> VideoScores:

@@ -104,6 +104,7 @@ class LiveChangeScorer:
         self._recent: deque[float] = deque(maxlen=max(1, config.persistence))
         self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
         self._window_lock = threading.Lock()  # `see` may run in another thread than `score`
+        self._previous = None  # the last frame compared, for one whose candidates fail to align (detector.compare)
 
     @property
     def poses(self):
@@ -175,8 +176,9 @@ class LiveChangeScorer:
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
             if no_reference[-1] or not references:
                 status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)
+                self._previous = None
             else:
-                result = self._compare(today, references)
+                result, self._previous = detector.compare(today, references, self._previous)
                 status, raw, peak = result.status, result.score, (None, None)
                 if result.map is not None:
                     peak = heatmap_peak(detector.heatmap(result.map))

@@ -127,6 +127,40 @@ def test_a_frame_with_no_reference_nearby_is_no_reference_not_an_alarm(trained):
     assert np.all(scores.frame_scores == 0) and not scores.events
 
 
+def test_a_frame_no_reference_aligns_with_is_compared_through_todays_previous_frame(trained, monkeypatch):
+    """When no candidate of another day aligns with a frame (open water, a turned heading), the previous frame's
+    candidates are carried over through today's own motion (Comparator.carried): the frame is compared, and finds
+    the new object where it is. A flight's first frame has nothing to carry: it stays "alignment failed"."""
+    from detection.change.comparator import STATUS_ALIGNMENT_FAILED, Comparator
+
+    detector, world, tmp_path = trained
+    detector.threshold = 1e9
+    today = flight(world, tmp_path, "today_carried", seed=23, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+    direct = detector.score_frames(today.frames.frames, today.frames.times, poses=poses)
+    inside = [i for i in range(1, FRAMES) if 0.05 < frame_position(NEW[0] + 5, NEW[1] + 5, i)[0] < 0.95]
+    failing = {0, inside[0], inside[0] + 1}  # the first frame, and two in a row with the object in view
+    analysis = {i: detector.analysis_frames(today.frames.frames, i) for i in failing}
+    original = Comparator.align
+
+    def align(self, frame, references, today_index=-1):
+        if any(np.array_equal(frame, analysis[i]) for i in failing):
+            return []  # as if no reference of another day aligned with this frame
+        return original(self, frame, references, today_index)
+
+    monkeypatch.setattr(Comparator, "align", align)
+    carried = detector.score_frames(today.frames.frames, today.frames.times, poses=poses)
+    assert carried.extras["frame_status"][0] == STATUS_ALIGNMENT_FAILED and carried.frame_scores[0] == 0
+    for frame in sorted(failing - {0}):
+        assert carried.extras["frame_status"][frame] == 0
+        assert carried.frame_scores[frame] > 0.5 * direct.frame_scores[frame]
+        found = peak_cell(np.asarray(carried.heatmaps[frame], float))
+        expected = frame_position(NEW[0] + NEW[2] / 2, NEW[1] + NEW[2] / 2, frame)
+        assert abs(found[0] - expected[0]) < 0.1 and abs(found[1] - expected[1]) < 0.12
+    others = [i for i in range(FRAMES) if i not in failing]
+    np.testing.assert_allclose(carried.frame_scores[others], direct.frame_scores[others], rtol=1e-5)
+
+
 def test_save_and_load_give_the_same_scores(trained, tmp_path):
     detector, world, _ = trained
     today = flight(world, tmp_path, "today", seed=23, new=True)
