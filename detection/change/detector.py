@@ -155,28 +155,30 @@ class ChangeDetector:
             else:
                 today = self.analysis_frames(frames, i)
                 references = [(int(j), self.reference_frame(int(j))) for j in chosen[i] if j >= 0]
+                today_index = -1 if frame_indices is None else int(frame_indices[i])
                 if normalise:
-                    result, previous = self.compare(today, references, previous)
+                    result, previous = self.compare(today, references, previous, today_index=today_index)
                 else:  # the leave-one-out pass (train.py): each frame as its own candidates align
-                    result = self.comparator.compare_frame(
-                        today, references, today_index=-1 if frame_indices is None else int(frame_indices[i]))
+                    result = self.comparator.compare_frame(today, references, today_index=today_index)
                 results.append(result)
             progress((i + 1) / max(1, len(frames)), f"compared {i + 1}/{len(frames)} frames")
         return results
 
-    def compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], previous=None):
+    def compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], previous=None, *,
+                today_index: int = -1):
         """(analysis frame `today` compared with its candidates and normalised (a FrameResult), what the next
         frame's `previous` is). When no candidate of another day aligns with today's frame (open water, a turned
         heading) but today's previous frame was compared, the previous frame's candidates are carried over
         through today's own motion between the two (`Comparator.carried`), so the frame is compared, not lost;
         a frame whose own motion fails too stays "alignment failed". `previous`: None, or the `previous` the
-        frame before returned (the batch and the live path alike)."""
+        frame before returned (the batch and the live path alike). `today_index`: as `Comparator.compare_frame`'s."""
         comparator, index = self.comparator, self.index
-        aligned = comparator.align(today, references)
+        aligned = comparator.align(today, references, today_index)
         if previous is not None and all(comparator._reviewed(j) for j, _, _ in aligned):
             aligned = comparator.carried(today, *previous) + aligned  # (what is left of `aligned`: reviewed frames)
         result = comparator.compare_frame(today, references, residuals=index.residuals,
-                                          scales=index.scales.astype(np.float64), aligned=aligned)
+                                          scales=index.scales.astype(np.float64), today_index=today_index,
+                                          aligned=aligned)
         regular = [a for a in aligned if not comparator._reviewed(a[0])]
         return result, ((today, regular) if result.status == STATUS_OK and regular else None)
 

@@ -143,15 +143,9 @@ class LiveChangeScorer:
             frame = detector.reference_frame(0)
             with torch.inference_mode():
                 # as many candidates as a frame of the stream has, so that the CNN's batch has its shape too
-                self._compare(detector.analysis_frames(frame[None], 0),
-                              [(0, frame)] * max(1, detector.config.candidates))
+                detector.compare(detector.analysis_frames(frame[None], 0),
+                                 [(0, frame)] * max(1, detector.config.candidates))
         return clock.perf_counter() - started
-
-    def _compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]]):
-        """The detector's comparison of analysis frame `today` with its candidates, normalised (a FrameResult)."""
-        index = self.detector.index
-        return self.detector.comparator.compare_frame(today, references, residuals=index.residuals,
-                                                      scales=index.scales.astype(np.float64))
 
     def score(self, time: float, frame: np.ndarray) -> ChangeScore:
         import torch

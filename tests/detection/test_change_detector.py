@@ -134,7 +134,6 @@ def test_a_frame_no_reference_aligns_with_is_compared_through_todays_previous_fr
     from detection.change.comparator import STATUS_ALIGNMENT_FAILED, Comparator
 
     detector, world, tmp_path = trained
-    detector.threshold = 1e9
     today = flight(world, tmp_path, "today_carried", seed=23, new=True)
     poses = PoseTable.load(today.record.telemetry)
     direct = detector.score_frames(today.frames.frames, today.frames.times, poses=poses)
