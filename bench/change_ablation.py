@@ -298,8 +298,8 @@ def ground_persistence(d: dict, variant) -> np.ndarray:
                 continue
             if not 0 <= j < count or maps[j] is None:
                 continue
-            step = motion[i] if j < i else (motion[j] if j < count else None)
-            if motion is None or step is None or not np.isfinite(step).all():
+            step = None if motion is None else motion[max(i, j)]  # the earlier frame -> the later one
+            if step is None or not np.isfinite(step).all():
                 best = np.maximum(best, np.minimum(current, peaks[j]))
                 continue
             to_here = step if j < i else np.linalg.inv(step)

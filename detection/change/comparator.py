@@ -131,7 +131,7 @@ class Comparator:
         if not references:
             return FrameResult(STATUS_NO_REFERENCE, None, None, 0.0, -1, 0)
         aligned = self.align(today, references, today_index) if aligned is None else aligned
-        regular = [k for k, (global_index, _, _) in enumerate(aligned) if not self._reviewed(global_index)]
+        regular = [k for k, (global_index, _, _) in enumerate(aligned) if not self.is_reviewed(global_index)]
         if not regular:  # none, or reviewed frames alone (which only explain what a reference compares, below)
             return FrameResult(STATUS_ALIGNMENT_FAILED, None, None, 0.0, -1, 0)
         pairs, today_features = self._pairs(today, aligned, today_index)
@@ -173,7 +173,7 @@ class Comparator:
         return FrameResult(STATUS_OK, raw_min, smoothed, float(smoothed[y, x]), aligned[winner][0], change, (x, y),
                            today_features if keep_features else None)
 
-    def _reviewed(self, global_index: int) -> bool:
+    def is_reviewed(self, global_index: int) -> bool:
         """Whether reference frame `global_index` is a reviewed flight's (a dismissed frame), not a reference's."""
         index = self.index
         return index is not None and 0 <= global_index < len(index) and index.flight[global_index] >= index.reference_flights

@@ -174,12 +174,12 @@ class ChangeDetector:
         frame before returned (the batch and the live path alike). `today_index`: as `Comparator.compare_frame`'s."""
         comparator, index = self.comparator, self.index
         aligned = comparator.align(today, references, today_index)
-        if previous is not None and all(comparator._reviewed(j) for j, _, _ in aligned):
+        if previous is not None and all(comparator.is_reviewed(j) for j, _, _ in aligned):
             aligned = comparator.carried(today, *previous) + aligned  # (what is left of `aligned`: reviewed frames)
         result = comparator.compare_frame(today, references, residuals=index.residuals,
                                           scales=index.scales.astype(np.float64), today_index=today_index,
                                           aligned=aligned)
-        regular = [a for a in aligned if not comparator._reviewed(a[0])]
+        regular = [a for a in aligned if not comparator.is_reviewed(a[0])]
         return result, ((today, regular) if result.status == STATUS_OK and regular else None)
 
     def score_frames(self, frames: np.ndarray, times: np.ndarray, progress: ProgressFn = no_progress, *,
