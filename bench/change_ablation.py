@@ -6,9 +6,12 @@ distance maps (colour, CNN) and its warped leave-one-out residuals, with the gro
 Comparing frames (alignment, CNN) is the slow part; `study` then scores every variant of what follows (how the
 residuals are pooled, which branches, frame normalisation, pooling over the map, persistence) from the cache in
 seconds, and prints the frame ROC-AUC over all test frames and the mean per-video AUC (macro), per class too.
+A frame no candidate aligns with is compared through today's previous compared frame, then (batch only) through
+today's next one, as `ChangeDetector.analyse` does; `study --forward-only` counts the latter as failed (the live
+path's view).
 
     python -P bench/change_ablation.py dump MANIFEST OUT [--fps 1] [--set analysis_width=640 ...]
-    python -P bench/change_ablation.py study OUT [--only TEXT ...]
+    python -P bench/change_ablation.py study OUT [--only TEXT ...] [--forward-only]
 
 The variants score exactly as `detection.change.detector.Comparator.compare_frame` does for the same
 settings (the "default" row is the detector's own scoring); `evaluate` remains the measure of record.
@@ -87,17 +90,44 @@ def dump(manifest: Path, out: Path, fps: float, overrides: dict) -> None:
                 if h is not None:
                     motion[i] = compare.resize_homography(h, comparator.size, cells)
             previous = today
-        for i in np.flatnonzero(~no_reference):
-            today = detector.analysis_frames(frames, i)
-            aligned = comparator.align(today, [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0])
-            if not aligned:
-                status[i] = 2
-                continue
+        def fill(i: int, today: np.ndarray, aligned: list, distances=distances, residuals=residuals) -> None:
             for k, ((j, _, _), (pair, to_grid)) in enumerate(zip(aligned, comparator.pair_maps(today, aligned))):
                 distances[i, k] = pair
                 stored = detector.index.residuals[j].astype(np.float32)
                 residuals[i, k] = np.stack([compare.warp(b, to_grid, cells, border=cv2.BORDER_REPLICATE)
                                             for b in stored])
+
+        # as ChangeDetector.compare: today's previous compared frame and its aligned candidates carry a failure
+        kept = [None] * len(frames)
+        before = None
+        for i in range(len(frames)):
+            if no_reference[i]:
+                before = None
+                continue
+            today = detector.analysis_frames(frames, i)
+            aligned = comparator.align(today, [(int(j), detector.reference_frame(int(j))) for j in chosen[i] if j >= 0])
+            if not aligned and before is not None:
+                aligned = comparator.carried(today, *before)
+            if not aligned:
+                status[i] = 2
+                before = None
+                continue
+            before = kept[i] = (today, aligned)
+            fill(i, today, aligned)
+        # status 3: failed forward, compared through today's next compared frame (the study's --forward-only: failed)
+        after = None
+        for i in reversed(range(len(frames))):
+            if status[i] != 2:
+                after = kept[i] if status[i] == 0 else None
+                continue
+            today = detector.analysis_frames(frames, i)
+            aligned = comparator.carried(today, *after) if after is not None else []
+            if aligned:
+                status[i] = 3
+                after = (today, aligned)
+                fill(i, today, aligned)
+            else:
+                after = None
         truth = load_groundtruth(record.path)
         if truth is None:
             raise SystemExit(f"{record.path}: no ground truth (the study needs generated data)")
@@ -354,7 +384,7 @@ def single_ratio(val: dict, variant, quantile: float = 0.995) -> float:
     return ratio
 
 
-def study(out: Path, only: list[str] | None = None) -> None:
+def study(out: Path, only: list[str] | None = None, forward_only: bool = False) -> None:
     data = {Path(f).stem: dict(np.load(f)) for f in sorted(out.glob("test_*.npz"))}
     if not data:
         raise SystemExit(f"no test_*.npz in {out}: run dump first")
@@ -365,6 +395,8 @@ def study(out: Path, only: list[str] | None = None) -> None:
     val = {Path(f).stem: dict(np.load(f)) for f in sorted(out.glob("val_*.npz"))}
     for d in val.values():
         d.setdefault("scales", next(iter(data.values()))["scales"])
+    for d in [*data.values(), *val.values()]:  # status 3: compared through today's next frame
+        d["status"] = np.where(d["status"] == 3, 2 if forward_only else 0, d["status"])
     for name, variant in VARIANTS.items():
         if only and not any(part in name for part in only):
             continue
@@ -403,12 +435,13 @@ def main() -> None:
     s = sub.add_parser("study")
     s.add_argument("out", type=Path)
     s.add_argument("--only", action="append", metavar="TEXT", help="only the variants whose name contains TEXT")
+    s.add_argument("--forward-only", action="store_true", help="frames compared through the next frame count as failed")
     args = parser.parse_args()
     if args.command == "dump":
         overrides = dict(item.split("=", 1) for item in args.set)
         dump(args.manifest, args.out, args.fps, overrides)
     else:
-        study(args.out, args.only)
+        study(args.out, args.only, args.forward_only)
 
 
 if __name__ == "__main__":

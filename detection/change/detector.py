@@ -146,7 +146,7 @@ class ChangeDetector:
         """One FrameResult per frame (normalised maps when `normalise`, raw distances otherwise).
         `frame_indices`: today's frames are these reference frames of the index (leave-one-out)."""
         chosen, no_reference = self.candidates(frames, times, poses, exclude_flight=exclude_flight)
-        results = []
+        results, states = [], []
         previous = None  # the last frame compared and its aligned candidates (`compare`)
         for i in range(len(frames)):
             if no_reference[i]:
@@ -161,8 +161,28 @@ class ChangeDetector:
                 else:  # the leave-one-out pass (train.py): each frame as its own candidates align
                     result = self.comparator.compare_frame(today, references, today_index=today_index)
                 results.append(result)
+            states.append(previous)
             progress((i + 1) / max(1, len(frames)), f"compared {i + 1}/{len(frames)} frames")
+        if normalise:
+            self._carry_back(frames, chosen, results, states, frame_indices)
         return results
+
+    def _carry_back(self, frames, chosen, results: list[FrameResult], states: list, frame_indices) -> None:
+        """A whole flight is at hand in the batch: a frame that failed to align even through today's previous
+        frame (the flight's first frames over open water, or today's motion lost for a moment) is compared
+        through today's *next* compared frame, going backwards, as `compare` goes forwards. The live path,
+        which cannot wait for the next frame, leaves such a frame "alignment failed"."""
+        after = None
+        for i in reversed(range(len(results))):
+            if results[i].status != STATUS_ALIGNMENT_FAILED:
+                after = states[i] if results[i].status == STATUS_OK else None
+                continue
+            if after is None:
+                continue
+            today = self.analysis_frames(frames, i)
+            references = [(int(j), self.reference_frame(int(j))) for j in chosen[i] if j >= 0]
+            today_index = -1 if frame_indices is None else int(frame_indices[i])
+            results[i], after = self.compare(today, references, after, today_index=today_index)
 
     def compare(self, today: np.ndarray, references: list[tuple[int, np.ndarray]], previous=None, *,
                 today_index: int = -1):

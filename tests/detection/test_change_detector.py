@@ -130,7 +130,8 @@ def test_a_frame_with_no_reference_nearby_is_no_reference_not_an_alarm(trained):
 def test_a_frame_no_reference_aligns_with_is_compared_through_todays_previous_frame(trained, monkeypatch):
     """When no candidate of another day aligns with a frame (open water, a turned heading), the previous frame's
     candidates are carried over through today's own motion (Comparator.carried): the frame is compared, and finds
-    the new object where it is. A flight's first frame has nothing to carry: it stays "alignment failed"."""
+    the new object where it is. The batch has the whole flight: the first frame, with no previous frame, is
+    compared through the next one. The live path (`compare` with no previous frame) leaves it "alignment failed"."""
     from detection.change.comparator import STATUS_ALIGNMENT_FAILED, Comparator
 
     detector, world, tmp_path = trained
@@ -149,7 +150,11 @@ def test_a_frame_no_reference_aligns_with_is_compared_through_todays_previous_fr
 
     monkeypatch.setattr(Comparator, "align", align)
     carried = detector.score_frames(today.frames.frames, today.frames.times, poses=poses)
-    assert carried.extras["frame_status"][0] == STATUS_ALIGNMENT_FAILED and carried.frame_scores[0] == 0
+    references = [(int(j), detector.reference_frame(int(j))) for j in detector.candidates(
+        today.frames.frames[:1], today.frames.times[:1], poses)[0][0] if j >= 0]
+    alone, nothing = detector.compare(analysis[0], references, None)
+    assert alone.status == STATUS_ALIGNMENT_FAILED and alone.score == 0 and nothing is None
+    assert carried.extras["frame_status"][0] == 0 and carried.frame_scores[0] > 0
     for frame in sorted(failing - {0}):
         assert carried.extras["frame_status"][frame] == 0
         assert carried.frame_scores[frame] > 0.5 * direct.frame_scores[frame]
