@@ -185,6 +185,8 @@ VARIANTS = {
     "ring 1, persistence on the ground, radius 2, strict": ("max", (1,), "mad", "ground2s", 1, 0, 1),
     "ring 1, persistence on the ground, radius 4, strict": ("max", (1,), "mad", "ground4s", 1, 0, 1),
     "ring 1, persistence on the ground, radius 8, strict": ("max", (1,), "mad", "ground8s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 12, strict": ("max", (1,), "mad", "ground12s", 1, 0, 1),
+    "ring 1, persistence on the ground, radius 16, strict": ("max", (1,), "mad", "ground16s", 1, 0, 1),
     "ring 1, persistence on the ground, radius 1, keep": ("max", (1,), "mad", "ground1k", 1, 0, 1),
     "ring 1, persistence on the ground, radius 2, keep": ("max", (1,), "mad", "ground2k", 1, 0, 1),
     "ring 1, persistence on the ground, radius 4, keep": ("max", (1,), "mad", "ground4k", 1, 0, 1),
@@ -207,6 +209,17 @@ VARIANTS = {
     "default, less the median over 10 frames of each cell's 9x9 max": ("max", (1,), "mad", "fixed10x9", 2, 0, 0),
     "default, less the median over 10 frames of each cell's 15x15 max": ("max", (1,), "mad", "fixed10x15", 2, 0, 0),
     "default, less the median over 6 frames of each cell's 9x9 max": ("max", (1,), "mad", "fixed6x9", 2, 0, 0),
+    # camQ_D: what stays at one place in the picture while the ground moves under it (sun glint, a dirty lens):
+    # each cell less the Q-th percentile of its values in today's other frames that look at other ground (today's
+    # motion moved the frame's centre at least D/100 of the frame's width away; the whole flight, or the frames so
+    # far with "c" at the end: the live path's view)
+    "default, less the camera-fixed median, 12% away": ("max", (1,), "mad", "cam50_12", 2, 0, 0),
+    "default, less the camera-fixed median, 25% away": ("max", (1,), "mad", "cam50_25", 2, 0, 0),
+    "default, less the camera-fixed median, 50% away": ("max", (1,), "mad", "cam50_50", 2, 0, 0),
+    "default, less the camera-fixed 75th percentile, 25% away": ("max", (1,), "mad", "cam75_25", 2, 0, 0),
+    "default, less the camera-fixed 90th percentile, 25% away": ("max", (1,), "mad", "cam90_25", 2, 0, 0),
+    "default, less the camera-fixed median, 25% away, causal": ("max", (1,), "mad", "cam50_25c", 2, 0, 0),
+    "default, less the camera-fixed 75th percentile, 25% away, causal": ("max", (1,), "mad", "cam75_25c", 2, 0, 0),
 }
 
 
@@ -283,6 +296,8 @@ def flight_scores(d: dict, variant) -> np.ndarray:
     count = len(d["labels"])
     if how.startswith("ground"):
         return ground_persistence(d, variant)
+    if how.startswith("cam"):
+        return camera_fixed(d, variant)
     if not how.startswith("fixed"):
         return np.array([frame_score(d, i, variant) if d["status"][i] == 0 else 0.0 for i in range(count)])
     window, _, spread = how[5:].partition("x")
@@ -299,6 +314,52 @@ def flight_scores(d: dict, variant) -> np.ndarray:
         past = [m for m in backgrounds[max(0, i - window):i] if m is not None]
         if len(past) >= 3:
             current = np.maximum(current - np.median(np.stack(past), axis=0), 0.0)
+        scores[i] = float(current.max())
+    return scores
+
+
+def centre_travel(d: dict, width: int, height: int) -> np.ndarray:
+    """(N, N): how far today's motion carried the frame centre between frames i and j, in frame widths
+    (inf where the chain of frame-to-frame homographies breaks: the frames count as far apart)."""
+    count = len(d["labels"])
+    motion = d.get("motion")
+    travel = np.full((count, count), np.inf)
+    centre = np.array([width / 2, height / 2, 1.0])
+    for i in range(count):
+        travel[i, i] = 0.0
+        chain = np.eye(3)
+        for j in range(i + 1, count):
+            step = None if motion is None else motion[j]  # frame j-1 -> frame j on the grid
+            if step is None or not np.isfinite(step).all():
+                break
+            chain = step @ chain
+            p = chain @ centre
+            travel[i, j] = travel[j, i] = float(np.hypot(*(p[:2] / p[2] - centre[:2]))) / width
+    return travel
+
+
+def camera_fixed(d: dict, variant) -> np.ndarray:
+    """Every frame's score when what stays at one place in the picture is taken off: each cell less the Q-th
+    percentile of the same cell in today's other compared frames whose centre today's motion moved at least D
+    (a fraction of the frame's width) away, so they look at other ground there. A new object is on the ground:
+    it is at this cell only while the drone is near, never in those frames; sun glint and a dirty lens stay."""
+    spec = variant[3][3:]
+    causal = spec.endswith("c")
+    q, distance = (float(x) for x in spec.rstrip("c").split("_"))
+    count = len(d["labels"])
+    maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
+    shape = next((m.shape for m in maps if m is not None), None)
+    if shape is None:
+        return np.zeros(count)
+    travel = centre_travel(d, shape[1], shape[0])
+    scores = np.zeros(count)
+    for i, current in enumerate(maps):
+        if current is None:
+            continue
+        others = [maps[j] for j in range(count) if maps[j] is not None and travel[i, j] >= distance / 100
+                  and (j < i or not causal)]
+        if len(others) >= 3:
+            current = np.maximum(current - np.percentile(np.stack(others), q, axis=0), 0.0)
         scores[i] = float(current.max())
     return scores
 

@@ -183,6 +183,22 @@ def robust_z(values: np.ndarray, covered: np.ndarray, stats: tuple[float, float]
     return result.astype(np.float32)
 
 
+def confirmed_on_ground(current: np.ndarray, other: np.ndarray, other_to_current: np.ndarray, radius: int) -> float:
+    """The highest value of the change map `current` (gh, gw) that another compared frame's map `other` also
+    reaches at the same place on the ground: `other` moved into this view by `other_to_current` (3x3, on the
+    grid: today's own motion between the two frames) and dilated by `radius` cells (a moving boat, a residual
+    misalignment); where `other` does not see, nothing is confirmed."""
+    height, width = current.shape
+    moved = cv2.warpPerspective(np.asarray(other, np.float32), np.asarray(other_to_current, np.float64),
+                                (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=-1.0)
+    seen = moved >= 0
+    if radius > 0:
+        moved = cv2.dilate(moved, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
+    confirmed = np.where(seen, np.minimum(current, moved), 0.0)
+    return float(confirmed.max()) if confirmed.size else 0.0
+
+
 def change_region(change_map: np.ndarray, x: int, y: int, size: tuple[int, int]) -> np.ndarray:
     """(h, w) bool at `size` (w, h): the connected cells around the peak (x, y) at half its height or more."""
     peak = change_map[y, x]

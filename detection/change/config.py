@@ -35,6 +35,9 @@ class ChangeConfig:
     # `bench/change_ablation.py` (BENCHMARKS.md, "CHANGE detector"): 1x < 2x > 4x > 8x. Frames of 320 pixels and
     # wider are not affected (the CNN sees them at 640 pixels or fewer either way).
     cnn_max_enlargement: float = 2.0
+    # > 0: bright details smaller than this many analysis pixels across are taken off (a grey opening) before the
+    # CNN sees a frame, today's and the references' alike.
+    cnn_opening: int = 0
     # > 0: the reference's CNN map is computed once, when it is indexed (and stored in the index), and warped
     # into today's view when the candidate's view differs from today's by less than this many degrees of
     # heading (and scale within 1 +- cnn_warp_max_scale); other candidates are warped as frames first and go
@@ -81,6 +84,13 @@ class ChangeConfig:
     # Persistence: a frame keeps its score only if this many consecutive frames are at least as high
     # (a grey-scale opening over time); 1 turns it off.
     persistence: int = 2
+    # > 0: persistence on the ground instead: a cell keeps its value only where the previous or the next compared
+    # frame, moved into this frame's view by today's own motion between the two, is as high within this many grid
+    # cells (a moving boat, a residual misalignment). Sun-glint sparkle flickers from one sample to the next at
+    # a place, so a frame of it no longer passes on sparkle elsewhere in the next; an object stays where it is.
+    # It pairs consecutive frames, so it applies with persistence 2; 0 or another persistence: the score-level
+    # filter above (0: files before it).
+    ground_radius: int = 8
     # Threshold: this quantile of the validation normal frames' scores (a fixed false-alarm rate).
     false_alarm_quantile: float = 0.995
     heatmap_pixels: int = 4096
@@ -109,6 +119,13 @@ class ChangeConfig:
             raise ValueError("cnn_scale must be positive and cnn_max_enlargement not negative")
         if self.persistence < 1 or self.neighbourhood < 0 or self.grid_stride < 1 or self.frame_edge < 0:
             raise ValueError("persistence >= 1, neighbourhood >= 0, frame_edge >= 0 and grid_stride >= 1 are required")
+        if self.ground_radius < 0:
+            raise ValueError("ground_radius must not be negative")
+
+    @property
+    def on_ground(self) -> bool:
+        """Whether persistence is judged on the ground (`ground_radius`), not on frame scores."""
+        return self.ground_radius > 0 and self.persistence == 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,9 +134,11 @@ class ChangeConfig:
     def from_dict(cls, values: dict) -> ChangeConfig:
         """The config a detector file saved (files written before the device left them still load; files
         written before `variation_pooling`, `frame_normalisation`, the colour default, the edge fixes and
-        `cnn_max_enlargement` keep scoring as they were trained: their threshold belongs to that scoring)."""
+        `cnn_max_enlargement` and `ground_radius` keep scoring as they were trained: their threshold belongs to
+        that scoring)."""
         return configs.from_saved(cls, {**SCORING_BEFORE_FRAME_NORMALISATION, **SCORING_BEFORE_EDGE_FIXES,
-                                        **SCORING_BEFORE_ENLARGEMENT_LIMIT, **values}, kind="CHANGE")
+                                        **SCORING_BEFORE_ENLARGEMENT_LIMIT, **SCORING_BEFORE_GROUND_PERSISTENCE,
+                                        **values}, kind="CHANGE")
 
 
 # What a saved config without these keys meant (detector files of the seventh session and before).
@@ -128,6 +147,8 @@ SCORING_BEFORE_FRAME_NORMALISATION = {"variation_pooling": "own", "frame_normali
 SCORING_BEFORE_EDGE_FIXES = {"reference_fill": "reflect", "frame_edge": 0}
 # ... and without this one (files of the fourteenth session and before).
 SCORING_BEFORE_ENLARGEMENT_LIMIT = {"cnn_max_enlargement": 0.0}
+# ... and without this one (files of the fifteenth session and before).
+SCORING_BEFORE_GROUND_PERSISTENCE = {"ground_radius": 0}
 
 PRESETS = {"default": ChangeConfig()}
 

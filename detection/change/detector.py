@@ -3,9 +3,10 @@
 Per frame of today: candidate reference frames from different flights (timeline.match_by_pose with
 telemetry, else timeline.match_by_descriptors); each aligned with align.align_pair (at `align_width`) and
 compared (comparator.py, compare.py); the distances divided by the normal variation at that place; the minimum over
-candidates; the frame score is the maximum of the smoothed map. Scores then pass a persistence filter (a
-grey-scale opening over `persistence` consecutive frames: a one-frame spike is dropped, a lasting change keeps
-its height). A frame with no reference nearby has status 1 ("no reference") and score 0; one whose candidates
+candidates; the frame score is the maximum of the smoothed map. Then persistence: a change counts where the
+previous or the next compared frame, moved into this view by today's own motion, sees it at the same place on
+the ground (`ground_radius`; sun-glint sparkle flickers from one sample to the next), or, in files before it, a
+grey-scale opening of the scores over `persistence` consecutive frames. A frame with no reference nearby has status 1 ("no reference") and score 0; one whose candidates
 all failed to align has status 2 and score 0: both are reported in `extras`, never raised as alarms.
 """
 
@@ -216,7 +217,10 @@ class ChangeDetector:
         with torch.inference_mode():
             results = self.analyse(frames, times, poses, progress)
         raw = np.array([r.score for r in results], dtype=np.float32)
-        scores = persistence_filter(raw, self.config.persistence)
+        if self.config.on_ground:
+            scores = self.ground_scores(frames, results)
+        else:
+            scores = persistence_filter(raw, self.config.persistence)
         maps = np.zeros((len(results), *shape), np.float32)
         for i, result in enumerate(results):
             if result.map is not None:
@@ -230,6 +234,41 @@ class ChangeDetector:
         events = tuple(self._describe(event, times, results) for event in events)
         return VideoScores(times=times, frame_scores=scores, threshold=self.threshold, events=events,
                            heatmaps=heatmaps, heatmap_scale=scale, extras=extras)
+
+    def motion(self, today: np.ndarray, before: np.ndarray) -> np.ndarray | None:
+        """Today's own motion from analysis frame `before` to `today` (another of today's frames), as a 3x3
+        homography on the comparison grid, or None when the two do not align."""
+        comparator = self.comparator
+        homography = comparator.homography(today, before)
+        return None if homography is None else compare.resize_homography(homography, comparator.size,
+                                                                          comparator.grid.cells)
+
+    def confirmed(self, result: FrameResult, other: FrameResult, other_to_result: np.ndarray | None) -> float:
+        """How high `result`'s change is where compared frame `other` sees it too, at the same place on the ground
+        (`compare.confirmed_on_ground`); without today's motion between the two, the lower of the two scores."""
+        if other_to_result is None:
+            return float(min(result.score, other.score))
+        return compare.confirmed_on_ground(result.map, other.map, other_to_result, self.config.ground_radius)
+
+    def ground_scores(self, frames: np.ndarray, results: list[FrameResult]) -> np.ndarray:
+        """(N,) float32 scores with persistence on the ground: each compared frame's change as confirmed by the
+        previous or the next compared frame (the higher); a frame with neither scores 0."""
+        compared = [r.status == STATUS_OK and r.map is not None for r in results]
+        motion: list[np.ndarray | None] = [None] * len(results)  # frame i-1 -> frame i
+        before = None
+        for i in range(len(results)):
+            today = self.analysis_frames(frames, i) if compared[i] else None
+            if today is not None and before is not None:
+                motion[i] = self.motion(today, before)
+            before = today
+        scores = np.zeros(len(results), np.float32)
+        for i in np.flatnonzero(compared):
+            if i > 0 and compared[i - 1]:
+                scores[i] = max(scores[i], self.confirmed(results[i], results[i - 1], motion[i]))
+            if i + 1 < len(results) and compared[i + 1]:
+                back = None if motion[i + 1] is None else np.linalg.inv(motion[i + 1])
+                scores[i] = max(scores[i], self.confirmed(results[i], results[i + 1], back))
+        return scores
 
     @property
     def heatmap_shape(self) -> tuple[int, int]:

@@ -16,9 +16,10 @@ back on it, so the path's end is continued at its recent pace (`causal=True`, ti
 Telemetry sent live grows while the drone flies (`set_poses`, from another thread): a frame is matched by pose
 when the poses received cover its time (a pose at most `pose_age` seconds before it, or poses at most
 `pose_gap` apart on both sides of it) and the reference flights have poses too, and visually otherwise; each
-result says which (`by_pose`). The live score is the causal form of the batch's persistence filter: the
-lowest of the last `persistence` compared frames' scores, so an alert waits for a change to last that many
-comparisons, unless one comparison alone reaches `single_threshold`: the same false-alarm quantile of the
+result says which (`by_pose`). The live score is the causal form of the batch's persistence: with persistence
+on the ground (`ground_radius`), this frame's change where the last compared frame, moved into this view by
+today's own motion, sees it too; in files before it, the lowest of the last `persistence` compared frames'
+scores. Either way an alert waits for a change to last two comparisons, unless one comparison alone reaches `single_threshold`: the same false-alarm quantile of the
 validation normals' single comparisons (`extra["single_frame_ratio"]` times the threshold; a change that rare
 need not wait a sample, which is half a second of alert latency at 2 fps). A frame
 with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
@@ -105,6 +106,7 @@ class LiveChangeScorer:
         self._window: deque[tuple[float, np.ndarray]] = deque(maxlen=max(1, window))
         self._window_lock = threading.Lock()  # `see` may run in another thread than `score`
         self._previous = None  # the last frame compared, for one whose candidates fail to align (detector.compare)
+        self._last = None  # the last frame compared and its result, for persistence on the ground
 
     @property
     def poses(self):
@@ -169,15 +171,21 @@ class LiveChangeScorer:
             chosen, no_reference = detector.candidates(thumbs, times, poses, causal=True)
             references = [(int(j), detector.reference_frame(int(j))) for j in chosen[-1] if j >= 0]
             if no_reference[-1] or not references:
-                status, raw, peak = STATUS_NO_REFERENCE, 0.0, (None, None)
+                status, raw, peak, result = STATUS_NO_REFERENCE, 0.0, (None, None), None
                 self._previous = None
             else:
                 result, self._previous = detector.compare(today, references, self._previous)
                 status, raw, peak = result.status, result.score, (None, None)
                 if result.map is not None:
                     peak = heatmap_peak(detector.heatmap(result.map))
-        self._recent.append(raw if status == STATUS_OK else 0.0)
-        score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
+        if detector.config.on_ground:  # the pair of this frame and the last compared one, in this frame's view
+            last, self._last = self._last, (today, result) if status == STATUS_OK and result.map is not None else None
+            score = 0.0
+            if last is not None and self._last is not None:
+                score = detector.confirmed(result, last[1], detector.motion(today, last[0]))
+        else:
+            self._recent.append(raw if status == STATUS_OK else 0.0)
+            score = float(min(self._recent)) if len(self._recent) == self._recent.maxlen else 0.0
         if status == STATUS_OK and raw >= self.single_threshold:
             score = max(score, self.threshold * raw / self.single_threshold)  # on the threshold's scale
         changed, opened = self.alerts.track(float(time), score, peak)

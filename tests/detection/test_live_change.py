@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from detection.change.detector import STATUS_OK
+from detection.change.detector import STATUS_OK, ChangeDetector
 from detection.live.change import ChangeThread, LiveChangeScorer
 from detection.live.scoring import LiveScoringError
 from detection.telemetry import PoseTable
@@ -69,6 +69,29 @@ def test_an_alert_waits_for_the_change_to_last_persistence_comparisons(trained, 
     raw = [s.raw for s in first]
     assert [s.score for s in second] == pytest.approx([0.0] + [min(a, b) for a, b in zip(raw, raw[1:])])
     assert next(s.time for s in second if s.opened) > next(s.time for s in first if s.opened)
+
+
+def test_with_persistence_on_the_ground_the_live_score_is_the_batch_pairs_causal_half(trained, monkeypatch):
+    """The batch keeps each frame's change where the previous or the next compared frame sees it on the ground;
+    live, the next frame has not come yet: each frame's score is its pair with the previous one, in its view,
+    so it is never above the batch's and an alert waits for the change to last two comparisons."""
+    detector, world, tmp_path = trained
+    ground = ChangeDetector(dataclasses.replace(detector.config, persistence=2, ground_radius=8), detector.index,
+                            detector.threshold, extra={})
+    today = flight(world, tmp_path, "today_new", seed=20, new=True)
+    poses = PoseTable.load(today.record.telemetry)
+    frames, times = today.frames.frames, today.frames.times
+    batch = ground.score_frames(frames, times, poses=poses)
+    scorer = LiveChangeScorer(ground, poses=poses)
+    live = [scorer.score(t, f) for t, f in zip(times, frames)]
+    np.testing.assert_allclose([s.raw for s in live], batch.extras["raw_scores"], rtol=1e-4, atol=1e-6)
+    scores = np.array([s.score for s in live])
+    assert scores[0] == 0 and np.all(scores <= batch.frame_scores + 1e-4)
+    # frame i with i-1 (live, at i) or with i+1 (live at i+1, in that frame's view: nearly the same)
+    pairs = [max(a, b) for a, b in zip(scores[1:], scores[2:])] + [scores[-1]]
+    np.testing.assert_allclose(batch.frame_scores[1:], pairs, rtol=0.02, atol=0.5)
+    opened = [s.time for s in live if s.opened]
+    assert opened and opened[0] >= batch.events[0].start and live[0].score < ground.threshold
 
 
 def test_one_comparison_as_rare_as_the_threshold_alerts_without_waiting(trained, monkeypatch):
