@@ -218,6 +218,13 @@ VARIANTS = {
     "default, less the camera-fixed median, 50% away": ("max", (1,), "mad", "cam50_50", 2, 0, 0),
     "default, less the camera-fixed 75th percentile, 25% away": ("max", (1,), "mad", "cam75_25", 2, 0, 0),
     "default, less the camera-fixed 90th percentile, 25% away": ("max", (1,), "mad", "cam90_25", 2, 0, 0),
+    "ground radius 8, less the camera-fixed 90th percentile, 25% away": ("max", (1,), "mad", "ground8s+cam90_25",
+                                                                          1, 0, 1),
+    "ground radius 8, less the camera-fixed 75th percentile, 25% away": ("max", (1,), "mad", "ground8s+cam75_25",
+                                                                          1, 0, 1),
+    "ground radius 8, less the camera-fixed median, 25% away": ("max", (1,), "mad", "ground8s+cam50_25", 1, 0, 1),
+    "ground radius 8, less the camera-fixed 90th percentile, 25% away, causal": (
+        "max", (1,), "mad", "ground8s+cam90_25c", 1, 0, 1),
     "default, less the camera-fixed median, 25% away, causal": ("max", (1,), "mad", "cam50_25c", 2, 0, 0),
     "default, less the camera-fixed 75th percentile, 25% away, causal": ("max", (1,), "mad", "cam75_25c", 2, 0, 0),
 }
@@ -343,25 +350,29 @@ def camera_fixed(d: dict, variant) -> np.ndarray:
     percentile of the same cell in today's other compared frames whose centre today's motion moved at least D
     (a fraction of the frame's width) away, so they look at other ground there. A new object is on the ground:
     it is at this cell only while the drone is near, never in those frames; sun glint and a dirty lens stay."""
-    spec = variant[3][3:]
+    maps = camera_fixed_maps(d, variant, variant[3][3:])
+    return np.array([0.0 if m is None else float(m.max()) for m in maps])
+
+
+def camera_fixed_maps(d: dict, variant, spec: str) -> list:
+    """Each frame's map less the camera-fixed part (`camera_fixed`), None where the frame was not compared."""
     causal = spec.endswith("c")
     q, distance = (float(x) for x in spec.rstrip("c").split("_"))
     count = len(d["labels"])
     maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
     shape = next((m.shape for m in maps if m is not None), None)
     if shape is None:
-        return np.zeros(count)
+        return maps
     travel = centre_travel(d, shape[1], shape[0])
-    scores = np.zeros(count)
+    out = []
     for i, current in enumerate(maps):
-        if current is None:
-            continue
-        others = [maps[j] for j in range(count) if maps[j] is not None and travel[i, j] >= distance / 100
-                  and (j < i or not causal)]
-        if len(others) >= 3:
-            current = np.maximum(current - np.percentile(np.stack(others), q, axis=0), 0.0)
-        scores[i] = float(current.max())
-    return scores
+        if current is not None:
+            others = [maps[j] for j in range(count) if maps[j] is not None and travel[i, j] >= distance / 100
+                      and (j < i or not causal)]
+            if len(others) >= 3:
+                current = np.maximum(current - np.percentile(np.stack(others), q, axis=0), 0.0)
+        out.append(current)
+    return out
 
 
 def ground_persistence(d: dict, variant) -> np.ndarray:
@@ -371,10 +382,13 @@ def ground_persistence(d: dict, variant) -> np.ndarray:
     dilated by R cells (a moving boat, residual misalignment). Glint and whitecaps, which stay at a place in the
     frame or sparkle, do not persist on the ground; an object does. A neighbour without a map or a motion
     counts with its frame score (the score-level persistence of the detector)."""
-    how = variant[3][6:]
+    how, _, camera = variant[3][6:].partition("+cam")
     radius, mode = int(how[:-1]), how[-1]
     count = len(d["labels"])
-    maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
+    if camera:  # "groundRs+camQ_D": the camera-fixed part taken off each map first
+        maps = camera_fixed_maps(d, variant, camera)
+    else:
+        maps = [frame_map(d, i, variant) if d["status"][i] == 0 else None for i in range(count)]
     peaks = [0.0 if m is None else float(m.max()) for m in maps]
     motion = d.get("motion")
     kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
