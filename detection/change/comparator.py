@@ -50,8 +50,7 @@ class Comparator:
         self.size = tuple(analysis_size)
         self.index = index
         self.grid: Grid = grid_for(self.size[0], self.size[1], GRID_WIDTH)
-        self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=self.cnn_scale,
-                               opening=config.cnn_opening) if config.use_cnn else None
+        self.cnn = CNNFeatures(config.cnn_block, device=device, input_scale=self.cnn_scale) if config.use_cnn else None
         align_w = min(config.align_width, self.size[0])
         self.align_size = (align_w, max(1, round(self.size[1] * align_w / self.size[0])))
         self.align_settings = AlignSettings(ecc_width=config.ecc_width)

@@ -35,10 +35,6 @@ class ChangeConfig:
     # `bench/change_ablation.py` (BENCHMARKS.md, "CHANGE detector"): 1x < 2x > 4x > 8x. Frames of 320 pixels and
     # wider are not affected (the CNN sees them at 640 pixels or fewer either way).
     cnn_max_enlargement: float = 2.0
-    # > 0: bright details smaller than this many analysis pixels across are taken off (a grey opening) before the
-    # CNN sees a frame, today's and the references' alike. Off: 2 took the glint sparkle off d2's normal frames
-    # but small objects with it (d2 seed 1, `bench/change_ablation.py`: 0.788 against 0.794).
-    cnn_opening: int = 0
     # > 0: the reference's CNN map is computed once, when it is indexed (and stored in the index), and warped
     # into today's view when the candidate's view differs from today's by less than this many degrees of
     # heading (and scale within 1 +- cnn_warp_max_scale); other candidates are warped as frames first and go

@@ -6,8 +6,9 @@ compared (comparator.py, compare.py); the distances divided by the normal variat
 candidates; the frame score is the maximum of the smoothed map. Then persistence: a change counts where the
 previous or the next compared frame, moved into this view by today's own motion, sees it at the same place on
 the ground (`ground_radius`; sun-glint sparkle flickers from one sample to the next), or, in files before it, a
-grey-scale opening of the scores over `persistence` consecutive frames. A frame with no reference nearby has status 1 ("no reference") and score 0; one whose candidates
-all failed to align has status 2 and score 0: both are reported in `extras`, never raised as alarms.
+grey-scale opening of the scores over `persistence` consecutive frames. A frame with no reference nearby has
+status 1 ("no reference") and score 0; one whose candidates all failed to align has status 2 and score 0: both
+are reported in `extras`, never raised as alarms.
 """
 
 from __future__ import annotations

@@ -133,9 +133,8 @@ class CNNFeatures:
     """Early MobileNetV2 feature maps on the comparison grid: (B, H, W, 3) uint8 -> (B, C, gh, gw) float32."""
 
     def __init__(self, block: int = 6, *, device: torch.device | str = "cpu", pretrained: bool = True,
-                 input_scale: float = 1.0, opening: int = 0):
+                 input_scale: float = 1.0):
         self.input_scale = float(input_scale)
-        self.opening = int(opening)
         network = models.mobilenet_v2(weights=None)
         if pretrained:
             state, _ = load_state_dict("mobilenet_v2")
@@ -157,9 +156,6 @@ class CNNFeatures:
     def native(self, frames: np.ndarray, grid: Grid) -> torch.Tensor:
         """(B, C, fh, fw) float32 feature maps at the network's own stride (before resampling to the grid)."""
         height, width = self.input_size(grid)
-        if self.opening > 0:
-            kernel = np.ones((self.opening, self.opening), np.uint8)
-            frames = [cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in frames]
         frames = np.stack([resized(frame, (width, height)) for frame in frames])
         images = torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float()  # channels last in memory
         images = (images / 255.0 - self.mean) / self.std

@@ -384,38 +384,6 @@ def test_a_detector_file_from_before_frame_normalisation_keeps_its_scoring():
         make_config({"ground_radius": -1})
 
 
-def blob_map(x: int, y: int, height: float, size=(120, 160)) -> np.ndarray:
-    values = np.full(size, 1.0, np.float32)
-    cv2.circle(values, (x, y), 2, float(height), -1)
-    return values
-
-
-def test_persistence_on_the_ground_drops_sparkle_that_moves_and_keeps_an_object_that_stays(trained, monkeypatch):
-    """Each frame's change counts where the previous or the next compared frame, moved into its view by today's
-    motion, sees it too. A spike that the next frame shows elsewhere (glint sparkle) is dropped, though the
-    score-level filter would keep it (two frames in a row score high); an object at one place on the ground
-    keeps its height while the drone moves over it. Without today's motion, the lower of the two scores."""
-    from dataclasses import replace
-
-    from detection.change.comparator import STATUS_OK, FrameResult
-
-    detector, world, tmp_path = trained
-    ground = ChangeDetector(replace(detector.config, persistence=2, ground_radius=8), detector.index,
-                            detector.threshold, extra=dict(detector.extra))
-    assert ground.config.on_ground
-    step = np.array([[1.0, 0.0, -20.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # the ground moves 20 cells left a frame
-    monkeypatch.setattr(ChangeDetector, "motion", lambda self, today, before: step)
-    maps = [blob_map(40, 30, 50.0), blob_map(120, 90, 50.0),  # sparkle: here, then somewhere else
-            blob_map(100, 60, 40.0), blob_map(80, 60, 40.0), blob_map(60, 62, 40.0)]  # an object, 2 cells of wobble
-    results = [FrameResult(STATUS_OK, None, m, float(m.max()), 0, 1) for m in maps]
-    today = flight(world, tmp_path, "today", seed=23)
-    scores = ground.ground_scores(today.frames.frames[: len(maps)], results)
-    assert scores[0] < 2 and scores[1] < 2  # the score-level filter: 50 and 50
-    assert scores[2:] == pytest.approx([40.0] * 3)
-    monkeypatch.setattr(ChangeDetector, "motion", lambda self, today, before: None)
-    assert ground.ground_scores(today.frames.frames[: len(maps)], results) == pytest.approx([50, 50, 40, 40, 40])
-
-
 @pytest.mark.parametrize(("size", "seen", "before"), [
     ((160, 120), (240, 320), (480, 640)),  # d2's frames: 2x, where files before the limit showed them 4x
     ((96, 96), (192, 192), (384, 384)),
