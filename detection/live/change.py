@@ -19,10 +19,11 @@ when the poses received cover its time (a pose at most `pose_age` seconds before
 result says which (`by_pose`). The live score is the causal form of the batch's persistence: with persistence
 on the ground (`ground_radius`), this frame's change where the last compared frame, moved into this view by
 today's own motion, sees it too; in files before it, the lowest of the last `persistence` compared frames'
-scores. Either way an alert waits for a change to last two comparisons, unless one comparison alone reaches `single_threshold`: the same false-alarm quantile of the
-validation normals' single comparisons (`extra["single_frame_ratio"]` times the threshold; a change that rare
-need not wait a sample, which is half a second of alert latency at 2 fps). A frame
-with no reference nearby, or whose candidates all failed to align, scores 0 and never alerts (as in the batch).
+scores. Either way an alert waits for a change to last two comparisons, unless one comparison alone reaches
+`single_threshold`: the same false-alarm quantile of the validation normals' single comparisons
+(`extra["single_frame_ratio"]` times the threshold; a change that rare need not wait a sample, which is half a
+second of alert latency at 2 fps). A frame with no reference nearby, or whose candidates all failed to align,
+scores 0 and never alerts (as in the batch).
 The recording is scored by the batch pass afterwards, whose matching sees the whole flight: the live alerts'
 events are then replaced by its events (reviews carried over).
 """
