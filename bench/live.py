@@ -405,6 +405,9 @@ def main() -> None:
               f"{statuses.get(2, 0)}; warmed up in {live['warm_up'] or 0:.2f} s before the stream started")
     print(f"CPU {live['cpu'] / live['wall']:.2f} cores on average (this process: reader, recorder, scorers; "
           f"FFmpeg's publisher apart), peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if live["lags"]:  # the reader's start: connecting and probing the stream before its first frame
+        print(f"first sampled frame scored {live['lags'][0][1]:.2f} s after its instant (stream time from the "
+              "publisher's start)")
     print("lag of the newest scored frame behind the stream (10 s windows: max s; decoder lag max s):")
     for start in np.arange(0, seconds, 10):
         window = [(lag, dec) for t, lag, dec in live["lags"] if start <= t < start + 10]
