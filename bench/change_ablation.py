@@ -88,6 +88,11 @@ VARIANTS = {
     "ring 1, persistence on the ground, radius 4, keep": ("max", (1,), "mad", "ground4k", 1, 0, 1),
     "ring 1, persistence on the ground, radius 2, previous frame only": ("max", (1,), "mad", "ground2p", 1, 0, 1),
     "ring 1, persistence on the ground, radius 2, then persistence 2": ("max", (1,), "mad", "ground2s", 2, 0, 1),
+    # the detector's scoring (radius 8) without its normal variation, or without its frame normalisation
+    "ground radius 8, no residual": ("none", (1,), "mad", "ground8s", 1, 0, 1),
+    "ground radius 8, own residual": ("own", (1,), "mad", "ground8s", 1, 0, 1),
+    "ground radius 8, no frame normalisation": ("max", (1,), "none", "ground8s", 1, 0, 1),
+    "ground radius 8, no residual, no frame normalisation": ("none", (1,), "none", "ground8s", 1, 0, 1),
     # candidates: a dump with `--set candidates=6` holds six per frame; these use the first K (the best matches)
     "ring 1, 1 candidate": ("max", (1,), "mad", "max", 2, 0, 1, 1),
     "ring 1, 2 candidates": ("max", (1,), "mad", "max", 2, 0, 1, 2),
