@@ -1,8 +1,9 @@
 """What each part of the CHANGE detector's scoring gains: an ablation over cached comparison maps.
 
-`dump` (bench/change_ablation_dump.py) trains CHANGE on a manifest's normal train flights (build_index and the leave-one-out normal variation,
-as `train_from_items` does) and, for every frame of the val and test flights, stores each candidate's raw
-distance maps (colour, CNN) and its warped leave-one-out residuals, with the ground-truth masks on the grid.
+`dump` (bench/change_ablation_dump.py) trains CHANGE on a manifest's normal train flights (build_index and the
+leave-one-out normal variation, as `train_from_items` does) and, for every frame of the val and test flights,
+stores each candidate's raw distance maps (colour, CNN) and its warped leave-one-out residuals, with the
+ground-truth masks on the grid.
 Comparing frames (alignment, CNN) is the slow part; `study` then scores every variant of what follows (how the
 residuals are pooled, which branches, frame normalisation, pooling over the map, persistence) from the cache in
 seconds, and prints the frame ROC-AUC over all test frames and the mean per-video AUC (macro), per class too.
