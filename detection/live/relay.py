@@ -8,19 +8,20 @@ a new relay. Reading the pipe through `Relay.read` (not a file descriptor FFmpeg
 reader's clocks: the first byte must come within the open timeout (nothing connected: a clear error), later
 bytes within the read timeout (a publisher gone silent: a gap), and `stop()` ends a read at once.
 
-The relay dies with the thread that started it (Linux's parent-death signal), so a worker that is killed leaves
-no FFmpeg listening on its port; the reader kills it on stop and at the end of each connection.
+The relay dies with the thread that started it (Linux's parent-death signal, set by util-linux's `setpriv` before
+it runs FFmpeg), so a worker that is killed leaves no FFmpeg listening on its port; the reader kills it on stop and
+at the end of each connection. The signal is not set by Python code in the forked child (`preexec_fn`): that
+child of a many-threaded process runs Python's after-fork cleanup, which can wait forever on a lock some other
+thread held at the fork (seen: PyAV's thread-local frame converter freed there), and the relay never started.
 """
 
 from __future__ import annotations
 
 import collections
-import ctypes
 import functools
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -67,11 +68,10 @@ def relay_protocol(url: str, ffmpeg: str = FFMPEG) -> str:
     return scheme
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+# runs the relay with the parent-death signal set (util-linux, on every Debian); without it a killed worker's relay
+# lives on until its connection ends
+SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+DIE_WITH_PARENT = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
 
 
 class Relay:
@@ -101,8 +101,8 @@ class Relay:
         nothing arrives within `open_timeout` seconds or the relay fails."""
         self._stopping, self._open_timeout, self._read_timeout = stopping, open_timeout, read_timeout
         self._deadline = time.monotonic() + open_timeout
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, preexec_fn=_die_with_parent if _LIBC else None)
+        self.process = subprocess.Popen([*DIE_WITH_PARENT, *self.command()], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._log = threading.Thread(target=self._keep_errors, name=f"relay-log {self.safe_url}", daemon=True)
         self._log.start()
         probe = {key: value for key, value in self.options.items() if key in RELAYED_OPTIONS}
@@ -119,6 +119,10 @@ class Relay:
         """Up to `size` bytes of the relay's output; b"" (the end, `why` says why) when the relay ended, was
         stopped, or sent nothing within its timeout (the relay is killed then)."""
         fd = self.process.stdout.fileno()
+        # poll, not select: select() refuses a descriptor numbered 1024 or more, which a long-lived worker
+        # process holding many files reaches (the relay then failed with "filedescriptor out of range")
+        waiting = select.poll()
+        waiting.register(fd, select.POLLIN)
         while True:
             if self._stopping.is_set():
                 return self._end("stopped")
@@ -126,8 +130,7 @@ class Relay:
             if left <= 0:
                 waited = "nothing arrived" if not self.received else "no data"
                 return self._end(f"{waited} within {self._timeout():g} s")
-            ready, _, _ = select.select([fd], [], [], min(left, 0.1))
-            if ready:
+            if waiting.poll(min(left, 0.1) * 1000):  # readable, or the relay's end of the pipe closed
                 data = os.read(fd, size)
                 if not data:
                     return self._end(self._exit_message())

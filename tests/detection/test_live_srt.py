@@ -79,6 +79,28 @@ def test_an_srt_stream_is_sampled_live_and_recorded(flight, tmp_path, listen):
     assert relays(port) == []
 
 
+@needs_relay
+def test_the_relay_reads_when_the_process_holds_over_1024_files(flight, tmp_path):
+    """A worker holding many files gets descriptors of 1024 and more, which select() refuses: the relay failed
+    then ("filedescriptor out of range in select()"), and so did every SRT test after a long test session."""
+    held = []
+    try:
+        while not held or held[-1].fileno() < 1100:
+            held.append(open(os.devnull, "rb"))
+        port = free_port()
+        url = f"srt://127.0.0.1:{port}"
+        publisher = publish(flight, f"{url}?mode=listener")
+        reader = LiveReader(url, LiveSettings(**FAST))
+        reader.start()
+        frames = drain(reader)
+        stop(publisher)
+    finally:
+        for file in held:
+            file.close()
+    assert reader.error == "" and reader.relayed and len(frames) == 8
+    assert relays(port) == []
+
+
 @pytest.mark.parametrize("listen", [False, True], ids=["caller", "listener"])
 def test_a_publisher_that_drops_and_comes_back_leaves_a_gap_and_the_reading_goes_on(flight, tmp_path, listen):
     # caller: the first publisher ends its clip; listener: the first is killed at about 2 s (no SRT goodbye, as

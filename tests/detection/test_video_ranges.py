@@ -51,7 +51,9 @@ def test_pieces_sampled_by_separate_processes_join_on_disk(gop_video, tmp_path):
         (gop_video, start, end, tmp_path / f"piece{index}")
         for index, (start, end) in enumerate(split_ranges(6.0, 3))
     ]
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
+    # spawned, not forked: a fork of this many-threaded test process can copy a lock some other thread holds
+    # (a CI run hung here once, after failing live tests had left their threads running)
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         piece_dirs = list(pool.map(_sample_piece, jobs))
     joined = join_sample_dirs(piece_dirs, tmp_path / "joined")
     one = sample_frames(gop_video, fps=2, size=(32, 24))
