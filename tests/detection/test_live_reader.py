@@ -206,11 +206,14 @@ def test_a_slow_consumer_gets_the_newest_frames_and_the_lag_stays_flat(tmp_path)
     while not reader.done:
         frame = reader.next_frame(0.2)
         if frame is not None:
-            lags.append((time.monotonic() - started) - frame.time)
+            lags.append(((time.monotonic() - started) - frame.time, publisher.poll() is None))
             time.sleep(1.2)  # a scorer slower than the 2 fps analysis rate
     stop(publisher)
     assert reader.dropped >= 3
-    assert max(lags[1:]) - min(lags[1:]) < 1.5, lags  # the backlog does not grow
+    # while the stream runs, the backlog does not grow; once it has ended, the last frames kept wait their turn
+    # at the slow consumer's pace (the reader drops nothing that is not replaced by a newer frame)
+    streaming = [lag for lag, live in lags[1:] if live]
+    assert len(streaming) >= 5 and max(streaming) - min(streaming) < 1.5, lags
 
 
 def test_a_killed_run_s_unfinished_segment_is_salvaged(flight, tmp_path):
