@@ -11,10 +11,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from detection.live.reader import LiveReader, LiveSettings
@@ -81,8 +83,8 @@ def test_an_srt_stream_is_sampled_live_and_recorded(flight, tmp_path, listen):
 
 @needs_relay
 def test_the_relay_reads_when_the_process_holds_over_1024_files(flight, tmp_path):
-    """A worker holding many files gets descriptors of 1024 and more, which select() refuses: the relay failed
-    then ("filedescriptor out of range in select()"), and so did every SRT test after a long test session."""
+    """A worker holding many files gets descriptors of 1024 and more, which select() refuses: the relay failed at
+    once then ("filedescriptor out of range in select()")."""
     held = []
     try:
         while not held or held[-1].fileno() < 1100:
@@ -98,6 +100,37 @@ def test_the_relay_reads_when_the_process_holds_over_1024_files(flight, tmp_path
         for file in held:
             file.close()
     assert reader.error == "" and reader.relayed and len(frames) == 8
+    assert relays(port) == []
+
+
+@needs_relay
+@pytest.mark.timeout(60)  # it hung, rather than failed, before the fix
+def test_the_relay_starts_beside_a_thread_holding_a_pyav_converter(flight):
+    """Another thread of the worker keeps a PyAV frame converter (per thread, with its own slice threads), as the
+    scoring threads do. The relay used to be started with Python code run in the forked child, whose after-fork
+    cleanup freed that converter and waited forever on its lock: the relay never started (stop 38's CI)."""
+    converted, finished = threading.Event(), threading.Event()
+
+    def convert():
+        frame = av.VideoFrame.from_ndarray(np.zeros((720, 1280, 3), np.uint8), format="rgb24")
+        frame.reformat(width=640, height=360, format="yuv420p")
+        converted.set()
+        finished.wait(60)
+
+    holder = threading.Thread(target=convert, daemon=True)
+    holder.start()
+    try:
+        assert converted.wait(10)
+        port = free_port()
+        url = f"srt://127.0.0.1:{port}"
+        publisher = publish(flight, f"{url}?mode=listener")
+        reader = LiveReader(url, LiveSettings(**FAST))
+        reader.start()
+        frames = drain(reader, limit=15)
+        stop(publisher)
+    finally:
+        finished.set()
+    assert reader.error == "" and len(frames) == 8
     assert relays(port) == []
 
 
