@@ -81,21 +81,28 @@ def test_an_srt_stream_is_sampled_live_and_recorded(flight, tmp_path, listen):
     assert relays(port) == []
 
 
+def read_a_listening_publisher(flight, limit: float = 30.0):
+    """The reader (connecting) and its frames of `flight` published by an FFmpeg that listens, and the port."""
+    port = free_port()
+    url = f"srt://127.0.0.1:{port}"
+    publisher = publish(flight, f"{url}?mode=listener")
+    reader = LiveReader(url, LiveSettings(**FAST))
+    reader.start()
+    try:
+        return reader, drain(reader, limit=limit), port
+    finally:
+        stop(publisher)
+
+
 @needs_relay
-def test_the_relay_reads_when_the_process_holds_over_1024_files(flight, tmp_path):
+def test_the_relay_reads_when_the_process_holds_over_1024_files(flight):
     """A worker holding many files gets descriptors of 1024 and more, which select() refuses: the relay failed at
     once then ("filedescriptor out of range in select()")."""
     held = []
     try:
         while not held or held[-1].fileno() < 1100:
             held.append(open(os.devnull, "rb"))
-        port = free_port()
-        url = f"srt://127.0.0.1:{port}"
-        publisher = publish(flight, f"{url}?mode=listener")
-        reader = LiveReader(url, LiveSettings(**FAST))
-        reader.start()
-        frames = drain(reader)
-        stop(publisher)
+        reader, frames, port = read_a_listening_publisher(flight)
     finally:
         for file in held:
             file.close()
@@ -106,9 +113,10 @@ def test_the_relay_reads_when_the_process_holds_over_1024_files(flight, tmp_path
 @needs_relay
 @pytest.mark.timeout(60)  # it hung, rather than failed, before the fix
 def test_the_relay_starts_beside_a_thread_holding_a_pyav_converter(flight):
-    """Another thread of the worker keeps a PyAV frame converter (per thread, with its own slice threads), as the
-    scoring threads do. The relay used to be started with Python code run in the forked child, whose after-fork
-    cleanup freed that converter and waited forever on its lock: the relay never started (stop 38's CI)."""
+    """Another thread of the worker keeps a PyAV frame converter (per thread, with its own slice threads), as any
+    thread that has converted a frame does. The relay used to be started with Python code run in the forked child,
+    whose after-fork cleanup freed that converter and waited forever on its lock: the relay never started (stop
+    38's CI)."""
     converted, finished = threading.Event(), threading.Event()
 
     def convert():
@@ -121,13 +129,7 @@ def test_the_relay_starts_beside_a_thread_holding_a_pyav_converter(flight):
     holder.start()
     try:
         assert converted.wait(10)
-        port = free_port()
-        url = f"srt://127.0.0.1:{port}"
-        publisher = publish(flight, f"{url}?mode=listener")
-        reader = LiveReader(url, LiveSettings(**FAST))
-        reader.start()
-        frames = drain(reader, limit=15)
-        stop(publisher)
+        reader, frames, port = read_a_listening_publisher(flight, limit=15)
     finally:
         finished.set()
     assert reader.error == "" and len(frames) == 8
